@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# The end-to-end test environment of imgb: a private dockerd, two registries (one with htpasswd
+# auth), a podman API service and a local busybox base image. Nothing here touches the network
+# beyond loopback and unix sockets, and nothing is pulled: the base image is built from
+# busybox-static.
+#
+#   scripts/testenv.sh start    install what is missing, start everything, wait until ready
+#   scripts/testenv.sh stop     stop everything this script started (pidfiles)
+#   scripts/testenv.sh status   one line per service; exit 1 when something is down
+#   scripts/testenv.sh env      `export …` lines for the test suites: eval "$(scripts/testenv.sh env)"
+#
+# Idempotent: `start` twice leaves running services alone. Logs: /run/imgb-test/*.log.
+# Global config (/etc/containers, /etc/docker) is never modified.
+set -euo pipefail
+
+RUN_DIR=/run/imgb-test
+DATA_DIR=/var/lib/imgb-test
+DOCKER_SOCK="$RUN_DIR/docker.sock"
+DOCKER_TCP=tcp://127.0.0.1:2375
+PODMAN_SOCK="$RUN_DIR/podman.sock"
+REGISTRY_ADDR=127.0.0.1:5000
+AUTH_REGISTRY_ADDR=127.0.0.1:5001
+AUTH_USER=imgb
+AUTH_PASSWORD=imgb-test-password # test-only credential of the throwaway registry on :5001
+BASE_IMAGE=imgb-test/busybox:latest
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl)
+# The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.
+DOCKER_CLI=/usr/bin/docker
+
+log() { printf 'testenv: %s\n' "$*" >&2; }
+die() { printf 'testenv: error: %s\n' "$*" >&2; exit 1; }
+
+ensure_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}) and not root: run as root or install them"
+  log "installing ${missing[*]}"
+  apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# Is the process in pidfile $1 alive?
+alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Start "$@" detached (own session, no stdin), output to log $2, pid to pidfile $1.
+spawn() {
+  local pidfile=$1 logfile=$2; shift 2
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+# Poll `$2…` until it succeeds or $1 seconds pass.
+wait_until() {
+  local timeout=$1 i; shift
+  for ((i = 0; i < timeout * 4; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  return 1
+}
+
+fail_with_log() {
+  local what=$1 logfile=$2
+  printf 'testenv: error: %s did not become ready; last lines of %s:\n' "$what" "$logfile" >&2
+  tail -n 25 "$logfile" >&2 || true
+  exit 1
+}
+
+# overlay inside this sandbox may be unavailable (nested overlay, missing module, no privileges):
+# try a real mount on the filesystem that will hold the data, fall back to vfs.
+overlay_works() {
+  local d="$DATA_DIR/.overlay-probe" ok=1
+  rm -rf "$d" && mkdir -p "$d"/{lower,upper,work,merged}
+  if mount -t overlay overlay -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" "$d/merged" 2>/dev/null; then
+    umount "$d/merged" && ok=0
+  fi
+  rm -rf "$d"
+  return $ok
+}
+
+docker_storage_driver() {
+  if [ -s "$RUN_DIR/storage-driver" ]; then cat "$RUN_DIR/storage-driver"; return; fi
+  local driver=vfs
+  overlay_works && driver=overlay2
+  echo "$driver" >"$RUN_DIR/storage-driver"
+  echo "$driver"
+}
+
+docker_ready() { "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" version --format '{{.Server.Version}}'; }
+
+start_dockerd() {
+  if alive "$RUN_DIR/docker.pid" && docker_ready >/dev/null 2>&1; then
+    "$DOCKER_CLI" -H "$DOCKER_TCP" version >/dev/null 2>&1 \
+      || log "warning: the running dockerd (pid $(cat "$RUN_DIR/docker.pid")) does not listen on $DOCKER_TCP (started by hand?): '$0 stop && $0 start' restarts it"
+    return 0
+  fi
+  local driver; driver=$(docker_storage_driver)
+  log "starting dockerd (storage driver $driver) on unix://$DOCKER_SOCK and $DOCKER_TCP"
+  mkdir -p "$DATA_DIR/docker" "$RUN_DIR/docker-exec"
+  echo '{}' >"$RUN_DIR/daemon.json" # never read /etc/docker/daemon.json
+  rm -f "$RUN_DIR/docker.pid"
+  spawn "$RUN_DIR/dockerd.launcher.pid" "$RUN_DIR/dockerd.log" dockerd \
+    --config-file "$RUN_DIR/daemon.json" \
+    --data-root "$DATA_DIR/docker" --exec-root "$RUN_DIR/docker-exec" --pidfile "$RUN_DIR/docker.pid" \
+    -H "unix://$DOCKER_SOCK" -H "$DOCKER_TCP" \
+    --bridge=none --iptables=false --ip-masq=false --ip6tables=false --userland-proxy=false \
+    --storage-driver "$driver"
+  # dockerd 20.10 warns (and may pause) about a TCP socket without TLS: allow for it.
+  wait_until 60 docker_ready || fail_with_log dockerd "$RUN_DIR/dockerd.log"
+}
+
+write_registry_config() { # name addr storage [auth]
+  local name=$1 addr=$2 storage=$3 auth=${4:-}
+  mkdir -p "$storage"
+  {
+    echo "version: 0.1"
+    echo "log: { level: info, formatter: text }"
+    echo "storage:"
+    echo "  filesystem: { rootdirectory: $storage }"
+    echo "  delete: { enabled: true }"
+    echo "http:"
+    echo "  addr: $addr"
+    echo "  secret: imgb-test-$name"
+    if [ -n "$auth" ]; then
+      echo "auth:"
+      echo "  htpasswd: { realm: imgb-test, path: $auth }"
+    fi
+  } >"$RUN_DIR/$name.yml"
+}
+
+registry_ready() { # addr expected-http-code
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$1/v2/")" = "$2" ]
+}
+
+start_registry() { # name addr expected-code [htpasswd]
+  local name=$1 addr=$2 code=$3 auth=${4:-}
+  if alive "$RUN_DIR/$name.pid" && registry_ready "$addr" "$code"; then return 0; fi
+  log "starting $name on $addr"
+  write_registry_config "$name" "$addr" "$DATA_DIR/$name" "$auth"
+  spawn "$RUN_DIR/$name.pid" "$RUN_DIR/$name.log" docker-registry serve "$RUN_DIR/$name.yml"
+  wait_until 30 registry_ready "$addr" "$code" || fail_with_log "$name ($addr)" "$RUN_DIR/$name.log"
+}
+
+podman_ready() { curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping; }
+
+start_podman_service() {
+  if alive "$RUN_DIR/podman.pid" && podman_ready >/dev/null 2>&1; then return 0; fi
+  log "starting podman system service on unix://$PODMAN_SOCK"
+  rm -f "$PODMAN_SOCK"
+  spawn "$RUN_DIR/podman.pid" "$RUN_DIR/podman.log" podman system service --time=0 "unix://$PODMAN_SOCK"
+  wait_until 30 podman_ready || fail_with_log "podman system service" "$RUN_DIR/podman.log"
+}
+
+# A busybox rootfs: the static binary plus one symlink per applet, and the few files a RUN needs.
+build_rootfs() {
+  local root="$DATA_DIR/busybox-rootfs" applet
+  [ -x "$root/bin/busybox" ] && [ -e "$root/bin/sh" ] && { echo "$root"; return; }
+  rm -rf "$root"
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,proc,sys,dev,var}
+  chmod 1777 "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  # `busybox --install -s DIR` puts every link in one DIR; --list-full keeps the usual layout.
+  for applet in $("$root/bin/busybox" --list-full); do
+    [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  echo "$root"
+}
+
+import_base_images() {
+  local root=""
+  if ! "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    root=$(build_rootfs)
+    log "importing $BASE_IMAGE into docker"
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+      | "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" import - "$BASE_IMAGE" >/dev/null \
+      || die "docker import of $BASE_IMAGE failed"
+  fi
+  # podman and buildah share containers/storage: one import serves both (and the service).
+  if ! podman image exists "$BASE_IMAGE" 2>/dev/null; then
+    [ -n "$root" ] || root=$(build_rootfs)
+    log "importing $BASE_IMAGE into podman/buildah storage"
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+      | podman import - "$BASE_IMAGE" >/dev/null || die "podman import of $BASE_IMAGE failed"
+  fi
+}
+
+cmd_start() {
+  ensure_packages
+  mkdir -p "$RUN_DIR" "$DATA_DIR"
+  htpasswd -Bbn "$AUTH_USER" "$AUTH_PASSWORD" >"$RUN_DIR/htpasswd"
+  start_dockerd
+  start_registry registry "$REGISTRY_ADDR" 200
+  start_registry registry-auth "$AUTH_REGISTRY_ADDR" 401 "$RUN_DIR/htpasswd"
+  start_podman_service
+  import_base_images
+  log "ready (eval \"\$($0 env)\" to use it)"
+}
+
+stop_one() { # name pidfile
+  local name=$1 pidfile=$2 pid i
+  [ -s "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 80; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 20s: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$pidfile"
+}
+
+cmd_stop() {
+  stop_one "podman system service" "$RUN_DIR/podman.pid"
+  stop_one registry-auth "$RUN_DIR/registry-auth.pid"
+  stop_one registry "$RUN_DIR/registry.pid"
+  # docker.pid is written by dockerd itself; the launcher pidfile covers a daemon that died early.
+  stop_one dockerd "$RUN_DIR/docker.pid"
+  stop_one dockerd "$RUN_DIR/dockerd.launcher.pid"
+  rm -f "$PODMAN_SOCK"
+}
+
+cmd_status() {
+  local rc=0
+  check() { # label command…
+    local label=$1; shift
+    if "$@" >/dev/null 2>&1; then printf '%-16s up\n' "$label"; else printf '%-16s DOWN\n' "$label"; rc=1; fi
+  }
+  check dockerd docker_ready
+  check dockerd-tcp "$DOCKER_CLI" -H "$DOCKER_TCP" version --format '{{.Server.Version}}'
+  check registry registry_ready "$REGISTRY_ADDR" 200
+  check registry-auth registry_ready "$AUTH_REGISTRY_ADDR" 401
+  check podman-service podman_ready
+  check base-docker "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" image inspect "$BASE_IMAGE"
+  check base-podman podman image exists "$BASE_IMAGE"
+  return $rc
+}
+
+cmd_env() {
+  cat <<EOF
+export DOCKER_HOST=unix://$DOCKER_SOCK
+export IMGB_TEST_DOCKER_HOST=unix://$DOCKER_SOCK
+export IMGB_TEST_DOCKER_TCP=$DOCKER_TCP
+export IMGB_TEST_PODMAN_URL=unix://$PODMAN_SOCK
+export IMGB_TEST_REGISTRY=$REGISTRY_ADDR
+export IMGB_TEST_AUTH_REGISTRY=$AUTH_REGISTRY_ADDR
+export IMGB_TEST_BASE_IMAGE=$BASE_IMAGE
+EOF
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac
