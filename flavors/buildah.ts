@@ -1,0 +1,32 @@
+/**
+ * The `buildah` flavor: builds with `buildah bud`, pushes with `buildah push --digestfile`.
+ * The builder lives in `_buildah_builder.ts`.
+ */
+import { Type } from "@sinclair/typebox";
+import { defineFlavor } from "../src/builder/flavor.ts";
+
+export const BuildahConfig = Type.Object(
+  {
+    binary: Type.String({ default: "buildah", minLength: 1, description: "The buildah CLI to run: a name looked up on PATH, or a path." }),
+    isolation: Type.Optional(
+      Type.Union([Type.Literal("oci"), Type.Literal("rootless"), Type.Literal("chroot")], {
+        description: "How RUN instructions are isolated (--isolation). chroot works inside unprivileged containers.",
+      }),
+    ),
+    storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs." })),
+    root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root)." })),
+    runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot)." })),
+    layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
+    format: Type.Union([Type.Literal("oci"), Type.Literal("docker")], { default: "oci", description: "Image manifest format (--format)." }),
+  },
+  { additionalProperties: false },
+);
+
+export default defineFlavor({
+  name: "buildah",
+  type: "image_builder",
+  description: "Build with buildah (daemonless), push with buildah push.",
+  config: BuildahConfig,
+  extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
+  implementation: async () => (await import("./_buildah_builder.ts")).BuildahImageBuilder,
+});

@@ -1,0 +1,37 @@
+/**
+ * The `docker` flavor: builds with a Docker daemon through the docker CLI (BuildKit or the
+ * classic builder), pushes with `docker push`. The builder lives in `_docker_builder.ts` and is
+ * imported only when a build needs it.
+ */
+import { Type } from "@sinclair/typebox";
+import { defineFlavor } from "../src/builder/flavor.ts";
+
+export const DockerConfig = Type.Object(
+  {
+    binary: Type.String({ default: "docker", minLength: 1, description: "The docker CLI to run: a name looked up on PATH, or a path." }),
+    host: Type.Optional(
+      Type.String({
+        pattern: "^(unix|tcp|ssh|npipe|fd)://.+",
+        description: "Daemon address, like DOCKER_HOST: unix:///var/run/docker.sock, tcp://127.0.0.1:2375, ssh://user@host.",
+        examples: ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "ssh://builder@10.0.0.5"],
+      }),
+    ),
+    builder: Type.Union([Type.Literal("buildkit"), Type.Literal("classic")], {
+      default: "buildkit",
+      description: "buildkit (DOCKER_BUILDKIT=1) or the classic builder (DOCKER_BUILDKIT=0).",
+    }),
+    tls_verify: Type.Optional(Type.Boolean({ description: "Use TLS and verify the daemon (DOCKER_TLS_VERIFY) for tcp:// hosts." })),
+    cert_path: Type.Optional(Type.String({ minLength: 1, description: "Directory with ca.pem, cert.pem, key.pem for a TLS daemon (DOCKER_CERT_PATH)." })),
+    config_dir: Type.Optional(Type.String({ minLength: 1, description: "Docker client config directory (DOCKER_CONFIG); registry logins are stored there. Default: a private temporary directory per build when credentials are given." })),
+  },
+  { additionalProperties: false },
+);
+
+export default defineFlavor({
+  name: "docker",
+  type: "image_builder",
+  description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
+  config: DockerConfig,
+  extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
+  implementation: async () => (await import("./_docker_builder.ts")).DockerImageBuilder,
+});

@@ -1,0 +1,43 @@
+/**
+ * What a build is asked to do, independent of the engine. Each flavor maps these to its own
+ * flags and rejects what its engine cannot honour (see `Flavor.extraFlags` for the escape hatch).
+ */
+export interface BuildOptions {
+  /** Path of the Dockerfile inside the build context (POSIX, relative). Default `Dockerfile`. */
+  dockerfile: string;
+  /** `--build-arg K=V`, in key order. */
+  buildArgs: Readonly<Record<string, string>>;
+  /** Stage to build (`--target`). */
+  target?: string;
+  /** Target platforms, e.g. `linux/amd64`. Empty: the engine's default. */
+  platforms: readonly string[];
+  /** Labels put on the image. */
+  labels: Readonly<Record<string, string>>;
+  /** Additional tags (full references are built by the builder from `imageName` + tag). */
+  tags: readonly string[];
+  /** Do not use the engine's build cache. */
+  noCache: boolean;
+  /** Always try to pull newer base images. */
+  pull: boolean;
+  /** Network mode for RUN instructions: `default`, `none`, `host`, or an engine-specific name. */
+  network?: string;
+  /**
+   * Engine-specific flags passed through verbatim, e.g. `["--squash"]`. Only flags that the
+   * flavor lists in `Flavor.extraFlags` are accepted; anything else is a validation error.
+   */
+  extraFlags: readonly string[];
+}
+
+export function defaultBuildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
+  return {
+    dockerfile: "Dockerfile",
+    buildArgs: {},
+    platforms: [],
+    labels: {},
+    tags: [],
+    noCache: false,
+    pull: false,
+    extraFlags: [],
+    ...overrides,
+  };
+}

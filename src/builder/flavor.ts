@@ -1,0 +1,61 @@
+import type { TObject, Static } from "@sinclair/typebox";
+import type { BaseImageBuilder, BuilderEnv } from "./base_image_builder.ts";
+
+/**
+ * The version of the flavor contract. A flavor declares the version it was written against;
+ * imgb refuses flavors of another major version with a clear message instead of failing later.
+ */
+export const CONTRACT_VERSION = 1;
+
+export type FlavorType = "image_builder";
+
+/** Result of a probe: is the engine usable here? `reason` says why not, `hint` how to fix it. */
+export interface ProbeResult {
+  available: boolean;
+  reason?: string;
+  hint?: string;
+}
+
+/** A builder class constructor as a flavor's implementation loader returns it. */
+export type ImageBuilderClass<Schema extends TObject> = new (
+  config: Static<Schema>,
+  env: BuilderEnv,
+) => BaseImageBuilder<Static<Schema>>;
+
+/**
+ * A flavor: everything imgb needs to validate a stack that uses it, with the implementation
+ * behind a lazy loader so validation never imports engine code.
+ */
+export interface Flavor<Schema extends TObject = TObject> {
+  /** Contract version the flavor was written against (`CONTRACT_VERSION`). */
+  contractVersion: number;
+  /** Unique name, used as `image_builder.flavor` in stack files. Lowercase, `[a-z][a-z0-9_-]*`. */
+  name: string;
+  type: FlavorType;
+  /** One sentence shown by `imgb flavor list`. */
+  description: string;
+  /** TypeBox schema of the flavor's `config`. Unknown keys are rejected. */
+  config: Schema;
+  /**
+   * Engine-specific flags the flavor accepts in `build_options.extra_flags` (the escape hatch),
+   * e.g. `["--squash", "--secret"]`. Anything not listed is rejected at validation time.
+   */
+  extraFlags?: readonly string[];
+  /** Is the engine usable here? Cheap; must not build anything. */
+  probe?(config: Static<Schema>): Promise<ProbeResult>;
+  /** Load the implementation. Called only when a build needs it. */
+  implementation(): Promise<ImageBuilderClass<Schema>>;
+}
+
+/**
+ * Identity helper: gives a flavor file full type inference and stamps the contract version.
+ *
+ *   export default defineFlavor({ name: "kaniko", type: "image_builder", config: Type.Object({…}),
+ *     implementation: async () => (await import("./kaniko_builder.ts")).KanikoBuilder })
+ */
+export function defineFlavor<Schema extends TObject>(
+  flavor: Omit<Flavor<Schema>, "contractVersion"> & { contractVersion?: number },
+): Flavor<Schema> {
+  flavor.contractVersion ??= CONTRACT_VERSION;
+  return flavor as Flavor<Schema>;
+}

@@ -1,0 +1,10 @@
+/**
+ * The built-in flavors, listed explicitly: no registration as a side effect of importing.
+ * Each import is the light flavor module (name + config schema); builders load lazily.
+ */
+import buildah from "../../flavors/buildah.ts";
+import docker from "../../flavors/docker.ts";
+import podman from "../../flavors/podman.ts";
+import type { Flavor } from "../builder/flavor.ts";
+
+export const builtinFlavors: readonly Flavor[] = [docker, podman, buildah];

@@ -1,0 +1,45 @@
+/**
+ * Shape checks for a flavor object, applied the same way to built-ins and user flavors before
+ * anything else of theirs is used. The implementation module is never imported here.
+ */
+import { Kind, type TObject } from "@sinclair/typebox";
+import { CONTRACT_VERSION, type Flavor } from "../builder/flavor.ts";
+import { InputError, type Location } from "../errors.ts";
+
+export const FLAVOR_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+
+export function checkFlavor(candidate: unknown, where: Location): Flavor {
+  const fail = (message: string, hint?: string) => new InputError("flavor.invalid", message, { location: where, hint });
+  if (typeof candidate !== "object" || candidate === null) {
+    throw fail("Not a flavor: expected an object made with defineFlavor()", "export default defineFlavor({ name, type: 'image_builder', config, implementation })");
+  }
+  const f = candidate as Partial<Flavor> & Record<string, unknown>;
+  if (f.contractVersion !== CONTRACT_VERSION) {
+    throw fail(
+      `Unsupported flavor contract version ${JSON.stringify(f.contractVersion)}: this imgb supports version ${CONTRACT_VERSION}`,
+      "rebuild the flavor against this imgb's SDK (import { defineFlavor } from 'imgb')",
+    );
+  }
+  if (typeof f.name !== "string" || !FLAVOR_NAME_PATTERN.test(f.name)) {
+    throw fail(`Invalid flavor name ${JSON.stringify(f.name)}: must match ${FLAVOR_NAME_PATTERN.source}`);
+  }
+  if (f.type !== "image_builder") {
+    throw fail(`Invalid flavor type ${JSON.stringify(f.type)} for flavor '${f.name}': expected 'image_builder'`);
+  }
+  if (!isObjectSchema(f.config)) {
+    throw fail(`Flavor '${f.name}' has no TypeBox config schema: 'config' must be Type.Object({...})`);
+  }
+  if (typeof f.implementation !== "function") {
+    throw fail(`Flavor '${f.name}' has no implementation loader`, "implementation: async () => (await import('./my_builder.ts')).MyBuilder");
+  }
+  if (f.probe !== undefined && typeof f.probe !== "function") throw fail(`Flavor '${f.name}': 'probe' must be a function`);
+  if (f.extraFlags !== undefined && !(Array.isArray(f.extraFlags) && f.extraFlags.every((x) => typeof x === "string" && x.startsWith("--")))) {
+    throw fail(`Flavor '${f.name}': 'extraFlags' must be a list of '--flag' names`);
+  }
+  if (typeof f.description !== "string") f.description = "";
+  return f as Flavor;
+}
+
+function isObjectSchema(s: unknown): s is TObject {
+  return typeof s === "object" && s !== null && (s as Record<symbol, unknown>)[Kind] === "Object";
+}

@@ -1,0 +1,55 @@
+/**
+ * Applies environment interpolation to every scalar value of a YAML document in place
+ * (keys are left alone), so that errors can point at the scalar that holds the `${…}`.
+ */
+import { isPair, isScalar, isSeq, visit, type Document, type LineCounter, type Scalar } from "yaml";
+import { InputError } from "../errors.ts";
+import { interpolate, type InterpolationProblem } from "./interpolate.ts";
+import { locateOffset, toPointer } from "./locate.ts";
+
+export function interpolateDocument(
+  doc: Document,
+  lines: LineCounter,
+  file: string,
+  env: Record<string, string | undefined>,
+  errors: InputError[],
+): void {
+  visit(doc, {
+    Scalar(key, node, path) {
+      if (key === "key" || typeof node.value !== "string") return;
+      const problems: InterpolationProblem[] = [];
+      const value = interpolate(node.value, env, problems);
+      for (const p of problems) {
+        errors.push(
+          new InputError("stack.interpolation", p.message, {
+            location: locateOffset(lines, file, sourceOffset(node, p.offset), pointerOf(path, node)),
+            hint: p.hint,
+          }),
+        );
+      }
+      if (value !== node.value) node.value = value;
+    },
+  });
+}
+
+/** Best effort: plain and single-quoted/double-quoted single-line scalars map 1:1 to source. */
+function sourceOffset(node: Scalar, offset: number): number {
+  const start = node.range?.[0] ?? 0;
+  const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
+  if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") return start;
+  return start + (quoted ? 1 : 0) + offset;
+}
+
+function pointerOf(path: readonly unknown[], node: Scalar): string {
+  const segs: (string | number)[] = [];
+  let parent: unknown;
+  for (const p of [...path, node]) {
+    if (isSeq(parent)) {
+      const idx = parent.items.indexOf(p);
+      if (idx >= 0) segs.push(idx);
+    }
+    if (isPair(p)) segs.push(isScalar(p.key) ? String(p.key.value) : String(p.key));
+    parent = p;
+  }
+  return toPointer(segs);
+}

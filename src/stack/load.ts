@@ -1,0 +1,108 @@
+/**
+ * Loading a stack file: read -> parse YAML (positions kept) -> interpolate environment
+ * variables -> validate against the stack schema -> validate the builder's config against its
+ * flavor's schema -> resolve paths and references. Every problem of the file is collected and
+ * thrown at once as InputErrors (capped), each with file:line:col and JSON path.
+ */
+import { dirname, resolve } from "node:path";
+import { Value } from "@sinclair/typebox/value";
+import type { Document, LineCounter } from "yaml";
+import { InputError, InputErrors, type Location } from "../errors.ts";
+import type { Flavor } from "../builder/flavor.ts";
+import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { interpolateDocument } from "./interpolate_doc.ts";
+import { locate, toPointer } from "./locate.ts";
+import type { ResolvedStack } from "./model.ts";
+import { parseStack, readStackText, toValue } from "./parse.ts";
+import { resolveStack } from "./resolve.ts";
+import { StackSchema, type StackFile } from "./schema.ts";
+import { schemaErrors, type Locator } from "./schema_errors.ts";
+import { closest } from "./suggest.ts";
+
+/** At most this many errors are reported for one file. */
+export const MAX_ERRORS = 20;
+
+export interface LoadOptions {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Flavors to resolve `image_builder.flavor` against. Default: the built-ins. */
+  registry?: FlavorRegistry;
+  /**
+   * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
+   * the caller (the CLI), so that this module never imports user code by itself.
+   */
+  loadFlavorSources?: (paths: string[], registry: FlavorRegistry, where: (index: number) => Location) => Promise<void>;
+}
+
+export const DEFAULT_STACK_FILE = "imgb.yaml";
+
+export async function loadStack(path: string | undefined, options: LoadOptions): Promise<ResolvedStack> {
+  const file = resolve(options.cwd, path ?? DEFAULT_STACK_FILE);
+  const text = await readStackText(file);
+  const errors: InputError[] = [];
+  const fail = () => {
+    const ordered = [...errors].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
+    throw new InputErrors(ordered.slice(0, MAX_ERRORS), ordered.length);
+  };
+
+  const parsed = parseStack(file, text, errors);
+  if (!parsed) return fail();
+  interpolateDocument(parsed.doc, parsed.lines, file, options.env, errors);
+  const value = toValue(parsed, errors);
+  if (errors.some((e) => e.code.startsWith("yaml."))) return fail();
+  // Keep going after interpolation errors, but do not also report the emptied values they left.
+  const interpolated = new Set(errors.map((e) => e.location?.path));
+  const keep = (e: InputError) => !interpolated.has(e.location?.path);
+
+  const at = locatorFor(parsed.doc, parsed.lines, file);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    errors.push(new InputError("stack.not-mapping", "Stack file must be a mapping with 'image_builder' and 'images'", {
+      location: at("", false),
+      hint: "see imgb schema, or examples/ in the imgb repository",
+    }));
+    return fail();
+  }
+  const invalid = schemaErrors(StackSchema, value, at).filter(keep);
+  errors.push(...invalid);
+  if (invalid.length) return fail();
+  const stack = value as StackFile;
+
+  const registry = options.registry ?? FlavorRegistry.withBuiltins();
+  if (stack.flavors?.length && options.loadFlavorSources) {
+    const dir = dirname(file);
+    await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
+  }
+  const config = checkFlavorConfig(stack, registry, at, errors);
+  const resolved = resolveStack(stack, file, dirname(file), config ?? {}, at, errors);
+  if (errors.length) return fail();
+  return resolved;
+}
+
+/** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
+function checkFlavorConfig(stack: StackFile, registry: FlavorRegistry, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
+  const name = stack.image_builder.flavor;
+  const entry = registry.get(name);
+  if (!entry) {
+    const guess = closest(name, registry.names());
+    errors.push(new InputError("stack.unknown-flavor", `Unknown flavor '${name}'`, {
+      location: at("/image_builder/flavor", false),
+      hint: guess ? `did you mean '${guess}'?` : `known flavors: ${registry.names().join(", ")}; register your own with 'imgb flavor register PATH'`,
+    }));
+    return undefined;
+  }
+  return checkConfig(entry.flavor, stack.image_builder.config ?? {}, at, "/image_builder/config", errors);
+}
+
+export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix: string, errors: InputError[]): Record<string, unknown> | undefined {
+  const withDefaults = Value.Default(flavor.config, Value.Clone(config));
+  const problems = schemaErrors(flavor.config, withDefaults, at, prefix);
+  if (problems.length) {
+    errors.push(...problems);
+    return undefined;
+  }
+  return withDefaults as Record<string, unknown>;
+}
+
+function locatorFor(doc: Document, lines: LineCounter, file: string): Locator {
+  return (pointer, key) => locate(doc, lines, file, pointer, { key });
+}

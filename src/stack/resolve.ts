@@ -1,0 +1,210 @@
+/**
+ * From a schema-valid stack value to the ResolvedStack: paths made absolute and checked,
+ * references between images checked (names, cycles), defaults filled in.
+ */
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, posix, resolve } from "node:path";
+import { InputError } from "../errors.ts";
+import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
+import type { Locator } from "./schema_errors.ts";
+import type { ImageEntry, StackFile } from "./schema.ts";
+import { closest } from "./suggest.ts";
+import { toPointer } from "./locate.ts";
+
+const IMAGE_REF = /\$\{images\.([^}.]+)\.(ref|digest|name)\}/g;
+
+export function resolveStack(
+  value: StackFile,
+  file: string,
+  dir: string,
+  flavorConfig: Record<string, unknown>,
+  at: Locator,
+  errors: InputError[],
+): ResolvedStack {
+  const names = Object.keys(value.images);
+  const images: Record<string, ResolvedImage> = {};
+  for (const [name, entry] of Object.entries(value.images)) {
+    images[name] = resolveImage(name, entry, dir, names, at, errors);
+  }
+  findCycles(images, at, errors);
+  const stack: ResolvedStack = {
+    file,
+    dir,
+    imageBuilder: { flavor: value.image_builder.flavor, config: flavorConfig },
+    flavorSources: (value.flavors ?? []).map((p) => resolve(dir, p)),
+    images,
+  };
+  if (value.container_registry) stack.containerRegistry = resolveRegistry(value.container_registry, dir, at, errors);
+  return stack;
+}
+
+function resolveImage(name: string, e: ImageEntry, dir: string, names: string[], at: Locator, errors: InputError[]): ResolvedImage {
+  const p = (...s: (string | number)[]) => toPointer(["images", name, ...s]);
+  const err = (ptr: string, code: string, message: string, hint?: string, key = false) =>
+    errors.push(new InputError(code, message, { location: at(ptr, key), hint }));
+
+  const image: ResolvedImage = {
+    name,
+    buildArgs: stringMap(e.build_args),
+    platforms: e.platforms ?? [],
+    labels: stringMap(e.labels),
+    tags: e.tags ?? ["latest"],
+    extraFiles: [],
+    dependsOn: e.depends_on ?? [],
+    noCache: e.no_cache ?? false,
+    pull: e.pull ?? false,
+    extraFlags: e.extra_flags ?? [],
+  };
+  if (e.target !== undefined) image.target = e.target;
+  if (e.network !== undefined) image.network = e.network;
+
+  if (e.context !== undefined) {
+    const ctx = resolve(dir, e.context);
+    if (!isDir(ctx)) err(p("context"), "stack.context-missing", `Context directory not found: '${ctx}'`, "paths are relative to the stack file");
+    image.context = ctx;
+  }
+
+  for (const [dest, spec] of Object.entries(e.extra_files ?? {})) {
+    const destination = cleanDestination(dest);
+    if (destination === undefined) {
+      err(p("extra_files", dest), "stack.extra-file-escapes", `Extra file destination '${dest}' is outside the build context`, "use a relative path without '..'", true);
+      continue;
+    }
+    const extra: ExtraFile = { destination };
+    if (spec.mode !== undefined) extra.mode = spec.mode;
+    if ("content" in spec) extra.content = spec.content;
+    else {
+      const src = resolve(dir, spec.source);
+      if (!existsSync(src)) err(p("extra_files", dest, "source"), "stack.extra-file-missing", `Extra file source not found: '${src}'`, "paths are relative to the stack file");
+      extra.source = src;
+    }
+    image.extraFiles.push(extra);
+  }
+
+  if (e.dockerfile !== undefined && e.dockerfile_inline !== undefined) {
+    err(p("dockerfile_inline"), "stack.dockerfile-conflict", "Both 'dockerfile' and 'dockerfile_inline' are set", "keep one of them", true);
+  }
+  if (e.dockerfile_inline !== undefined) {
+    image.dockerfileInline = e.dockerfile_inline;
+  } else {
+    const rel = e.dockerfile ?? "Dockerfile";
+    const base = image.context ?? dir;
+    const df = isAbsolute(rel) ? rel : resolve(base, rel);
+    image.dockerfile = df;
+    const fromExtra = image.extraFiles.some((x) => image.context === undefined ? false : join(image.context, x.destination) === df);
+    if (!fromExtra && !isFile(df)) {
+      err(
+        e.dockerfile !== undefined ? p("dockerfile") : p(),
+        "stack.dockerfile-missing",
+        `Dockerfile not found: '${df}'`,
+        e.dockerfile !== undefined ? "'dockerfile' is relative to the context directory" : "set 'dockerfile' or 'dockerfile_inline'",
+        e.dockerfile === undefined,
+      );
+    }
+  }
+
+  if (e.dockerignore !== undefined) {
+    const ig = resolve(dir, e.dockerignore);
+    if (!isFile(ig)) err(p("dockerignore"), "stack.dockerignore-missing", `Ignore file not found: '${ig}'`, "paths are relative to the stack file");
+    image.dockerignore = ig;
+  }
+
+  image.dependsOn.forEach((dep, i) => {
+    if (dep === name) err(p("depends_on", i), "stack.self-dependency", `Image '${name}' depends on itself`);
+    else if (!names.includes(dep)) err(p("depends_on", i), "stack.unknown-image", `Unknown image '${dep}' in depends_on`, suggestImage(dep, names));
+  });
+  for (const [k, v] of Object.entries(image.buildArgs)) {
+    for (const m of v.matchAll(IMAGE_REF)) {
+      const ref = m[1]!;
+      if (!names.includes(ref)) err(p("build_args", k), "stack.unknown-image", `Unknown image '${ref}' in '${m[0]}'`, suggestImage(ref, names));
+      else if (ref === name) err(p("build_args", k), "stack.self-dependency", `Image '${name}' refers to itself in '${m[0]}'`);
+    }
+  }
+  return image;
+}
+
+/** Images referenced with ${images.NAME.ref} in build args are implicit dependencies. */
+export function dependenciesOf(image: ResolvedImage): string[] {
+  const deps = new Set(image.dependsOn);
+  for (const v of Object.values(image.buildArgs)) for (const m of v.matchAll(IMAGE_REF)) deps.add(m[1]!);
+  deps.delete(image.name);
+  return [...deps];
+}
+
+function findCycles(images: Record<string, ResolvedImage>, at: Locator, errors: InputError[]): void {
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === "done") return;
+    if (state.get(name) === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      errors.push(new InputError("stack.dependency-cycle", `Dependency cycle: ${cycle.join(" -> ")}`, {
+        location: at(toPointer(["images", name]), true),
+        hint: "remove one of these dependencies",
+      }));
+      return;
+    }
+    state.set(name, "visiting");
+    for (const dep of dependenciesOf(images[name]!)) if (images[dep]) visit(dep, [...trail, name]);
+    state.set(name, "done");
+  };
+  for (const name of Object.keys(images)) visit(name, []);
+}
+
+function resolveRegistry(r: NonNullable<StackFile["container_registry"]>, dir: string, at: Locator, errors: InputError[]): ResolvedRegistry {
+  const out: ResolvedRegistry = { uri: r.uri.replace(/\/+$/, ""), insecure: r.insecure ?? isLoopback(r.uri) };
+  if (r.repository !== undefined) out.repository = r.repository;
+  if (r.credentials) {
+    const c = r.credentials;
+    const where = at("/container_registry/credentials", false);
+    if ((c.password_env === undefined) === (c.password_file === undefined)) {
+      errors.push(new InputError("stack.credentials", "Credentials need exactly one of 'password_env' or 'password_file'", {
+        location: where,
+        hint: "password_env names an environment variable; password_file a file holding the secret",
+      }));
+    }
+    out.credentials = { username: c.username };
+    if (c.password_env !== undefined) out.credentials.passwordEnv = c.password_env;
+    if (c.password_file !== undefined) out.credentials.passwordFile = resolve(dir, c.password_file);
+  }
+  return out;
+}
+
+export function isLoopback(uri: string): boolean {
+  const host = uri.replace(/^[a-z]+:\/\//, "").split("/")[0]!;
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+function cleanDestination(dest: string): string | undefined {
+  if (dest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(dest)) return undefined;
+  const clean = posix.normalize(dest.replace(/\\/g, "/")).replace(/\/+$/, "");
+  if (clean === "." || clean === "" || clean === ".." || clean.startsWith("../")) return undefined;
+  return clean;
+}
+
+function stringMap(m: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m ?? {})) out[k] = String(v);
+  return out;
+}
+
+function suggestImage(name: string, names: string[]): string {
+  const guess = closest(name, names);
+  return guess ? `did you mean '${guess}'?` : `images in this stack: ${names.join(", ")}`;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The stack file's schema, in TypeBox. It is the single source for validation, `imgb schema`
+ * (JSON Schema for editors) and the docs: add a field here and it appears everywhere.
+ * Keys are snake_case like ZenML's stack components; unknown keys are rejected everywhere.
+ */
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+const strict = { additionalProperties: false } as const;
+
+/** Docker repository path: lowercase components separated by `/` (no tag, no registry). */
+export const IMAGE_NAME_PATTERN = "^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$";
+/** Docker tag grammar. */
+export const TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+/** Build arg / env var name. */
+const ARG_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+const ScalarString = Type.Union([Type.String(), Type.Number(), Type.Boolean()], {
+  description: "A string; numbers and booleans are converted to their YAML text.",
+  errorMessage: "Expected a string, number or boolean",
+});
+
+export const ExtraFileSchema = Type.Union(
+  [
+    Type.Object(
+      {
+        content: Type.String({ description: "File content (UTF-8)." }),
+        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits, e.g. 0o755 (YAML 1.1 octal 0755 also works)." })),
+      },
+      strict,
+    ),
+    Type.Object(
+      {
+        source: Type.String({ minLength: 1, description: "A file or directory on disk, relative to the stack file." }),
+        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits for a file source." })),
+      },
+      strict,
+    ),
+  ],
+  {
+    description: "A file added to the build context: inline `content`, or a `source` path. Never guessed.",
+    errorMessage: "Expected an extra file: either {content: TEXT} or {source: PATH}, with an optional mode",
+  },
+);
+
+export const ImageSchema = Type.Object(
+  {
+    context: Type.Optional(Type.String({ minLength: 1, description: "Build context directory, relative to the stack file. Omit for a context made only of extra_files." })),
+    dockerfile: Type.Optional(Type.String({ minLength: 1, description: "Dockerfile path, relative to the context directory (like docker build -f). Default: Dockerfile." })),
+    dockerfile_inline: Type.Optional(Type.String({ minLength: 1, description: "The Dockerfile itself, written inline. Excludes `dockerfile`." })),
+    dockerignore: Type.Optional(Type.String({ minLength: 1, description: "Ignore file, relative to the stack file. Default: <dockerfile>.dockerignore beside the Dockerfile, else <context>/.dockerignore." })),
+    build_args: Type.Optional(Type.Record(Type.String({ pattern: ARG_NAME_PATTERN }), ScalarString, { additionalProperties: false, description: "Build-time variables (--build-arg). Names are letters, digits and _." })),
+    target: Type.Optional(Type.String({ minLength: 1, description: "Build stage to stop at (--target)." })),
+    platforms: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$" }), { uniqueItems: true, description: "Target platforms, e.g. [linux/amd64, linux/arm64]." })),
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { description: "Image labels." })),
+    tags: Type.Optional(Type.Array(Type.String({ pattern: TAG_PATTERN }), { uniqueItems: true, description: "Tags to apply. Default: [latest]." })),
+    extra_files: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ExtraFileSchema, { description: "Files added to the context, by destination path inside the context. They override context files of the same path." })),
+    depends_on: Type.Optional(Type.Array(Type.String(), { uniqueItems: true, description: "Images of this stack that must be built first." })),
+    no_cache: Type.Optional(Type.Boolean({ description: "Do not use the build cache (--no-cache)." })),
+    pull: Type.Optional(Type.Boolean({ description: "Always attempt to pull newer base images (--pull)." })),
+    network: Type.Optional(Type.String({ minLength: 1, description: "Network for RUN instructions: default, none, host (--network)." })),
+    extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+  },
+  { ...strict, description: "One image to build." },
+);
+
+export const CredentialsSchema = Type.Object(
+  {
+    username: Type.String({ minLength: 1, description: "Registry user name." }),
+    password_env: Type.Optional(Type.String({ pattern: ARG_NAME_PATTERN, description: "Name of the environment variable holding the password or token." })),
+    password_file: Type.Optional(Type.String({ minLength: 1, description: "File holding the password or token, relative to the stack file." })),
+  },
+  { ...strict, description: "Registry credentials. The secret itself is never written in the stack file." },
+);
+
+export const RegistrySchema = Type.Object(
+  {
+    uri: Type.String({ minLength: 1, pattern: "^(?!.*://)[^\\s/]+(/[^\\s]+)?$", description: "Registry host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme." }),
+    repository: Type.Optional(Type.String({ pattern: IMAGE_NAME_PATTERN, description: "Repository to push every image to, instead of the image's own name." })),
+    insecure: Type.Optional(Type.Boolean({ description: "Plain HTTP / unverified TLS. Default: true for loopback registries (127.0.0.0/8, localhost, ::1), else false." })),
+    credentials: Type.Optional(CredentialsSchema),
+  },
+  { ...strict, description: "Where built images are pushed." },
+);
+
+export const ImageBuilderSchema = Type.Object(
+  {
+    flavor: Type.String({ minLength: 1, description: "docker, podman, buildah, or a registered custom flavor." }),
+    config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The flavor's configuration (see `imgb flavor describe FLAVOR`)." })),
+  },
+  { ...strict, description: "The stack component that builds images." },
+);
+
+export const StackSchema = Type.Object(
+  {
+    version: Type.Optional(Type.Literal(1, { description: "Stack file format version." })),
+    image_builder: ImageBuilderSchema,
+    container_registry: Type.Optional(RegistrySchema),
+    flavors: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "Custom flavor source files, relative to the stack file." })),
+    images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),
+  },
+  { ...strict, title: "imgb stack file", description: "A stack: an image builder, an optional registry, and the images to build." },
+);
+
+export type StackFile = Static<typeof StackSchema>;
+export type ImageEntry = Static<typeof ImageSchema>;
+
+/** Walks to the sub-schema describing the value at a JSON path, for hints. */
+export function schemaAt(schema: TSchema, segments: readonly string[]): TSchema | undefined {
+  let s: TSchema | undefined = schema;
+  for (const seg of segments) {
+    if (!s) return undefined;
+    if (s.type === "object" && s.properties && seg in s.properties) s = s.properties[seg] as TSchema;
+    else if (s.type === "object" && s.patternProperties) s = Object.values(s.patternProperties)[0] as TSchema;
+    else if (s.type === "array" && s.items) s = s.items as TSchema;
+    else return undefined;
+  }
+  return s;
+}

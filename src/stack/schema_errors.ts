@@ -1,0 +1,133 @@
+/**
+ * TypeBox validation errors -> imgb InputErrors with a location, a readable message and a hint.
+ * Used for the stack file and for every flavor's `config`, so both read the same.
+ */
+import type { TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
+import { InputError, type Location } from "../errors.ts";
+import { pointerSegments } from "./locate.ts";
+import { closest } from "./suggest.ts";
+
+/** Resolves a JSON pointer (and whether the key itself is at fault) to a location. */
+export type Locator = (pointer: string, key: boolean) => Location;
+
+export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, prefix = ""): InputError[] {
+  const out: InputError[] = [];
+  const seen = new Set<string>();
+  for (const e of Value.Errors(schema, value)) {
+    const err = toInputError(e, schema, locator, prefix);
+    const id = `${err.location?.path}|${err.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(err);
+  }
+  return out;
+}
+
+function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: string): InputError {
+  const pointer = prefix + e.path;
+  const segs = pointerSegments(e.path);
+  const last = segs[segs.length - 1] ?? "";
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    const parent = subSchema(root, segs.slice(0, -1));
+    const known = parent?.properties ? Object.keys(parent.properties) : [];
+    const pattern = parent?.patternProperties ? Object.keys(parent.patternProperties)[0] : undefined;
+    if (pattern && known.length === 0) {
+      return new InputError("schema.invalid-key", `Invalid name '${last}': must match ${pattern}`, {
+        location: locator(pointer, true),
+        hint: keyPatternHint(pattern),
+      });
+    }
+    const guess = closest(last, known);
+    return new InputError("schema.unknown-key", `Unknown key '${last}'`, {
+      location: locator(pointer, true),
+      hint: secretHint(last) ?? (guess ? `did you mean '${guess}'?` : known.length ? `valid keys: ${known.join(", ")}` : undefined),
+    });
+  }
+  if (e.type === ValueErrorType.ObjectRequiredProperty) {
+    return new InputError("schema.missing-key", `Missing required key '${last}'`, {
+      location: locator(prefix + "/" + segs.slice(0, -1).join("/"), false),
+      hint: describeSchema(e.schema),
+    });
+  }
+  const custom = (e.schema as { errorMessage?: string }).errorMessage;
+  const message = custom ?? typeMessage(e);
+  return new InputError("schema.invalid-value", message, { location: locator(pointer, false), hint: enumHint(e.schema) });
+}
+
+function typeMessage(e: ValueError): string {
+  const got = describeValue(e.value);
+  switch (e.type) {
+    case ValueErrorType.String:
+      return `Expected a string, got ${got}`;
+    case ValueErrorType.Boolean:
+      return `Expected true or false, got ${got}`;
+    case ValueErrorType.Integer:
+      return `Expected an integer, got ${got}`;
+    case ValueErrorType.Number:
+      return `Expected a number, got ${got}`;
+    case ValueErrorType.Object:
+      return `Expected a mapping, got ${got}`;
+    case ValueErrorType.Array:
+      return `Expected a list, got ${got}`;
+    case ValueErrorType.StringPattern:
+      return `Invalid value ${got}: must match ${(e.schema as { pattern?: string }).pattern}`;
+    case ValueErrorType.Literal:
+    case ValueErrorType.Union:
+      return `Invalid value ${got}`;
+    case ValueErrorType.ArrayUniqueItems:
+      return "List items must be unique";
+    case ValueErrorType.ObjectMinProperties:
+      return "Must not be empty";
+    default:
+      return `${e.message}, got ${got}`;
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "nothing";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `'${v.length > 60 ? v.slice(0, 57) + "..." : v}'`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function enumHint(schema: TSchema): string | undefined {
+  const variants = (schema.anyOf as TSchema[] | undefined) ?? [];
+  const consts = variants.map((v) => v.const).filter((c) => c !== undefined);
+  if (consts.length && consts.length === variants.length) return `one of: ${consts.map((c) => JSON.stringify(c)).join(", ")}`;
+  if (schema.const !== undefined) return `expected ${JSON.stringify(schema.const)}`;
+  return undefined;
+}
+
+function describeSchema(schema: TSchema): string | undefined {
+  return typeof schema.description === "string" ? schema.description : undefined;
+}
+
+function keyPatternHint(pattern: string): string {
+  if (pattern.startsWith("^[a-z0-9]")) return "image names are lowercase repository paths: letters, digits, '.', '_', '-' and '/'";
+  if (pattern.startsWith("^[A-Za-z_]")) return "names start with a letter or '_' and contain letters, digits and '_'";
+  return `keys must match ${pattern}`;
+}
+
+function secretHint(key: string): string | undefined {
+  if (/^(password|token|secret|pass|passwd)$/i.test(key)) {
+    return "secrets are never written in the stack file: use password_env (a variable name) or password_file";
+  }
+  return undefined;
+}
+
+function subSchema(root: TSchema, segs: readonly string[]): TSchema | undefined {
+  let s: TSchema | undefined = root;
+  for (const seg of segs) {
+    if (!s) return undefined;
+    if (s.anyOf) s = (s.anyOf as TSchema[]).find((v) => v.type === "object") ?? s;
+    if (s.properties && seg in s.properties) s = s.properties[seg] as TSchema;
+    else if (s.patternProperties) s = Object.values(s.patternProperties)[0] as TSchema;
+    else if (s.items) s = s.items as TSchema;
+    else return undefined;
+  }
+  return s;
+}
