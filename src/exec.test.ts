@@ -1,0 +1,123 @@
+import { describe, expect, test } from "bun:test";
+import { CancelledError, RuntimeError } from "./errors.ts";
+import { exec, ExecError, quoteCommand } from "./exec.ts";
+
+describe("exec", () => {
+  test("returns stdout and streams lines of both streams in order", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const r = await exec(["sh", "-c", "echo one; echo two >&2; printf 'three\\r\\nfour'"], {
+      onStdout: (l) => out.push(l),
+      onStderr: (l) => err.push(l),
+    });
+    expect(out).toEqual(["one", "three", "four"]);
+    expect(err).toEqual(["two"]);
+    expect(r.stdout).toBe("one\nthree\r\nfour");
+    expect(r.tail).toContain("two");
+  });
+
+  test("feeds stdin from a string, bytes and a stream", async () => {
+    expect((await exec(["cat"], { stdin: "héllo" })).stdout).toBe("héllo");
+    expect((await exec(["cat"], { stdin: new Uint8Array([104, 105]) })).stdout).toBe("hi");
+    const big = "x".repeat(3 * 1024 * 1024);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    expect((await exec(["wc", "-c"], { stdin: stream })).stdout.trim()).toBe(String(big.length));
+  });
+
+  test("applies env overrides and removals", async () => {
+    process.env.IMGB_EXEC_TEST_REMOVE = "present";
+    const r = await exec(["sh", "-c", 'echo "$A:${IMGB_EXEC_TEST_REMOVE:-gone}"'], { env: { A: "set", IMGB_EXEC_TEST_REMOVE: undefined } });
+    expect(r.stdout).toBe("set:gone");
+  });
+
+  test("a failing command gives an ExecError with command, exit code and the output tail", async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("; echo ");
+    const e = await exec(["sh", "-c", `echo ${lines}; echo boom >&2; exit 3`, "arg with space"]).catch((x) => x);
+    expect(e).toBeInstanceOf(ExecError);
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect(e.exitCode).toBe(3);
+    expect(e.signal).toBeUndefined();
+    expect(e.tail).toHaveLength(20);
+    expect(e.tail.at(-1)).toBe("boom");
+    expect(e.tail).not.toContain("line 0");
+    expect(e.command).toStartWith("sh -c 'echo line 0;");
+    expect(e.command).toEndWith(" 'arg with space'");
+    expect(e.shortMessage).toMatch(/^Command failed with exit code 3 after \d+ms: sh -c /);
+    expect(e.message).toContain("\n  boom");
+    expect(e.durationMs).toBeGreaterThan(0);
+  });
+
+  test("never shows stdin and redacts listed argv values", async () => {
+    const secret = "s3cr3t-value";
+    const e = await exec(["sh", "-c", "cat >/dev/null; exit 1", `--password=${secret}`], { stdin: secret, redact: [secret] }).catch((x) => x);
+    expect(e).toBeInstanceOf(ExecError);
+    expect(e.command).toContain("--password=***");
+    expect(JSON.stringify(e.toJSON()) + e.message + e.stack).not.toContain(secret);
+  });
+
+  test("a missing binary is a clear error with the install hint", async () => {
+    const e = await exec(["imgb-no-such-binary", "x"], { installHint: "Install it: apt-get install nothing" }).catch((x) => x);
+    expect(e).toBeInstanceOf(ExecError);
+    expect(e.code).toBe("exec.not-found");
+    expect(e.message).toBe('Binary "imgb-no-such-binary" not found: not on PATH or no such file');
+    expect(e.hint).toBe("Install it: apt-get install nothing");
+  });
+
+  test("abort sends SIGTERM and rejects with CancelledError", async () => {
+    const ac = new AbortController();
+    const started = performance.now();
+    setTimeout(() => ac.abort(), 150);
+    const e = await exec(["sleep", "30"], { signal: ac.signal }).catch((x) => x);
+    expect(e).toBeInstanceOf(CancelledError);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  test("a process that ignores SIGTERM is killed after the grace period", async () => {
+    const ac = new AbortController();
+    const started = performance.now();
+    const p = exec(["sh", "-c", "trap '' TERM; echo ready; sleep 30 & wait; sleep 30"], {
+      signal: ac.signal,
+      killGraceMs: 300,
+      onStdout: (l) => l === "ready" && ac.abort(),
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  test("an already aborted signal does not start the process", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    expect(await exec(["sh", "-c", "exit 0"], { signal: ac.signal }).catch((x) => x)).toBeInstanceOf(CancelledError);
+  });
+
+  test("a process killed by a signal reports the signal", async () => {
+    const e = await exec(["sh", "-c", "kill -KILL $$"]).catch((x) => x);
+    expect(e).toBeInstanceOf(ExecError);
+    expect(e.signal).toBe("SIGKILL");
+    expect(e.shortMessage).toContain("was killed by SIGKILL");
+  });
+
+  test("reframe keeps the facts under a new headline", async () => {
+    const e = (await exec(["sh", "-c", "echo step failed; exit 3"]).catch((x) => x)) as ExecError;
+    const r = e.reframe("build.failed", "Build of image 'app' failed: exit code 3", "Look at the RUN step");
+    expect(r.code).toBe("build.failed");
+    expect(r.command).toBe(e.command);
+    expect(r.exitCode).toBe(3);
+    expect(r.message).toBe("Build of image 'app' failed: exit code 3\n  step failed");
+    expect(r.hint).toBe("Look at the RUN step");
+  });
+});
+
+describe("quoteCommand", () => {
+  test("quotes only what the shell would split or expand", () => {
+    expect(quoteCommand(["docker", "build", "-t", "127.0.0.1:5000/app:v1", "--build-arg", "A=b c", "-"])).toBe(
+      "docker build -t 127.0.0.1:5000/app:v1 --build-arg 'A=b c' -",
+    );
+    expect(quoteCommand(["echo", "it's", "$HOME", ""])).toBe(`echo 'it'\\''s' '$HOME' ''`);
+  });
+});

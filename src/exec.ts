@@ -1,0 +1,250 @@
+/**
+ * The one subprocess wrapper: every engine call goes through `exec()`. argv arrays only (never a
+ * shell string), stdin from a string, bytes or a stream, output streamed line by line, a tail of
+ * the last lines kept for error messages, cancellation through an AbortSignal, and one error
+ * type (`ExecError`) that carries everything needed to reproduce and understand a failure
+ * (modelled on execa's final error).
+ *
+ * Secrets: stdin is never quoted in any message; argv values that must not be shown can be listed
+ * in `redact` (argv should not carry secrets in the first place: pass them on stdin).
+ */
+import { CancelledError, RuntimeError } from "./errors.ts";
+
+export type ExecInput = string | Uint8Array | ReadableStream<Uint8Array>;
+
+export interface ExecOptions {
+  stdin?: ExecInput;
+  /** Overrides on top of `process.env`; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Abort: SIGTERM, then SIGKILL after `killGraceMs`; `exec()` rejects with `CancelledError`. */
+  signal?: AbortSignal;
+  /** Milliseconds between SIGTERM and SIGKILL. Default 10 s (engines clean up on SIGTERM). */
+  killGraceMs?: number;
+  onStdout?(line: string): void;
+  onStderr?(line: string): void;
+  /** Lines of output (stdout and stderr, in arrival order) kept for errors. Default 20. */
+  tailLines?: number;
+  /** Values replaced by `***` wherever the command is shown. */
+  redact?: readonly string[];
+  /** Shown when the binary is missing, e.g. `Install it: apt-get install docker.io`. */
+  installHint?: string;
+}
+
+export interface ExecResult {
+  /** Full stdout, trimmed of one trailing newline (capped at `MAX_CAPTURE` bytes, keeping the end). */
+  stdout: string;
+  stderr: string;
+  /** The last lines of stdout and stderr, interleaved in arrival order. */
+  tail: string[];
+  durationMs: number;
+}
+
+const MAX_CAPTURE = 4 * 1024 * 1024;
+
+export interface ExecFailure {
+  argv: readonly string[];
+  redact?: readonly string[];
+  exitCode?: number;
+  signal?: string;
+  durationMs: number;
+  tail: string[];
+  stdout?: string;
+  stderr?: string;
+}
+
+/** A subprocess that could not start or failed. `message` = `shortMessage` + the output tail. */
+export class ExecError extends RuntimeError {
+  /** The command, shell-quoted and copy-pasteable (redacted values shown as `***`). */
+  readonly command: string;
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly durationMs: number;
+  /** The last lines of output; engines print build failures on stdout as often as on stderr. */
+  readonly tail: readonly string[];
+  readonly stdout: string;
+  readonly stderr: string;
+  /** First line only: what failed, without the output. */
+  readonly shortMessage: string;
+  private readonly failure: ExecFailure;
+
+  constructor(failure: ExecFailure, options: { code?: string; message?: string; hint?: string; cause?: unknown } = {}) {
+    const command = quoteCommand(failure.argv, failure.redact);
+    const short = options.message ?? defaultMessage(failure, command);
+    const tail = failure.tail.length > 0 ? `\n${failure.tail.map((l) => `  ${l}`).join("\n")}` : "";
+    super(options.code ?? "exec.failed", `${short}${tail}`, { hint: options.hint, cause: options.cause });
+    this.command = command;
+    if (failure.exitCode !== undefined) this.exitCode = failure.exitCode;
+    if (failure.signal !== undefined) this.signal = failure.signal;
+    this.durationMs = failure.durationMs;
+    this.tail = failure.tail;
+    this.stdout = failure.stdout ?? "";
+    this.stderr = failure.stderr ?? "";
+    this.shortMessage = short;
+    this.failure = failure;
+  }
+
+  /** The same failure under another headline, e.g. "Build of image 'app' failed: …". */
+  reframe(code: string, message: string, hint?: string): ExecError {
+    return new ExecError(this.failure, { code, message, hint: hint ?? this.hint, cause: this });
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), command: this.command, exitCode: this.exitCode, signal: this.signal, durationMs: this.durationMs };
+  }
+}
+
+function defaultMessage(f: ExecFailure, command: string): string {
+  const how = f.signal ? `was killed by ${f.signal}` : `failed with exit code ${f.exitCode}`;
+  return `Command ${how} after ${formatDuration(f.durationMs)}: ${command}`;
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** POSIX shell quoting: `docker build -t 'a b' -` can be pasted into a terminal as is. */
+export function quoteCommand(argv: readonly string[], redact: readonly string[] = []): string {
+  const secrets = redact.filter((s) => s.length > 0);
+  return argv
+    .map((arg) => {
+      let shown = arg;
+      for (const s of secrets) shown = shown.split(s).join("***");
+      return /^[A-Za-z0-9_@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replaceAll("'", `'\\''`)}'`;
+    })
+    .join(" ");
+}
+
+/**
+ * Splits a byte stream into lines (\n, \r\n or a bare \r as progress bars use). Returns a reader
+ * handle so the caller can stop reading when a grandchild keeps the pipe open after the child
+ * exited.
+ */
+function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void, capture: { text: string }) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  const emit = (chunk: string, flush: boolean) => {
+    pending += chunk;
+    capture.text += chunk;
+    if (capture.text.length > MAX_CAPTURE) capture.text = capture.text.slice(-MAX_CAPTURE);
+    const parts = pending.split(/\r?\n|\r/);
+    pending = parts.pop() ?? "";
+    if (flush && pending !== "") parts.push(pending);
+    for (const line of parts) onLine(line);
+  };
+  const done = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        emit(decoder.decode(value, { stream: true }), false);
+      }
+    } catch {
+      // Cancelled by `abandon()`: what was read so far has been emitted.
+    }
+    emit(decoder.decode(), true);
+  })();
+  return { done, abandon: () => void reader.cancel().catch(() => {}) };
+}
+
+/** How long the pipes may stay open after the child exited (a grandchild holding them). */
+const DRAIN_MS = 2000;
+
+export async function exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  if (argv.length === 0 || !argv[0]) throw new RuntimeError("exec.empty", "Cannot run an empty command");
+  const { signal } = options;
+  if (signal?.aborted) throw new CancelledError();
+  const started = performance.now();
+  const tailMax = options.tailLines ?? 20;
+  const tail: string[] = [];
+  const remember = (line: string) => {
+    if (line.trim() === "") return;
+    tail.push(line);
+    if (tail.length > tailMax) tail.shift();
+  };
+
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn([...argv], {
+      stdin: toStdin(options.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: mergeEnv(options.env),
+      cwd: options.cwd,
+    });
+  } catch (e) {
+    throw spawnError(e, argv, options, performance.now() - started);
+  }
+
+  let cancelled = false;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = () => {
+    cancelled = true;
+    proc.kill("SIGTERM");
+    killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const out = { text: "" };
+  const err = { text: "" };
+  try {
+    const pumps = [
+      pumpLines(proc.stdout as ReadableStream<Uint8Array>, (l) => (remember(l), options.onStdout?.(l)), out),
+      pumpLines(proc.stderr as ReadableStream<Uint8Array>, (l) => (remember(l), options.onStderr?.(l)), err),
+    ];
+    const exitCode = await proc.exited;
+    const drained = Promise.all(pumps.map((p) => p.done));
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]);
+    clearTimeout(drainTimer);
+    for (const p of pumps) p.abandon();
+    await drained;
+    const durationMs = performance.now() - started;
+    if (cancelled) throw new CancelledError(`Interrupted: stopped ${quoteCommand([argv[0]!])} after ${formatDuration(durationMs)}`);
+    const stdout = out.text.replace(/\r?\n$/, "");
+    const stderr = err.text.replace(/\r?\n$/, "");
+    if (exitCode !== 0 || proc.signalCode) {
+      throw new ExecError({
+        argv, redact: options.redact, durationMs, tail, stdout, stderr,
+        exitCode: proc.signalCode ? undefined : exitCode,
+        signal: proc.signalCode ?? undefined,
+      });
+    }
+    return { stdout, stderr, tail, durationMs };
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    if (killTimer) clearTimeout(killTimer);
+  }
+}
+
+function toStdin(input: ExecInput | undefined) {
+  if (input === undefined) return "ignore" as const;
+  if (typeof input === "string") return new TextEncoder().encode(input);
+  return input;
+}
+
+function mergeEnv(overrides: Record<string, string | undefined> | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...overrides })) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+function spawnError(e: unknown, argv: readonly string[], options: ExecOptions, durationMs: number): RuntimeError {
+  const code = (e as { code?: string }).code;
+  const bin = quoteCommand([argv[0]!]);
+  if (code === "ENOENT") {
+    return new ExecError(
+      { argv, redact: options.redact, durationMs, tail: [] },
+      { code: "exec.not-found", message: `Binary ${JSON.stringify(argv[0])} not found: not on PATH or no such file`, hint: options.installHint, cause: e },
+    );
+  }
+  if (code === "EACCES") {
+    return new ExecError(
+      { argv, redact: options.redact, durationMs, tail: [] },
+      { code: "exec.not-executable", message: `Binary ${JSON.stringify(argv[0])} is not executable: permission denied`, hint: `Check the file mode of ${bin}`, cause: e },
+    );
+  }
+  const reason = e instanceof Error ? e.message : String(e);
+  return new ExecError({ argv, redact: options.redact, durationMs, tail: [] }, { code: "exec.spawn", message: `Could not start ${bin}: ${reason}`, cause: e });
+}

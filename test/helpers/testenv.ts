@@ -1,0 +1,111 @@
+/**
+ * The end-to-end test environment as the suites see it (started by `scripts/testenv.sh start`):
+ * addresses, the test-only credentials, the base image, and `requireEngine()`, which decides
+ * whether a suite runs.
+ *
+ *   const ready = await requireEngine("docker", "registry");
+ *   describe.skipIf(!ready)("docker", () => { … });
+ *
+ * Unavailable engine: with CI=true a failing test is registered (CI must never pass by
+ * skipping); locally the suite is skipped and the reason printed.
+ */
+import { test } from "bun:test";
+import { exec } from "../../src/exec.ts";
+
+export const RUN_DIR = "/run/imgb-test";
+export const DOCKER_SOCK = `${RUN_DIR}/docker.sock`;
+export const DOCKER_HOST = `unix://${DOCKER_SOCK}`;
+export const DOCKER_TCP = "tcp://127.0.0.1:2375";
+export const PODMAN_URL = `unix://${RUN_DIR}/podman.sock`;
+/** The Debian docker client: it has BuildKit built in (the v28 client on PATH needs buildx). */
+export const DOCKER_CLI = "/usr/bin/docker";
+export const REGISTRY = "127.0.0.1:5000";
+export const AUTH_REGISTRY = "127.0.0.1:5001";
+export const AUTH_USER = "imgb";
+/** Test-only password of the throwaway registry on 127.0.0.1:5001 (see scripts/testenv.sh). */
+export const AUTH_PASSWORD = "imgb-test-password";
+export const BASE_IMAGE = "imgb-test/busybox:latest";
+
+export type EngineName = "docker" | "docker-tcp" | "podman" | "podman-service" | "buildah" | "registry" | "auth-registry" | "skopeo";
+
+const START_HINT = "start it with: scripts/testenv.sh start";
+
+async function succeeds(argv: string[]): Promise<string | undefined> {
+  try {
+    await exec(argv);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.split("\n").slice(0, 3).join(" ");
+  }
+}
+
+async function httpStatus(url: string, expected: number): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return res.status === expected ? undefined : `${url} answered ${res.status}, expected ${expected}`;
+  } catch (e) {
+    return `${url} is not reachable: ${(e as Error).message}`;
+  }
+}
+
+const checks: Record<EngineName, () => Promise<string | undefined>> = {
+  docker: () => succeeds([DOCKER_CLI, "-H", DOCKER_HOST, "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]),
+  "docker-tcp": () => succeeds([DOCKER_CLI, "-H", DOCKER_TCP, "version", "--format", "{{.Server.Version}}"]),
+  podman: () => succeeds(["podman", "image", "exists", BASE_IMAGE]),
+  "podman-service": () => succeeds(["podman", "--remote", "--url", PODMAN_URL, "image", "exists", BASE_IMAGE]),
+  buildah: () => succeeds(["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", BASE_IMAGE]),
+  registry: () => httpStatus(`http://${REGISTRY}/v2/`, 200),
+  "auth-registry": () => httpStatus(`http://${AUTH_REGISTRY}/v2/`, 401),
+  skopeo: () => succeeds(["skopeo", "--version"]),
+};
+
+const cache = new Map<EngineName, Promise<string | undefined>>();
+
+/** True when every named service is up. See the file comment for what happens when not. */
+export async function requireEngine(...names: EngineName[]): Promise<boolean> {
+  const reasons: string[] = [];
+  for (const name of names) {
+    if (!cache.has(name)) cache.set(name, checks[name]());
+    const reason = await cache.get(name)!;
+    if (reason !== undefined) reasons.push(`${name}: ${reason}`);
+  }
+  if (reasons.length === 0) return true;
+  const message = `Test environment not available (${START_HINT}): ${reasons.join("; ")}`;
+  if (process.env.CI === "true") {
+    test(`requires ${names.join(", ")}`, () => {
+      throw new Error(message);
+    });
+  } else {
+    console.log(`skip: ${message}`);
+  }
+  return false;
+}
+
+/** A repository name no other test run uses, so suites can run in parallel and repeatedly. */
+export function uniqueRepo(prefix: string): string {
+  return `imgb-e2e/${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/** The digest the registry itself reports for `repo:tag` (`Docker-Content-Digest`). */
+export async function registryDigest(registry: string, repo: string, tag: string): Promise<string> {
+  const res = await fetch(`http://${registry}/v2/${repo}/manifests/${tag}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT } });
+  if (res.status !== 200) throw new Error(`Registry ${registry} has no manifest ${repo}:${tag}: HTTP ${res.status}`);
+  const digest = res.headers.get("docker-content-digest");
+  if (!digest) throw new Error(`Registry ${registry} sent no Docker-Content-Digest for ${repo}:${tag}`);
+  return digest;
+}
+
+/** The sha256 of the manifest bytes the registry serves for `repo@digest` (a second, independent check). */
+export async function manifestBytesDigest(registry: string, repo: string, digest: string): Promise<string> {
+  const res = await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { headers: { Accept: MANIFEST_ACCEPT } });
+  if (res.status !== 200) throw new Error(`Registry ${registry} has no manifest ${repo}@${digest}: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+}
