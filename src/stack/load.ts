@@ -74,6 +74,8 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   }
   const config = checkFlavorConfig(stack, registry, at, errors);
   const resolved = resolveStack(stack, file, dirname(file), config ?? {}, at, errors);
+  const flavor = registry.get(stack.image_builder.flavor)?.flavor;
+  if (flavor) checkExtraFlags(resolved, flavor, at, errors);
   if (errors.length) return fail();
   return resolved;
 }
@@ -101,6 +103,22 @@ export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix
     return undefined;
   }
   return withDefaults as Record<string, unknown>;
+}
+
+/** `extra_flags` is an escape hatch, but only for flags the flavor declares it can pass on. */
+function checkExtraFlags(stack: ResolvedStack, flavor: Flavor, at: Locator, errors: InputError[]): void {
+  const allowed = new Set(flavor.extraFlags ?? []);
+  for (const image of Object.values(stack.images)) {
+    image.extraFlags.forEach((flag, i) => {
+      const name = flag.split("=")[0]!;
+      if (allowed.has(name)) return;
+      const guess = closest(name, allowed);
+      errors.push(new InputError("stack.extra-flag", `Flavor '${flavor.name}' does not accept the extra flag '${name}'`, {
+        location: at(toPointer(["images", image.name, "extra_flags", i]), false),
+        hint: guess ? `did you mean '${guess}'?` : allowed.size ? `accepted: ${[...allowed].join(" ")}` : `flavor '${flavor.name}' accepts no extra flags`,
+      }));
+    });
+  }
 }
 
 function locatorFor(doc: Document, lines: LineCounter, file: string): Locator {

@@ -53,10 +53,23 @@ export async function readStackText(file: string): Promise<string> {
   }
 }
 
+/**
+ * `0755` is octal, as in YAML 1.1 and docker compose, rather than YAML 1.2's decimal 755: file
+ * modes are written that way, and reading them as decimal would silently give wrong bits.
+ */
+const yaml11Octal = {
+  identify: (v: unknown) => typeof v === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  format: "OCT",
+  test: /^0[0-7]+$/,
+  resolve: (s: string) => parseInt(s, 8),
+};
+
 /** Parses YAML, collecting every syntax error (with position) instead of stopping at the first. */
 export function parseStack(file: string, text: string, errors: InputError[]): ParsedStack | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, strict: true });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
   for (const e of doc.errors) {
     const loc = locateOffset(lines, file, e.pos[0]);
     errors.push(new InputError(`yaml.${e.code.toLowerCase().replace(/_/g, "-")}`, yamlMessage(e.code, e.message), { location: loc, hint: yamlHint(e.code) }));

@@ -24,7 +24,7 @@ export const ExtraFileSchema = Type.Union(
     Type.Object(
       {
         content: Type.String({ description: "File content (UTF-8)." }),
-        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits, e.g. 0o755 (YAML 1.1 octal 0755 also works)." })),
+        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits in octal, e.g. 0755 or 0o755. Default 0644." })),
       },
       strict,
     ),

@@ -1,0 +1,2 @@
+#!/bin/sh
+cat /opt/demo/greeting /opt/demo/VERSION

@@ -1,0 +1,30 @@
+#!/usr/bin/env bun
+/**
+ * Compiles the standalone binary: `bun run build` -> dist/imgb. The version comes from
+ * package.json and the commit from git (or "unknown" outside a checkout); both are baked in.
+ * Usage: bun scripts/build.ts [--target bun-linux-x64-musl] [--outfile dist/imgb-linux-x64-musl]
+ */
+import pkg from "../package.json" with { type: "json" };
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const target = opt("--target");
+const outfile = opt("--outfile") ?? "dist/imgb";
+
+const git = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { stderr: "ignore" });
+const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { stderr: "ignore" });
+let commit = git.exitCode === 0 ? git.stdout.toString().trim() : "unknown";
+if (commit !== "unknown" && dirty.stdout.toString().trim() !== "") commit += "-dirty";
+
+const argv = [
+  process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode",
+  ...(target ? [`--target=${target}`] : []),
+  `--define`, `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
+  `--define`, `IMGB_COMMIT=${JSON.stringify(commit)}`,
+  "src/main.ts", "--outfile", outfile,
+];
+const proc = Bun.spawnSync(argv, { stdout: "inherit", stderr: "inherit", cwd: `${import.meta.dir}/..` });
+process.exit(proc.exitCode ?? 1);

@@ -1,0 +1,28 @@
+import { InputErrors, type ImgbError } from "../errors.ts";
+import { defineCommand, fileOption } from "./command.ts";
+import { loadStackForCommand } from "./_stack.ts";
+
+export default defineCommand({
+  name: "validate",
+  summary: "Check a stack file: YAML, schema, flavor config, paths and references",
+  usage: "validate [-f FILE] [--json]",
+  examples: ["imgb validate", "imgb validate -f deploy/imgb.yaml --json"],
+  options: {
+    ...fileOption,
+    json: { type: "boolean", description: "Print the result as JSON on stdout (errors included)" },
+  },
+  async run(args, io) {
+    try {
+      const { stack } = await loadStackForCommand(args.options.file, io);
+      const images = Object.keys(stack.images);
+      if (args.options.json) io.out(JSON.stringify({ valid: true, file: stack.file, flavor: stack.imageBuilder.flavor, images }) + "\n");
+      else io.err(`${stack.file}: valid (flavor ${stack.imageBuilder.flavor}, ${images.length} image${images.length === 1 ? "" : "s"}: ${images.join(", ")})`);
+    } catch (e) {
+      if (args.options.json && e instanceof Error && "code" in e) {
+        const list: readonly ImgbError[] = e instanceof InputErrors ? e.errors : [e as ImgbError];
+        io.out(JSON.stringify({ valid: false, errors: list.map((x) => x.toJSON()) }) + "\n");
+      }
+      throw e;
+    }
+  },
+});

@@ -1,0 +1,113 @@
+/**
+ * The one entry point: parse argv, run one command, map every error to an exit code.
+ * Only this file prints errors and calls process.exit.
+ */
+import { CancelledError, ExitCode, ImgbError, InputErrors, UsageError, formatLocation } from "./errors.ts";
+import { parseArgs } from "./cli/args.ts";
+import { commonOptions, type CommandSpec } from "./cli/command.ts";
+import { commands, findCommand, groupNames } from "./cli/commands.ts";
+import { colorEnabled, paint, type Io } from "./cli/io.ts";
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const debug = argv.includes("--debug");
+  const color = colorEnabled(process.env, process.stderr.isTTY === true);
+  const io: Io = {
+    out: (t) => void process.stdout.write(t),
+    err: (l) => void process.stderr.write(l.endsWith("\n") ? l : `${l}\n`),
+    debug: (l) => debug && void process.stderr.write(`debug: ${l}\n`),
+    color,
+    isDebug: debug,
+    signal: controller.signal,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++interrupts > 1) process.exit(ExitCode.interrupted);
+    io.err(`imgb: ${sig === "SIGINT" ? "interrupted" : "terminated"}, stopping (again to force)`);
+    controller.abort(new CancelledError(sig === "SIGINT" ? "Interrupted" : "Terminated"));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let spec: CommandSpec | undefined;
+  try {
+    if (argv[0] === "--version" || argv[0] === "-V") argv = ["version", ...argv.slice(1)];
+    const found = findCommand(argv);
+    if (!found) {
+      const [first] = argv;
+      if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+        io.out((await import("./cli/help.ts")).mainHelp(await loadAll()));
+        return first === undefined ? ExitCode.usage : ExitCode.ok;
+      }
+      if (groupNames().includes(first)) {
+        const sub = Object.keys(commands).filter((n) => n.startsWith(`${first} `));
+        throw new UsageError("cli.missing-subcommand", `'imgb ${first}' needs a subcommand: ${sub.map((s) => s.split(" ")[1]).join(", ")}`, { hint: `imgb ${sub[0]} --help` });
+      }
+      const { closest } = await import("./stack/suggest.ts");
+      const guess = closest(first, Object.keys(commands).map((n) => n.split(" ")[0]!));
+      throw new UsageError("cli.unknown-command", `Unknown command '${first}'`, { hint: guess ? `did you mean 'imgb ${guess}'?` : "imgb --help lists the commands" });
+    }
+    spec = (await commands[found.name]!()).default;
+    const options = { ...commonOptions, ...spec.options };
+    const args = parseArgs(found.rest, options, spec.name);
+    if (args.options.help) {
+      io.out((await import("./cli/help.ts")).commandHelp(spec));
+      return ExitCode.ok;
+    }
+    checkPositionals(spec, args.positionals);
+    const code = await spec.run(args, io);
+    return typeof code === "number" ? code : ExitCode.ok;
+  } catch (e) {
+    return report(e, io, spec);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function checkPositionals(spec: CommandSpec, given: string[]): void {
+  const declared = spec.positionals ?? [];
+  const required = declared.filter((p) => p.required).length;
+  const variadic = declared.some((p) => p.variadic);
+  if (given.length < required) {
+    throw new UsageError("cli.missing-argument", `Missing argument ${declared[given.length]!.name} for 'imgb ${spec.name}'`);
+  }
+  if (!variadic && given.length > declared.length) {
+    throw new UsageError("cli.extra-argument", `Unexpected argument '${given[declared.length]}' for 'imgb ${spec.name}'`);
+  }
+}
+
+async function loadAll(): Promise<CommandSpec[]> {
+  return Promise.all(Object.values(commands).map(async (load) => (await load()).default as CommandSpec));
+}
+
+function report(e: unknown, io: Io, spec: CommandSpec | undefined): number {
+  const p = paint(io.color);
+  const label = p.red(p.bold("error:"));
+  const line = (err: ImgbError) => {
+    const where = formatLocation(err.location);
+    const path = err.location?.path ? ` (at ${err.location.path})` : "";
+    const hint = err.hint ? p.dim(` (hint: ${err.hint})`) : "";
+    return `${where ? `${where}: ` : ""}${label} ${err.message}${path}${hint}`;
+  };
+  if (e instanceof InputErrors) {
+    for (const err of e.errors) io.err(line(err));
+    if (e.total > e.errors.length) io.err(`... and ${e.total - e.errors.length} more errors`);
+    else if (e.total > 1) io.err(`${e.total} errors`);
+  } else if (e instanceof ImgbError) {
+    io.err(line(e));
+    if (e instanceof UsageError && spec) io.err(`usage: imgb ${spec.usage}`);
+  } else {
+    io.err(`${label} internal error: ${e instanceof Error ? e.message : String(e)} ${p.dim("(this is a bug in imgb; rerun with --debug for the stack trace)")}`);
+  }
+  if (io.isDebug && e instanceof Error && e.stack) io.err(e.stack);
+  if (e instanceof ImgbError) return e.exitCode;
+  if (io.signal.aborted) return ExitCode.interrupted;
+  return ExitCode.failure;
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

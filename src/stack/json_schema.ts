@@ -1,0 +1,33 @@
+/**
+ * The stack file's JSON Schema, derived from the TypeBox schemas: the stack's own, with
+ * `image_builder` narrowed to one variant per known flavor so editors check `config` too.
+ */
+import { Type, type TSchema } from "@sinclair/typebox";
+import type { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { ImageBuilderSchema, StackSchema } from "./schema.ts";
+
+export function stackJsonSchema(registry: FlavorRegistry): Record<string, unknown> {
+  const variants = registry.list().map(({ flavor }) =>
+    Type.Object(
+      { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(flavor.config) },
+      { additionalProperties: false, description: `image_builder with the ${flavor.name} flavor` },
+    ),
+  );
+  const schema = {
+    ...StackSchema,
+    properties: {
+      ...StackSchema.properties,
+      image_builder: Type.Union(variants, { description: ImageBuilderSchema.description }),
+    },
+  };
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://imgb.dev/schema/stack-v1.json",
+    ...plain(schema),
+  };
+}
+
+/** Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it. */
+function plain(schema: TSchema | unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(schema, (k, v) => (k === "errorMessage" ? undefined : v)));
+}

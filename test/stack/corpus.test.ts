@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { InputError, InputErrors } from "../../src/errors.ts";
+import { loadStack } from "../../src/stack/load.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
+import { corpus, type BadStack } from "./corpus.ts";
+
+afterAll(cleanupTempDirs);
+
+export function writeCase(c: BadStack): string {
+  const dir = tempDir("imgb-corpus-");
+  writeTree(dir, { ...(c.files ?? {}), "imgb.yaml": typeof c.yaml === "function" ? c.yaml() : c.yaml });
+  return join(dir, "imgb.yaml");
+}
+
+describe("bad stack corpus", () => {
+  test("has at least 30 cases", () => expect(corpus.length).toBeGreaterThanOrEqual(30));
+
+  for (const c of corpus) {
+    test(c.name, async () => {
+      const file = writeCase(c);
+      const started = performance.now();
+      const err = await loadStack(file, { env: c.env ?? {}, cwd: "/" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(performance.now() - started).toBeLessThan(5000); // refused, not expanded
+      expect(err).toBeInstanceOf(InputError);
+      const all = err instanceof InputErrors ? err.errors : [err as InputError];
+      const match = all.find((e) => c.expect.message.test(e.message));
+      if (!match) throw new Error(`no error matches ${c.expect.message}; got:\n${all.map((e) => e.describe()).join("\n")}`);
+      expect(match.exitCode).toBe(2);
+      if (c.expect.line !== undefined) expect(match.location?.line).toBe(c.expect.line);
+      if (c.expect.col !== undefined) expect(match.location?.col).toBe(c.expect.col);
+      if (c.expect.path !== undefined) expect(match.location?.path).toBe(c.expect.path);
+      if (c.expect.hint !== undefined) expect(match.hint ?? "").toMatch(c.expect.hint);
+      expect(match.location?.file ?? file).toBe(file);
+      // A secret written in the file never comes back in a message.
+      for (const e of all) expect(`${e.message} ${e.hint ?? ""}`).not.toContain("hunter2");
+    });
+  }
+});

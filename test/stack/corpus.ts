@@ -1,0 +1,85 @@
+/**
+ * The bad-input corpus: stack files that must be refused, each with the error it must produce
+ * (message, and where: line, column, JSON path). Files are written to a temp dir by the tests,
+ * so the corpus is data, not fixtures on disk. `schema: true` marks files that an independent
+ * JSON Schema validator must also reject with `imgb schema`'s output.
+ */
+export interface BadStack {
+  name: string;
+  /** Stack file content; a function for generated (binary, huge) content. */
+  yaml: string | (() => Uint8Array | string);
+  /** Other files to create next to it, relative path -> content. */
+  files?: Record<string, string>;
+  env?: Record<string, string>;
+  expect: { message: RegExp; line?: number; col?: number; path?: string; hint?: RegExp };
+  /** Must the JSON Schema from `imgb schema` reject it too? */
+  schema?: boolean;
+}
+
+const head = "image_builder:\n  flavor: docker\n";
+const ok = "images:\n  app:\n    context: .\n";
+const withDockerfile = { Dockerfile: "FROM scratch\n" };
+
+export const corpus: BadStack[] = [
+  { name: "empty file", yaml: "", expect: { message: /^Stack file is empty$/, line: 1, col: 1 } },
+  { name: "only a comment", yaml: "# nothing here\n", expect: { message: /^Stack file is empty$/ } },
+  { name: "binary file", yaml: () => new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3]), expect: { message: /not text: it contains a NUL byte at offset 4/ } },
+  { name: "invalid utf-8", yaml: () => new Uint8Array([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]), expect: { message: /not valid UTF-8/ } },
+  { name: "10 MB file", yaml: () => "# " + "x".repeat(10 * 1024 * 1024) + "\n", expect: { message: /too large: 10\.0 MiB/ } },
+  {
+    name: "alias bomb (billion laughs)",
+    yaml: () => {
+      let s = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+      for (let i = 1; i < 9; i++) { const p = String.fromCharCode(96 + i); const c = String.fromCharCode(97 + i); s += `${c}: &${c} [${Array(9).fill(`*${p}`).join(",")}]\n`; }
+      return s;
+    },
+    expect: { message: /alias/i, line: 2 },
+  },
+  { name: "too many aliases", yaml: "x: &x 1\nl: [" + Array(150).fill("*x").join(", ") + "]\n", expect: { message: /Too many YAML aliases: more than 100/, line: 2 } },
+  { name: "yaml syntax: unclosed flow", yaml: head + "images: { app: { context: . }\n", expect: { message: /^Invalid YAML/, line: 4 } },
+  { name: "yaml syntax: bad indentation", yaml: "image_builder:\n  flavor: docker\n   config: {}\nimages: {}\n", expect: { message: /^Invalid YAML/, line: 2, col: 11 } },
+  { name: "yaml syntax: tab indent", yaml: "image_builder:\n\tflavor: docker\n", expect: { message: /^Invalid YAML/, line: 2 } },
+  { name: "duplicate key", yaml: head + ok + "    context: ./other\n", files: withDockerfile, expect: { message: /^Duplicate key/, line: 6, col: 5 } },
+  { name: "top level is a list", yaml: "- image_builder\n- images\n", expect: { message: /must be a mapping/, line: 1, col: 1 }, schema: true },
+  { name: "top level is a scalar", yaml: "hello\n", expect: { message: /must be a mapping/ }, schema: true },
+  { name: "missing images", yaml: head, expect: { message: /^Missing required key 'images'/, line: 1, col: 1 }, schema: true },
+  { name: "missing image_builder", yaml: ok, files: withDockerfile, expect: { message: /^Missing required key 'image_builder'/, line: 1 }, schema: true },
+  { name: "unknown top-level key", yaml: head + ok + "imags: {}\n", files: withDockerfile, expect: { message: /^Unknown key 'imags'/, line: 6, col: 1, path: "/imags", hint: /did you mean 'images'/ }, schema: true },
+  { name: "unknown image key with suggestion", yaml: head + "images:\n  app:\n    context: .\n    dockerfil: Dockerfile\n", files: withDockerfile, expect: { message: /^Unknown key 'dockerfil'$/, line: 6, col: 5, path: "/images/app/dockerfil", hint: /did you mean 'dockerfile'\?/ }, schema: true },
+  { name: "empty images", yaml: head + "images: {}\n", expect: { message: /Must not be empty/, line: 3, path: "/images" }, schema: true },
+  { name: "images is a list", yaml: head + "images:\n  - app\n", expect: { message: /Expected a mapping, got a list/, line: 4, path: "/images" }, schema: true },
+  { name: "invalid image name", yaml: head + "images:\n  App_Image:\n    context: .\n", expect: { message: /^Invalid name 'App_Image'/, line: 4, col: 3, hint: /lowercase/ }, schema: true },
+  { name: "wrong type: tags is a string", yaml: head + ok + "    tags: latest\n", files: withDockerfile, expect: { message: /Expected a list, got 'latest'/, line: 6, col: 11, path: "/images/app/tags" }, schema: true },
+  { name: "invalid tag", yaml: head + ok + "    tags: ['has space']\n", files: withDockerfile, expect: { message: /Invalid value 'has space': must match/, line: 6, path: "/images/app/tags/0" }, schema: true },
+  { name: "wrong type: no_cache", yaml: head + ok + "    no_cache: sometimes\n", files: withDockerfile, expect: { message: /Expected true or false, got 'sometimes'/, line: 6, col: 15 }, schema: true },
+  { name: "build arg value is a mapping", yaml: head + ok + "    build_args:\n      X: { a: 1 }\n", files: withDockerfile, expect: { message: /Expected a string, number or boolean/, line: 7, path: "/images/app/build_args/X" }, schema: true },
+  { name: "build arg invalid name", yaml: head + ok + "    build_args:\n      1X: a\n", files: withDockerfile, expect: { message: /^Invalid name '1X'/, line: 7, col: 7 }, schema: true },
+  { name: "extra file with both content and source", yaml: head + ok + "    extra_files:\n      VERSION: { content: x, source: y }\n", files: withDockerfile, expect: { message: /either \{content: TEXT\} or \{source: PATH\}/, line: 7, path: "/images/app/extra_files/VERSION" }, schema: true },
+  { name: "extra file escapes the context", yaml: head + ok + "    extra_files:\n      ../evil: { content: x }\n", files: withDockerfile, expect: { message: /destination '..\/evil' is outside the build context/, line: 7, col: 7 } },
+  { name: "extra file absolute destination", yaml: head + ok + "    extra_files:\n      /etc/passwd: { content: x }\n", files: withDockerfile, expect: { message: /outside the build context/, line: 7 } },
+  { name: "extra file source missing", yaml: head + ok + "    extra_files:\n      VERSION: { source: nope.txt }\n", files: withDockerfile, expect: { message: /Extra file source not found: '.*nope\.txt'/, line: 7, path: "/images/app/extra_files/VERSION/source" } },
+  { name: "unknown flavor", yaml: "image_builder:\n  flavor: dockr\n" + ok, files: withDockerfile, expect: { message: /^Unknown flavor 'dockr'$/, line: 2, col: 11, hint: /did you mean 'docker'/ }, schema: true },
+  { name: "flavor config: unknown key", yaml: head + "  config:\n    binray: docker\n" + ok, files: withDockerfile, expect: { message: /^Unknown key 'binray'$/, line: 4, col: 5, path: "/image_builder/config/binray", hint: /did you mean 'binary'/ }, schema: true },
+  { name: "flavor config: bad enum", yaml: head + "  config:\n    builder: kaniko\n" + ok, files: withDockerfile, expect: { message: /Invalid value 'kaniko'/, line: 4, col: 14, hint: /"buildkit", "classic"/ }, schema: true },
+  { name: "flavor config: bad host", yaml: head + "  config:\n    host: 127.0.0.1:2375\n" + ok, files: withDockerfile, expect: { message: /must match/, line: 4, path: "/image_builder/config/host" }, schema: true },
+  { name: "flavor config: buildah isolation", yaml: "image_builder:\n  flavor: buildah\n  config: { isolation: vm }\n" + ok, files: withDockerfile, expect: { message: /Invalid value 'vm'/, line: 3, path: "/image_builder/config/isolation" }, schema: true },
+  { name: "unset variable", yaml: head + ok + "    tags: [\"${GIT_SHA}\"]\n", files: withDockerfile, expect: { message: /^Environment variable 'GIT_SHA' is not set$/, line: 6, col: 13, path: "/images/app/tags/0", hint: /\$\{GIT_SHA:-default\}/ } },
+  { name: "required variable with message", yaml: head + ok + "    target: ${TARGET:?pick a stage}\n", files: withDockerfile, expect: { message: /'TARGET' is required: pick a stage/, line: 6, col: 13 } },
+  { name: "unterminated variable", yaml: head + ok + "    target: ${TARGET\n", files: withDockerfile, expect: { message: /Unterminated variable reference/, line: 6 } },
+  { name: "missing context directory", yaml: head + "images:\n  app:\n    context: ./nope\n", expect: { message: /^Context directory not found: '.*\/nope'$/, line: 5, col: 14, path: "/images/app/context" } },
+  { name: "context is a file", yaml: head + "images:\n  app:\n    context: Dockerfile\n", files: withDockerfile, expect: { message: /Context directory not found/, line: 5 } },
+  { name: "missing Dockerfile", yaml: head + ok, expect: { message: /^Dockerfile not found: '.*\/Dockerfile'$/, line: 4, col: 3, path: "/images/app", hint: /dockerfile_inline/ } },
+  { name: "missing named Dockerfile", yaml: head + ok + "    dockerfile: build/app.Dockerfile\n", expect: { message: /Dockerfile not found: '.*build\/app\.Dockerfile'/, line: 6, col: 17 } },
+  { name: "dockerfile and dockerfile_inline", yaml: head + ok + "    dockerfile: Dockerfile\n    dockerfile_inline: FROM scratch\n", files: withDockerfile, expect: { message: /Both 'dockerfile' and 'dockerfile_inline'/, line: 7, col: 5 } },
+  { name: "missing ignore file", yaml: head + ok + "    dockerignore: custom.ignore\n", files: withDockerfile, expect: { message: /Ignore file not found/, line: 6, col: 19 } },
+  { name: "unknown depends_on", yaml: head + ok + "    depends_on: [bsae]\n  base:\n    context: .\n", files: withDockerfile, expect: { message: /^Unknown image 'bsae' in depends_on$/, line: 6, col: 18, hint: /did you mean 'base'/ } },
+  { name: "dependency cycle", yaml: head + "images:\n  a:\n    context: .\n    depends_on: [b]\n  b:\n    context: .\n    depends_on: [a]\n", files: withDockerfile, expect: { message: /^Dependency cycle: a -> b -> a$/, line: 4, col: 3 } },
+  { name: "self dependency", yaml: head + ok + "    depends_on: [app]\n", files: withDockerfile, expect: { message: /depends on itself/, line: 6 } },
+  { name: "image reference to unknown image", yaml: head + ok + "    build_args:\n      BASE: ${images.base.ref}\n", files: withDockerfile, expect: { message: /Unknown image 'base' in '\$\{images\.base\.ref\}'/, line: 7 } },
+  { name: "password in the stack file", yaml: head + "container_registry:\n  uri: 127.0.0.1:5000\n  credentials:\n    username: u\n    password: hunter2\n" + ok, files: withDockerfile, expect: { message: /^Unknown key 'password'$/, line: 7, col: 5, hint: /never written in the stack file/ }, schema: true },
+  { name: "credentials without a password source", yaml: head + "container_registry:\n  uri: 127.0.0.1:5000\n  credentials: { username: u }\n" + ok, files: withDockerfile, expect: { message: /exactly one of 'password_env' or 'password_file'/, line: 5 } },
+  { name: "registry uri with scheme", yaml: head + "container_registry:\n  uri: https://ghcr.io/acme\n" + ok, files: withDockerfile, expect: { message: /must match/, line: 4, col: 8, path: "/container_registry/uri" }, schema: true },
+  { name: "extra flag not accepted by the flavor", yaml: head + ok + "    extra_flags: [--privileged]\n", files: withDockerfile, expect: { message: /does not accept the extra flag '--privileged'/, line: 6, path: "/images/app/extra_flags/0" } },
+  { name: "unsupported version", yaml: "version: 2\n" + head + ok, files: withDockerfile, expect: { message: /Invalid value number 2/, line: 1, col: 10, hint: /expected 1/ }, schema: true },
+  { name: "invalid platform", yaml: head + ok + "    platforms: [amd64]\n", files: withDockerfile, expect: { message: /Invalid value 'amd64': must match/, line: 6 }, schema: true },
+];
