@@ -1,0 +1,73 @@
+/**
+ * Extra files of a build context (stack `extra_files`, an inline Dockerfile): validated
+ * destinations and their merge over the walked tree. Extras are never filtered by ignore rules.
+ */
+import { lstatSync } from "node:fs";
+import { InputError } from "../errors.ts";
+import { cleanPath } from "./ignore.ts";
+import { ioError, statEntry, walkContext, type WalkEntry } from "./walk.ts";
+
+export type Extra =
+  | { kind: "file"; source: string; mode?: number }
+  | { kind: "content"; data: Uint8Array; mode: number }
+  | { kind: "dir"; source: string };
+
+/** A context entry before ordering, with what is needed to read it and detect hard links. */
+export interface Node extends WalkEntry {
+  data?: Uint8Array;
+  /** Extras are never collapsed into hard links. */
+  extra?: boolean;
+}
+
+/** A clean relative POSIX destination, or InputError for one that is empty or escapes. */
+export function checkDestination(destination: string): string {
+  const cleaned = cleanPath(destination.replaceAll("\\", "/"));
+  if (destination.trim() === "" || cleaned === "." || destination.startsWith("/") || cleaned === ".." || cleaned.startsWith("../")) {
+    throw new InputError("context.destination", `Invalid destination "${destination}" in the build context: it must be a relative path inside the context`, {
+      hint: 'Use a path like "config/app.yaml"',
+    });
+  }
+  return cleaned;
+}
+
+/** Put `node` at its path, replacing what was there (and below it) and making parent dirs. */
+function place(tree: Map<string, Node>, node: Node): void {
+  // A file over a directory replaces the whole subtree; a directory over a directory merges.
+  if (node.type !== "dir" && tree.get(node.path)?.type === "dir") {
+    for (const key of tree.keys()) if (key.startsWith(`${node.path}/`)) tree.delete(key);
+  }
+  const parts = node.path.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join("/");
+    if (tree.get(dir)?.type !== "dir") {
+      tree.set(dir, { path: dir, type: "dir", mode: 0o755, size: 0, source: "", dev: 0, ino: 0, nlink: 1, extra: true });
+    }
+  }
+  tree.set(node.path, node);
+}
+
+/** Merge extras over `tree` in the order they were added (a later extra wins). */
+export function applyExtras(tree: Map<string, Node>, extras: Iterable<[string, Extra]>, onWarning?: (m: string) => void): void {
+  for (const [dest, extra] of extras) {
+    if (extra.kind === "content") {
+      place(tree, { path: dest, type: "file", mode: extra.mode, size: extra.data.length, data: extra.data, source: "", dev: 0, ino: 0, nlink: 1, extra: true });
+      continue;
+    }
+    let st;
+    try {
+      st = lstatSync(extra.source);
+    } catch (e) {
+      throw ioError("read extra file", extra.source, e);
+    }
+    const node = statEntry(dest, extra.source, st);
+    if (!node) throw new InputError("context.extra-kind", `Extra file "${extra.source}" is not a regular file, directory or symlink`);
+    if (extra.kind === "file") {
+      if (node.type === "dir") throw new InputError("context.extra-kind", `Extra file "${extra.source}" is a directory: add it as a directory`);
+      place(tree, { ...node, mode: extra.mode ?? node.mode, extra: true });
+      continue;
+    }
+    if (node.type !== "dir") throw new InputError("context.extra-kind", `Extra directory "${extra.source}" is not a directory`);
+    place(tree, { ...node, extra: true });
+    for (const e of walkContext(extra.source, { onWarning })) place(tree, { ...e, path: `${dest}/${e.path}`, extra: true });
+  }
+}

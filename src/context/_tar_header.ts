@@ -1,0 +1,99 @@
+/**
+ * ustar header and PAX extended-header encoding (POSIX.1-2001). Pure functions over bytes.
+ */
+
+export const BLOCK = 512;
+/** Largest size an 11-digit octal field holds: 8 GiB - 1. Bigger sizes need a PAX `size`. */
+export const MAX_USTAR_SIZE = 0o77777777777;
+
+export type TypeFlag = "0" | "1" | "2" | "5" | "x";
+
+export interface HeaderFields {
+  name: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  type: TypeFlag;
+  linkname?: string;
+}
+
+const encoder = new TextEncoder();
+const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s);
+
+/** Split `name` into ustar prefix (<=155) and name (<=100) at a `/`, or undefined. */
+export function splitUstarName(name: string): { prefix: string; name: string } | undefined {
+  if (!isAscii(name) || name.includes("\0")) return undefined;
+  if (name.length <= 100) return { prefix: "", name };
+  // The name part may keep a trailing slash (directories): search from the right for a `/`
+  // such that both parts fit and the name part is not empty.
+  for (let i = name.length - 1; i > 0; i--) {
+    if (name.charCodeAt(i) !== 0x2f) continue;
+    const rest = name.slice(i + 1);
+    if (rest.length > 100) break;
+    if (i <= 155 && rest !== "" && rest !== "/") return { prefix: name.slice(0, i), name: rest };
+  }
+  return undefined;
+}
+
+/** PAX records needed for these fields (empty when a plain ustar header suffices). */
+export function paxRecords(f: HeaderFields): Record<string, string> {
+  const pax: Record<string, string> = {};
+  if (!splitUstarName(f.name)) pax.path = f.name;
+  if (f.linkname !== undefined && (f.linkname.length > 100 || !isAscii(f.linkname) || f.linkname.includes("\0")))
+    pax.linkpath = f.linkname;
+  if (f.size > MAX_USTAR_SIZE) pax.size = String(f.size);
+  return pax;
+}
+
+/** Encode PAX records: each `"<len> <key>=<value>\n"` where len counts the whole record. */
+export function encodePax(records: Record<string, string>): Uint8Array {
+  let text = "";
+  for (const key of Object.keys(records).sort()) {
+    const body = ` ${key}=${records[key]}\n`;
+    const bodyLen = encoder.encode(body).length;
+    let len = bodyLen + 1;
+    while (String(len).length + bodyLen !== len) len = String(len).length + bodyLen;
+    text += `${len}${body}`;
+  }
+  return encoder.encode(text);
+}
+
+function writeString(block: Uint8Array, offset: number, width: number, value: string): void {
+  const bytes = encoder.encode(value);
+  block.set(bytes.subarray(0, width), offset);
+}
+
+function writeOctal(block: Uint8Array, offset: number, width: number, value: number): void {
+  // width-1 zero-padded octal digits and a NUL, as GNU tar and Go write them.
+  writeString(block, offset, width - 1, value.toString(8).padStart(width - 1, "0"));
+}
+
+/**
+ * Write one 512-byte ustar header into `block` (which must be zeroed). Fields that need PAX
+ * get a truncated ASCII fallback here; the caller emits the PAX record before this header.
+ * Owner is 0:0 with no user/group names; devmajor/devminor are zero.
+ */
+export function writeHeader(block: Uint8Array, f: HeaderFields): void {
+  const split = splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
+  writeString(block, 0, 100, split.name);
+  writeOctal(block, 100, 8, f.mode);
+  writeOctal(block, 108, 8, 0);
+  writeOctal(block, 116, 8, 0);
+  writeOctal(block, 124, 12, f.size > MAX_USTAR_SIZE ? 0 : f.size);
+  writeOctal(block, 136, 12, f.mtime);
+  block.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
+  block[156] = f.type.charCodeAt(0);
+  if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isAscii(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
+  writeString(block, 257, 6, "ustar\0");
+  writeString(block, 263, 2, "00");
+  writeOctal(block, 329, 8, 0);
+  writeOctal(block, 337, 8, 0);
+  writeString(block, 345, 155, split.prefix);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i]!;
+  writeString(block, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+}
+
+function asciiFallback(s: string, width: number): string {
+  return s.replace(/[^\x01-\x7f]/g, "_").slice(-width);
+}

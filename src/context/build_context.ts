@@ -1,0 +1,241 @@
+/**
+ * BuildContext: the files a build sends to an engine, computed natively (no engine, no tar
+ * binary) with Docker's .dockerignore semantics, plus extra files, as a deterministic tar
+ * stream, a directory or a checksum.
+ *
+ * What is sent: the context directory walked like BuildKit's client does it (ignore.ts,
+ * walk.ts); the Dockerfile and the ignore file are always kept when they are inside the root,
+ * even when ignored (Docker sends both and the builder decides); extra files are merged last,
+ * never filtered, and replace same-named context files. Entries are in depth-first byte order,
+ * owner 0:0, permission bits only, every mtime = `sourceDateEpoch`.
+ *
+ * mtime: `SOURCE_DATE_EPOCH` when set, else 0 (1970-01-01), the value ko, crane and
+ * BuildKit's reproducible-build guides use; context mtimes reach image layers through COPY,
+ * so any other default would make image digests depend on checkout times.
+ *
+ * Snapshot: every `files()`, `stream()`, `checksum()` walks the disk again. A file that
+ * changes size, vanishes or cannot be read while being sent fails the stream with a
+ * RuntimeError naming it; no truncated archive is ever presented as complete.
+ *
+ * Extension points for subclasses (flavors pick a class through `buildContextClass`):
+ * - `finalizeEntries(entries)`: last look at the ordered entries; podman/buildah re-apply an
+ *   ignore file found in the context, so a subclass may drop `this.ignoreFilePath` here.
+ * - `alwaysIncluded()`: paths kept even when ignored (default: Dockerfile and ignore file).
+ */
+import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { InputError } from "../errors.ts";
+import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
+import { sinkWrite } from "./_sink.ts";
+import { materialize } from "./_materialize.ts";
+import { IgnoreMatcher } from "./ignore.ts";
+import { TarWriter, tarStream } from "./tar.ts";
+import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
+
+export interface BuildContextOptions {
+  /** Context directory; optional: a context of only extra files is valid. */
+  root?: string;
+  /** Dockerfile path relative to root (POSIX), default "Dockerfile". */
+  dockerfile?: string;
+  /** Explicit ignore file; null = none; undefined = `<root>/<dockerfile>.dockerignore`, else `<root>/.dockerignore`. */
+  ignoreFile?: string | null;
+  /** mtime of every entry; default env SOURCE_DATE_EPOCH, else 0. */
+  sourceDateEpoch?: number;
+  onWarning?: (message: string) => void;
+}
+
+export interface ContextEntry {
+  /** POSIX relative path, directories without a trailing slash. */
+  path: string;
+  type: "file" | "dir" | "symlink" | "hardlink";
+  mode: number;
+  size: number;
+  /** Symlink target, or for a hard link the path of the first entry with the same inode. */
+  linkTarget?: string;
+  /** Absolute path on disk, undefined for inline content. */
+  source?: string;
+}
+
+/** A node as sent: hard links resolved. */
+type SendEntry = Omit<Node, "type"> & { type: ContextEntry["type"] };
+
+export interface ArchiveOptions {
+  gzip?: boolean;
+  signal?: AbortSignal;
+}
+
+export type ArchiveSink = string | WritableStream<Uint8Array> | import("bun").FileSink | NodeJS.WritableStream;
+
+export class BuildContext {
+  readonly root?: string;
+  readonly dockerfile: string;
+  /** Absolute path of the ignore file in use, if any. */
+  readonly ignoreFile?: string;
+  /** The ignore file's path inside the context, when it lies inside the root. */
+  readonly ignoreFilePath?: string;
+  readonly sourceDateEpoch: number;
+  protected readonly onWarning?: (message: string) => void;
+  private readonly extras = new Map<string, Extra>();
+
+  constructor(options: BuildContextOptions = {}) {
+    if (options.root !== undefined) this.root = resolve(options.root);
+    this.dockerfile = options.dockerfile ?? "Dockerfile";
+    if (isAbsolute(this.dockerfile)) throw new InputError("context.dockerfile", `Dockerfile path "${this.dockerfile}" must be relative to the context directory`);
+    this.sourceDateEpoch = options.sourceDateEpoch ?? epochFromEnv(process.env.SOURCE_DATE_EPOCH);
+    if (!Number.isSafeInteger(this.sourceDateEpoch) || this.sourceDateEpoch < 0 || this.sourceDateEpoch > 0o77777777777) {
+      throw new InputError("context.source-date-epoch", `Invalid SOURCE_DATE_EPOCH "${this.sourceDateEpoch}": expected whole seconds since 1970`);
+    }
+    this.onWarning = options.onWarning;
+    const ignoreFile = options.ignoreFile === undefined ? this.lookupIgnoreFile() : options.ignoreFile ?? undefined;
+    if (ignoreFile !== undefined) {
+      this.ignoreFile = resolve(ignoreFile);
+      if (this.root && this.ignoreFile.startsWith(`${this.root}/`)) this.ignoreFilePath = this.ignoreFile.slice(this.root.length + 1);
+    }
+  }
+
+  /** Add a file from disk at `destination` (mode defaults to the file's own). */
+  addFile(source: string, destination: string, mode?: number): this {
+    this.extras.set(checkDestination(destination), { kind: "file", source: resolve(source), mode });
+    return this;
+  }
+
+  /** Add inline content at `destination` (mode default 0644). */
+  addContent(data: string | Uint8Array, destination: string, mode = 0o644): this {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    this.extras.set(checkDestination(destination), { kind: "content", data: bytes, mode });
+    return this;
+  }
+
+  /** Add a directory tree from disk at `destination` (not filtered by ignore rules). */
+  addDirectory(source: string, destination: string): this {
+    this.extras.set(checkDestination(destination), { kind: "dir", source: resolve(source) });
+    return this;
+  }
+
+  /** What will be sent, in archive order. */
+  async files(): Promise<ContextEntry[]> {
+    return (await this.entries()).map(({ path, type, mode, size, linkTarget, source }) => {
+      const e: ContextEntry = { path, type, mode, size };
+      if (linkTarget !== undefined) e.linkTarget = linkTarget;
+      if (source) e.source = source;
+      return e;
+    });
+  }
+
+  /** The context as a tar (or tar.gz) byte stream, e.g. for `Bun.spawn({ stdin })`. */
+  stream(options: ArchiveOptions = {}): ReadableStream<Uint8Array> {
+    const tar = tarStream(async () => new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch }), options.signal);
+    // node:zlib and CompressionStream both write gzip headers with mtime 0, no name, OS 3.
+    return options.gzip ? tar.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>) : tar;
+  }
+
+  /**
+   * Write the archive to a path (atomically: temp file + rename), a WritableStream, a Bun
+   * FileSink (subprocess stdin) or a Node writable, honouring backpressure. The sink is closed
+   * at the end (not process.stdout/stderr). On failure a FileSink or Node sink is left open so
+   * the reader never sees a clean end: the caller must abort the consumer.
+   */
+  async writeArchive(sink: ArchiveSink, options: ArchiveOptions = {}): Promise<void> {
+    await sinkWrite(() => this.stream(options), sink, options.signal);
+  }
+
+  /** Materialize the context as a directory (files copied, symlinks and hard links recreated). */
+  async writeDirectory(destination: string): Promise<void> {
+    mkdirSync(destination, { recursive: true });
+    materialize(await this.entries(), resolve(destination), this.sourceDateEpoch);
+  }
+
+  /** "sha256:<hex>" of the uncompressed archive: any change of path, content, mode or link changes it. */
+  async checksum(): Promise<string> {
+    const hasher = new Bun.CryptoHasher("sha256");
+    const writer = new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch });
+    for (let c = writer.next(); c; c = writer.next()) hasher.update(c);
+    return `sha256:${hasher.digest("hex")}`;
+  }
+
+  /** Paths kept even when the ignore rules exclude them. */
+  protected alwaysIncluded(): string[] {
+    return this.ignoreFilePath === undefined ? [this.dockerfile] : [this.dockerfile, this.ignoreFilePath];
+  }
+
+  /** Last look at the ordered entries before they are sent. Default: unchanged. */
+  protected finalizeEntries(entries: ContextEntry[]): ContextEntry[] {
+    return entries;
+  }
+
+  private lookupIgnoreFile(): string | undefined {
+    if (!this.root) return undefined;
+    const candidates = [join(this.root, `${this.dockerfile}.dockerignore`), join(this.root, ".dockerignore")];
+    return candidates.find((c) => existsSync(c));
+  }
+
+  /** Walk, force-include, merge extras, order, detect hard links. */
+  private async entries(): Promise<SendEntry[]> {
+    const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile) : undefined;
+    const tree = new Map<string, Node>();
+    if (this.root) {
+      let rootStat;
+      try {
+        rootStat = lstatSync(this.root);
+      } catch (e) {
+        throw new InputError("context.root", `Context directory "${this.root}" cannot be read: ${(e as Error).message}`);
+      }
+      if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${this.root}" is not a directory`);
+      for (const e of walkContext(this.root, { matcher, onWarning: this.onWarning })) tree.set(e.path, e);
+      for (const path of this.alwaysIncluded()) this.forceInclude(tree, path);
+    }
+    applyExtras(tree, this.extras, this.onWarning);
+    const ordered = [...tree.values()].sort((a, b) => comparePaths(a.path, b.path));
+    const kept = new Set(this.finalizeEntries(ordered.map((n) => ({ ...n }))).map((e) => e.path));
+    // Hard links after the subclass hook, so a link never points at a dropped entry.
+    const firstByInode = new Map<string, string>();
+    return ordered
+      .filter((n) => kept.has(n.path))
+      .map((n): SendEntry => {
+        if (n.type !== "file" || n.extra || n.nlink < 2) return n;
+        const key = `${n.dev}:${n.ino}`;
+        const first = firstByInode.get(key);
+        if (first === undefined) {
+          firstByInode.set(key, n.path);
+          return n;
+        }
+        return { ...n, type: "hardlink", size: 0, linkTarget: first };
+      });
+  }
+
+  private forceInclude(tree: Map<string, Node>, path: string): void {
+    const clean = checkDestination(path);
+    if (tree.has(clean)) return;
+    const parts = clean.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join("/");
+      if (tree.has(rel)) continue;
+      const abs = join(this.root!, rel);
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw ioError("inspect", abs, e);
+      }
+      const node = statEntry(rel, abs, st);
+      if (!node || (i < parts.length && node.type !== "dir")) return;
+      tree.set(rel, node);
+    }
+  }
+}
+
+async function loadMatcher(path: string): Promise<IgnoreMatcher> {
+  try {
+    return await IgnoreMatcher.load(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new InputError("context.ignore-file", `Ignore file "${path}" does not exist`);
+    throw e;
+  }
+}
+
+function epochFromEnv(value: string | undefined): number {
+  if (value === undefined || value === "") return 0;
+  if (!/^\d+$/.test(value)) throw new InputError("context.source-date-epoch", `Invalid SOURCE_DATE_EPOCH "${value}": expected whole seconds since 1970`);
+  return Number(value);
+}

@@ -1,0 +1,263 @@
+/**
+ * A streaming, deterministic tar writer for build contexts.
+ *
+ * Format: ustar headers, with a PAX `x` record before an entry only when ustar cannot hold it
+ * (a name that does not split into prefix 155 / name 100, a non-ASCII name or link target, a
+ * link target over 100 bytes, a size of 8 GiB or more). Engines sniff the first 1024 bytes to
+ * decide "is this a tar?", so the first header must be plain ustar: when the first entry would
+ * need PAX, a `./` directory entry (mode 0755) is written before it.
+ *
+ * Determinism: owner 0:0, no user/group names, one mtime for every entry, permission bits
+ * only, entries in the order given (the caller sorts), two zero blocks at the end.
+ *
+ * Memory: output is produced in chunks of `chunkSize` bytes (1 MiB by default); file data is
+ * read straight into the chunk being built, never a whole file at once. Chunks are made on
+ * demand (`next()`), so a slow consumer holds back reading.
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { CancelledError, RuntimeError } from "../errors.ts";
+import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
+import { ioError } from "./walk.ts";
+
+export interface TarEntry {
+  /** POSIX relative path; directories without a trailing slash. */
+  path: string;
+  type: "file" | "dir" | "symlink" | "hardlink";
+  mode: number;
+  size: number;
+  /** Symlink target, or for a hard link the path of the entry it links to. */
+  linkTarget?: string;
+  /** File on disk to read the content from... */
+  source?: string;
+  /** ...or the content itself. */
+  data?: Uint8Array;
+}
+
+export interface TarOptions {
+  /** mtime of every entry, in seconds since the epoch. */
+  mtime: number;
+  /** Output chunk size in bytes, a multiple of 512 (default 1 MiB). */
+  chunkSize?: number;
+}
+
+const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
+
+interface OpenFile {
+  fd: number;
+  entry: TarEntry;
+  remaining: number;
+}
+
+/** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
+export class TarWriter {
+  private readonly entries: readonly TarEntry[];
+  private readonly mtime: number;
+  private readonly chunkSize: number;
+  private index = 0;
+  private started = false;
+  private finished = false;
+  private file: OpenFile | undefined;
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(entries: readonly TarEntry[], options: TarOptions) {
+    this.entries = entries;
+    this.mtime = options.mtime;
+    this.chunkSize = options.chunkSize ?? 1 << 20;
+    // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
+    if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
+    this.buf = new Uint8Array(this.chunkSize);
+  }
+
+  /** The next chunk of the archive, or null at the end. Throws RuntimeError on I/O failure. */
+  next(): Uint8Array | null {
+    if (this.finished) return null;
+    try {
+      this.fill();
+    } catch (e) {
+      this.close();
+      this.finished = true;
+      throw e;
+    }
+    const chunk = this.buf.subarray(0, this.pos);
+    // A fresh zeroed buffer per chunk: the consumer owns the old one, and padding stays zero.
+    this.buf = new Uint8Array(this.chunkSize);
+    this.pos = 0;
+    return chunk.length > 0 ? chunk : null;
+  }
+
+  /** Release an open file descriptor (on cancel). */
+  close(): void {
+    if (this.file) {
+      closeSync(this.file.fd);
+      this.file = undefined;
+    }
+  }
+
+  private fill(): void {
+    while (this.pos < this.chunkSize) {
+      if (this.file) {
+        this.readFile(this.file);
+        continue;
+      }
+      if (this.spill) {
+        this.drainSpill();
+        continue;
+      }
+      if (!this.started) {
+        this.started = true;
+        const first = this.entries[0];
+        if (first && Object.keys(paxRecords(this.fields(first))).length > 0) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
+        continue;
+      }
+      const entry = this.entries[this.index];
+      if (entry === undefined) {
+        // Two zero blocks end the archive; they are zero already, just reserve them.
+        if (this.chunkSize - this.pos < 2 * BLOCK) return;
+        this.pos += 2 * BLOCK;
+        this.finished = true;
+        return;
+      }
+      // A header (plus a PAX record and its header) must not straddle chunks: leave room.
+      const pax = paxRecords(this.fields(entry));
+      const paxData = Object.keys(pax).length > 0 ? encodePax(pax) : undefined;
+      const need = BLOCK + (paxData ? BLOCK + padded(paxData.length) : 0);
+      if (need > this.chunkSize - this.pos) {
+        if (this.pos > 0) return;
+        throw new RuntimeError("context.name-too-long", `Path "${entry.path}" is too long to archive`);
+      }
+      this.index++;
+      if (paxData) {
+        this.header({ name: "././@PaxHeader", mode: 0o644, size: paxData.length, mtime: this.mtime, type: "x" });
+        this.bytes(paxData);
+      }
+      this.header(this.fields(entry));
+      if (entry.type === "file") this.startContent(entry);
+    }
+  }
+
+  private fields(e: TarEntry): HeaderFields {
+    const isFile = e.type === "file";
+    return {
+      name: e.type === "dir" ? `${e.path}/` : e.path,
+      mode: e.mode & 0o7777,
+      size: isFile ? e.size : 0,
+      mtime: this.mtime,
+      type: TYPE[e.type],
+      linkname: e.type === "symlink" || e.type === "hardlink" ? e.linkTarget ?? "" : undefined,
+    };
+  }
+
+  private header(f: HeaderFields): void {
+    writeHeader(this.buf.subarray(this.pos, this.pos + BLOCK), f);
+    this.pos += BLOCK;
+  }
+
+  /** Copy a PAX record block (room was reserved by the caller) and pad to 512. */
+  private bytes(data: Uint8Array): void {
+    this.buf.set(data, this.pos);
+    this.pos += padded(data.length);
+  }
+
+  private startContent(entry: TarEntry): void {
+    if (entry.data) {
+      this.spill = { data: entry.data, offset: 0 };
+      this.drainSpill();
+      return;
+    }
+    if (entry.source === undefined) return;
+    let fd: number;
+    try {
+      fd = openSync(entry.source, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new RuntimeError("context.vanished", `File "${entry.source}" vanished while the build context was being sent`, { cause: e });
+      }
+      throw ioError("read", entry.source, e);
+    }
+    this.file = { fd, entry, remaining: entry.size };
+    if (entry.size === 0) this.finishFile(this.file);
+  }
+
+  /** Inline content still to copy (it may span chunks). */
+  private spill: { data: Uint8Array; offset: number } | undefined;
+
+  private drainSpill(): void {
+    const s = this.spill!;
+    const n = Math.min(s.data.length - s.offset, this.chunkSize - this.pos);
+    this.buf.set(s.data.subarray(s.offset, s.offset + n), this.pos);
+    this.pos += n;
+    s.offset += n;
+    if (s.offset === s.data.length) {
+      this.spill = undefined;
+      this.pos = padded(this.pos);
+    }
+  }
+
+  private readFile(f: OpenFile): void {
+    const want = Math.min(this.chunkSize - this.pos, f.remaining);
+    let n: number;
+    try {
+      n = readSync(f.fd, this.buf, this.pos, want, null);
+    } catch (e) {
+      throw ioError("read", f.entry.source!, e);
+    }
+    if (n === 0) throw changed(f.entry, "shrank");
+    this.pos += n;
+    f.remaining -= n;
+    if (f.remaining === 0) this.finishFile(f);
+  }
+
+  /** Check the size did not change while reading, then pad to the block boundary. */
+  private finishFile(f: OpenFile): void {
+    let size: number;
+    try {
+      size = fstatSync(f.fd).size;
+    } finally {
+      closeSync(f.fd);
+      this.file = undefined;
+    }
+    if (size !== f.entry.size) throw changed(f.entry, size > f.entry.size ? "grew" : "shrank");
+    // Content starts on a block boundary and chunks are whole blocks, so padding never
+    // crosses a chunk; the buffer is zeroed, so advancing is enough.
+    this.pos = padded(this.pos);
+  }
+}
+
+function changed(entry: TarEntry, how: string): RuntimeError {
+  return new RuntimeError("context.changed", `File "${entry.source}" changed while the build context was being sent: it ${how} from ${entry.size} bytes`, {
+    hint: "Stop processes writing into the build context, or ignore the file in .dockerignore",
+  });
+}
+
+const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
+const padded = (n: number) => n + pad(n);
+
+/**
+ * Wrap a writer in a byte stream that pulls one chunk at a time (backpressure: nothing is read
+ * from disk until the consumer asks). `prepare` runs on the first pull, so its errors, like the
+ * writer's, reach the consumer as a stream error rather than a truncated archive.
+ */
+export function tarStream(prepare: () => Promise<TarWriter>, signal?: AbortSignal): ReadableStream<Uint8Array> {
+  let writer: TarWriter | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          signal?.throwIfAborted();
+          writer ??= await prepare();
+          const chunk = writer.next();
+          if (chunk) controller.enqueue(chunk);
+          else controller.close();
+        } catch (e) {
+          writer?.close();
+          controller.error(signal?.aborted ? new CancelledError("Sending the build context was cancelled") : e);
+        }
+      },
+      cancel() {
+        writer?.close();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

@@ -1,0 +1,160 @@
+/**
+ * The directory walk of a build context: what BuildKit's client (tonistiigi/fsutil's filter
+ * walk) would send. Names are visited in byte order per directory; an excluded directory is
+ * entered only when an exception rule could re-include something below it, and it is emitted
+ * (before its first included descendant) only if something below it is included.
+ *
+ * The walk uses synchronous syscalls on purpose: it is a tight readdir/lstat loop where the
+ * per-call promise overhead of `fs.promises` would dominate, and it runs before any output.
+ */
+import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { RuntimeError } from "../errors.ts";
+import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
+
+export type EntryType = "file" | "dir" | "symlink";
+
+/** One thing found on disk (before hard-link detection). */
+export interface WalkEntry {
+  /** POSIX path relative to the root, no trailing slash. */
+  path: string;
+  type: EntryType;
+  /** Permission bits only (incl. setuid/setgid/sticky). */
+  mode: number;
+  size: number;
+  linkTarget?: string;
+  /** Absolute path on disk. */
+  source: string;
+  dev: number;
+  ino: number;
+  nlink: number;
+}
+
+export interface WalkOptions {
+  matcher?: IgnoreMatcher;
+  onWarning?: (message: string) => void;
+}
+
+/** Compare two strings in UTF-8 byte order (what Go's sort and GNU tar --sort=name use). */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // UTF-16 orders surrogates (U+10000+) below U+E000..U+FFFF; UTF-8 orders them above.
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Depth-first order: a directory, then its contents, siblings by name (`/` sorts lowest). */
+export function comparePaths(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x === 0x2f) return -1;
+      if (y === 0x2f) return 1;
+      return compareUtf8(a.slice(i), b.slice(i));
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Turn an lstat result into a WalkEntry, or undefined for sockets, devices and FIFOs. */
+export function statEntry(path: string, source: string, st: Stats): WalkEntry | undefined {
+  const base = { path, source, mode: st.mode & 0o7777, dev: st.dev, ino: st.ino, nlink: st.nlink };
+  if (st.isFile()) return { ...base, type: "file", size: st.size };
+  if (st.isDirectory()) return { ...base, type: "dir", size: 0 };
+  if (st.isSymbolicLink()) return { ...base, type: "symlink", size: 0, linkTarget: readlinkSync(source, "utf8") };
+  return undefined;
+}
+
+function kindOf(st: Stats): string {
+  if (st.isSocket()) return "socket";
+  if (st.isFIFO()) return "FIFO";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  return "special file";
+}
+
+/** Walk `root` and return the included entries in depth-first, byte-sorted order. */
+export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[] {
+  const { matcher, onWarning } = options;
+  const out: WalkEntry[] = [];
+  // Excluded directories we entered; emitted lazily when something below them is included.
+  const pending: { entry: WalkEntry; emitted: boolean }[] = [];
+
+  const emit = (entry: WalkEntry) => {
+    for (const p of pending) {
+      if (!p.emitted) {
+        out.push(p.entry);
+        p.emitted = true;
+      }
+    }
+    out.push(entry);
+  };
+
+  const visit = (dirAbs: string, dirRel: string, parentInfo: MatchInfo | undefined) => {
+    let names: string[];
+    try {
+      names = readdirSync(dirAbs);
+    } catch (e) {
+      throw ioError("read directory", dirAbs, e);
+    }
+    names.sort(compareUtf8);
+    for (const name of names) {
+      const rel = dirRel === "" ? name : `${dirRel}/${name}`;
+      const abs = `${dirAbs}/${name}`;
+      let st: Stats;
+      try {
+        st = lstatSync(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // vanished before we looked: like fsutil
+        throw ioError("inspect", abs, e);
+      }
+      const isDir = st.isDirectory();
+      let excluded = false;
+      let info: MatchInfo | undefined;
+      if (matcher) {
+        const m = matcher.matchWithParents(rel, parentInfo);
+        excluded = m.excluded;
+        info = m.info;
+        if (excluded && (!isDir || matcher.canSkipDirectory(rel))) continue;
+      }
+      const entry = statEntry(rel, abs, st);
+      if (!entry) {
+        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${rel}": only files, directories and symlinks are sent`);
+        continue;
+      }
+      if (excluded) {
+        pending.push({ entry, emitted: false });
+        visit(abs, rel, info);
+        pending.pop();
+        continue;
+      }
+      emit(entry);
+      if (isDir) {
+        pending.push({ entry, emitted: true });
+        visit(abs, rel, info);
+        pending.pop();
+      }
+    }
+  };
+
+  visit(root, "", undefined);
+  return out;
+}
+
+/** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */
+export function ioError(action: string, path: string, e: unknown): RuntimeError {
+  const err = e as NodeJS.ErrnoException;
+  const reason = err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(e);
+  return new RuntimeError("context.io", `Cannot ${action} "${path}": ${reason}`, { cause: e });
+}
