@@ -27,7 +27,24 @@ export function stackJsonSchema(registry: FlavorRegistry): Record<string, unknow
   };
 }
 
-/** Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it. */
+/**
+ * Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it. An
+ * editor sees the file before interpolation, so a value holding `${…}` passes a `pattern`.
+ */
 function plain(schema: TSchema | unknown): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(schema, (k, v) => (k === "errorMessage" ? undefined : v)));
+  return JSON.parse(
+    JSON.stringify(schema, (k, v) => {
+      if (k === "errorMessage") return undefined;
+      if (k === "pattern" && typeof v === "string") return `(?:${v})|\\$\\{`;
+      if (v && typeof v === "object" && Array.isArray(v.required) && v.properties) return withOptionalDefaults(v);
+      return v;
+    }),
+  );
+}
+
+/** A key with a default may be omitted from the file: it is not required there. */
+function withOptionalDefaults(o: { required: string[]; properties: Record<string, { default?: unknown }> }): object {
+  const required = o.required.filter((k) => o.properties[k]?.default === undefined);
+  const { required: _, ...rest } = o;
+  return required.length ? { ...rest, required } : rest;
 }

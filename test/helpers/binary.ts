@@ -1,0 +1,42 @@
+/**
+ * The compiled binary under test: $IMGB_BIN, else dist/imgb (built once with `bun run build`
+ * when missing). Tests run it as users do: from another directory, stdout and stderr apart.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+const root = resolve(import.meta.dir, "../..");
+let built: string | undefined;
+
+export function imgbBinary(): string {
+  if (built) return built;
+  const bin = process.env.IMGB_BIN ?? resolve(root, "dist/imgb");
+  if (!existsSync(bin)) {
+    const p = Bun.spawnSync([process.execPath, "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`bun run build failed:\n${p.stderr.toString()}`);
+  }
+  built = bin;
+  return bin;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runImgb(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<RunResult> {
+  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const proc = Bun.spawn([imgbBinary(), ...args], {
+    cwd: opts.cwd ?? root,
+    env: env as Record<string, string>,
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+export const repoRoot = root;

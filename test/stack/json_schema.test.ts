@@ -1,0 +1,30 @@
+/** `imgb schema` checked by an independent validator (ajv): examples pass, the corpus fails. */
+import { describe, expect, test } from "bun:test";
+import Ajv from "ajv";
+import { Glob } from "bun";
+import { parse } from "yaml";
+import { FlavorRegistry } from "../../src/registry/flavor_registry.ts";
+import { stackJsonSchema } from "../../src/stack/json_schema.ts";
+import { corpus } from "./corpus.ts";
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+const validate = ajv.compile(stackJsonSchema(FlavorRegistry.withBuiltins()));
+const root = `${import.meta.dir}/../..`;
+
+describe("imgb schema (validated by ajv)", () => {
+  const examples = [...new Glob("examples/**/imgb.yaml").scanSync(root)];
+  test("there are examples", () => expect(examples.length).toBeGreaterThanOrEqual(2));
+  for (const rel of examples) {
+    test(`accepts ${rel}`, async () => {
+      const value = parse(await Bun.file(`${root}/${rel}`).text());
+      const ok = validate(value);
+      expect(ok ? [] : validate.errors).toEqual([]);
+    });
+  }
+  for (const c of corpus.filter((c) => c.schema)) {
+    test(`rejects: ${c.name}`, () => {
+      const text = typeof c.yaml === "function" ? String(c.yaml()) : c.yaml;
+      expect(validate(parse(text, { uniqueKeys: false }))).toBe(false);
+    });
+  }
+});
