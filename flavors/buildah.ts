@@ -28,5 +28,7 @@ export default defineFlavor({
   description: "Build with buildah (daemonless), push with buildah push.",
   config: BuildahConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
+  // The probe lives beside the builder so that validating a stack never loads engine code.
+  probe: async (config) => (await import("./_buildah_builder.ts")).probeBuildah(config),
   implementation: async () => (await import("./_buildah_builder.ts")).BuildahImageBuilder,
 });

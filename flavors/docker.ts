@@ -33,5 +33,7 @@ export default defineFlavor({
   description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
+  // The probe lives beside the builder so that validating a stack never loads engine code.
+  probe: async (config) => (await import("./_docker_builder.ts")).probeDocker(config),
   implementation: async () => (await import("./_docker_builder.ts")).DockerImageBuilder,
 });

@@ -29,5 +29,7 @@ export default defineFlavor({
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
+  // The probe lives beside the builder so that validating a stack never loads engine code.
+  probe: async (config) => (await import("./_podman_builder.ts")).probePodman(config),
   implementation: async () => (await import("./_podman_builder.ts")).PodmanImageBuilder,
 });

@@ -40,7 +40,7 @@ describe("exec", () => {
     const e = await exec(["sh", "-c", `echo ${lines}; echo boom >&2; exit 3`, "arg with space"]).catch((x) => x);
     expect(e).toBeInstanceOf(ExecError);
     expect(e).toBeInstanceOf(RuntimeError);
-    expect(e.exitCode).toBe(3);
+    expect(e.exitStatus).toBe(3);
     expect(e.signal).toBeUndefined();
     expect(e.tail).toHaveLength(20);
     expect(e.tail.at(-1)).toBe("boom");
@@ -107,7 +107,7 @@ describe("exec", () => {
     const r = e.reframe("build.failed", "Build of image 'app' failed: exit code 3", "Look at the RUN step");
     expect(r.code).toBe("build.failed");
     expect(r.command).toBe(e.command);
-    expect(r.exitCode).toBe(3);
+    expect(r.exitStatus).toBe(3);
     expect(r.message).toBe("Build of image 'app' failed: exit code 3\n  step failed");
     expect(r.hint).toBe("Look at the RUN step");
   });

@@ -57,7 +57,8 @@ export interface ExecFailure {
 export class ExecError extends RuntimeError {
   /** The command, shell-quoted and copy-pasteable (redacted values shown as `***`). */
   readonly command: string;
-  readonly exitCode?: number;
+  /** The command's exit status (`exitCode` is imgb's own process exit code, see ImgbError). */
+  readonly exitStatus?: number;
   readonly signal?: string;
   readonly durationMs: number;
   /** The last lines of output; engines print build failures on stdout as often as on stderr. */
@@ -74,7 +75,7 @@ export class ExecError extends RuntimeError {
     const tail = failure.tail.length > 0 ? `\n${failure.tail.map((l) => `  ${l}`).join("\n")}` : "";
     super(options.code ?? "exec.failed", `${short}${tail}`, { hint: options.hint, cause: options.cause });
     this.command = command;
-    if (failure.exitCode !== undefined) this.exitCode = failure.exitCode;
+    if (failure.exitCode !== undefined) this.exitStatus = failure.exitCode;
     if (failure.signal !== undefined) this.signal = failure.signal;
     this.durationMs = failure.durationMs;
     this.tail = failure.tail;
@@ -90,7 +91,7 @@ export class ExecError extends RuntimeError {
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), command: this.command, exitCode: this.exitCode, signal: this.signal, durationMs: this.durationMs };
+    return { ...super.toJSON(), command: this.command, exitStatus: this.exitStatus, signal: this.signal, durationMs: this.durationMs };
   }
 }
 
@@ -208,7 +209,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
       throw new ExecError({
         argv, redact: options.redact, durationMs, tail, stdout, stderr,
         exitCode: proc.signalCode ? undefined : exitCode,
-        signal: proc.signalCode ?? undefined,
+        signal: proc.signalCode ? String(proc.signalCode) : undefined,
       });
     }
     return { stdout, stderr, tail, durationMs };

@@ -1,0 +1,65 @@
+/**
+ * Login and push for the containers-tools engines (podman, buildah): both take `--authfile`,
+ * `--tls-verify` and `--digestfile` and share `containers/image` semantics.
+ */
+import { join } from "node:path";
+import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
+import type { ImageReferences } from "./_shared.ts";
+import { explainFailure, readDigestFile, tagOf } from "./_shared.ts";
+import { registryManifestDigest } from "./_registry_digest.ts";
+import type { ExecOptions, ExecResult } from "../src/exec.ts";
+
+export interface ContainersPushPlan {
+  /** The CLI and its global flags, e.g. `["podman", "--remote", "--url", "unix://…"]`. */
+  prefix: string[];
+  /** Whether `push --digestfile` works (not with `podman --remote`). */
+  digestFile: boolean;
+  /** `buildah push` wants an explicit `docker://` destination; podman takes the name alone. */
+  explicitDestination: boolean;
+  run(argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  signal: AbortSignal;
+}
+
+/** `--tls-verify=false` for insecure registries, `--authfile F` when logged in. */
+function registryFlags(registry: ContainerRegistry, authfile: string | undefined): string[] {
+  const flags = registry.insecure ? ["--tls-verify=false"] : [];
+  if (authfile) flags.push("--authfile", authfile);
+  return flags;
+}
+
+/**
+ * Logs in (credentials on stdin, into a private authfile inside `tmp`), pushes every reference,
+ * and returns the manifest digest of the primary one.
+ */
+export async function pushWithContainersTools(plan: ContainersPushPlan, registry: ContainerRegistry, refs: ImageReferences, tmp: string): Promise<string> {
+  let authfile: string | undefined;
+  if (registry.credentials) {
+    authfile = join(tmp, "auth.json");
+    const host = registryHost(registry);
+    const { username, password } = registry.credentials;
+    try {
+      // The password goes to stdin only: never argv (visible in /proc), never a log line.
+      await plan.run([...plan.prefix, "login", ...registryFlags(registry, authfile), "--username", username, "--password-stdin", host], { stdin: password.reveal() });
+    } catch (e) {
+      throw explainFailure(e, "login", `registry '${host}'`);
+    }
+  }
+  let digest: string | undefined;
+  for (const ref of refs.all) {
+    const digestfile = join(tmp, `digest-${refs.all.indexOf(ref)}`);
+    const argv = [...plan.prefix, "push", ...registryFlags(registry, authfile)];
+    if (plan.digestFile) argv.push("--digestfile", digestfile);
+    argv.push(ref);
+    if (plan.explicitDestination) argv.push(`docker://${ref}`);
+    try {
+      await plan.run(argv);
+    } catch (e) {
+      throw explainFailure(e, "push", `'${ref}'`);
+    }
+    if (ref !== refs.primary) continue;
+    digest = plan.digestFile
+      ? await readDigestFile(digestfile, "manifest digest")
+      : await registryManifestDigest(registry, refs.repository!, tagOf(ref), plan.signal);
+  }
+  return digest!;
+}

@@ -1,0 +1,150 @@
+/**
+ * Builds with a Docker daemon through the docker CLI: the context goes in as a tar on stdin
+ * (`docker build -f PATH -`), `--iidfile` gives the image ID, `docker push` prints the manifest
+ * digest. Registry logins happen in a private DOCKER_CONFIG unless `config_dir` is set.
+ */
+import type { Static } from "@sinclair/typebox";
+import { join } from "node:path";
+import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../src/builder/build_options.ts";
+import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
+import type { ProbeResult } from "../src/builder/flavor.ts";
+import type { BuildContext } from "../src/context/build_context.ts";
+import { RuntimeError } from "../src/errors.ts";
+import { exec, type ExecOptions } from "../src/exec.ts";
+import type { DockerConfig } from "./docker.ts";
+import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+
+type Config = Static<typeof DockerConfig>;
+
+const INSTALL_HINT = "Install the docker CLI (Debian/Ubuntu: apt-get install docker.io) or set the flavor's `binary`";
+
+/** Environment for every docker call: the daemon address, TLS, builder choice. */
+export function dockerEnv(config: Config, configDir?: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { DOCKER_BUILDKIT: config.builder === "classic" ? "0" : "1" };
+  if (config.host) env.DOCKER_HOST = config.host;
+  if (config.tls_verify !== undefined) env.DOCKER_TLS_VERIFY = config.tls_verify ? "1" : undefined;
+  if (config.cert_path) env.DOCKER_CERT_PATH = config.cert_path;
+  const dir = configDir ?? config.config_dir;
+  if (dir) env.DOCKER_CONFIG = dir;
+  return env;
+}
+
+/** `docker build` argv for a context on stdin. Pure: unit-tested without an engine. */
+export function dockerBuildArgv(config: Config, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
+  const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options)];
+  if (options.pull) argv.push("--pull");
+  // Plain progress: one line per event, which is what `env.log` streams (the tty UI is unreadable in a log).
+  if (config.builder !== "classic" && !hasFlag(options.extraFlags, "--progress")) argv.push("--progress=plain");
+  if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
+  for (const ref of references) argv.push("-t", ref);
+  argv.push(...options.extraFlags, "-");
+  return argv;
+}
+
+/** The manifest digest `docker push` prints: `<tag>: digest: sha256:… size: N`. */
+export function parsePushDigest(output: string): string | undefined {
+  return output.match(/digest: (sha256:[0-9a-f]{64}) size: \d+/)?.[1];
+}
+
+export class DockerImageBuilder extends BaseImageBuilder<Config> {
+  get isBuildingLocally(): boolean {
+    const host = this.config.host;
+    return !host || host.startsWith("unix://") || /^tcp:\/\/(127\.|localhost[:/]|\[::1\])/.test(host);
+  }
+
+  private run(argv: string[], options: ExecOptions = {}) {
+    const log = (line: string) => this.env.log(line);
+    return exec(argv, { signal: this.env.signal, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+  }
+
+  async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+    const refs = imageReferences(imageName, options, registry);
+    return withTempDir("docker", async (tmp) => {
+      const iidfile = join(tmp, "iid");
+      const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
+      const stdin = buildContext.stream({ signal: this.env.signal });
+      try {
+        await this.run(argv, { stdin, env: dockerEnv(this.config) });
+      } catch (e) {
+        throw explainFailure(e, "build", `image '${imageName}'`);
+      } finally {
+        await stdin.cancel().catch(() => {}); // releases the context walk when docker exits early
+      }
+      const imageId = hasFlag(options.extraFlags, "--iidfile") ? await this.inspectId(refs.primary) : await readDigestFile(iidfile, "image ID");
+      this.env.report({ imageId });
+      if (!registry) return refs.primary;
+
+      const env = dockerEnv(this.config, this.config.config_dir ?? join(tmp, "config"));
+      if (registry.credentials) await this.login(registry, env);
+      let digest: string | undefined;
+      for (const ref of refs.all) {
+        let pushed;
+        try {
+          pushed = await this.run([this.config.binary, "push", ref], { env });
+        } catch (e) {
+          throw explainFailure(e, "push", `'${ref}'`);
+        }
+        if (ref === refs.primary) digest = parsePushDigest(pushed.stdout) ?? (await this.repoDigest(refs.primary, refs.repository!));
+      }
+      if (!digest) throw new RuntimeError("push.no-digest", `Push of '${refs.primary}' succeeded but docker reported no manifest digest`);
+      this.env.report({ imageId, digest });
+      return `${refs.repository}@${digest}`;
+    });
+  }
+
+  private async login(registry: ContainerRegistry, env: Record<string, string | undefined>): Promise<void> {
+    const { username, password } = registry.credentials!;
+    const host = registryHost(registry);
+    try {
+      // The password goes to stdin only: never argv (visible in /proc), never a log line.
+      await this.run([this.config.binary, "login", "--username", username, "--password-stdin", host], { env, stdin: password.reveal() });
+    } catch (e) {
+      throw explainFailure(e, "login", `registry '${host}'`);
+    }
+  }
+
+  private async inspectId(reference: string): Promise<string> {
+    const r = await exec([this.config.binary, "image", "inspect", "--format", "{{.Id}}", reference], { env: dockerEnv(this.config), signal: this.env.signal });
+    return r.stdout.trim();
+  }
+
+  /** Fallback when the push output had no digest line: the daemon records it in RepoDigests. */
+  private async repoDigest(reference: string, repository: string): Promise<string | undefined> {
+    const r = await exec([this.config.binary, "image", "inspect", "--format", "{{json .RepoDigests}}", reference], { env: dockerEnv(this.config), signal: this.env.signal });
+    const digests = JSON.parse(r.stdout || "[]") as string[];
+    return digests.find((d) => d.startsWith(`${repository}@`))?.slice(repository.length + 1);
+  }
+}
+
+/** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */
+export async function probeDocker(config: Config): Promise<ProbeResult> {
+  let versions: string;
+  try {
+    versions = (await exec([config.binary, "version", "--format", "{{.Client.Version}} {{.Server.Version}}"], { env: dockerEnv(config), installHint: INSTALL_HINT })).stdout.trim();
+  } catch (e) {
+    const err = e as RuntimeError;
+    if (err.code === "exec.not-found") return { available: false, reason: err.message, hint: INSTALL_HINT };
+    const where = config.host ?? process.env.DOCKER_HOST ?? "the default socket";
+    return { available: false, reason: `The Docker daemon at ${where} is not reachable: ${firstLine(err)}`, hint: "start dockerd or set the flavor's `host`" };
+  }
+  const clientMajor = Number(versions.split(".")[0]);
+  // Since docker 23 the CLI's BuildKit path is the buildx plugin; older CLIs have it built in.
+  if (config.builder !== "classic" && clientMajor >= 23) {
+    try {
+      await exec([config.binary, "buildx", "version"], { env: dockerEnv(config) });
+    } catch {
+      return {
+        available: false,
+        reason: `BuildKit needs the buildx plugin with docker CLI ${versions.split(" ")[0]}, and it is missing`,
+        hint: "install docker-buildx (apt-get install docker-buildx), use a docker CLI < 23, or set `builder: classic`",
+      };
+    }
+  }
+  return { available: true };
+}
+
+function firstLine(e: RuntimeError): string {
+  const tail = "tail" in e ? (e.tail as string[]) : [];
+  return tail.find((l) => l.trim() !== "") ?? e.message.split("\n")[0]!;
+}
