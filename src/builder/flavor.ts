@@ -59,3 +59,12 @@ export function defineFlavor<Schema extends TObject>(
   flavor.contractVersion ??= CONTRACT_VERSION;
   return flavor as Flavor<Schema>;
 }
+
+/**
+ * A flavor of any config type, as the registry holds them. The config type is erased on purpose:
+ * a builder's constructor takes its own config (contravariant), so flavors of different configs
+ * are not assignable to one `Flavor<TObject>`; the registry validates config against the schema
+ * at run time instead.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type AnyFlavor = Flavor<any>;

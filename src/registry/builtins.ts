@@ -5,6 +5,6 @@
 import buildah from "../../flavors/buildah.ts";
 import docker from "../../flavors/docker.ts";
 import podman from "../../flavors/podman.ts";
-import type { Flavor } from "../builder/flavor.ts";
+import type { AnyFlavor } from "../builder/flavor.ts";
 
-export const builtinFlavors: readonly Flavor[] = [docker, podman, buildah];
+export const builtinFlavors: readonly AnyFlavor[] = [docker, podman, buildah];

@@ -3,12 +3,12 @@
  * anything else of theirs is used. The implementation module is never imported here.
  */
 import { Kind, type TObject } from "@sinclair/typebox";
-import { CONTRACT_VERSION, type Flavor } from "../builder/flavor.ts";
+import { CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
 
 export const FLAVOR_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 
-export function checkFlavor(candidate: unknown, where: Location): Flavor {
+export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
   const fail = (message: string, hint?: string) => new InputError("flavor.invalid", message, { location: where, hint });
   if (typeof candidate !== "object" || candidate === null) {
     throw fail("Not a flavor: expected an object made with defineFlavor()", "export default defineFlavor({ name, type: 'image_builder', config, implementation })");
@@ -37,7 +37,7 @@ export function checkFlavor(candidate: unknown, where: Location): Flavor {
     throw fail(`Flavor '${f.name}': 'extraFlags' must be a list of '--flag' names`);
   }
   if (typeof f.description !== "string") f.description = "";
-  return f as Flavor;
+  return f as AnyFlavor;
 }
 
 function isObjectSchema(s: unknown): s is TObject {

@@ -3,13 +3,13 @@
  * a stack file's `flavors:` list). Registration checks a flavor's shape; it never imports the
  * flavor's implementation.
  */
-import type { Flavor } from "../builder/flavor.ts";
+import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
 import { builtinFlavors } from "./builtins.ts";
 import { checkFlavor } from "./check_flavor.ts";
 
 export interface RegisteredFlavor {
-  flavor: Flavor;
+  flavor: AnyFlavor;
   /** `builtin`, or the absolute path of the source file it came from. */
   origin: "builtin" | string;
 }
@@ -24,7 +24,7 @@ export class FlavorRegistry {
   }
 
   /** Adds a flavor after checking its shape; a name already taken is an error. */
-  add(candidate: unknown, origin: string, where: Location): Flavor {
+  add(candidate: unknown, origin: string, where: Location): AnyFlavor {
     const flavor = checkFlavor(candidate, where);
     const existing = this.#flavors.get(flavor.name);
     if (existing && existing.origin !== origin) {
