@@ -72,7 +72,7 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
       this.env.report({ imageId });
       if (!registry) return refs.primary;
       const digest = await pushWithContainersTools(
-        { prefix: buildahPrefix(this.config), digestFile: true, explicitDestination: true, run: (a, o) => this.run(a, o), signal: this.env.signal },
+        { prefix: buildahPrefix(this.config), where: { engine: "buildah" }, digestFile: true, explicitDestination: true, run: (a, o) => this.run(a, o), signal: this.env.signal },
         registry,
         refs,
         tmp,

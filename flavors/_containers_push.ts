@@ -5,13 +5,14 @@
 import { join } from "node:path";
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
 import type { ImageReferences } from "./_shared.ts";
-import { explainFailure, readDigestFile, tagOf } from "./_shared.ts";
+import { explainFailure, readDigestFile, tagOf, type FailureContext } from "./_shared.ts";
 import { registryManifestDigest } from "./_registry_digest.ts";
 import type { ExecOptions, ExecResult } from "../src/exec.ts";
 
 export interface ContainersPushPlan {
   /** The CLI and its global flags, e.g. `["podman", "--remote", "--url", "unix://…"]`. */
   prefix: string[];
+  where: FailureContext;
   /** Whether `push --digestfile` works (not with `podman --remote`). */
   digestFile: boolean;
   /** `buildah push` wants an explicit `docker://` destination; podman takes the name alone. */
@@ -41,7 +42,7 @@ export async function pushWithContainersTools(plan: ContainersPushPlan, registry
       // The password goes to stdin only: never argv (visible in /proc), never a log line.
       await plan.run([...plan.prefix, "login", ...registryFlags(registry, authfile), "--username", username, "--password-stdin", host], { stdin: password.reveal() });
     } catch (e) {
-      throw explainFailure(e, "login", `registry '${host}'`);
+      throw explainFailure(e, "login", `registry '${host}'`, plan.where);
     }
   }
   let digest: string | undefined;
@@ -54,7 +55,7 @@ export async function pushWithContainersTools(plan: ContainersPushPlan, registry
     try {
       await plan.run(argv);
     } catch (e) {
-      throw explainFailure(e, "push", `'${ref}'`);
+      throw explainFailure(e, "push", `'${ref}'`, plan.where);
     }
     if (ref !== refs.primary) continue;
     digest = plan.digestFile

@@ -53,6 +53,10 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     return !host || host.startsWith("unix://") || /^tcp:\/\/(127\.|localhost[:/]|\[::1\])/.test(host);
   }
 
+  private get where() {
+    return { engine: `the Docker daemon at ${JSON.stringify(this.config.host ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock")}` };
+  }
+
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
     return exec(argv, { signal: this.env.signal, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
@@ -67,7 +71,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       try {
         await this.run(argv, { stdin, env: dockerEnv(this.config) });
       } catch (e) {
-        throw explainFailure(e, "build", `image '${imageName}'`);
+        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
       } finally {
         await stdin.cancel().catch(() => {}); // releases the context walk when docker exits early
       }
@@ -83,7 +87,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
         try {
           pushed = await this.run([this.config.binary, "push", ref], { env });
         } catch (e) {
-          throw explainFailure(e, "push", `'${ref}'`);
+          throw explainFailure(e, "push", `'${ref}'`, this.where);
         }
         if (ref === refs.primary) digest = parsePushDigest(pushed.stdout) ?? (await this.repoDigest(refs.primary, refs.repository!));
       }
@@ -100,7 +104,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       // The password goes to stdin only: never argv (visible in /proc), never a log line.
       await this.run([this.config.binary, "login", "--username", username, "--password-stdin", host], { env, stdin: password.reveal() });
     } catch (e) {
-      throw explainFailure(e, "login", `registry '${host}'`);
+      throw explainFailure(e, "login", `registry '${host}'`, this.where);
     }
   }
 

@@ -52,6 +52,10 @@ export function podmanBuildArgv(config: Config, contextDir: string, dockerfile: 
   return argv;
 }
 
+function podmanWhere(config: Config) {
+  return { engine: isRemote(config) ? `the podman service at ${JSON.stringify(config.url ?? `connection ${config.connection}`)}` : "podman" };
+}
+
 export class PodmanImageBuilder extends BaseImageBuilder<Config> {
   override get buildContextClass(): typeof BuildContext {
     return DirectoryBuildContext;
@@ -75,14 +79,14 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
         try {
           await this.run(podmanBuildArgv(this.config, dir, buildContext.dockerfile, refs.all, options, iidfile));
         } catch (e) {
-          throw explainFailure(e, "build", `image '${imageName}'`);
+          throw explainFailure(e, "build", `image '${imageName}'`, podmanWhere(this.config));
         }
       });
       const imageId = await readDigestFile(iidfile, "image ID");
       this.env.report({ imageId });
       if (!registry) return refs.primary;
       const digest = await pushWithContainersTools(
-        { prefix: podmanPrefix(this.config), digestFile: !isRemote(this.config), explicitDestination: false, run: (a, o) => this.run(a, o), signal: this.env.signal },
+        { prefix: podmanPrefix(this.config), where: podmanWhere(this.config), digestFile: !isRemote(this.config), explicitDestination: false, run: (a, o) => this.run(a, o), signal: this.env.signal },
         registry,
         refs,
         tmp,

@@ -87,83 +87,107 @@ export async function readDigestFile(path: string, what: string): Promise<string
 interface Pattern {
   code: string;
   test: RegExp;
-  message: (m: RegExpMatchArray) => string;
+  message: (m: RegExpMatchArray, where: FailureContext) => string;
   hint?: string;
 }
 
-/** What engine output means, most specific first. Checked against the output tail. */
-const BUILD_PATTERNS: Pattern[] = [
-  {
-    code: "build.dockerfile-missing",
-    test: /Cannot locate specified Dockerfile: (\S+)|failed to read dockerfile: open \S*?([^/\s]+): no such file|no such file or directory: (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*)|stat (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*): no such file/i,
-    message: (m) => `The Dockerfile ${JSON.stringify(m[1] ?? m[2] ?? m[3] ?? m[4])} is missing from the build context`,
-    hint: "check the image's dockerfile path and the ignore file: an excluded Dockerfile is kept, a missing one is not",
-  },
-  {
-    code: "build.base-image-missing",
-    test: /pull access denied for ([^\s,]+)|failed to resolve source metadata for ([^\s:]+(?::[^\s:]+)?)|repository ([^\s]+) not found|initializing source docker:\/\/([^\s:]+:\S+?):|Unable to find image '([^']+)'|short-name "([^"]+)" did not resolve|no such image:? ?"?([^\s"]+)/i,
-    message: (m) => `The base image ${JSON.stringify(m.slice(1).find(Boolean))} is not available: it is neither local nor pullable`,
-    hint: "build or load the base image first, or check its name and the registry it comes from",
-  },
-  {
-    code: "build.step-failed",
-    test: /returned a non-zero code: (\d+)|did not complete successfully: exit code: (\d+)|executor failed running \[.*\]: exit code: (\d+)|building at STEP "([^"]+)".*exit status (\d+)|error building at STEP "([^"]+)"/i,
-    message: (m) => {
-      const code = m[1] ?? m[2] ?? m[3] ?? m[5];
-      return `A build step failed${m[4] ?? m[6] ? ` (${m[4] ?? m[6]})` : ""}${code ? ` with exit code ${code}` : ""}`;
-    },
-  },
-];
+/** What the builder knows about where it ran, for messages the engine output cannot give. */
+export interface FailureContext {
+  /** The engine endpoint, e.g. `unix:///run/docker.sock` or `podman service unix:///…`. */
+  engine?: string;
+}
 
-/** The engine itself is unreachable: checked before anything else, in every phase. */
-const DAEMON_PATTERNS: Pattern[] = [
-  {
-    code: "engine.unreachable",
-    test: /Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running|error during connect: .*?((?:tcp|unix|ssh|npipe):\/\/[^\s":]+(?::\d+)?)|Cannot connect to the Docker daemon at (\S+?)\./i,
-    message: (m) => `The Docker daemon at ${JSON.stringify(m[1] ?? m[2] ?? m[3])} is not reachable`,
-    hint: "start the daemon, or point the flavor's `host` at a running one (like DOCKER_HOST)",
-  },
+/** The engine itself is unreachable or unusable: checked first, in every phase. */
+const ENGINE_PATTERNS: Pattern[] = [
   {
     code: "engine.buildx-missing",
     test: /BuildKit is enabled but the buildx component is missing/i,
-    message: () => "This docker CLI needs the buildx plugin for BuildKit, and it is missing",
+    message: () => "this docker CLI needs the buildx plugin for BuildKit, and it is missing",
     hint: "install docker-buildx, use a docker CLI < 23 (e.g. /usr/bin/docker from docker.io 20.10), or set `builder: classic`",
   },
   {
     code: "engine.unreachable",
-    test: /Cannot connect to Podman|unable to connect to Podman socket/i,
-    message: () => "The podman service is not reachable",
-    hint: "start it (podman system service --time=0 URL) or fix the flavor's `url` / `connection`",
+    test: /Cannot connect to the Docker daemon|error during connect: |Cannot connect to Podman|unable to connect to Podman socket/i,
+    message: (_m, where) => `${where.engine ?? "the engine"} is not reachable`,
+    hint: "start it, or point the flavor's `host` (docker) / `url` (podman) at a running one",
+  },
+];
+
+/**
+ * Which base image failed, from BuildKit (`load metadata for X`), podman/buildah (short-name or
+ * `initializing source docker://X`), or the classic builder (the last `Step n/m` is a FROM that
+ * never printed its ` ---> id`).
+ */
+function failedBaseImage(tail: readonly string[]): string | undefined {
+  const text = tail.join("\n");
+  const m =
+    text.match(/^ > \[internal\] load metadata for (\S+):$/m) ??
+    text.match(/short-name "([^"]+)" did not resolve/) ??
+    text.match(/creating build container: .*?(?:initializing source docker:\/\/|reading manifest \S+ in )(\S+?):? /) ??
+    text.match(/pull access denied for ([^\s,]+)/) ??
+    text.match(/(?:manifest for|repository) (\S+) not found/);
+  if (m) return m[1];
+  const lastStep = tail.findLastIndex((l) => /^Step \d+\/\d+ : /.test(l));
+  const from = tail[lastStep]?.match(/^Step \d+\/\d+ : FROM (\S+)/i);
+  if (from && !tail.slice(lastStep + 1).some((l) => l.startsWith(" ---> "))) return from[1];
+  return undefined;
+}
+
+/** What build output means, most specific first. Checked against the output tail. */
+const BUILD_PATTERNS: Pattern[] = [
+  {
+    code: "build.dockerfile-missing",
+    test: /Cannot locate specified Dockerfile: (\S+)|failed to read dockerfile: open \S*?([^/\s]+): no such file|no such file or directory: (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*)|stat (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*): no such file/i,
+    message: (m) => `the Dockerfile ${JSON.stringify(m[1] ?? m[2] ?? m[3] ?? m[4])} is missing from the build context`,
+    hint: "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be",
+  },
+  {
+    code: "build.step-failed",
+    test: /returned a non-zero code: (\d+)|process "(.*)" did not complete successfully: exit code: (\d+)|executor failed running \[(.*)\]: exit code: (\d+)|building at STEP "([^"]+)": while running runtime: exit status (\d+)/,
+    message: (m) => {
+      const step = m[2] ?? m[4] ?? m[6];
+      return `a build step${step ? ` (${step})` : ""} exited with code ${m[1] ?? m[3] ?? m[5] ?? m[7]}`;
+    },
   },
 ];
 
 const NET_PATTERNS: Pattern[] = [
   {
     code: "registry.auth-refused",
-    test: /unauthorized|authentication required|incorrect username or password|401 Unauthorized|denied: requested access/i,
-    message: () => "The registry refused the credentials",
+    test: /unauthorized|authentication required|invalid username\/password|incorrect username or password|401 Unauthorized|denied: requested access/i,
+    message: () => "the registry refused the credentials",
     hint: "check the registry credentials (username and password source) and the repository permissions",
   },
   {
     code: "registry.unreachable",
-    test: /connection refused|no such host|i\/o timeout|server gave HTTP response to HTTPS client|dial tcp [^:]+:\d+|network is unreachable|certificate signed by unknown authority/i,
-    message: () => "The registry is not reachable",
-    hint: "check the registry address, that it is running, and `insecure: true` for plain-HTTP registries",
+    test: /connection refused|no such host|i\/o timeout|server gave HTTP response to HTTPS client|network is unreachable|certificate signed by unknown authority/i,
+    message: () => "the registry is not reachable",
+    hint: "check the registry address, that it is running, and `insecure: true` for a plain-HTTP registry",
   },
 ];
 
-/** Turns an engine failure into a specific error: what failed, then the engine's own lines. */
-export function explainFailure(e: unknown, phase: "build" | "login" | "push", subject: string): unknown {
+/**
+ * Turns an engine failure into an error that says what failed: "Build of image 'app' failed: a
+ * build step (…) exited with code 3: <command>", followed by the engine's last lines.
+ */
+export function explainFailure(e: unknown, phase: "build" | "login" | "push", subject: string, where: FailureContext = {}): unknown {
   if (!(e instanceof ExecError) || e.code !== "exec.failed") return e;
+  const headline = (what: string) => `${phase === "build" ? "Build of" : phase === "login" ? "Login to" : "Push of"} ${subject} failed: ${what}`;
   const text = e.tail.join("\n");
-  const patterns = [...DAEMON_PATTERNS, ...(phase === "build" ? BUILD_PATTERNS : []), ...NET_PATTERNS];
-  for (const p of patterns) {
-    const m = text.match(p.test);
-    if (m) return e.reframe(p.code, `${capitalized(phase)} of ${subject} failed: ${p.message(m)}: ${e.command} exited with ${e.exitStatus ?? e.signal}`, p.hint);
+  const match = (patterns: Pattern[]) => {
+    for (const p of patterns) {
+      const m = text.match(p.test);
+      if (m) return e.reframe(p.code, headline(`${p.message(m, where)}: ${e.command}`), p.hint);
+    }
+    return undefined;
+  };
+  const found = match(ENGINE_PATTERNS) ?? (phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined);
+  if (found) return found;
+  if (phase === "build") {
+    const base = failedBaseImage(e.tail);
+    if (base) {
+      return e.reframe("build.base-image-missing", headline(`the base image ${JSON.stringify(base)} is not available locally and could not be pulled: ${e.command}`), "build or import the base image first, or check its name");
+    }
   }
-  return e.reframe(`${phase}.failed`, `${capitalized(phase)} of ${subject} failed: ${e.command} exited with ${e.exitStatus ?? e.signal}`);
-}
-
-function capitalized(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? e.reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
 }

@@ -1,0 +1,107 @@
+import { describe, expect, test } from "bun:test";
+import { defaultBuildOptions } from "../src/builder/build_options.ts";
+import { InputError } from "../src/errors.ts";
+import { ExecError } from "../src/exec.ts";
+import { commonBuildFlags, explainFailure, imageReferences, singlePlatform, tagOf } from "./_shared.ts";
+
+const failure = (tail: string[], argv = ["docker", "build", "-"]) => new ExecError({ argv, exitCode: 1, durationMs: 5, tail });
+
+describe("image references", () => {
+  test("tagOf keeps registry ports apart from tags", () => {
+    expect(tagOf("app")).toBe("latest");
+    expect(tagOf("app:v1")).toBe("v1");
+    expect(tagOf("127.0.0.1:5000/app")).toBe("latest");
+    expect(tagOf("127.0.0.1:5000/app:v2")).toBe("v2");
+  });
+
+  test("local and registry references, primary first, no duplicates", () => {
+    expect(imageReferences("app", { tags: ["v1", "latest"] })).toEqual({ primary: "app:latest", all: ["app:latest", "app:v1"], repository: undefined });
+    const r = imageReferences("app:dev", { tags: ["v1"] }, { uri: "127.0.0.1:5000/team", insecure: true });
+    expect(r).toEqual({ primary: "127.0.0.1:5000/team/app:dev", all: ["127.0.0.1:5000/team/app:dev", "127.0.0.1:5000/team/app:v1"], repository: "127.0.0.1:5000/team/app" });
+  });
+});
+
+describe("flags", () => {
+  test("build args and labels sorted, target, no-cache, network", () => {
+    const o = defaultBuildOptions({ buildArgs: { Z: "1", A: "x y" }, labels: { "org.b": "2", "org.a": "1" }, target: "final", noCache: true, network: "none" });
+    expect(commonBuildFlags(o)).toEqual(["--build-arg", "A=x y", "--build-arg", "Z=1", "--label", "org.a=1", "--label", "org.b=2", "--target", "final", "--no-cache", "--network=none"]);
+    expect(commonBuildFlags(defaultBuildOptions({ network: "default" }))).toEqual([]);
+  });
+
+  test("one platform passes, several are rejected with the engine named", () => {
+    expect(singlePlatform("docker", defaultBuildOptions({ platforms: ["linux/arm64"] }))).toEqual(["--platform", "linux/arm64"]);
+    expect(() => singlePlatform("docker", defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }))).toThrow(InputError);
+    expect(() => singlePlatform("podman", defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }))).toThrow(
+      "The podman flavor cannot build several platforms into one image: got 'linux/amd64', 'linux/arm64'",
+    );
+  });
+});
+
+// Lines captured from docker 20.10 (BuildKit and classic), podman 4.3 and buildah 1.28 on this machine.
+describe("explainFailure", () => {
+  const explain = (tail: string[], phase: "build" | "login" | "push" = "build") =>
+    explainFailure(failure(tail), phase, "image 'app'", { engine: 'the Docker daemon at "unix:///x.sock"' }) as ExecError;
+
+  test("a failing RUN: BuildKit, classic, podman/buildah", () => {
+    const bk = explain(["------", " > [2/2] RUN echo about to fail && exit 3:", "------", "executor failed running [/bin/sh -c echo about to fail && exit 3]: exit code: 3"]);
+    expect(bk.code).toBe("build.step-failed");
+    expect(bk.shortMessage).toBe("Build of image 'app' failed: a build step (/bin/sh -c echo about to fail && exit 3) exited with code 3: docker build -");
+    expect(bk.message).toContain("\n  executor failed running");
+    expect(explain(["about to fail", "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3"]).shortMessage).toContain("exited with code 3");
+    const pm = explain(["STEP 2/2: RUN exit 3", 'Error: building at STEP "RUN exit 3": while running runtime: exit status 3']);
+    expect(pm.shortMessage).toBe("Build of image 'app' failed: a build step (RUN exit 3) exited with code 3: docker build -");
+    expect(explain(['#8 ERROR: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3']).code).toBe("build.step-failed");
+  });
+
+  test("a missing base image, also when the pull fails for lack of network", () => {
+    const bk = explain([
+      "#3 [internal] load metadata for docker.io/imgb-test/nonexistent:latest",
+      " > [internal] load metadata for docker.io/imgb-test/nonexistent:latest:",
+      'failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request: Head "https://registry-1.docker.io/v2/imgb-test/nonexistent/manifests/latest": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host',
+    ]);
+    expect(bk.code).toBe("build.base-image-missing");
+    expect(bk.shortMessage).toContain('the base image "docker.io/imgb-test/nonexistent:latest" is not available locally and could not be pulled');
+    const classic = explain(["Step 1/2 : FROM imgb-test/nonexistent:latest", 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host']);
+    expect(classic.code).toBe("build.base-image-missing");
+    expect(classic.shortMessage).toContain('"imgb-test/nonexistent:latest"');
+    const pm = explain(['Error: creating build container: short-name "imgb-test/nonexistent:latest" did not resolve to an alias and no unqualified-search registries are defined']);
+    expect(pm.code).toBe("build.base-image-missing");
+  });
+
+  test("a FROM that succeeded does not count as a missing base image", () => {
+    const e = explain(["Step 1/2 : FROM imgb-test/busybox:latest", " ---> 1b16d5e416f6", "Step 2/2 : RUN exit 3", "The command '/bin/sh -c exit 3' returned a non-zero code: 3"]);
+    expect(e.code).toBe("build.step-failed");
+    const bk = explain(["#3 [internal] load metadata for docker.io/imgb-test/busybox:latest", "#3 DONE 0.0s", "executor failed running [/bin/sh -c exit 3]: exit code: 3"]);
+    expect(bk.code).toBe("build.step-failed");
+  });
+
+  test("the engine is unreachable", () => {
+    for (const line of [
+      "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+      "failed to dial gRPC: cannot connect to the Docker daemon. Is 'docker daemon' running on this host?: dial unix /x.sock: connect: no such file or directory",
+      "Cannot connect to Podman. Please verify your connection to the Linux system using `podman system connection list`",
+    ]) {
+      const e = explain([line]);
+      expect(e.code).toBe("engine.unreachable");
+      expect(e.shortMessage).toBe('Build of image \'app\' failed: the Docker daemon at "unix:///x.sock" is not reachable: docker build -');
+    }
+  });
+
+  test("registry authentication refused and registry unreachable", () => {
+    expect(explain(["login attempt to http://127.0.0.1:5001/v2/ failed with status: 401 Unauthorized"], "login").code).toBe("registry.auth-refused");
+    expect(explain(['Error: logging into "127.0.0.1:5001": invalid username/password'], "login").shortMessage).toStartWith("Login to image 'app' failed: the registry refused the credentials");
+    expect(explain(['Get "http://127.0.0.1:5009/v2/": dial tcp 127.0.0.1:5009: connect: connection refused'], "push").code).toBe("registry.unreachable");
+  });
+
+  test("the Dockerfile is missing", () => {
+    const e = explain(["unable to prepare context: unable to evaluate symlinks in Dockerfile path: Cannot locate specified Dockerfile: build/app.Dockerfile"]);
+    expect(e.code).toBe("build.dockerfile-missing");
+    expect(e.shortMessage).toContain('the Dockerfile "build/app.Dockerfile" is missing from the build context');
+  });
+
+  test("unknown output still names the command and exit status; other errors pass through", () => {
+    expect(explain(["something odd"], "push").shortMessage).toBe("Push of image 'app' failed: docker build - exited with 1");
+    const other = new Error("x");
+    expect(explainFailure(other, "build", "image 'app'")).toBe(other);
+  });
+});
