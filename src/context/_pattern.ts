@@ -4,26 +4,37 @@
  * regexp match, and the regexp is built from Go's own translation rules. We reproduce that
  * translation (quirks included, e.g. `**foo` also matching `xfoo` through the suffix fast path)
  * because the point is to send exactly the files Docker would send.
+ *
+ * The "legacy" dialect is the older docker/docker `pkg/fileutils` compile used by Docker 20.10
+ * (and its BuildKit client): always a regexp, and only `.` and `$` escaped, so `+ ( ) | { } ^`
+ * keep their regexp meaning (`a+` matches `aa`).
  */
+
+/** "buildkit": moby/patternmatcher (Docker 23+, buildx). "legacy": Docker 20.10's pkg/fileutils. */
+export type IgnoreDialect = "buildkit" | "legacy";
 
 type MatchType = "exact" | "prefix" | "suffix" | "regexp";
 
 /** Characters patternmatcher escapes before handing the string to Go's regexp package. */
 const GO_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
+const GO_ESCAPED_LEGACY = new Set([".", "$"]);
 
 export class Pattern {
   readonly exclusion: boolean;
   /** The cleaned pattern without its `!`, as Docker's `Pattern.String()` returns it. */
   readonly text: string;
+  /** Number of path segments (legacy parent matching compares that many leading segments). */
+  readonly segments: number;
   private readonly type: MatchType;
   private readonly regexp?: RegExp;
 
   /** @throws Error with a short reason when the pattern is invalid (the caller adds the location). */
-  constructor(text: string, exclusion: boolean) {
+  constructor(text: string, exclusion: boolean, dialect: IgnoreDialect = "buildkit") {
     this.text = text;
     this.exclusion = exclusion;
+    this.segments = text.split("/").length;
     checkGlobSyntax(text);
-    const { type, source } = translate(text);
+    const { type, source } = translate(text, dialect);
     this.type = type;
     if (type === "regexp") {
       try {
@@ -51,7 +62,8 @@ export class Pattern {
 }
 
 /** patternmatcher's `compile`: returns the match type and, for regexps, Go regexp source. */
-function translate(pattern: string): { type: MatchType; source: string } {
+function translate(pattern: string, dialect: IgnoreDialect): { type: MatchType; source: string } {
+  const escaped = dialect === "legacy" ? GO_ESCAPED_LEGACY : GO_ESCAPED;
   const runes = Array.from(pattern);
   let re = "^";
   let type: MatchType = "exact";
@@ -62,7 +74,7 @@ function translate(pattern: string): { type: MatchType; source: string } {
         k++;
         if (runes[k] === "/") k++; // `**/` is treated as `**`
         if (k >= runes.length) {
-          if (type === "exact") type = "prefix";
+          if (type === "exact" && dialect === "buildkit") type = "prefix";
           else {
             re += ".*";
             type = "regexp";
@@ -79,7 +91,7 @@ function translate(pattern: string): { type: MatchType; source: string } {
     } else if (ch === "?") {
       re += "[^/]";
       type = "regexp";
-    } else if (GO_ESCAPED.has(ch)) {
+    } else if (escaped.has(ch)) {
       re += `\\${ch}`;
     } else if (ch === "\\") {
       if (k < runes.length) {
@@ -91,7 +103,8 @@ function translate(pattern: string): { type: MatchType; source: string } {
       type = "regexp";
     } else re += ch;
   }
-  return { type, source: `${re}$` };
+  // The legacy compile has no fast paths: everything is a regexp.
+  return { type: dialect === "legacy" ? "regexp" : type, source: `${re}$` };
 }
 
 /**
@@ -127,6 +140,8 @@ function goRegexpToJs(source: string): string {
       classStart = true;
       out += ch;
     } else if (ch === "]") out += "\\]";
+    else if (ch === "{" && !/^\{\d+(,\d*)?\}/.test(chars.slice(k, k + 24).join(""))) out += "\\{"; // RE2: literal unless a repeat
+    else if (ch === "}" && !/\{\d+(,\d*)?$/.test(out)) out += "\\}";
     else if (ch === ".") out += "[^\\n]";
     else out += ch;
   }

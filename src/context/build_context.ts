@@ -28,7 +28,7 @@ import { InputError } from "../errors.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
 import { sinkWrite } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
-import { IgnoreMatcher } from "./ignore.ts";
+import { IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { TarWriter, tarStream } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
 
@@ -39,6 +39,8 @@ export interface BuildContextOptions {
   dockerfile?: string;
   /** Explicit ignore file; null = none; undefined = `<root>/<dockerfile>.dockerignore`, else `<root>/.dockerignore`. */
   ignoreFile?: string | null;
+  /** Which Docker's ignore semantics to follow (default "buildkit": current Docker; see ignore.ts). */
+  ignoreDialect?: IgnoreDialect;
   /** mtime of every entry; default env SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
   onWarning?: (message: string) => void;
@@ -74,6 +76,7 @@ export class BuildContext {
   /** The ignore file's path inside the context, when it lies inside the root. */
   readonly ignoreFilePath?: string;
   readonly sourceDateEpoch: number;
+  readonly ignoreDialect: IgnoreDialect;
   protected readonly onWarning?: (message: string) => void;
   private readonly extras = new Map<string, Extra>();
 
@@ -86,6 +89,7 @@ export class BuildContext {
       throw new InputError("context.source-date-epoch", `Invalid SOURCE_DATE_EPOCH "${this.sourceDateEpoch}": expected whole seconds since 1970`);
     }
     this.onWarning = options.onWarning;
+    this.ignoreDialect = options.ignoreDialect ?? "buildkit";
     const ignoreFile = options.ignoreFile === undefined ? this.lookupIgnoreFile() : options.ignoreFile ?? undefined;
     if (ignoreFile !== undefined) {
       this.ignoreFile = resolve(ignoreFile);
@@ -171,7 +175,7 @@ export class BuildContext {
 
   /** Walk, force-include, merge extras, order, detect hard links. */
   private async entries(): Promise<SendEntry[]> {
-    const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile) : undefined;
+    const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const tree = new Map<string, Node>();
     if (this.root) {
       let rootStat;
@@ -225,9 +229,9 @@ export class BuildContext {
   }
 }
 
-async function loadMatcher(path: string): Promise<IgnoreMatcher> {
+async function loadMatcher(path: string, dialect: IgnoreDialect): Promise<IgnoreMatcher> {
   try {
-    return await IgnoreMatcher.load(path);
+    return await IgnoreMatcher.load(path, dialect);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new InputError("context.ignore-file", `Ignore file "${path}" does not exist`);
     throw e;

@@ -3,9 +3,18 @@
  * `ignorefile.ReadAll` + `patternmatcher.New` for reading, `MatchesUsingParentResults` for
  * matching, and tonistiigi/fsutil's filter walk for deciding which excluded directories must
  * still be entered. See DESIGN.md ".dockerignore semantics".
+ *
+ * Two dialects, because Docker changed behaviour: "buildkit" (default) is current Docker
+ * (Engine 23+, buildx): moby/patternmatcher and today's fsutil filter. "legacy" is Docker
+ * 20.10's BuildKit client (docker/docker pkg/fileutils, fsutil 2020): only `.` and `$` escaped
+ * in patterns, a rule matches a parent only at the depth of its own segment count, and an
+ * excluded directory is entered (and sent, even if empty) only when an exception's text starts
+ * with it. The dialects agree on ordinary files; see ignore.test.ts for where they differ.
  */
 import { InputError } from "../errors.ts";
-import { Pattern } from "./_pattern.ts";
+import { Pattern, type IgnoreDialect } from "./_pattern.ts";
+
+export type { IgnoreDialect } from "./_pattern.ts";
 
 /** A parsed ignore rule with the 1-based line it came from. */
 export interface IgnoreRule {
@@ -42,23 +51,25 @@ const PATTERN_CHARS = /[*[\]?^\\]/;
 
 export class IgnoreMatcher {
   readonly rules: readonly IgnoreRule[];
+  readonly dialect: IgnoreDialect;
   /** Whether any rule is an exception (`!pattern`). */
   readonly hasExclusions: boolean;
   /** fsutil's `onlyPrefixExcludeExceptions`: no exception contains a wildcard. */
   private readonly onlyPrefixExceptions: boolean;
 
-  constructor(rules: readonly IgnoreRule[]) {
+  constructor(rules: readonly IgnoreRule[], dialect: IgnoreDialect = "buildkit") {
     this.rules = rules;
+    this.dialect = dialect;
     const exceptions = rules.filter((r) => r.pattern.exclusion);
     this.hasExclusions = exceptions.length > 0;
-    this.onlyPrefixExceptions = !exceptions.some((r) => PATTERN_CHARS.test(withoutTrailingGlob(r.pattern.text)));
+    this.onlyPrefixExceptions = dialect === "legacy" || !exceptions.some((r) => PATTERN_CHARS.test(withoutTrailingGlob(r.pattern.text)));
   }
 
   /**
    * Parse ignore-file text. `file` is used only for error locations.
    * @throws InputError with file and line for an invalid pattern.
    */
-  static parse(text: string, file?: string): IgnoreMatcher {
+  static parse(text: string, file?: string, dialect: IgnoreDialect = "buildkit"): IgnoreMatcher {
     const rules: IgnoreRule[] = [];
     const lines = text.split("\n");
     lines.forEach((raw, index) => {
@@ -84,7 +95,7 @@ export class IgnoreMatcher {
       }
       const exclusion = full.startsWith("!");
       try {
-        rules.push({ pattern: new Pattern(exclusion ? full.slice(1) : full, exclusion), line: index + 1 });
+        rules.push({ pattern: new Pattern(exclusion ? full.slice(1) : full, exclusion, dialect), line: index + 1 });
       } catch (e) {
         throw new InputError("context.ignore-pattern", `Invalid ignore pattern "${line.trim()}": ${(e as Error).message}`, {
           location: where,
@@ -92,12 +103,12 @@ export class IgnoreMatcher {
         });
       }
     });
-    return new IgnoreMatcher(rules);
+    return new IgnoreMatcher(rules, dialect);
   }
 
   /** Read and parse an ignore file from disk. */
-  static async load(path: string): Promise<IgnoreMatcher> {
-    return IgnoreMatcher.parse(await Bun.file(path).text(), path);
+  static async load(path: string, dialect: IgnoreDialect = "buildkit"): Promise<IgnoreMatcher> {
+    return IgnoreMatcher.parse(await Bun.file(path).text(), path, dialect);
   }
 
   /**
@@ -114,6 +125,7 @@ export class IgnoreMatcher {
    * info to pass for its children.
    */
   matchWithParents(path: string, parent: MatchInfo | undefined): { excluded: boolean; info: MatchInfo } {
+    if (this.dialect === "legacy") return { excluded: this.legacyMatches(path), info: [] };
     let excluded = false;
     const info: boolean[] = new Array(this.rules.length).fill(false);
     const slash = path.lastIndexOf("/");
@@ -134,6 +146,19 @@ export class IgnoreMatcher {
     return { excluded, info };
   }
 
+  /** Docker 20.10's `Matches`: only the parent prefix with as many segments as the rule. */
+  private legacyMatches(path: string): boolean {
+    const slash = path.lastIndexOf("/");
+    const dirs = slash > 0 ? path.slice(0, slash).split("/") : [];
+    let excluded = false;
+    for (const { pattern } of this.rules) {
+      let match = pattern.match(path);
+      if (!match && dirs.length > 0 && pattern.segments <= dirs.length) match = pattern.match(dirs.slice(0, pattern.segments).join("/"));
+      if (match) excluded = !pattern.exclusion;
+    }
+    return excluded;
+  }
+
   /**
    * fsutil's shortcut for an excluded directory: true when no exception rule could re-include
    * anything below `dir`, so the walk need not enter it. Any exception with a wildcard forces
@@ -143,7 +168,8 @@ export class IgnoreMatcher {
     if (!this.onlyPrefixExceptions) return false;
     if (!this.hasExclusions) return true;
     const dirSlash = `${dir}/`;
-    return !this.rules.some((r) => r.pattern.exclusion && `${withoutTrailingGlob(r.pattern.text)}/`.startsWith(dirSlash));
+    const text = (t: string) => (this.dialect === "legacy" ? t : withoutTrailingGlob(t));
+    return !this.rules.some((r) => r.pattern.exclusion && `${text(r.pattern.text)}/`.startsWith(dirSlash));
   }
 }
 

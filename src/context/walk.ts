@@ -133,6 +133,15 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
         if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${rel}": only files, directories and symlinks are sent`);
         continue;
       }
+      if (excluded && matcher?.dialect === "legacy") {
+        // Docker 20.10's walker sends an excluded directory it enters, even if nothing below
+        // it is re-included.
+        emit(entry);
+        pending.push({ entry, emitted: true });
+        visit(abs, rel, info);
+        pending.pop();
+        continue;
+      }
       if (excluded) {
         pending.push({ entry, emitted: false });
         visit(abs, rel, info);
