@@ -2,7 +2,7 @@
  * Extra files of a build context (stack `extra_files`, an inline Dockerfile): validated
  * destinations and their merge over the walked tree. Extras are never filtered by ignore rules.
  */
-import { lstatSync } from "node:fs";
+import { statSync } from "node:fs";
 import { InputError } from "../errors.ts";
 import { cleanPath } from "./ignore.ts";
 import { ioError, statEntry, walkContext, type WalkEntry } from "./walk.ts";
@@ -55,7 +55,8 @@ export function applyExtras(tree: Map<string, Node>, extras: Iterable<[string, E
     }
     let st;
     try {
-      st = lstatSync(extra.source);
+      // The extra's own path is followed (the user named a file); inside a directory, links are kept.
+      st = statSync(extra.source);
     } catch (e) {
       throw ioError("read extra file", extra.source, e);
     }

@@ -1,0 +1,121 @@
+/**
+ * `imgb context`: what imgb would send to the engine, without building.
+ *
+ *   imgb context IMAGE [-f STACK]        the context of one image of a stack file
+ *   imgb context DIR [--file DOCKERFILE]  a directory, like `docker build DIR`
+ *
+ * A positional that is an existing directory selects the second form. Results go to stdout:
+ * the file list (default), the checksum, or the archive itself with `-o -`.
+ */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { InputError, UsageError } from "../errors.ts";
+import type { BuildContext } from "../context/build_context.ts";
+import { contextForImage } from "../context/for_image.ts";
+import type { ResolvedImage } from "../stack/model.ts";
+import { loadStackForCommand } from "./_stack.ts";
+import { defineCommand } from "./command.ts";
+import type { Io } from "./io.ts";
+
+export default defineCommand({
+  name: "context",
+  summary: "Show or write the build context imgb would send (files, checksum or tar)",
+  usage: "context (IMAGE [-f STACK] | DIR [--file DOCKERFILE] [--ignore-file FILE]) [--list | --checksum | -o FILE|-] [--gzip]",
+  examples: [
+    "imgb context app --list",
+    "imgb context app -f deploy/imgb.yaml -o app-context.tar.gz --gzip",
+    "imgb context . --checksum",
+    "imgb context ./svc --file ./svc/build/Dockerfile -o - | tar -tv",
+  ],
+  options: {
+    file: {
+      type: "string",
+      short: "f",
+      value: "FILE",
+      description: "With IMAGE: the stack file (default imgb.yaml). With DIR: the Dockerfile (default DIR/Dockerfile)",
+    },
+    "ignore-file": { type: "string", value: "FILE", description: "With DIR: ignore file to use instead of DIR/.dockerignore" },
+    output: { type: "string", short: "o", value: "FILE", description: "Write the context as a tar archive to FILE ('-' for stdout)" },
+    gzip: { type: "boolean", description: "Compress the archive written with --output" },
+    list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default)" },
+    checksum: { type: "boolean", description: "Print the context checksum (sha256 of the archive)" },
+  },
+  positionals: [{ name: "IMAGE|DIR", description: "An image of the stack file, or a context directory", required: true }],
+  async run(args, io) {
+    const { options, positionals } = args;
+    const target = positionals[0];
+    if (target === undefined || positionals.length > 1) throw new UsageError("cli.context-target", "Expected one IMAGE or DIR", { hint: "imgb context --help" });
+    const toStdout = options.output === "-";
+    if (options.list && options.checksum) throw new UsageError("cli.context-conflict", "Use either --list or --checksum, not both");
+    if (toStdout && (options.list || options.checksum)) throw new UsageError("cli.context-conflict", "'-o -' writes the archive to stdout: it cannot be combined with --list or --checksum");
+    if (options.gzip && options.output === undefined) throw new UsageError("cli.context-conflict", "--gzip applies to the archive: add -o FILE");
+
+    const context = isDirectory(resolve(io.cwd, target)) ? directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
+
+    if (options.output !== undefined) {
+      const gzip = options.gzip;
+      if (toStdout) {
+        if (process.stdout.isTTY) throw new UsageError("cli.context-tty", "Refusing to write a tar archive to a terminal", { hint: "Redirect stdout, or use -o FILE" });
+        await context.writeArchive(process.stdout, { gzip, signal: io.signal });
+        return;
+      }
+      await context.writeArchive(resolve(io.cwd, options.output), { gzip, signal: io.signal });
+      if (!options.list && !options.checksum) return;
+    }
+    if (options.checksum) {
+      io.out(`${await context.checksum()}\n`);
+      return;
+    }
+    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${e.path}/` : e.path));
+    io.out(lines.length > 0 ? `${lines.join("\n")}\n` : "");
+  },
+});
+
+interface ContextOptions {
+  file: string | undefined;
+  "ignore-file": string | undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `docker build DIR -f DOCKERFILE`: the Dockerfile path is relative to the working directory. */
+function directoryContext(dir: string, options: ContextOptions, io: Io): BuildContext {
+  const image: ResolvedImage = {
+    name: dir,
+    context: dir,
+    dockerfile: resolve(io.cwd, options.file ?? resolve(dir, "Dockerfile")),
+    buildArgs: {},
+    platforms: [],
+    labels: {},
+    tags: [],
+    extraFiles: [],
+    dependsOn: [],
+    noCache: false,
+    pull: false,
+    extraFlags: [],
+  };
+  if (options["ignore-file"] !== undefined) image.dockerignore = resolve(io.cwd, options["ignore-file"]);
+  return contextForImage(image, undefined, warnings(io)).context;
+}
+
+async function imageContext(name: string, options: ContextOptions, io: Io): Promise<BuildContext> {
+  if (options["ignore-file"] !== undefined) throw new UsageError("cli.context-conflict", "--ignore-file applies to a directory; a stack image sets 'dockerignore' in the stack file");
+  const { stack } = await loadStackForCommand(options.file, io);
+  const image = stack.images[name];
+  if (!image) {
+    const known = Object.keys(stack.images);
+    throw new InputError("cli.unknown-image", `No image "${name}" in ${stack.file}, and no directory of that name`, {
+      hint: known.length > 0 ? `Images: ${known.join(", ")}` : undefined,
+    });
+  }
+  return contextForImage(image, undefined, warnings(io)).context;
+}
+
+/** Route the context's warnings (skipped sockets, FIFOs) to stderr. */
+const warnings = (io: Io) => ({ onWarning: (m: string) => io.err(`warning: ${m}`) });

@@ -1,0 +1,70 @@
+/**
+ * Turn a resolved stack image into its BuildContext and the Dockerfile path to hand the engine
+ * (relative to the context, as `docker build -f PATH -` wants it).
+ *
+ * - A Dockerfile inside the context directory is used where it is.
+ * - A Dockerfile outside it, or an inline one, is added as an extra file at `.imgb/Dockerfile`:
+ *   extras are never filtered by ignore rules and replace a same-named context file, so the
+ *   engine always finds it there. An extra file the stack itself puts at that path is an error.
+ * - The ignore file: `image.dockerignore` when given; for a Dockerfile outside the context,
+ *   `<Dockerfile>.dockerignore` beside it when it exists (BuildKit's per-Dockerfile rule);
+ *   otherwise BuildContext's own lookup in the context root.
+ */
+import { existsSync, statSync } from "node:fs";
+import { relative, sep } from "node:path";
+import { InputError } from "../errors.ts";
+import type { ResolvedImage } from "../stack/model.ts";
+import { BuildContext, type BuildContextOptions } from "./build_context.ts";
+
+/** Where a Dockerfile that does not live inside the context is placed. */
+export const EXTRA_DOCKERFILE = ".imgb/Dockerfile";
+
+/** `options` passes through to the context (warnings callback, ignore dialect, mtime). */
+export function contextForImage(
+  image: ResolvedImage,
+  ContextClass: typeof BuildContext = BuildContext,
+  options: Pick<BuildContextOptions, "onWarning" | "ignoreDialect" | "sourceDateEpoch"> = {},
+): { context: BuildContext; dockerfile: string } {
+  const root = image.context;
+  let inside: string | undefined;
+  if (root && image.dockerfile && image.dockerfileInline === undefined) {
+    const rel = relative(root, image.dockerfile);
+    if (rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep)) inside = rel.split(sep).join("/");
+  }
+  const dockerfile = inside ?? EXTRA_DOCKERFILE;
+
+  let ignoreFile: string | undefined = image.dockerignore;
+  if (ignoreFile === undefined && inside === undefined && image.dockerfile && existsSync(`${image.dockerfile}.dockerignore`)) {
+    ignoreFile = `${image.dockerfile}.dockerignore`;
+  }
+
+  const context = new ContextClass({ ...options, root, dockerfile, ...(ignoreFile !== undefined ? { ignoreFile } : {}) });
+
+  if (inside === undefined) {
+    if (image.dockerfileInline !== undefined) context.addContent(image.dockerfileInline, EXTRA_DOCKERFILE, 0o644);
+    else if (image.dockerfile) context.addFile(image.dockerfile, EXTRA_DOCKERFILE, 0o644);
+    else throw new InputError("context.no-dockerfile", `Image "${image.name}" has neither a Dockerfile nor an inline Dockerfile`);
+  }
+
+  for (const [index, extra] of image.extraFiles.entries()) {
+    const where = { path: `/images/${image.name}/extra_files/${index}` };
+    if (inside === undefined && extra.destination.replace(/^\.\//, "") === EXTRA_DOCKERFILE) {
+      throw new InputError("context.extra-collision", `Extra file "${extra.destination}" of image "${image.name}" collides with the Dockerfile imgb places there`, {
+        location: where,
+        hint: "Choose another destination",
+      });
+    }
+    if (extra.content !== undefined) context.addContent(extra.content, extra.destination, extra.mode ?? 0o644);
+    else if (extra.source !== undefined) {
+      let isDir = false;
+      try {
+        isDir = statSync(extra.source).isDirectory();
+      } catch {
+        throw new InputError("context.extra-missing", `Extra file source "${extra.source}" of image "${image.name}" does not exist`, { location: where });
+      }
+      if (isDir) context.addDirectory(extra.source, extra.destination);
+      else context.addFile(extra.source, extra.destination, extra.mode);
+    }
+  }
+  return { context, dockerfile };
+}
