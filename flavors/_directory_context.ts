@@ -13,8 +13,9 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BuildContext, type ContextEntry } from "../src/context/build_context.ts";
-import { CancelledError } from "../src/errors.ts";
-import { withTempDir } from "./_shared.ts";
+import { existsSync } from "node:fs";
+import { CancelledError, RuntimeError } from "../src/errors.ts";
+import { DOCKERFILE_MISSING_HINT, withTempDir } from "./_shared.ts";
 
 /** Names an engine would read as ignore files inside the context. */
 export function ignoreFileNames(dockerfile: string): string[] {
@@ -37,6 +38,12 @@ export async function withContextDirectory<T>(
     await context.writeDirectory(dir);
     if (signal?.aborted) throw new CancelledError();
     await Promise.all(ignoreFileNames(context.dockerfile).map((name) => rm(join(dir, name), { force: true })));
+    // Said here, before the engine runs: podman and buildah only answer "stat …: no such file".
+    if (!existsSync(join(dir, context.dockerfile))) {
+      throw new RuntimeError("build.dockerfile-missing", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context${context.root ? ` ${JSON.stringify(context.root)}` : ""}`, {
+        hint: DOCKERFILE_MISSING_HINT,
+      });
+    }
     return fn(dir);
   });
 }

@@ -71,7 +71,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       try {
         await this.run(argv, { stdin, env: dockerEnv(this.config) });
       } catch (e) {
-        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
+        throw explainFailure(e, "build", `image '${imageName}'`, { ...this.where, dockerfile: buildContext.dockerfile });
       } finally {
         await stdin.cancel().catch(() => {}); // releases the context walk when docker exits early
       }

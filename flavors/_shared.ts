@@ -95,7 +95,11 @@ interface Pattern {
 export interface FailureContext {
   /** The engine endpoint, e.g. `unix:///run/docker.sock` or `podman service unix:///…`. */
   engine?: string;
+  /** The Dockerfile path inside the context, to recognise "no such file" about it. */
+  dockerfile?: string;
 }
+
+export const DOCKERFILE_MISSING_HINT = "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be";
 
 /** The engine itself is unreachable or unusable: checked first, in every phase. */
 const ENGINE_PATTERNS: Pattern[] = [
@@ -139,14 +143,16 @@ const BUILD_PATTERNS: Pattern[] = [
     code: "build.dockerfile-missing",
     test: /Cannot locate specified Dockerfile: (\S+)|failed to read dockerfile: open \S*?([^/\s]+): no such file|no such file or directory: (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*)|stat (?:.*\/)?(\S*(?:Dockerfile|Containerfile)\S*): no such file/i,
     message: (m) => `the Dockerfile ${JSON.stringify(m[1] ?? m[2] ?? m[3] ?? m[4])} is missing from the build context`,
-    hint: "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be",
+    hint: DOCKERFILE_MISSING_HINT,
   },
   {
     code: "build.step-failed",
-    test: /returned a non-zero code: (\d+)|process "(.*)" did not complete successfully: exit code: (\d+)|executor failed running \[(.*)\]: exit code: (\d+)|building at STEP "([^"]+)": while running runtime: exit status (\d+)/,
+    // classic | BuildKit (0.8 and later) | BuildKit 0.8 | podman and buildah
+    test: /The command '(?<c1>.*)' returned a non-zero code: (?<x1>\d+)|process "(?<c2>.*)" did not complete successfully: exit code: (?<x2>\d+)|executor failed running \[(?<c3>.*)\]: exit code: (?<x3>\d+)|building at STEP "(?<c4>[^"]+)": while running runtime: exit status (?<x4>\d+)/,
     message: (m) => {
-      const step = m[2] ?? m[4] ?? m[6];
-      return `a build step${step ? ` (${step})` : ""} exited with code ${m[1] ?? m[3] ?? m[5] ?? m[7]}`;
+      const g = m.groups ?? {};
+      const step = g.c1 ?? g.c2 ?? g.c3 ?? g.c4;
+      return `a build step${step ? ` (${step})` : ""} exited with code ${g.x1 ?? g.x2 ?? g.x3 ?? g.x4}`;
     },
   },
 ];
@@ -181,8 +187,13 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
     }
     return undefined;
   };
-  const found = match(ENGINE_PATTERNS) ?? (phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined);
+  const found = match(ENGINE_PATTERNS);
   if (found) return found;
+  if (phase === "build" && where.dockerfile && /Cannot locate specified Dockerfile|failed to read dockerfile|no such file or directory/i.test(text) && text.includes(where.dockerfile)) {
+    return e.reframe("build.dockerfile-missing", headline(`the Dockerfile ${JSON.stringify(where.dockerfile)} is missing from the build context: ${e.command}`), DOCKERFILE_MISSING_HINT);
+  }
+  const noDockerfile = phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined;
+  if (noDockerfile) return noDockerfile;
   if (phase === "build") {
     const base = failedBaseImage(e.tail);
     if (base) {

@@ -134,7 +134,7 @@ describe("docker builder", () => {
     const e = await new DockerImageBuilder(config, envFor().env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions(), registry).catch((x) => x);
     expect(e).toBeInstanceOf(ExecError);
     expect(e.code).toBe("build.step-failed");
-    expect(e.shortMessage).toStartWith("Build of image 'app' failed: a build step exited with code 3: ");
+    expect(e.shortMessage).toStartWith("Build of image 'app' failed: a build step (/bin/sh -c exit 3) exited with code 3: ");
     expect(e.message).toContain("step output");
     expect(tempsLeft()).toEqual(before);
   });

@@ -18,7 +18,7 @@ import docker from "../../flavors/docker.ts";
 import podman from "../../flavors/podman.ts";
 import { BASE_IMAGE, manifestBytesDigest, REGISTRY, registryDigest, uniqueRepo } from "../helpers/testenv.ts";
 
-export const flavors = { docker, podman, buildah } as Record<string, Flavor>;
+export const flavors: Record<string, Flavor> = { docker, podman, buildah } as unknown as Record<string, Flavor>;
 
 const DOCKERFILE = `FROM ${BASE_IMAGE} AS base
 ARG GREETING=unset
@@ -92,11 +92,12 @@ export async function build(
   imageName: string,
   options: Partial<BuildOptions>,
   registry?: ContainerRegistry,
+  dockerfile?: string,
 ): Promise<Outcome> {
   const logs: string[] = [];
   const report: BuildReport = {};
   const builder = await newBuilder(flavorName, config, logs, report);
-  const context = new builder.buildContextClass({ root });
+  const context = new builder.buildContextClass({ root, dockerfile });
   const ref = await builder.build(imageName, context, defaultBuildOptions({ network: "none", ...options }), registry);
   return { ref, report, logs };
 }

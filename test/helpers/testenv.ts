@@ -94,8 +94,10 @@ const MANIFEST_ACCEPT = [
 ].join(", ");
 
 /** The digest the registry itself reports for `repo:tag` (`Docker-Content-Digest`). */
-export async function registryDigest(registry: string, repo: string, tag: string): Promise<string> {
-  const res = await fetch(`http://${registry}/v2/${repo}/manifests/${tag}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT } });
+export async function registryDigest(registry: string, repo: string, tag: string, basicAuth?: { user: string; password: string }): Promise<string> {
+  const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
+  if (basicAuth) headers.Authorization = `Basic ${btoa(`${basicAuth.user}:${basicAuth.password}`)}`;
+  const res = await fetch(`http://${registry}/v2/${repo}/manifests/${tag}`, { method: "HEAD", headers });
   if (res.status !== 200) throw new Error(`Registry ${registry} has no manifest ${repo}:${tag}: HTTP ${res.status}`);
   const digest = res.headers.get("docker-content-digest");
   if (!digest) throw new Error(`Registry ${registry} sent no Docker-Content-Digest for ${repo}:${tag}`);
