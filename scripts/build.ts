@@ -20,7 +20,7 @@ let commit = git.exitCode === 0 ? git.stdout.toString().trim() : "unknown";
 if (commit !== "unknown" && dirty.stdout.toString().trim() !== "") commit += "-dirty";
 
 const argv = [
-  process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode",
+  process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=cjs",
   ...(target ? [`--target=${target}`] : []),
   `--define`, `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
   `--define`, `IMGB_COMMIT=${JSON.stringify(commit)}`,
