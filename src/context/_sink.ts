@@ -1,17 +1,22 @@
 /**
- * Pour an archive stream into the kinds of sink `BuildContext.writeArchive` accepts, with
- * backpressure: the next chunk is pulled only once the previous one was accepted.
+ * Pour an archive into the kinds of sink `BuildContext.writeArchive` accepts, with
+ * backpressure: the next chunk is produced only once the previous one was accepted.
+ *
+ * Files and descriptors take the fast path: chunks from one reused buffer written with
+ * blocking writes (no stream machinery, no per-chunk allocation). Streams, Bun FileSinks and
+ * Node writables get a ReadableStream.
  */
 import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import type { FileSink } from "bun";
+import { CancelledError } from "../errors.ts";
 import type { ArchiveSink } from "./build_context.ts";
+import type { TarWriter } from "./tar.ts";
 import { ioError } from "./walk.ts";
 
-export async function sinkWrite(makeStream: () => ReadableStream<Uint8Array>, sink: ArchiveSink, signal?: AbortSignal): Promise<void> {
-  if (typeof sink === "string") return writePath(makeStream(), sink);
-  if (sink instanceof WritableStream) return makeStream().pipeTo(sink, signal ? { signal } : {});
-  if (isNodeWritable(sink)) return writeNode(makeStream(), sink);
-  return writeFileSink(makeStream(), sink);
+export async function sinkWrite(stream: ReadableStream<Uint8Array>, sink: Exclude<ArchiveSink, string | number>, signal?: AbortSignal): Promise<void> {
+  if (sink instanceof WritableStream) return stream.pipeTo(sink, signal ? { signal } : {});
+  if (isNodeWritable(sink)) return writeNode(stream, sink);
+  return writeFileSink(stream, sink);
 }
 
 function isNodeWritable(sink: unknown): sink is NodeJS.WritableStream {
@@ -23,7 +28,7 @@ function isNodeWritable(sink: unknown): sink is NodeJS.WritableStream {
  * never leaves a truncated archive that looks complete. Anything else (/dev/null, a FIFO) is
  * written in place.
  */
-async function writePath(stream: ReadableStream<Uint8Array>, path: string): Promise<void> {
+export async function writePath(path: string, fill: (fd: number) => Promise<void>): Promise<void> {
   let special = false;
   try {
     special = !statSync(path).isFile();
@@ -38,9 +43,7 @@ async function writePath(stream: ReadableStream<Uint8Array>, path: string): Prom
     throw ioError("write", path, e);
   }
   try {
-    for await (const chunk of stream) {
-      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
-    }
+    await fill(fd);
     closeSync(fd);
     if (!special) renameSync(target, path);
   } catch (e) {
@@ -50,8 +53,38 @@ async function writePath(stream: ReadableStream<Uint8Array>, path: string): Prom
       // already closed
     }
     if (!special) unlinkSync(target);
-    throw (e as { code?: string }).code ? ioError("write", path, e) : e;
+    throw e;
   }
+}
+
+/** Write all of `chunk` to a descriptor; a non-blocking one (EAGAIN) is waited on. */
+export async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
+  for (let off = 0; off < chunk.length; ) {
+    try {
+      off += writeSync(fd, chunk, off, chunk.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw ioError("write to", `fd ${fd}`, e);
+      await Bun.sleep(1);
+    }
+  }
+}
+
+/** The fast path: TarWriter chunks (one reused buffer) straight to a descriptor. */
+export async function writeTarToFd(fd: number, writer: TarWriter, signal?: AbortSignal): Promise<void> {
+  try {
+    for (let i = 1, c = writer.next(); c; c = writer.next(), i++) {
+      await writeAll(fd, c);
+      // Blocking writes starve the event loop; let signal handlers run every 8 chunks.
+      if (i % 8 === 0) await new Promise((r) => setImmediate(r));
+      if (signal?.aborted) throw new CancelledError("Writing the build context was cancelled");
+    }
+  } finally {
+    writer.close();
+  }
+}
+
+export async function writeStreamToFd(fd: number, stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const chunk of stream) await writeAll(fd, chunk);
 }
 
 async function writeFileSink(stream: ReadableStream<Uint8Array>, sink: FileSink): Promise<void> {

@@ -18,11 +18,13 @@ export interface HeaderFields {
 }
 
 const encoder = new TextEncoder();
-const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s);
+const NON_ASCII_OR_NUL = /[^\x01-\x7f]/;
+/** ASCII without NUL: what a ustar field can hold verbatim. */
+const isPlain = (s: string) => !NON_ASCII_OR_NUL.test(s);
 
 /** Split `name` into ustar prefix (<=155) and name (<=100) at a `/`, or undefined. */
 export function splitUstarName(name: string): { prefix: string; name: string } | undefined {
-  if (!isAscii(name) || name.includes("\0")) return undefined;
+  if (!isPlain(name)) return undefined;
   if (name.length <= 100) return { prefix: "", name };
   // The name part may keep a trailing slash (directories): search from the right for a `/`
   // such that both parts fit and the name part is not empty.
@@ -39,7 +41,7 @@ export function splitUstarName(name: string): { prefix: string; name: string } |
 export function paxRecords(f: HeaderFields): Record<string, string> {
   const pax: Record<string, string> = {};
   if (!splitUstarName(f.name)) pax.path = f.name;
-  if (f.linkname !== undefined && (f.linkname.length > 100 || !isAscii(f.linkname) || f.linkname.includes("\0")))
+  if (f.linkname !== undefined && (f.linkname.length > 100 || !isPlain(f.linkname)))
     pax.linkpath = f.linkname;
   if (f.size > MAX_USTAR_SIZE) pax.size = String(f.size);
   return pax;
@@ -58,14 +60,27 @@ export function encodePax(records: Record<string, string>): Uint8Array {
   return encoder.encode(text);
 }
 
+/** Write a string into a fixed-width field: ASCII fast path (headers are hot: one per file). */
 function writeString(block: Uint8Array, offset: number, width: number, value: string): void {
-  const bytes = encoder.encode(value);
-  block.set(bytes.subarray(0, width), offset);
+  const n = Math.min(value.length, width);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) {
+      block.set(encoder.encode(value).subarray(0, width), offset);
+      return;
+    }
+    block[offset + i] = c;
+  }
 }
 
+/** width-1 zero-padded octal digits and a NUL, as GNU tar and Go write them. */
 function writeOctal(block: Uint8Array, offset: number, width: number, value: number): void {
-  // width-1 zero-padded octal digits and a NUL, as GNU tar and Go write them.
-  writeString(block, offset, width - 1, value.toString(8).padStart(width - 1, "0"));
+  let v = value;
+  for (let i = offset + width - 2; i >= offset; i--) {
+    block[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  block[offset + width - 1] = 0;
 }
 
 /**
@@ -83,7 +98,7 @@ export function writeHeader(block: Uint8Array, f: HeaderFields): void {
   writeOctal(block, 136, 12, f.mtime);
   block.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
   block[156] = f.type.charCodeAt(0);
-  if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isAscii(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
+  if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isPlain(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
   writeString(block, 257, 6, "ustar\0");
   writeString(block, 263, 2, "00");
   writeOctal(block, 329, 8, 0);
@@ -91,7 +106,8 @@ export function writeHeader(block: Uint8Array, f: HeaderFields): void {
   writeString(block, 345, 155, split.prefix);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += block[i]!;
-  writeString(block, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+  writeOctal(block, 148, 7, sum); // six digits and a NUL; the trailing space stays
+  block[155] = 0x20;
 }
 
 function asciiFallback(s: string, width: number): string {

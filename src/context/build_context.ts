@@ -26,7 +26,7 @@ import { existsSync, lstatSync, mkdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
-import { sinkWrite } from "./_sink.ts";
+import { sinkWrite, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { TarWriter, tarStream } from "./tar.ts";
@@ -66,7 +66,8 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
 }
 
-export type ArchiveSink = string | WritableStream<Uint8Array> | import("bun").FileSink | NodeJS.WritableStream;
+/** A path, a file descriptor, a web stream, a Bun FileSink (e.g. subprocess stdin) or a Node writable. */
+export type ArchiveSink = string | number | WritableStream<Uint8Array> | import("bun").FileSink | NodeJS.WritableStream;
 
 export class BuildContext {
   readonly root?: string;
@@ -134,13 +135,22 @@ export class BuildContext {
   }
 
   /**
-   * Write the archive to a path (atomically: temp file + rename), a WritableStream, a Bun
-   * FileSink (subprocess stdin) or a Node writable, honouring backpressure. The sink is closed
-   * at the end (not process.stdout/stderr). On failure a FileSink or Node sink is left open so
-   * the reader never sees a clean end: the caller must abort the consumer.
+   * Write the archive to a path (atomically: temp file + rename; devices and FIFOs in place),
+   * a file descriptor (not closed), a WritableStream, a Bun FileSink (subprocess stdin) or a
+   * Node writable, honouring backpressure. Stream and sink are closed at the end (not
+   * process.stdout/stderr). On failure a WritableStream is aborted; a FileSink or Node sink is
+   * left open so the reader never sees a clean end: the caller must stop the consumer.
    */
   async writeArchive(sink: ArchiveSink, options: ArchiveOptions = {}): Promise<void> {
-    await sinkWrite(() => this.stream(options), sink, options.signal);
+    const { gzip, signal } = options;
+    if (typeof sink === "string" || typeof sink === "number") {
+      const fill = async (fd: number) => {
+        if (gzip) await writeStreamToFd(fd, this.stream(options));
+        else await writeTarToFd(fd, new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true }), signal);
+      };
+      return typeof sink === "number" ? fill(sink) : writePath(sink, fill);
+    }
+    await sinkWrite(this.stream(options), sink, signal);
   }
 
   /** Materialize the context as a directory (files copied, symlinks and hard links recreated). */
@@ -152,7 +162,7 @@ export class BuildContext {
   /** "sha256:<hex>" of the uncompressed archive: any change of path, content, mode or link changes it. */
   async checksum(): Promise<string> {
     const hasher = new Bun.CryptoHasher("sha256");
-    const writer = new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch });
+    const writer = new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true });
     for (let c = writer.next(); c; c = writer.next()) hasher.update(c);
     return `sha256:${hasher.digest("hex")}`;
   }
@@ -189,12 +199,15 @@ export class BuildContext {
       for (const path of this.alwaysIncluded()) this.forceInclude(tree, path);
     }
     applyExtras(tree, this.extras, this.onWarning);
-    const ordered = [...tree.values()].sort((a, b) => comparePaths(a.path, b.path));
-    const kept = new Set(this.finalizeEntries(ordered.map((n) => ({ ...n }))).map((e) => e.path));
+    const ordered = [...tree.values()];
+    // The walk yields sorted order; only merged extras or forced paths can break it.
+    if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
+    const overridden = this.finalizeEntries !== BuildContext.prototype.finalizeEntries;
+    const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n }))).map((e) => e.path)) : undefined;
     // Hard links after the subclass hook, so a link never points at a dropped entry.
     const firstByInode = new Map<string, string>();
     return ordered
-      .filter((n) => kept.has(n.path))
+      .filter((n) => kept === undefined || kept.has(n.path))
       .map((n): SendEntry => {
         if (n.type !== "file" || n.extra || n.nlink < 2) return n;
         const key = `${n.dev}:${n.ino}`;

@@ -14,7 +14,7 @@
  * read straight into the chunk being built, never a whole file at once. Chunks are made on
  * demand (`next()`), so a slow consumer holds back reading.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { CancelledError, RuntimeError } from "../errors.ts";
 import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
@@ -38,6 +38,11 @@ export interface TarOptions {
   mtime: number;
   /** Output chunk size in bytes, a multiple of 512 (default 1 MiB). */
   chunkSize?: number;
+  /**
+   * Return views of one internal buffer: a chunk is valid only until the next `next()` call.
+   * For synchronous consumers (a file descriptor, a hash): no allocation, no page faults.
+   */
+  reuseBuffer?: boolean;
 }
 
 const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
@@ -53,17 +58,21 @@ export class TarWriter {
   private readonly entries: readonly TarEntry[];
   private readonly mtime: number;
   private readonly chunkSize: number;
+  private readonly reuse: boolean;
   private index = 0;
   private started = false;
   private finished = false;
   private file: OpenFile | undefined;
   private buf: Uint8Array;
   private pos = 0;
+  /** Bytes of the reused buffer to clear before refilling it. */
+  private dirty = 0;
 
   constructor(entries: readonly TarEntry[], options: TarOptions) {
     this.entries = entries;
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? 1 << 20;
+    this.reuse = options.reuseBuffer ?? false;
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
     this.buf = new Uint8Array(this.chunkSize);
@@ -72,6 +81,10 @@ export class TarWriter {
   /** The next chunk of the archive, or null at the end. Throws RuntimeError on I/O failure. */
   next(): Uint8Array | null {
     if (this.finished) return null;
+    if (this.dirty > 0) {
+      this.buf.fill(0, 0, this.dirty);
+      this.dirty = 0;
+    }
     try {
       this.fill();
     } catch (e) {
@@ -80,8 +93,10 @@ export class TarWriter {
       throw e;
     }
     const chunk = this.buf.subarray(0, this.pos);
-    // A fresh zeroed buffer per chunk: the consumer owns the old one, and padding stays zero.
-    this.buf = new Uint8Array(this.chunkSize);
+    // Padding and header fields rely on a zeroed buffer: a fresh one per chunk (the consumer
+    // owns the old one), or the reused one cleared on the next call.
+    if (this.reuse) this.dirty = this.pos;
+    else this.buf = new Uint8Array(this.chunkSize);
     this.pos = 0;
     return chunk.length > 0 ? chunk : null;
   }
@@ -119,8 +134,9 @@ export class TarWriter {
         return;
       }
       // A header (plus a PAX record and its header) must not straddle chunks: leave room.
-      const pax = paxRecords(this.fields(entry));
-      const paxData = Object.keys(pax).length > 0 ? encodePax(pax) : undefined;
+      const fields = this.fields(entry);
+      const pax = paxRecords(fields);
+      const paxData = pax.path !== undefined || pax.linkpath !== undefined || pax.size !== undefined ? encodePax(pax) : undefined;
       const need = BLOCK + (paxData ? BLOCK + padded(paxData.length) : 0);
       if (need > this.chunkSize - this.pos) {
         if (this.pos > 0) return;
@@ -131,7 +147,7 @@ export class TarWriter {
         this.header({ name: "././@PaxHeader", mode: 0o644, size: paxData.length, mtime: this.mtime, type: "x" });
         this.bytes(paxData);
       }
-      this.header(this.fields(entry));
+      this.header(fields);
       if (entry.type === "file") this.startContent(entry);
     }
   }
@@ -168,7 +184,7 @@ export class TarWriter {
     if (entry.source === undefined) return;
     let fd: number;
     try {
-      fd = openSync(entry.source, "r");
+      fd = openSync(entry.source, constants.O_RDONLY);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
         throw new RuntimeError("context.vanished", `File "${entry.source}" vanished while the build context was being sent`, { cause: e });
@@ -176,7 +192,6 @@ export class TarWriter {
       throw ioError("read", entry.source, e);
     }
     this.file = { fd, entry, remaining: entry.size };
-    if (entry.size === 0) this.finishFile(this.file);
   }
 
   /** Inline content still to copy (it may span chunks). */
@@ -195,24 +210,28 @@ export class TarWriter {
   }
 
   private readFile(f: OpenFile): void {
-    const want = Math.min(this.chunkSize - this.pos, f.remaining);
+    // Ask for one byte more than expected when it fits: a full answer means the file grew,
+    // and a short one at the expected size proves it did not, sparing an fstat per file.
+    const space = this.chunkSize - this.pos;
+    const want = Math.min(space, f.remaining + 1);
     let n: number;
     try {
       n = readSync(f.fd, this.buf, this.pos, want, null);
     } catch (e) {
       throw ioError("read", f.entry.source!, e);
     }
-    if (n === 0) throw changed(f.entry, "shrank");
+    if (n > f.remaining) throw changed(f.entry, "grew");
+    if (n === 0 && f.remaining > 0) throw changed(f.entry, "shrank");
     this.pos += n;
     f.remaining -= n;
-    if (f.remaining === 0) this.finishFile(f);
+    if (f.remaining === 0) this.finishFile(f, want > n);
   }
 
   /** Check the size did not change while reading, then pad to the block boundary. */
-  private finishFile(f: OpenFile): void {
-    let size: number;
+  private finishFile(f: OpenFile, sawEnd: boolean): void {
+    let size = f.entry.size;
     try {
-      size = fstatSync(f.fd).size;
+      if (!sawEnd) size = fstatSync(f.fd).size;
     } finally {
       closeSync(f.fd);
       this.file = undefined;

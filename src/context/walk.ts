@@ -35,9 +35,9 @@ export interface WalkOptions {
 }
 
 /** Compare two strings in UTF-8 byte order (what Go's sort and GNU tar --sort=name use). */
-export function compareUtf8(a: string, b: string): number {
+export function compareUtf8(a: string, b: string, from = 0): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
     if (x !== y) {
@@ -61,7 +61,7 @@ export function comparePaths(a: string, b: string): number {
     if (x !== y) {
       if (x === 0x2f) return -1;
       if (y === 0x2f) return 1;
-      return compareUtf8(a.slice(i), b.slice(i));
+      return compareUtf8(a, b, i);
     }
   }
   return a.length - b.length;
@@ -69,12 +69,21 @@ export function comparePaths(a: string, b: string): number {
 
 /** Turn an lstat result into a WalkEntry, or undefined for sockets, devices and FIFOs. */
 export function statEntry(path: string, source: string, st: Stats): WalkEntry | undefined {
-  const base = { path, source, mode: st.mode & 0o7777, dev: st.dev, ino: st.ino, nlink: st.nlink };
-  if (st.isFile()) return { ...base, type: "file", size: st.size };
-  if (st.isDirectory()) return { ...base, type: "dir", size: 0 };
-  if (st.isSymbolicLink()) return { ...base, type: "symlink", size: 0, linkTarget: readlinkSync(source, "utf8") };
+  // Object literals, not spreads: this runs once per file of the context.
+  const mode = st.mode & 0o7777;
+  if (st.isFile()) return { path, source, type: "file", mode, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink };
+  if (st.isDirectory()) return { path, source, type: "dir", mode, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink };
+  if (st.isSymbolicLink()) {
+    return { path, source, type: "symlink", mode, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink, linkTarget: readlinkSync(source, "utf8") };
+  }
   return undefined;
 }
+
+/** Sort names in UTF-8 byte order; the default UTF-16 sort agrees unless a name has chars >= U+D800. */
+export function sortNames(names: string[]): string[] {
+  return names.some((n) => HIGH.test(n)) ? names.sort(compareUtf8) : names.sort();
+}
+const HIGH = /[\ud800-\uffff]/;
 
 function kindOf(st: Stats): string {
   if (st.isSocket()) return "socket";
@@ -108,7 +117,7 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
     } catch (e) {
       throw ioError("read directory", dirAbs, e);
     }
-    names.sort(compareUtf8);
+    sortNames(names);
     for (const name of names) {
       const rel = dirRel === "" ? name : `${dirRel}/${name}`;
       const abs = `${dirAbs}/${name}`;
