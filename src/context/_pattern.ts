@@ -156,7 +156,8 @@ function checkGlobSyntax(p: string): void {
   const r = Array.from(p);
   const esc = (k: number): number => {
     const c = r[k];
-    if (c === undefined || c === "-" || c === "]") throw new Error("malformed character class");
+    if (c === undefined) throw new Error("unclosed character class");
+    if (c === "-" || c === "]") throw new Error(`character class item cannot start with "${c}"`);
     if (c === "\\") {
       if (r[k + 1] === undefined) throw new Error("trailing backslash in character class");
       return k + 2;

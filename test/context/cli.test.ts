@@ -1,0 +1,88 @@
+/** `imgb context`, run as users run it (through src/main.ts): stdout carries only results. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { makeTree, tempDir } from "./_tree.ts";
+
+const work = tempDir("cli");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const main = resolve(import.meta.dir, "../../src/main.ts");
+
+function imgb(args: string[], cwd = work) {
+  const p = Bun.spawnSync([process.execPath, main, ...args], { cwd, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH, HOME: work } });
+  return { code: p.exitCode, stdout: p.stdout, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+const ctx = makeTree(join(work, "ctx"), {
+  "Dockerfile": "FROM scratch\nCOPY . /\n",
+  ".dockerignore": "*.log\nbuild/Dockerfile.dockerignore\n",
+  "src/app.ts": "x",
+  "debug.log": "l",
+  "empty/": { dir: true },
+});
+
+describe("imgb context DIR", () => {
+  test("--list (the default) prints paths, directories with a trailing slash", () => {
+    const r = imgb(["context", ctx]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(".dockerignore\nDockerfile\nempty/\nsrc/\nsrc/app.ts\n");
+    expect(imgb(["context", "ctx", "--list"]).out).toBe(r.out); // relative to the working directory
+  });
+
+  test("--checksum prints sha256 of the archive written by -o", () => {
+    const sum = imgb(["context", ctx, "--checksum"]).out.trim();
+    expect(sum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const r = imgb(["context", ctx, "-o", join(work, "c.tar")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("");
+    expect(`sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(join(work, "c.tar"))).digest("hex")}`).toBe(sum);
+  });
+
+  test("-o - writes the tar to stdout; --gzip compresses it", () => {
+    const plain = imgb(["context", ctx, "-o", "-"]);
+    expect(plain.code).toBe(0);
+    const listed = Bun.spawnSync(["tar", "-tf", "-"], { stdin: plain.stdout }).stdout.toString();
+    expect(listed).toBe(".dockerignore\nDockerfile\nempty/\nsrc/\nsrc/app.ts\n");
+    const gz = imgb(["context", ctx, "-o", "-", "--gzip"]);
+    expect(new Uint8Array(Bun.gunzipSync(gz.stdout))).toEqual(new Uint8Array(plain.stdout));
+  });
+
+  test("--file outside the directory is placed at .imgb/Dockerfile; --ignore-file replaces .dockerignore", () => {
+    const df = join(work, "other.Dockerfile");
+    writeFileSync(df, "FROM scratch\n");
+    writeFileSync(join(work, "only-src.ignore"), "src\n");
+    const r = imgb(["context", ctx, "--file", df, "--ignore-file", join(work, "only-src.ignore")]);
+    expect(r.out).toBe(".dockerignore\n.imgb/\n.imgb/Dockerfile\nDockerfile\ndebug.log\nempty/\n");
+  });
+
+  test("usage errors exit 2 without output on stdout", () => {
+    for (const args of [["context", ctx, "--list", "--checksum"], ["context", ctx, "-o", "-", "--list"], ["context", ctx, "--gzip"], ["context"]]) {
+      const r = imgb(args);
+      expect({ args, code: r.code, out: r.out }).toEqual({ args, code: 2, out: "" });
+    }
+  });
+
+  test("a bad ignore file is reported with its path and line", () => {
+    const bad = makeTree(join(work, "bad"), { ".dockerignore": "ok\n# fine\nsrc/[\n", a: "a" });
+    const r = imgb(["context", bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${join(bad, ".dockerignore")}:3: `);
+    expect(r.err).toContain(`Invalid ignore pattern "src/[": unclosed character class`);
+  });
+});
+
+describe("imgb context IMAGE -f STACK", () => {
+  test("lists an image's context from a stack file", () => {
+    writeFileSync(
+      join(work, "imgb.yaml"),
+      `image_builder:\n  flavor: docker\nimages:\n  app:\n    context: ./ctx\n    extra_files:\n      VERSION: { content: "1.2.3" }\n`,
+    );
+    const r = imgb(["context", "app", "-f", join(work, "imgb.yaml")], "/");
+    expect(r.err).toBe("");
+    expect(r.out).toBe(".dockerignore\nDockerfile\nVERSION\nempty/\nsrc/\nsrc/app.ts\n");
+    const unknown = imgb(["context", "nope", "-f", join(work, "imgb.yaml")], "/");
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('No image "nope"');
+  });
+});
