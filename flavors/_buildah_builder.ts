@@ -33,7 +33,8 @@ export function buildahPrefix(config: Config): string[] {
 /** `buildah bud` argv for a context directory. Pure: unit-tested without an engine. */
 export function buildahBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
   const argv = [...buildahPrefix(config), "bud", "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform("buildah", options)];
-  argv.push(`--layers=${config.layers}`, "--format", config.format);
+  // --force-rm: buildah (unlike podman) keeps the working container of a failed build otherwise.
+  argv.push(`--layers=${config.layers}`, "--force-rm", "--format", config.format);
   if (config.isolation) argv.push("--isolation", config.isolation);
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
@@ -53,7 +54,8 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
 
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
-    return exec(argv, { signal: this.env.signal, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    // killTree: on SIGTERM the engine exits but leaves the RUN step's process running under runc.
+    return exec(argv, { signal: this.env.signal, killTree: true, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {

@@ -59,7 +59,8 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
-    return exec(argv, { signal: this.env.signal, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    // SIGINT: the docker CLI cancels a BuildKit build on SIGINT only (SIGTERM lets it finish).
+    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {

@@ -67,7 +67,8 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
 
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
-    return exec(argv, { signal: this.env.signal, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    // killTree: on SIGTERM the engine exits but leaves the RUN step's process running under runc.
+    return exec(argv, { signal: this.env.signal, killTree: true, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {

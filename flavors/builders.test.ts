@@ -36,7 +36,7 @@ for a in "$@"; do
 done
 last=$(eval echo \\\${$#})
 [ -d "$last" ] && (cd "$last" && find . | sort > "$d/context")
-[ "$sub" = build ] && [ -n "$FAKE_SLEEP" ] && { echo sleeping; sleep "$FAKE_SLEEP"; }
+[ "$sub" = build ] && [ -n "$FAKE_SLEEP" ] && { trap 'exit 130' INT TERM; echo sleeping; sleep "$FAKE_SLEEP" & wait $!; }
 [ "$sub" = "$FAKE_FAIL" ] && { echo "step output"; echo "The command '/bin/sh -c exit 3' returned a non-zero code: 3" >&2; exit 3; }
 [ "$sub" = push ] && echo "latest: digest: ${DIGEST} size: 528"
 exit 0
@@ -170,7 +170,7 @@ describe("podman and buildah builders", () => {
       ["podman", "--remote", "--url", "unix:///s", "build", "-f", "/ctx/d/Containerfile"],
     );
     expect(buildahBuildArgv({ binary: "buildah", layers: true, format: "docker", isolation: "chroot" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i")).toEqual(
-      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--format", "docker", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
+      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--force-rm", "--format", "docker", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
   });
 

@@ -89,6 +89,34 @@ describe("exec", () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
+  test("killTree kills the descendants first, and the process exits on its own", async () => {
+    const ac = new AbortController();
+    const marker = `${31 + Math.random()}`;
+    const p = exec(["sh", "-c", `(trap '' TERM; exec sleep ${marker}) & echo ready; wait`], {
+      signal: ac.signal,
+      killTree: true,
+      killGraceMs: 5000,
+      onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100),
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    await Bun.sleep(100);
+    expect(await Bun.$`ps -eo args`.text()).not.toContain(`sleep ${marker}`);
+  });
+
+  test("killSignal chooses the first signal", async () => {
+    const ac = new AbortController();
+    const started = performance.now();
+    // Ignores TERM, exits on INT: only a SIGINT stops it before the grace period.
+    const p = exec(["sh", "-c", "trap '' TERM; trap 'exit 9' INT; echo ready; while :; do sleep 0.05; done"], {
+      signal: ac.signal,
+      killSignal: "SIGINT",
+      killGraceMs: 20_000,
+      onStdout: (l) => l === "ready" && ac.abort(),
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
   test("an already aborted signal does not start the process", async () => {
     const ac = new AbortController();
     ac.abort();

@@ -8,6 +8,7 @@
  * Secrets: stdin is never quoted in any message; argv values that must not be shown can be listed
  * in `redact` (argv should not carry secrets in the first place: pass them on stdin).
  */
+import { descendants, signalAll } from "./_process_tree.ts";
 import { CancelledError, RuntimeError } from "./errors.ts";
 
 export type ExecInput = string | Uint8Array | ReadableStream<Uint8Array>;
@@ -17,8 +18,20 @@ export interface ExecOptions {
   /** Overrides on top of `process.env`; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
   cwd?: string;
-  /** Abort: SIGTERM, then SIGKILL after `killGraceMs`; `exec()` rejects with `CancelledError`. */
+  /** Abort: `killSignal`, then SIGKILL after `killGraceMs`; `exec()` rejects with `CancelledError`. */
   signal?: AbortSignal;
+  /**
+   * What to send first on abort. Default SIGTERM. The docker CLI cancels a BuildKit build only
+   * on SIGINT (it ignores SIGTERM and lets the build finish).
+   */
+  killSignal?: NodeJS.Signals;
+  /**
+   * On abort, stop the descendants first (SIGKILL), then the process itself only if it is still
+   * running after a moment. For podman and buildah: killed themselves they leave the RUN step's
+   * process running and their working container behind; with the step's process killed they fail
+   * the step, remove the container and exit.
+   */
+  killTree?: boolean;
   /** Milliseconds between SIGTERM and SIGKILL. Default 10 s (engines clean up on SIGTERM). */
   killGraceMs?: number;
   onStdout?(line: string): void;
@@ -149,6 +162,9 @@ function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) =>
   return { done, abandon: () => void reader.cancel().catch(() => {}) };
 }
 
+/** With `killTree`: how long the process may take to exit on its own once its children are gone. */
+const TREE_FIRST_MS = 3000;
+
 /** How long the pipes may stay open after the child exited (a grandchild holding them). */
 const DRAIN_MS = 2000;
 
@@ -182,8 +198,16 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   const onAbort = () => {
     cancelled = true;
-    proc.kill("SIGTERM");
-    killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
+    const stopParent = () => {
+      proc.kill(options.killSignal ?? "SIGTERM");
+      killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
+    };
+    if (!options.killTree) return stopParent();
+    // Signalled once, right after the snapshot: PIDs are never signalled later, when they could
+    // belong to someone else.
+    const tree = descendants(proc.pid);
+    signalAll(tree, "SIGKILL");
+    killTimer = setTimeout(stopParent, tree.length > 0 ? TREE_FIRST_MS : 0);
   };
   signal?.addEventListener("abort", onAbort, { once: true });
 

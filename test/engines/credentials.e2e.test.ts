@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Secret } from "../../src/secret.ts";
-import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, registryDigest, requireEngine } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, registryDigest, requireEngine, E2E_TIMEOUT } from "../helpers/testenv.ts";
 import { build, makeFixture, removeFixture } from "./_scenario.ts";
 
 const fixture = makeFixture({ Dockerfile: "FROM imgb-test/busybox:latest\nCOPY a /a\nRUN sleep 1\n", a: `${Date.now()}\n` });
@@ -53,6 +53,6 @@ for (const c of cases) {
       expect(leaks).toBe(0);
       const digest = await registryDigest(AUTH_REGISTRY, repo, "latest", { user: AUTH_USER, password: AUTH_PASSWORD });
       expect(ref).toBe(`${AUTH_REGISTRY}/${repo}@${digest}`);
-    });
+    }, E2E_TIMEOUT);
   });
 }

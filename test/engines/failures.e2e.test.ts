@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import { ExecError } from "../../src/exec.ts";
 import { Secret } from "../../src/secret.ts";
-import { AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, RUN_DIR, requireEngine } from "../helpers/testenv.ts";
+import { AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, RUN_DIR, requireEngine, E2E_TIMEOUT } from "../helpers/testenv.ts";
 import { build, makeFixture, removeFixture } from "./_scenario.ts";
 
 const engines = {
@@ -42,26 +42,26 @@ for (const [label, { flavor, config, needs }] of Object.entries(engines)) {
       expect(e.command).toContain(cli);
       expect(e.exitStatus).toBeGreaterThan(0);
       expect(e.message).toContain("about to fail");
-    });
+    }, E2E_TIMEOUT);
 
     test("a missing base image says which", async () => {
       const e = await failure(build(flavor, config, noBase, "imgb-e2e/nobase", {}));
       expect(e.code).toBe("build.base-image-missing");
       expect(e.shortMessage).toContain("imgb-test/nonexistent:latest");
-    });
+    }, E2E_TIMEOUT);
 
     test("a Dockerfile missing from the context is named", async () => {
       const e = (await build(flavor, config, ok, "imgb-e2e/nofile", {}, undefined, "build/app.Dockerfile").catch((x) => x)) as ExecError;
       expect(e.code).toBe("build.dockerfile-missing");
       expect(e.message).toStartWith(flavor === "docker" ? "Build of image 'imgb-e2e/nofile' failed: the Dockerfile \"build/app.Dockerfile\" is missing" : 'The Dockerfile "build/app.Dockerfile" is missing from the build context');
-    });
+    }, E2E_TIMEOUT);
 
     test("a wrong registry password is refused, and the password is not in the error", async () => {
       const e = await failure(build(flavor, config, ok, "imgb-e2e/auth", {}, authRegistry()));
       expect(e.code).toBe("registry.auth-refused");
       expect(e.shortMessage).toStartWith(`Login to registry '${AUTH_REGISTRY}' failed: the registry refused the credentials`);
       expect(`${e.message}\n${e.command}\n${JSON.stringify(e)}`).not.toContain(wrongPassword);
-    });
+    }, E2E_TIMEOUT);
   });
 }
 
@@ -74,11 +74,11 @@ describe.skipIf(!(await requireEngine("docker")))("engine not reachable", () => 
       expect(e.code).toBe("engine.unreachable");
       expect(e.shortMessage).toStartWith(`Build of image 'imgb-e2e/nodaemon' failed: the Docker daemon at "${nowhere}" is not reachable`);
     }
-  });
+  }, E2E_TIMEOUT);
 
   test("podman: url pointing at a socket with no service", async () => {
     const e = await failure(build("podman", { binary: "podman", layers: true, url: nowhere }, ok, "imgb-e2e/nodaemon", {}));
     expect(e.code).toBe("engine.unreachable");
     expect(e.shortMessage).toContain(`the podman service at "${nowhere}" is not reachable`);
-  });
+  }, E2E_TIMEOUT);
 });

@@ -25,6 +25,8 @@ export const AUTH_USER = "imgb";
 /** Test-only password of the throwaway registry on 127.0.0.1:5001 (see scripts/testenv.sh). */
 export const AUTH_PASSWORD = "imgb-test-password";
 export const BASE_IMAGE = "imgb-test/busybox:latest";
+/** Per-test timeout of the engine suites (a cold engine on 2 cores takes seconds per build). */
+export const E2E_TIMEOUT = 120_000;
 
 export type EngineName = "docker" | "docker-tcp" | "podman" | "podman-service" | "buildah" | "registry" | "auth-registry" | "skopeo";
 

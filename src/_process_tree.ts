@@ -1,0 +1,52 @@
+/**
+ * The descendants of a process, from /proc (Linux). Used to stop an engine completely: podman
+ * and buildah exit on SIGTERM but leave the RUN step's container process (under runc) running,
+ * re-parented to init, where nothing would ever stop it. Taking the list *before* signalling is
+ * the only moment the tree is still connected.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+/** PIDs below `root`, parents before children; empty where /proc is not available. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Field 4 is the parent PID; field 2 (the command) may contain spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+/** Sends `signal` to each PID, ignoring those that are already gone. */
+export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // ESRCH: already exited.
+    }
+  }
+}

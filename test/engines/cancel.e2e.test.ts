@@ -1,0 +1,54 @@
+/**
+ * Cancellation through `env.signal` stops the real engine mid-RUN: the builder rejects with
+ * CancelledError quickly, the RUN step's process is gone (not left behind under runc), no temp
+ * files remain, and buildah-style working containers are removed.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { BuildReport } from "../../src/builder/base_image_builder.ts";
+import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { CancelledError } from "../../src/errors.ts";
+import { exec } from "../../src/exec.ts";
+import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
+import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeFixture));
+const temps = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
+const workingContainers = async () => (await exec(["buildah", "containers", "--quiet"])).stdout;
+
+const cases = [
+  { label: "docker BuildKit", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker" },
+  { label: "docker classic", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "classic" }, needs: "docker" },
+  { label: "podman", flavor: "podman", config: { binary: "podman", layers: true }, needs: "podman" },
+  { label: "buildah", flavor: "buildah", config: { binary: "buildah", layers: true, format: "oci" }, needs: "buildah" },
+] as const;
+
+for (const c of cases) {
+  describe.skipIf(!(await requireEngine(c.needs)))(`${c.label}: cancellation`, () => {
+    test("abort during RUN stops the engine and its RUN process, and cleans up", async () => {
+      const marker = `imgb-cancel-${Date.now()}-${c.label.replace(/\W/g, "")}`;
+      const dir = makeFixture({ Dockerfile: `FROM imgb-test/busybox:latest\nRUN echo ${marker} && sleep 45\n` });
+      dirs.push(dir);
+      const before = temps();
+      const containersBefore = c.needs === "docker" ? "" : await workingContainers();
+      const ac = new AbortController();
+      const logs: string[] = [];
+      const builder = await newBuilder(c.flavor, c.config, logs, {} as BuildReport, ac.signal);
+      const started = performance.now();
+      const done = builder.build(`imgb-e2e/cancel`, new builder.buildContextClass({ root: dir }), defaultBuildOptions({ network: "none", noCache: true }));
+      while (!logs.some((l) => l.includes(marker) && !l.includes("RUN"))) {
+        if (performance.now() - started > 30_000) throw new Error(`the RUN step never started: ${logs.slice(-5).join(" / ")}`);
+        await Bun.sleep(25);
+      }
+      ac.abort();
+      expect(await done.then(() => "finished", (e) => e)).toBeInstanceOf(CancelledError);
+      expect(performance.now() - started).toBeLessThan(30_000);
+      await Bun.sleep(500); // the daemon-side cancel of BuildKit is asynchronous
+      expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain("sleep 45");
+      expect(temps()).toEqual(before);
+      if (c.needs !== "docker") expect(await workingContainers()).toBe(containersBefore);
+    }, E2E_TIMEOUT);
+  });
+}
