@@ -12,7 +12,7 @@ import { defaultBuildOptions, type BuildOptions } from "../builder/build_options
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { contextForImage } from "../context/for_image.ts";
-import { InputError, RuntimeError } from "../errors.ts";
+import { ImgbError, InputError, RuntimeError } from "../errors.ts";
 import { Secret } from "../secret.ts";
 import type { ResolvedImage, ResolvedRegistry, ResolvedStack } from "../stack/model.ts";
 import { closest } from "../stack/suggest.ts";
@@ -41,12 +41,15 @@ export interface RunBuildOptions {
   onResult?(result: ImageResult): void;
   /** Compute each context's checksum (costs a full read of the context). */
   withChecksum?: boolean;
+  /** Where the flavor comes from (`builtin` or its source file), named when its code fails. */
+  flavorOrigin?: string;
 }
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<ImageResult[]> {
   const images = selectImages(stack, options.images);
   const registry = stack.containerRegistry ? await toContainerRegistry(stack.containerRegistry, options.env) : undefined;
-  const Builder = await flavor.implementation();
+  const blame = userCode(flavor, options.flavorOrigin);
+  const Builder = await blame("loading its implementation", () => flavor.implementation());
   const results: ImageResult[] = [];
   for (const image of images) {
     if (options.signal.aborted) break;
@@ -60,7 +63,9 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     const { context } = contextForImage(image, builder.buildContextClass, { onWarning: (m) => options.onWarning?.(image.name, m) });
     const checksum = options.withChecksum ? await context.checksum() : undefined;
     const [first, ...more] = image.tags;
-    const ref = await builder.build(first ? `${image.name}:${first}` : image.name, context, buildOptionsFor(image, context.dockerfile, more), registry);
+    const ref = await blame(`building '${image.name}'`, () =>
+      builder.build(first ? `${image.name}:${first}` : image.name, context, buildOptionsFor(image, context.dockerfile, more), registry),
+    );
     const result: ImageResult = { image: image.name, ref, ...facts, durationMs: Math.round(performance.now() - started) };
     if (checksum) result.checksum = checksum;
     results.push(result);
@@ -68,6 +73,22 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   }
   options.signal.throwIfAborted();
   return results;
+}
+
+/**
+ * Errors imgb did not make (a TypeError in a user's builder, say) become one RuntimeError that
+ * names the flavor and its file, instead of an "internal error" of imgb.
+ */
+function userCode(flavor: Flavor, origin: string | undefined) {
+  return async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof ImgbError || (e instanceof DOMException && e.name === "AbortError")) throw e;
+      const where = origin && origin !== "builtin" ? ` (${origin})` : "";
+      throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}'${where} failed while ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
 }
 
 export function buildOptionsFor(image: ResolvedImage, dockerfile: string, tags: string[]): BuildOptions {

@@ -1,11 +1,50 @@
-/** Loading the stack for a command: the one place the CLI wires the loader to the registry. */
+/**
+ * Loading the stack for a command: the one place the CLI wires the loader to the flavor
+ * registry (built-ins, flavors registered in the store, flavor files listed by the stack).
+ */
+import { InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { loadFlavorFile } from "../registry/load_flavor_file.ts";
 import { loadStack } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
+import { Store } from "../store/store.ts";
 import type { Io } from "./io.ts";
 
+/** Built-ins plus the flavors registered in the store (declared, not imported). */
+export function flavorRegistry(io: Io): FlavorRegistry {
+  const registry = FlavorRegistry.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`) });
+  let store: Store | undefined;
+  try {
+    store = Store.openIfExists(io.env);
+  } catch (e) {
+    io.err(`warning: registered flavors are unavailable: ${(e as Error).message}`);
+  }
+  if (store) {
+    for (const record of store.listFlavors()) registry.declare(record);
+    store.close();
+  }
+  return registry;
+}
+
 export async function loadStackForCommand(file: string | undefined, io: Io): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
-  const registry = FlavorRegistry.withBuiltins();
-  const stack = await loadStack(file, { env: io.env, cwd: io.cwd, registry });
+  const registry = flavorRegistry(io);
+  const stack = await loadStack(file, {
+    env: io.env,
+    cwd: io.cwd,
+    registry,
+    async loadFlavorSources(paths, reg, where) {
+      for (const [i, path] of paths.entries()) {
+        try {
+          reg.add(await loadFlavorFile(path), path, where(i));
+        } catch (e) {
+          if (e instanceof InputError && !e.location?.line) {
+            // Point at the stack's `flavors:` entry; keep the flavor file in the message.
+            throw new InputError(e.code, e.message, { location: where(i), hint: e.hint });
+          }
+          throw e;
+        }
+      }
+    },
+  });
   return { stack, registry };
 }

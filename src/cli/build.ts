@@ -28,7 +28,7 @@ export default defineCommand({
   async run(args, io) {
     const { stack, registry } = await loadStackForCommand(args.options.file, io);
     // The loader has resolved the flavor name against this registry already.
-    const flavor = registry.get(stack.imageBuilder.flavor)!.flavor;
+    const { flavor, origin } = registry.get(stack.imageBuilder.flavor)!;
     const width = Math.max(...Object.keys(stack.images).map((n) => n.length));
     const metadataFile = args.options["metadata-file"];
     const results = await runBuild(stack, flavor, {
@@ -36,6 +36,7 @@ export default defineCommand({
       signal: io.signal,
       env: io.env,
       withChecksum: metadataFile !== undefined,
+      flavorOrigin: origin,
       onLog: (image, line) => io.err(`${image.padEnd(width)} | ${line}`),
       onWarning: (image, message) => io.err(`${image.padEnd(width)} | warning: ${message}`),
       onResult: (r) => io.out(`${r.ref}\n`),

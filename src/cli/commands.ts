@@ -14,6 +14,8 @@ export const commands: Record<string, Loader> = {
   schema: () => import("./schema.ts"),
   "flavor list": () => import("./flavor_list.ts"),
   "flavor describe": () => import("./flavor_describe.ts"),
+  "flavor register": () => import("./flavor_register.ts"),
+  "flavor remove": () => import("./flavor_remove.ts"),
   version: () => import("./version.ts"),
 };
 

@@ -1,8 +1,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { InputError } from "../errors.ts";
-import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { closest } from "../stack/suggest.ts";
 import { defineCommand } from "./command.ts";
+import { flavorRegistry } from "./_stack.ts";
 
 export default defineCommand({
   name: "flavor describe",
@@ -12,9 +12,9 @@ export default defineCommand({
   options: { json: { type: "boolean", description: "Print the flavor's config JSON Schema" } },
   positionals: [{ name: "NAME", description: "Flavor name", required: true }],
   async run(args, io) {
-    const registry = FlavorRegistry.withBuiltins();
+    const registry = flavorRegistry(io);
     const name = args.positionals[0]!;
-    const entry = registry.get(name);
+    const entry = await registry.load(name, {});
     if (!entry) {
       const guess = closest(name, registry.names());
       throw new InputError("flavor.unknown", `Unknown flavor '${name}'`, { hint: guess ? `did you mean '${guess}'?` : `known flavors: ${registry.names().join(", ")}` });

@@ -1,5 +1,7 @@
-import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { existsSync } from "node:fs";
+import { sha256File } from "../registry/flavor_registry.ts";
 import { defineCommand } from "./command.ts";
+import { flavorRegistry } from "./_stack.ts";
 
 export default defineCommand({
   name: "flavor list",
@@ -8,14 +10,27 @@ export default defineCommand({
   examples: ["imgb flavor list", "imgb flavor list --json"],
   options: { json: { type: "boolean", description: "Print as JSON" } },
   async run(args, io) {
-    const flavors = FlavorRegistry.withBuiltins().list();
+    const registry = flavorRegistry(io);
+    const rows = [
+      ...registry.list().map(({ flavor, origin }) => ({ name: flavor.name, origin, status: "ok", description: flavor.description })),
+      // Registered flavors are described from their records: listing imports no user code.
+      ...registry.declared().map((r) => ({
+        name: r.name,
+        origin: r.source,
+        status: !existsSync(r.source) ? "missing" : sha256File(r.source) !== r.sha256 ? "changed" : "ok",
+        description: r.description,
+      })),
+    ];
     if (args.options.json) {
-      io.out(JSON.stringify(flavors.map(({ flavor, origin }) => ({ name: flavor.name, type: flavor.type, origin, description: flavor.description }))) + "\n");
+      io.out(JSON.stringify(rows) + "\n");
       return;
     }
-    const width = Math.max(4, ...flavors.map((f) => f.flavor.name.length)) + 2;
-    const rows = [`${"NAME".padEnd(width)}${"ORIGIN".padEnd(10)}DESCRIPTION`];
-    for (const { flavor, origin } of flavors) rows.push(`${flavor.name.padEnd(width)}${(origin === "builtin" ? "builtin" : "user").padEnd(10)}${flavor.description}`);
-    io.out(rows.join("\n") + "\n");
+    const width = Math.max(4, ...rows.map((f) => f.name.length)) + 2;
+    const lines = [`${"NAME".padEnd(width)}${"STATUS".padEnd(9)}${"ORIGIN".padEnd(9)}DESCRIPTION`];
+    for (const r of rows) {
+      const origin = r.origin === "builtin" ? "builtin" : "user";
+      lines.push(`${r.name.padEnd(width)}${r.status.padEnd(9)}${origin.padEnd(9)}${r.description}${origin === "user" ? ` (${r.origin})` : ""}`);
+    }
+    io.out(lines.join("\n") + "\n");
   },
 });

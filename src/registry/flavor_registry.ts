@@ -1,12 +1,16 @@
 /**
- * The flavors imgb knows in one run: the built-ins plus user flavors (from the embedded store or
- * a stack file's `flavors:` list). Registration checks a flavor's shape; it never imports the
- * flavor's implementation.
+ * The flavors imgb knows in one run: the built-ins, flavors registered in the store (declared
+ * from their records, imported only when a stack uses them), and flavors a stack file lists
+ * under `flavors:`. Every flavor passes the same shape check; implementations are never
+ * imported here.
  */
+import { existsSync, readFileSync } from "node:fs";
 import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
+import type { FlavorRecord } from "../store/store.ts";
 import { builtinFlavors } from "./builtins.ts";
 import { checkFlavor } from "./check_flavor.ts";
+import { loadFlavorFile } from "./load_flavor_file.ts";
 
 export interface RegisteredFlavor {
   flavor: AnyFlavor;
@@ -16,14 +20,20 @@ export interface RegisteredFlavor {
 
 export class FlavorRegistry {
   readonly #flavors = new Map<string, RegisteredFlavor>();
+  readonly #declared = new Map<string, FlavorRecord>();
+  readonly #onWarning: (message: string) => void;
 
-  static withBuiltins(): FlavorRegistry {
-    const r = new FlavorRegistry();
+  constructor(options: { onWarning?: (message: string) => void } = {}) {
+    this.#onWarning = options.onWarning ?? (() => {});
+  }
+
+  static withBuiltins(options: { onWarning?: (message: string) => void } = {}): FlavorRegistry {
+    const r = new FlavorRegistry(options);
     for (const f of builtinFlavors) r.add(f, "builtin", {});
     return r;
   }
 
-  /** Adds a flavor after checking its shape; a name already taken is an error. */
+  /** Adds a flavor after checking its shape; a name already taken by another origin is an error. */
   add(candidate: unknown, origin: string, where: Location): AnyFlavor {
     const flavor = checkFlavor(candidate, where);
     const existing = this.#flavors.get(flavor.name);
@@ -32,12 +42,45 @@ export class FlavorRegistry {
         "flavor.duplicate",
         existing.origin === "builtin"
           ? `Flavor name '${flavor.name}' is taken by a built-in flavor`
-          : `Flavor name '${flavor.name}' is already registered from '${existing.origin}'`,
+          : `Flavor name '${flavor.name}' is already defined in '${existing.origin}'`,
         { location: where, hint: "choose another name, or remove the other one with 'imgb flavor remove'" },
       );
     }
     this.#flavors.set(flavor.name, { flavor, origin });
+    this.#declared.delete(flavor.name);
     return flavor;
+  }
+
+  /** Knows a registered flavor by its store record; its file is imported on first `load()`. */
+  declare(record: FlavorRecord): void {
+    if (!this.#flavors.has(record.name)) this.#declared.set(record.name, record);
+  }
+
+  /** The flavor of that name, importing a registered flavor's file when needed. */
+  async load(name: string, where: Location): Promise<RegisteredFlavor | undefined> {
+    const ready = this.#flavors.get(name);
+    if (ready) return ready;
+    const record = this.#declared.get(name);
+    if (!record) return undefined;
+    if (!existsSync(record.source)) {
+      throw new InputError("flavor.source-missing", `Flavor '${name}' was registered from '${record.source}', which no longer exists`, {
+        location: where,
+        hint: `moved it? run 'imgb flavor register NEW_PATH', or 'imgb flavor remove ${name}'`,
+      });
+    }
+    if (sha256File(record.source) !== record.sha256) {
+      this.#onWarning(`flavor '${name}': '${record.source}' changed since it was registered; run 'imgb flavor register ${record.source}' to record it`);
+    }
+    const flavor = await loadFlavorFile(record.source);
+    if (flavor.name !== name) {
+      throw new InputError("flavor.renamed", `Flavor file '${record.source}' now defines flavor '${flavor.name}', not '${name}'`, {
+        location: where,
+        hint: `register it again: imgb flavor register ${record.source}`,
+      });
+    }
+    this.#flavors.set(name, { flavor, origin: record.source });
+    this.#declared.delete(name);
+    return this.#flavors.get(name);
   }
 
   get(name: string): RegisteredFlavor | undefined {
@@ -45,10 +88,20 @@ export class FlavorRegistry {
   }
 
   names(): string[] {
-    return [...this.#flavors.keys()];
+    return [...new Set([...this.#flavors.keys(), ...this.#declared.keys()])];
   }
 
+  /** Loaded flavors (built-ins and those already imported). */
   list(): RegisteredFlavor[] {
     return [...this.#flavors.values()];
   }
+
+  /** Registered flavors not imported in this run. */
+  declared(): FlavorRecord[] {
+    return [...this.#declared.values()];
+  }
+}
+
+export function sha256File(path: string): string {
+  return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 }

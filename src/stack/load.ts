@@ -72,6 +72,13 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     const dir = dirname(file);
     await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
   }
+  try {
+    await registry.load(stack.image_builder.flavor, at("/image_builder/flavor", false));
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    errors.push(e);
+    return fail();
+  }
   const config = checkFlavorConfig(stack, registry, at, errors);
   const resolved = resolveStack(stack, file, dirname(file), config ?? {}, at, errors);
   const flavor = registry.get(stack.image_builder.flavor)?.flavor;

@@ -1,0 +1,52 @@
+/**
+ * The SDK: what a user's flavor file imports as `import { … } from "imgb"`. Inside the compiled
+ * binary there is no node_modules, so this module is served by a runtime plugin
+ * (src/registry/sdk_module.ts) as the virtual module `imgb`; in this repository `imgb` maps to
+ * this file through tsconfig paths, for types and editors.
+ *
+ * Everything here is part of the flavor contract (CONTRACT_VERSION): change it compatibly.
+ */
+export { Type, Kind, FormatRegistry, TypeRegistry } from "@sinclair/typebox";
+export type { Static, TObject, TSchema } from "@sinclair/typebox";
+export { BaseImageBuilder, quietBuilderEnv } from "./builder/base_image_builder.ts";
+export type { BuilderEnv, BuildReport } from "./builder/base_image_builder.ts";
+export { defaultBuildOptions } from "./builder/build_options.ts";
+export type { BuildOptions } from "./builder/build_options.ts";
+export { registryHost, stripTag, targetRepository } from "./builder/container_registry.ts";
+export type { ContainerRegistry, RegistryCredentials } from "./builder/container_registry.ts";
+export { CONTRACT_VERSION, defineFlavor } from "./builder/flavor.ts";
+export type { Flavor, FlavorType, ImageBuilderClass, ProbeResult } from "./builder/flavor.ts";
+export { BuildContext } from "./context/build_context.ts";
+export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "./context/build_context.ts";
+export { exec, ExecError, quoteCommand } from "./exec.ts";
+export type { ExecOptions, ExecResult } from "./exec.ts";
+export { CancelledError, ImgbError, InputError, RuntimeError } from "./errors.ts";
+export { Secret } from "./secret.ts";
+
+import type { BaseImageBuilder as BaseImageBuilderClass } from "./builder/base_image_builder.ts";
+import type { BuildOptions as BuildOptionsType } from "./builder/build_options.ts";
+import type { ContainerRegistry as ContainerRegistryType } from "./builder/container_registry.ts";
+import type { BuildContext as BuildContextClass } from "./context/build_context.ts";
+
+/** A built-in engine builder as a type: every abstract member implemented, so subclasses may call super. */
+declare class EngineBuilder extends BaseImageBuilderClass<any> {
+  get isBuildingLocally(): boolean;
+  build(imageName: string, buildContext: BuildContextClass, buildOptions: BuildOptionsType, containerRegistry?: ContainerRegistryType): Promise<string>;
+}
+
+/**
+ * The builder class of a built-in flavor, to wrap or extend an engine in a custom flavor:
+ *   const Docker = await builtinBuilder("docker");
+ *   class MyBuilder extends Docker { … }
+ */
+export async function builtinBuilder(name: "docker" | "podman" | "buildah"): Promise<typeof EngineBuilder> {
+  const { builtinFlavors } = await import("./registry/builtins.ts");
+  const flavor = builtinFlavors.find((f) => f.name === name);
+  if (!flavor) throw new Error(`No built-in flavor '${name}'`);
+  return (await flavor.implementation()) as unknown as typeof EngineBuilder;
+}
+
+/** The config schema of a built-in flavor, to extend it: `Type.Composite([await builtinConfig("docker"), …])`. */
+export function builtinConfigSchema(name: "docker" | "podman" | "buildah") {
+  return import("./registry/builtins.ts").then(({ builtinFlavors }) => builtinFlavors.find((f) => f.name === name)!.config);
+}

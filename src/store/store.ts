@@ -1,0 +1,120 @@
+/**
+ * imgb's embedded store (bun:sqlite): registered flavors now, build records later. One file,
+ * `imgb.db`, in $IMGB_HOME, else $XDG_DATA_HOME/imgb, else ~/.local/share/imgb. WAL mode and a
+ * busy timeout make two imgb processes at once safe; writes are short IMMEDIATE transactions.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { RuntimeError } from "../errors.ts";
+
+export interface FlavorRecord {
+  name: string;
+  /** Absolute path of the flavor's source file. */
+  source: string;
+  /** sha256 of the source file when it was registered. */
+  sha256: string;
+  /** The config schema as JSON (for listing and describing without importing the file). */
+  schema: string;
+  description: string;
+  registeredAt: string;
+}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS flavors (
+     name TEXT PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL,
+     schema TEXT NOT NULL, description TEXT NOT NULL, registered_at TEXT NOT NULL)`,
+];
+
+/** Where the store lives, or why there is none (HOME unset and no IMGB_HOME/XDG_DATA_HOME). */
+export function storeDir(env: Record<string, string | undefined>): string | undefined {
+  if (env.IMGB_HOME) return env.IMGB_HOME;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, "imgb");
+  if (env.HOME) return join(env.HOME, ".local", "share", "imgb");
+  return undefined;
+}
+
+export class Store {
+  readonly path: string;
+  readonly #db: Database;
+
+  private constructor(path: string, db: Database) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the store; a clear RuntimeError when it cannot be. */
+  static open(env: Record<string, string | undefined>, options: { readonly?: boolean } = {}): Store {
+    const dir = storeDir(env);
+    if (!dir) {
+      throw new RuntimeError("store.unavailable", "No place for imgb's store: HOME, XDG_DATA_HOME and IMGB_HOME are all unset", {
+        hint: "set IMGB_HOME to a writable directory",
+      });
+    }
+    const path = join(dir, "imgb.db");
+    try {
+      if (!options.readonly) mkdirSync(dir, { recursive: true });
+      const db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
+      db.exec("PRAGMA busy_timeout = 10000");
+      if (!options.readonly) {
+        db.exec("PRAGMA journal_mode = WAL");
+        for (const s of SCHEMA) db.exec(s);
+      }
+      return new Store(path, db);
+    } catch (e) {
+      throw new RuntimeError("store.open", `Cannot open imgb's store '${path}': ${(e as Error).message}`, {
+        hint: "set IMGB_HOME to a writable directory",
+        cause: e,
+      });
+    }
+  }
+
+  /** Opens the store for reading when it exists; undefined when there is none yet or no place for it. */
+  static openIfExists(env: Record<string, string | undefined>): Store | undefined {
+    const dir = storeDir(env);
+    if (!dir) return undefined;
+    if (!Bun.file(join(dir, "imgb.db")).size) return undefined;
+    return Store.open(env, { readonly: true });
+  }
+
+  listFlavors(): FlavorRecord[] {
+    try {
+      return this.#db
+        .query<Record<string, string>, []>("SELECT name, source, sha256, schema, description, registered_at FROM flavors ORDER BY name")
+        .all()
+        .map((r) => ({ name: r.name!, source: r.source!, sha256: r.sha256!, schema: r.schema!, description: r.description!, registeredAt: r.registered_at! }));
+    } catch (e) {
+      if (/no such table/.test((e as Error).message)) return [];
+      throw e;
+    }
+  }
+
+  getFlavor(name: string): FlavorRecord | undefined {
+    return this.listFlavors().find((f) => f.name === name);
+  }
+
+  /**
+   * Inserts or replaces a flavor record atomically. `check` runs inside the transaction with the
+   * current record of that name, so "already registered from elsewhere" is decided race-free.
+   */
+  putFlavor(record: FlavorRecord, check?: (existing: FlavorRecord | undefined) => void): void {
+    const tx = this.#db.transaction(() => {
+      check?.(this.getFlavor(record.name));
+      this.#db
+        .query(
+          `INSERT INTO flavors (name, source, sha256, schema, description, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+           ON CONFLICT(name) DO UPDATE SET source = ?2, sha256 = ?3, schema = ?4, description = ?5, registered_at = ?6`,
+        )
+        .run(record.name, record.source, record.sha256, record.schema, record.description, record.registeredAt);
+    });
+    tx.immediate();
+  }
+
+  removeFlavor(name: string): boolean {
+    return this.#db.query("DELETE FROM flavors WHERE name = ?1").run(name).changes > 0;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
