@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Build-context benchmark (not a test: numbers depend on the machine). Generates two fixtures
- * under the gitignored scripts/.bench/ once, then times, side by side, with a warm page cache:
+ * once under the gitignored test/.tmp/bench-context/ (not scripts/.bench/: bench-build.ts
+ * wipes that directory), then times, side by side, with a warm page cache:
  *
  *   imgb CLI        `imgb context DIR -o /dev/null` (dist/imgb, else `bun src/main.ts`)
  *   imgb CLI pipe   `imgb context DIR -o - | cat > /dev/null`
@@ -17,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
-const benchDir = join(import.meta.dir, ".bench");
+const benchDir = join(root, "test/.tmp/bench-context");
 const args = process.argv.slice(2);
 const opt = (n: string, d: string) => (args.includes(n) ? args[args.indexOf(n) + 1]! : d);
 

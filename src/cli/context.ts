@@ -13,7 +13,6 @@ import { InputError, UsageError } from "../errors.ts";
 import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage } from "../stack/model.ts";
-import { loadStackForCommand } from "./_stack.ts";
 import { defineCommand } from "./command.ts";
 import type { Io } from "./io.ts";
 
@@ -108,6 +107,8 @@ function directoryContext(dir: string, options: ContextOptions, io: Io): BuildCo
 
 async function imageContext(name: string, options: ContextOptions, io: Io): Promise<BuildContext> {
   if (options["ignore-file"] !== undefined) throw new UsageError("cli.context-conflict", "--ignore-file applies to a directory; a stack image sets 'dockerignore' in the stack file");
+  // Loaded only for this form: the stack loader pulls in YAML, TypeBox and the flavors.
+  const { loadStackForCommand } = await import("./_stack.ts");
   const { stack } = await loadStackForCommand(options.file, io);
   const image = stack.images[name];
   if (!image) {

@@ -6,7 +6,7 @@
  * blocking writes (no stream machinery, no per-chunk allocation). Streams, Bun FileSinks and
  * Node writables get a ReadableStream.
  */
-import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import type { FileSink } from "bun";
 import { CancelledError } from "../errors.ts";
 import type { ArchiveSink } from "./build_context.ts";
@@ -57,23 +57,43 @@ export async function writePath(path: string, fill: (fd: number) => Promise<void
   }
 }
 
+/**
+ * Run `fill` with a blocking descriptor for `fd`. Bun makes stdout non-blocking, and a
+ * non-blocking pipe answers EAGAIN as soon as its 64 KiB buffer is full, which turns a fast
+ * copy into polling. Reopening a FIFO through /proc/self/fd gives a new, blocking open file
+ * description of the same pipe (Linux); anything else (files, sockets) is used as is.
+ */
+export async function withBlockingFd(fd: number, fill: (fd: number) => Promise<void>): Promise<void> {
+  let own: number | undefined;
+  try {
+    if (fstatSync(fd).isFIFO()) own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
+  } catch {
+    // no /proc, or not reopenable: fall back to the descriptor itself
+  }
+  try {
+    await fill(own ?? fd);
+  } finally {
+    if (own !== undefined) closeSync(own);
+  }
+}
+
 /** Write all of `chunk` to a descriptor; a non-blocking one (EAGAIN) is waited on. */
-export async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
+export async function writeAll(fd: number, chunk: Uint8Array, label: string): Promise<void> {
   for (let off = 0; off < chunk.length; ) {
     try {
       off += writeSync(fd, chunk, off, chunk.length - off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw ioError("write to", `fd ${fd}`, e);
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw ioError("write the archive to", label, e);
       await Bun.sleep(1);
     }
   }
 }
 
 /** The fast path: TarWriter chunks (one reused buffer) straight to a descriptor. */
-export async function writeTarToFd(fd: number, writer: TarWriter, signal?: AbortSignal): Promise<void> {
+export async function writeTarToFd(fd: number, label: string, writer: TarWriter, signal?: AbortSignal): Promise<void> {
   try {
     for (let i = 1, c = writer.next(); c; c = writer.next(), i++) {
-      await writeAll(fd, c);
+      await writeAll(fd, c, label);
       // Blocking writes starve the event loop; let signal handlers run every 8 chunks.
       if (i % 8 === 0) await new Promise((r) => setImmediate(r));
       if (signal?.aborted) throw new CancelledError("Writing the build context was cancelled");
@@ -83,8 +103,8 @@ export async function writeTarToFd(fd: number, writer: TarWriter, signal?: Abort
   }
 }
 
-export async function writeStreamToFd(fd: number, stream: ReadableStream<Uint8Array>): Promise<void> {
-  for await (const chunk of stream) await writeAll(fd, chunk);
+export async function writeStreamToFd(fd: number, label: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const chunk of stream) await writeAll(fd, chunk, label);
 }
 
 async function writeFileSink(stream: ReadableStream<Uint8Array>, sink: FileSink): Promise<void> {

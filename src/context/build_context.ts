@@ -26,7 +26,7 @@ import { existsSync, lstatSync, mkdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError } from "../errors.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
-import { sinkWrite, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
+import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { TarWriter, tarStream } from "./tar.ts";
@@ -144,11 +144,12 @@ export class BuildContext {
   async writeArchive(sink: ArchiveSink, options: ArchiveOptions = {}): Promise<void> {
     const { gzip, signal } = options;
     if (typeof sink === "string" || typeof sink === "number") {
+      const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
-        if (gzip) await writeStreamToFd(fd, this.stream(options));
-        else await writeTarToFd(fd, new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true }), signal);
+        if (gzip) await writeStreamToFd(fd, label, this.stream(options));
+        else await writeTarToFd(fd, label, new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true }), signal);
       };
-      return typeof sink === "number" ? fill(sink) : writePath(sink, fill);
+      return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
     await sinkWrite(this.stream(options), sink, signal);
   }

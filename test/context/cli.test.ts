@@ -45,7 +45,7 @@ describe("imgb context DIR", () => {
     const listed = Bun.spawnSync(["tar", "-tf", "-"], { stdin: plain.stdout }).stdout.toString();
     expect(listed).toBe(".dockerignore\nDockerfile\nempty/\nsrc/\nsrc/app.ts\n");
     const gz = imgb(["context", ctx, "-o", "-", "--gzip"]);
-    expect(new Uint8Array(Bun.gunzipSync(gz.stdout))).toEqual(new Uint8Array(plain.stdout));
+    expect(new Uint8Array(Bun.gunzipSync(new Uint8Array(gz.stdout)))).toEqual(new Uint8Array(plain.stdout));
   });
 
   test("--file outside the directory is placed at .imgb/Dockerfile; --ignore-file replaces .dockerignore", () => {
