@@ -29,7 +29,8 @@ import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
-import { TarWriter, tarStream } from "./tar.ts";
+import { tarStream } from "./_tar_stream.ts";
+import { TarWriter } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
 
 export interface BuildContextOptions {

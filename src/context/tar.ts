@@ -15,7 +15,7 @@
  * demand (`next()`), so a slow consumer holds back reading.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { CancelledError, RuntimeError } from "../errors.ts";
+import { RuntimeError } from "../errors.ts";
 import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 
@@ -251,32 +251,3 @@ function changed(entry: TarEntry, how: string): RuntimeError {
 
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const padded = (n: number) => n + pad(n);
-
-/**
- * Wrap a writer in a byte stream that pulls one chunk at a time (backpressure: nothing is read
- * from disk until the consumer asks). `prepare` runs on the first pull, so its errors, like the
- * writer's, reach the consumer as a stream error rather than a truncated archive.
- */
-export function tarStream(prepare: () => Promise<TarWriter>, signal?: AbortSignal): ReadableStream<Uint8Array> {
-  let writer: TarWriter | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          signal?.throwIfAborted();
-          writer ??= await prepare();
-          const chunk = writer.next();
-          if (chunk) controller.enqueue(chunk);
-          else controller.close();
-        } catch (e) {
-          writer?.close();
-          controller.error(signal?.aborted ? new CancelledError("Sending the build context was cancelled") : e);
-        }
-      },
-      cancel() {
-        writer?.close();
-      },
-    },
-    { highWaterMark: 1 },
-  );
-}
