@@ -9,9 +9,13 @@
  * never filtered, and replace same-named context files. Entries are in depth-first byte order,
  * owner 0:0, permission bits only, every mtime = `sourceDateEpoch`.
  *
- * mtime: `SOURCE_DATE_EPOCH` when set, else 0 (1970-01-01), the value ko, crane and
- * BuildKit's reproducible-build guides use; context mtimes reach image layers through COPY,
- * so any other default would make image digests depend on checkout times.
+ * mtime: `SOURCE_DATE_EPOCH` when set, else 0 (1970-01-01), as ko and crane do. Context
+ * mtimes reach image layers through COPY, so anything time-dependent would make image digests
+ * depend on when the tree was checked out; a constant keeps identical trees identical.
+ *
+ * Ignore semantics: `ignoreDialect` "buildkit" (default) follows current Docker (Engine 23+,
+ * buildx); "legacy" follows Docker 20.10, and is what test/context proves against a real
+ * 20.10 daemon. See ignore.ts for the differences.
  *
  * Snapshot: every `files()`, `stream()`, `checksum()` walks the disk again. A file that
  * changes size, vanishes or cannot be read while being sent fails the stream with a
