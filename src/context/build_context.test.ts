@@ -20,6 +20,11 @@ describe("what is sent", () => {
     expect(await paths(new BuildContext({ root, dockerfile: "build/app.Dockerfile" }))).toEqual([".dockerignore", "build/", "build/app.Dockerfile", "src/", "src/a.ts"]);
   });
 
+  test("a Dockerfile path outside the root is simply not part of the context", async () => {
+    const root = tree({ a: "a" });
+    expect(await paths(new BuildContext({ root, dockerfile: "../Dockerfile" }))).toEqual(["a"]);
+  });
+
   test("<dockerfile>.dockerignore replaces the root .dockerignore; null disables ignoring", async () => {
     const root = tree({ "app.Dockerfile": "FROM x", "app.Dockerfile.dockerignore": "b", ".dockerignore": "a", a: "a", b: "b" });
     const c = new BuildContext({ root, dockerfile: "app.Dockerfile" });

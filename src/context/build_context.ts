@@ -32,7 +32,7 @@ import { InputError } from "../errors.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
-import { IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
+import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
@@ -227,8 +227,9 @@ export class BuildContext {
   }
 
   private forceInclude(tree: Map<string, Node>, path: string): void {
-    const clean = checkDestination(path);
-    if (tree.has(clean)) return;
+    const clean = cleanPath(path);
+    // A Dockerfile outside the root is not part of the context (contextForImage adds it as an extra).
+    if (clean === "." || clean === ".." || clean.startsWith("../") || clean.startsWith("/") || tree.has(clean)) return;
     const parts = clean.split("/");
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join("/");
