@@ -11,7 +11,7 @@ import { registryHost, type ContainerRegistry } from "../src/builder/container_r
 import type { ProbeResult } from "../src/builder/flavor.ts";
 import type { BuildContext } from "../src/context/build_context.ts";
 import { RuntimeError } from "../src/errors.ts";
-import { exec, type ExecOptions } from "../src/exec.ts";
+import { exec, ExecError, type ExecOptions } from "../src/exec.ts";
 import type { DockerConfig } from "./docker.ts";
 import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
 
@@ -149,7 +149,8 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
   return { available: true };
 }
 
+/** The engine's own first complaint: stderr (stdout may hold partial output, e.g. the client version). */
 function firstLine(e: RuntimeError): string {
-  const tail = "tail" in e ? (e.tail as string[]) : [];
-  return tail.find((l) => l.trim() !== "") ?? e.message.split("\n")[0]!;
+  const stderr = e instanceof ExecError ? e.stderr : "";
+  return stderr.split("\n").find((l) => l.trim() !== "") ?? e.message.split("\n")[0]!;
 }

@@ -1,0 +1,40 @@
+/** Each flavor's probe against the real engines: available when usable, a reason and a hint when not. */
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, RUN_DIR, requireEngine } from "../helpers/testenv.ts";
+import { flavors } from "./_scenario.ts";
+
+const probe = (flavor: string, config: Record<string, unknown>) => flavors[flavor]!.probe!(config as never);
+const nowhere = `unix://${RUN_DIR}/no-daemon-here.sock`;
+
+describe.skipIf(!(await requireEngine("docker")))("docker probe", () => {
+  test("reachable daemon, unreachable daemon", async () => {
+    expect(await probe("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" })).toEqual({ available: true });
+    const down = await probe("docker", { binary: DOCKER_CLI, host: nowhere, builder: "buildkit" });
+    expect(down.available).toBe(false);
+    expect(down.reason).toStartWith(`The Docker daemon at ${nowhere} is not reachable: Cannot connect to the Docker daemon`);
+  }, E2E_TIMEOUT);
+
+  // A docker CLI >= 23 without the buildx plugin cannot use BuildKit (found on this CI image at /usr/local/bin).
+  test.skipIf(!existsSync("/usr/local/bin/docker"))("a new docker CLI without buildx: BuildKit unavailable, classic available", async () => {
+    const version = (await Bun.$`/usr/local/bin/docker version --format {{.Client.Version}}`.env({ ...process.env, DOCKER_HOST }).nothrow().text()).trim();
+    const hasBuildx = (await Bun.$`/usr/local/bin/docker buildx version`.nothrow().quiet()).exitCode === 0;
+    const bk = await probe("docker", { binary: "/usr/local/bin/docker", host: DOCKER_HOST, builder: "buildkit" });
+    if (Number(version.split(".")[0]) >= 23 && !hasBuildx) {
+      expect(bk).toMatchObject({ available: false, reason: expect.stringContaining("buildx plugin"), hint: expect.stringContaining("builder: classic") });
+    } else {
+      expect(bk.available).toBe(true);
+    }
+    expect(await probe("docker", { binary: "/usr/local/bin/docker", host: DOCKER_HOST, builder: "classic" })).toEqual({ available: true });
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("podman", "podman-service", "buildah")))("podman and buildah probes", () => {
+  test("local, service, unreachable service, buildah", async () => {
+    expect(await probe("podman", { binary: "podman", layers: true })).toEqual({ available: true });
+    expect(await probe("podman", { binary: "podman", layers: true, url: PODMAN_URL })).toEqual({ available: true });
+    const down = await probe("podman", { binary: "podman", layers: true, url: nowhere });
+    expect(down).toMatchObject({ available: false, reason: expect.stringContaining(`The podman service at ${nowhere} is not reachable`) });
+    expect(await probe("buildah", { binary: "buildah", layers: true, format: "oci" })).toEqual({ available: true });
+  }, E2E_TIMEOUT);
+});
