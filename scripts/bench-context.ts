@@ -12,7 +12,7 @@
  *   Python tarfile  `tarfile.open("/dev/null", "w").add(DIR)` (no such shortcut in Python)
  *
  * Wall time is the median of --runs runs; peak RSS is GNU time's %M.
- *   bun scripts/bench-context.ts [--runs 3] [--only small|large]
+ *   bun scripts/bench-context.ts [--runs 3] [--only small|large] [--bin path/to/imgb]
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -84,7 +84,9 @@ function fixture(name: string, make: (dir: string) => void): string {
   return dir;
 }
 
-const imgb = existsSync(join(root, "dist/imgb")) ? [join(root, "dist/imgb")] : [process.execPath, join(root, "src/main.ts")];
+const binArg = opt("--bin", "");
+const imgb = binArg ? [resolve(binArg)] : existsSync(join(root, "dist/imgb")) ? [join(root, "dist/imgb")] : [process.execPath, join(root, "src/main.ts")];
+console.log(`imgb = ${imgb.join(" ")}`);
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 interface Result {
