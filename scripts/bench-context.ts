@@ -94,18 +94,32 @@ interface Result {
   rss: number;
 }
 
-/** Run a shell command under GNU time; median wall seconds and the max RSS (MB) of the run. */
-function measure(command: string): Result {
-  const samples: Result[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    const p = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M", "sh", "-c", command], { stdout: "ignore", stderr: "pipe" });
-    const lines = p.stderr.toString().trim().split("\n");
-    const [wall, rss] = lines.at(-1)!.split(" ").map(Number);
-    if (p.exitCode !== 0) throw new Error(`${command} failed:\n${lines.join("\n")}`);
-    if (i > 0) samples.push({ wall: wall!, rss: rss! / 1024 }); // first run warms the page cache
+/** One run of a shell command under GNU time: wall seconds and max RSS in MB. */
+function once(command: string): Result {
+  const p = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M", "sh", "-c", command], { stdout: "ignore", stderr: "pipe" });
+  const lines = p.stderr.toString().trim().split("\n");
+  if (p.exitCode !== 0) throw new Error(`${command} failed:\n${lines.join("\n")}`);
+  const [wall, rss] = lines.at(-1)!.split(" ").map(Number);
+  return { wall: wall!, rss: rss! / 1024 };
+}
+
+/**
+ * Median wall time and max RSS per command. Runs are interleaved (round robin over the
+ * commands) so that background load on a shared machine hits every command alike; one
+ * warm-up round fills the page cache.
+ */
+function measureAll(commands: string[]): Result[] {
+  const samples: Result[][] = commands.map(() => []);
+  for (let round = 0; round <= runs; round++) {
+    commands.forEach((c, i) => {
+      const r = once(c);
+      if (round > 0) samples[i]!.push(r);
+    });
   }
-  samples.sort((a, b) => a.wall - b.wall);
-  return { wall: samples[Math.floor(samples.length / 2)]!.wall, rss: Math.max(...samples.map((s) => s.rss)) };
+  return samples.map((xs) => {
+    const sorted = [...xs].sort((a, b) => a.wall - b.wall);
+    return { wall: sorted[Math.floor(sorted.length / 2)]!.wall, rss: Math.max(...xs.map((x) => x.rss)) };
+  });
 }
 
 const fixtures: [string, string][] = [];
@@ -121,7 +135,8 @@ for (const [label, dir] of fixtures) {
     ["Python tarfile", `python3 -c 'import tarfile,sys; t=tarfile.open("/dev/null","w"); t.add(sys.argv[1], arcname="."); t.close()' ${q(dir)}`],
   ];
   console.log(`\n${label} (${dir}), median of ${runs} warm runs`);
-  const results = rows.map(([name, cmd]) => [name, measure(cmd)] as const);
+  const measured = measureAll(rows.map(([, cmd]) => cmd));
+  const results = rows.map(([name], i) => [name, measured[i]!] as const);
   const tar = results.find(([n]) => n.startsWith("GNU"))![1].wall;
   const py = results.find(([n]) => n.startsWith("Python"))![1].wall;
   for (const [name, r] of results) {
