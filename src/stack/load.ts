@@ -13,6 +13,7 @@ import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
+import { applyOverrides, parseOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
 import { StackSchema, type StackFile } from "./schema.ts";
@@ -31,6 +32,8 @@ export interface LoadOptions {
    * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
    * the caller (the CLI), so that this module never imports user code by itself.
    */
+  /** `--set IMAGE.KEY=VALUE` overrides, applied before validation. */
+  set?: readonly string[];
   loadFlavorSources?: (paths: string[], registry: FlavorRegistry, where: (index: number) => Location) => Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const keep = (e: InputError) => !interpolated.has(e.location?.path);
 
   const at = locatorFor(parsed.doc, parsed.lines, file);
+  applyOverrides(value, (options.set ?? []).map(parseOverride));
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     errors.push(new InputError("stack.not-mapping", "Stack file must be a mapping with 'image_builder' and 'images'", {
       location: at("", false),
