@@ -59,8 +59,10 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
-    // SIGINT: the docker CLI cancels a BuildKit build on SIGINT only (SIGTERM lets it finish).
-    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    // SIGINT, repeated: the docker 20.10 CLI cancels a BuildKit build on SIGINT only (a single
+    // SIGTERM lets it finish), ignores one that comes while the build starts, and gives up on the
+    // third; closing its session makes the daemon cancel the build.
+    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", killRepeatMs: 500, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {

@@ -117,6 +117,21 @@ describe("exec", () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  test("killRepeatMs sends the signal again until the process gives up", async () => {
+    const ac = new AbortController();
+    const started = performance.now();
+    // Like the docker CLI: ignores the first two SIGINTs, exits on the third.
+    const p = exec(["sh", "-c", "n=0; trap 'n=$((n+1)); [ $n -ge 3 ] && exit 9' INT; echo ready; while :; do sleep 0.05; done"], {
+      signal: ac.signal,
+      killSignal: "SIGINT",
+      killRepeatMs: 200,
+      killGraceMs: 20_000,
+      onStdout: (l) => l === "ready" && ac.abort(),
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
   test("an already aborted signal does not start the process", async () => {
     const ac = new AbortController();
     ac.abort();

@@ -26,6 +26,11 @@ export interface ExecOptions {
    */
   killSignal?: NodeJS.Signals;
   /**
+   * Send `killSignal` again every N ms until the process exits. The docker 20.10 CLI swallows a
+   * SIGINT that arrives while a BuildKit build is starting, and forces its way out on the third.
+   */
+  killRepeatMs?: number;
+  /**
    * On abort, stop the descendants first (SIGKILL), then the process itself only if it is still
    * running after a moment. For podman and buildah: killed themselves they leave the RUN step's
    * process running and their working container behind; with the step's process killed they fail
@@ -196,10 +201,12 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
 
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
+  let repeatTimer: ReturnType<typeof setInterval> | undefined;
   const onAbort = () => {
     cancelled = true;
     const stopParent = () => {
       proc.kill(options.killSignal ?? "SIGTERM");
+      if (options.killRepeatMs) repeatTimer = setInterval(() => proc.kill(options.killSignal ?? "SIGTERM"), options.killRepeatMs);
       killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
     };
     if (!options.killTree) return stopParent();
@@ -240,6 +247,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
   } finally {
     signal?.removeEventListener("abort", onAbort);
     if (killTimer) clearTimeout(killTimer);
+    if (repeatTimer) clearInterval(repeatTimer);
   }
 }
 

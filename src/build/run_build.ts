@@ -6,15 +6,13 @@
  * Images are built one after the other in stack order (dependency ordering and parallelism come
  * later, by wrapping this, not by flags inside the builders).
  */
-import { readFile } from "node:fs/promises";
 import type { BuildReport } from "../builder/base_image_builder.ts";
 import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
-import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { contextForImage } from "../context/for_image.ts";
 import { ImgbError, InputError, RuntimeError } from "../errors.ts";
-import { Secret } from "../secret.ts";
-import type { ResolvedImage, ResolvedRegistry, ResolvedStack } from "../stack/model.ts";
+import { containerRegistry } from "../stack/credentials.ts";
+import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 import { closest } from "../stack/suggest.ts";
 
 export interface ImageResult {
@@ -47,7 +45,7 @@ export interface RunBuildOptions {
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<ImageResult[]> {
   const images = selectImages(stack, options.images);
-  const registry = stack.containerRegistry ? await toContainerRegistry(stack.containerRegistry, options.env) : undefined;
+  const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
   const results: ImageResult[] = [];
@@ -117,32 +115,4 @@ function selectImages(stack: ResolvedStack, names: readonly string[]): ResolvedI
       hint: guess ? `did you mean '${guess}'?` : `the stack defines: ${Object.keys(stack.images).join(", ")}`,
     });
   });
-}
-
-/** The stack's registry with its password read now (from the environment or a file) as a Secret. */
-export async function toContainerRegistry(r: ResolvedRegistry, env: Record<string, string | undefined>): Promise<ContainerRegistry> {
-  const registry: ContainerRegistry = { uri: r.uri, insecure: r.insecure };
-  if (r.repository) registry.repository = r.repository;
-  const c = r.credentials;
-  if (!c) return registry;
-  let password: Secret;
-  if (c.passwordEnv) {
-    const value = env[c.passwordEnv];
-    if (value === undefined || value === "") {
-      throw new InputError("registry.password-missing", `The registry password variable '${c.passwordEnv}' is not set`, { hint: `export ${c.passwordEnv}=… before running imgb` });
-    }
-    password = new Secret(value, `env ${c.passwordEnv}`);
-  } else if (c.passwordFile) {
-    let text: string;
-    try {
-      text = await readFile(c.passwordFile, "utf8");
-    } catch (e) {
-      throw new RuntimeError("registry.password-file", `Cannot read the registry password file '${c.passwordFile}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    password = new Secret(text.replace(/\r?\n$/, ""), `file ${c.passwordFile}`);
-  } else {
-    throw new InputError("registry.password-missing", `Registry credentials for '${r.uri}' name no password source`, { hint: "set password_env or password_file" });
-  }
-  registry.credentials = { username: c.username, password };
-  return registry;
 }
