@@ -163,6 +163,30 @@ describe("sinks", () => {
   });
 });
 
+describe("paths relative to the working directory (shorter kernel lookups)", () => {
+  test("same bytes and absolute sources whether the context is below the cwd or not, even if the cwd changes mid-stream", async () => {
+    const root = tree({ "a/b.bin": new Uint8Array(3 << 20).fill(5), "c.txt": "c" });
+    const outside = new Uint8Array(await new Response(new BuildContext({ root }).stream()).arrayBuffer());
+    const saved = process.cwd();
+    try {
+      process.chdir(join(root, ".."));
+      const c = new BuildContext({ root });
+      expect((await c.files()).map((f) => f.source)).toEqual([join(root, "a"), join(root, "a/b.bin"), join(root, "c.txt")]);
+      const reader = c.stream().getReader();
+      const parts: Uint8Array[] = [];
+      let first = true;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        parts.push(r.value);
+        if (first) process.chdir("/"); // relative sources must still resolve against the old cwd
+        first = false;
+      }
+      expect(new Uint8Array(Buffer.concat(parts))).toEqual(outside);
+    } finally {
+      process.chdir(saved);
+    }
+  });
+});
+
 describe("writeDirectory", () => {
   test("recreates files, modes, symlinks, hard links and empty dirs, with fixed mtimes", async () => {
     const root = tree({ "run.sh": file("#!/bin/sh", 0o755), "ro/": dir(0o555), "ro2/f": "f", "l": link("run.sh"), "h": hardlink("run.sh"), "e/": dir() });

@@ -124,17 +124,18 @@ export class BuildContext {
 
   /** What will be sent, in archive order. */
   async files(): Promise<ContextEntry[]> {
-    return (await this.entries()).map(({ path, type, mode, size, linkTarget, source }) => {
+    const { entries, cwd } = await this.snapshot();
+    return entries.map(({ path, type, mode, size, linkTarget, source }) => {
       const e: ContextEntry = { path, type, mode, size };
       if (linkTarget !== undefined) e.linkTarget = linkTarget;
-      if (source) e.source = source;
+      if (source) e.source = resolve(cwd, source);
       return e;
     });
   }
 
   /** The context as a tar (or tar.gz) byte stream, e.g. for `Bun.spawn({ stdin })`. */
   stream(options: ArchiveOptions = {}): ReadableStream<Uint8Array> {
-    const tar = tarStream(async () => new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch }), options.signal);
+    const tar = tarStream(async () => this.writer(false), options.signal);
     // node:zlib and CompressionStream both write gzip headers with mtime 0, no name, OS 3.
     return options.gzip ? tar.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>) : tar;
   }
@@ -152,7 +153,7 @@ export class BuildContext {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
         if (gzip) await writeStreamToFd(fd, label, this.stream(options));
-        else await writeTarToFd(fd, label, new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true }), signal);
+        else await writeTarToFd(fd, label, await this.writer(true), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
@@ -162,13 +163,15 @@ export class BuildContext {
   /** Materialize the context as a directory (files copied, symlinks and hard links recreated). */
   async writeDirectory(destination: string): Promise<void> {
     mkdirSync(destination, { recursive: true });
-    materialize(await this.entries(), resolve(destination), this.sourceDateEpoch);
+    const { entries, cwd } = await this.snapshot();
+    const absolute = entries.map((e) => (e.source ? { ...e, source: resolve(cwd, e.source) } : e));
+    materialize(absolute, resolve(destination), this.sourceDateEpoch);
   }
 
   /** "sha256:<hex>" of the uncompressed archive: any change of path, content, mode or link changes it. */
   async checksum(): Promise<string> {
     const hasher = new Bun.CryptoHasher("sha256");
-    const writer = new TarWriter(await this.entries(), { mtime: this.sourceDateEpoch, reuseBuffer: true });
+    const writer = await this.writer(true);
     for (let c = writer.next(); c; c = writer.next()) hasher.update(c);
     return `sha256:${hasher.digest("hex")}`;
   }
@@ -189,10 +192,19 @@ export class BuildContext {
     return candidates.find((c) => existsSync(c));
   }
 
-  /** Walk, force-include, merge extras, order, detect hard links. */
-  private async entries(): Promise<SendEntry[]> {
+  private async writer(reuseBuffer: boolean): Promise<TarWriter> {
+    const { entries, cwd } = await this.snapshot();
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
+  }
+
+  /**
+   * Walk, force-include, merge extras, order, detect hard links. Sources from the walk may be
+   * relative to `cwd` (shorter kernel lookups, see walk.ts `lookupBase`).
+   */
+  private async snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const tree = new Map<string, Node>();
+    const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
     if (this.root) {
       let rootStat;
       try {
@@ -209,10 +221,10 @@ export class BuildContext {
     // The walk yields sorted order; only merged extras or forced paths can break it.
     if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
     const overridden = this.finalizeEntries !== BuildContext.prototype.finalizeEntries;
-    const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n }))).map((e) => e.path)) : undefined;
+    const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
     // Hard links after the subclass hook, so a link never points at a dropped entry.
     const firstByInode = new Map<string, string>();
-    return ordered
+    const entries = ordered
       .filter((n) => kept === undefined || kept.has(n.path))
       .map((n): SendEntry => {
         if (n.type !== "file" || n.extra || n.nlink < 2) return n;
@@ -224,6 +236,7 @@ export class BuildContext {
         }
         return { ...n, type: "hardlink", size: 0, linkTarget: first };
       });
+    return { entries, cwd };
   }
 
   private forceInclude(tree: Map<string, Node>, path: string): void {

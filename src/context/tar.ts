@@ -15,6 +15,7 @@
  * demand (`next()`), so a slow consumer holds back reading.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
@@ -27,7 +28,7 @@ export interface TarEntry {
   size: number;
   /** Symlink target, or for a hard link the path of the entry it links to. */
   linkTarget?: string;
-  /** File on disk to read the content from... */
+  /** File on disk to read the content from (relative paths: to `TarOptions.cwd`)... */
   source?: string;
   /** ...or the content itself. */
   data?: Uint8Array;
@@ -43,6 +44,8 @@ export interface TarOptions {
    * For synchronous consumers (a file descriptor, a hash): no allocation, no page faults.
    */
   reuseBuffer?: boolean;
+  /** Directory relative `source` paths were made against (default: the working directory now). */
+  cwd?: string;
 }
 
 const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
@@ -59,6 +62,9 @@ export class TarWriter {
   private readonly mtime: number;
   private readonly chunkSize: number;
   private readonly reuse: boolean;
+  private readonly cwd: string;
+  /** Set when the process changed directory since the walk: relative sources are joined to it. */
+  private base: string | undefined;
   private index = 0;
   private started = false;
   private finished = false;
@@ -73,6 +79,7 @@ export class TarWriter {
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? 1 << 20;
     this.reuse = options.reuseBuffer ?? false;
+    this.cwd = options.cwd ?? process.cwd();
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
     this.buf = new Uint8Array(this.chunkSize);
@@ -81,6 +88,7 @@ export class TarWriter {
   /** The next chunk of the archive, or null at the end. Throws RuntimeError on I/O failure. */
   next(): Uint8Array | null {
     if (this.finished) return null;
+    this.base = process.cwd() === this.cwd ? undefined : this.cwd;
     if (this.dirty > 0) {
       this.buf.fill(0, 0, this.dirty);
       this.dirty = 0;
@@ -182,14 +190,15 @@ export class TarWriter {
       return;
     }
     if (entry.source === undefined) return;
+    const path = this.base !== undefined && !entry.source.startsWith("/") ? join(this.base, entry.source) : entry.source;
     let fd: number;
     try {
-      fd = openSync(entry.source, constants.O_RDONLY);
+      fd = openSync(path, constants.O_RDONLY);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new RuntimeError("context.vanished", `File "${entry.source}" vanished while the build context was being sent`, { cause: e });
+        throw new RuntimeError("context.vanished", `File "${resolve(this.cwd, path)}" vanished while the build context was being sent`, { cause: e });
       }
-      throw ioError("read", entry.source, e);
+      throw ioError("read", resolve(this.cwd, path), e);
     }
     this.file = { fd, entry, remaining: entry.size };
   }
@@ -218,10 +227,10 @@ export class TarWriter {
     try {
       n = readSync(f.fd, this.buf, this.pos, want, null);
     } catch (e) {
-      throw ioError("read", f.entry.source!, e);
+      throw ioError("read", resolve(this.cwd, f.entry.source!), e);
     }
-    if (n > f.remaining) throw changed(f.entry, "grew");
-    if (n === 0 && f.remaining > 0) throw changed(f.entry, "shrank");
+    if (n > f.remaining) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, "grew");
+    if (n === 0 && f.remaining > 0) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, "shrank");
     this.pos += n;
     f.remaining -= n;
     if (f.remaining === 0) this.finishFile(f, want > n);
@@ -236,15 +245,15 @@ export class TarWriter {
       closeSync(f.fd);
       this.file = undefined;
     }
-    if (size !== f.entry.size) throw changed(f.entry, size > f.entry.size ? "grew" : "shrank");
+    if (size !== f.entry.size) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, size > f.entry.size ? "grew" : "shrank");
     // Content starts on a block boundary and chunks are whole blocks, so padding never
     // crosses a chunk; the buffer is zeroed, so advancing is enough.
     this.pos = padded(this.pos);
   }
 }
 
-function changed(entry: TarEntry, how: string): RuntimeError {
-  return new RuntimeError("context.changed", `File "${entry.source}" changed while the build context was being sent: it ${how} from ${entry.size} bytes`, {
+function changed(path: string, size: number, how: string): RuntimeError {
+  return new RuntimeError("context.changed", `File "${path}" changed while the build context was being sent: it ${how} from ${size} bytes`, {
     hint: "Stop processes writing into the build context, or ignore the file in .dockerignore",
   });
 }

@@ -8,6 +8,7 @@
  * per-call promise overhead of `fs.promises` would dominate, and it runs before any output.
  */
 import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { relative, resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
 
@@ -22,7 +23,10 @@ export interface WalkEntry {
   mode: number;
   size: number;
   linkTarget?: string;
-  /** Absolute path on disk. */
+  /**
+   * Path on disk: relative to the working directory when the root is inside it (see
+   * `lookupBase`), else absolute. `resolve()` it for messages and the public API.
+   */
   source: string;
   dev: number;
   ino: number;
@@ -93,6 +97,18 @@ function kindOf(st: Stats): string {
   return "special file";
 }
 
+/**
+ * The prefix used for syscalls on files under `root`: its path relative to the working
+ * directory when it lies inside it ("" for the directory itself), else `root`. Every lstat and
+ * open walks its path component by component in the kernel; for the usual `imgb context .`
+ * that makes "pkg/mod/file" instead of "/home/me/src/project/pkg/mod/file", about a quarter of
+ * the system time of a many-small-files context (what GNU tar gets from openat).
+ */
+export function lookupBase(root: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, root);
+  return rel === "" ? "" : rel === ".." || rel.startsWith("../") || rel.startsWith("/") ? root : rel;
+}
+
 /** Walk `root` and return the included entries in depth-first, byte-sorted order. */
 export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[] {
   const { matcher, onWarning } = options;
@@ -113,14 +129,14 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
   const visit = (dirAbs: string, dirRel: string, parentInfo: MatchInfo | undefined) => {
     let names: string[];
     try {
-      names = readdirSync(dirAbs);
+      names = readdirSync(dirAbs === "" ? "." : dirAbs);
     } catch (e) {
       throw ioError("read directory", dirAbs, e);
     }
     sortNames(names);
     for (const name of names) {
       const rel = dirRel === "" ? name : `${dirRel}/${name}`;
-      const abs = `${dirAbs}/${name}`;
+      const abs = dirAbs === "" ? name : `${dirAbs}/${name}`;
       let st: Stats;
       try {
         st = lstatSync(abs);
@@ -166,7 +182,7 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
     }
   };
 
-  visit(root, "", undefined);
+  visit(lookupBase(root), "", undefined);
   return out;
 }
 
@@ -174,5 +190,5 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
 export function ioError(action: string, path: string, e: unknown): RuntimeError {
   const err = e as NodeJS.ErrnoException;
   const reason = err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(e);
-  return new RuntimeError("context.io", `Cannot ${action} "${path}": ${reason}`, { cause: e });
+  return new RuntimeError("context.io", `Cannot ${action} "${resolve(path)}": ${reason}`, { cause: e });
 }
