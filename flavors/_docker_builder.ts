@@ -82,7 +82,9 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       this.env.report({ imageId });
       if (!registry) return refs.primary;
 
-      const env = dockerEnv(this.config, this.config.config_dir ?? join(tmp, "config"));
+      // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
+      // is set. Without: push with the user's own config, where an earlier `docker login` lives.
+      const env = dockerEnv(this.config, registry.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
       if (registry.credentials) await this.login(registry, env);
       let digest: string | undefined;
       for (const ref of refs.all) {

@@ -122,6 +122,15 @@ describe("docker builder", () => {
     expect(logs).toContain(`latest: digest: ${DIGEST} size: 528`);
   });
 
+  test("a registry without credentials: the user's own docker config is used for the push", async () => {
+    const { env } = envFor();
+    await new DockerImageBuilder(config, env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions(), { uri: "127.0.0.1:5000", insecure: true });
+    const [build, push] = recorded();
+    expect(push!.argv).toEqual(["push", "127.0.0.1:5000/app:latest"]);
+    expect(push!.dockerConfig).toBe(process.env.DOCKER_CONFIG ?? "");
+    expect(build!.argv[0]).toBe("build");
+  });
+
   test("no registry: returns the local reference, no push", async () => {
     const { env } = envFor();
     expect(await new DockerImageBuilder(config, env).build("app:dev", new BuildContext({ root: ctxDir }), defaultBuildOptions(), undefined)).toBe("app:dev");

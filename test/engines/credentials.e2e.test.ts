@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Secret } from "../../src/secret.ts";
-import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, registryDigest, requireEngine, E2E_TIMEOUT } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, PODMAN_URL, registryDigest, requireEngine, E2E_TIMEOUT } from "../helpers/testenv.ts";
 import { build, makeFixture, removeFixture } from "./_scenario.ts";
 
 const fixture = makeFixture({ Dockerfile: "FROM imgb-test/busybox:latest\nCOPY a /a\nRUN sleep 1\n", a: `${Date.now()}\n` });
@@ -41,13 +41,15 @@ const registry = () => ({ uri: AUTH_REGISTRY, insecure: true, credentials: { use
 const cases = [
   { label: "docker", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker" },
   { label: "podman", flavor: "podman", config: { binary: "podman", layers: true }, needs: "podman" },
+  // Remote: login via the client's authfile, digest asked from the registry with the same credentials.
+  { label: "podman service", flavor: "podman", config: { binary: "podman", layers: true, url: PODMAN_URL }, needs: "podman-service" },
   { label: "buildah", flavor: "buildah", config: { binary: "buildah", layers: true, format: "oci" }, needs: "buildah" },
 ] as const;
 
 for (const c of cases) {
   describe.skipIf(!(await requireEngine(c.needs, "auth-registry")))(`${c.label}: credentials`, () => {
     test("the password is never in any process's argv, and the authenticated push returns the registry's digest", async () => {
-      const repo = `imgb-e2e/creds-${c.label}`;
+      const repo = `imgb-e2e/creds-${c.label.replace(/\W/g, "-")}`;
       const { ref, leaks, loginsSeen } = await watchArgv(async () => (await build(c.flavor, c.config, fixture, repo, { noCache: true }, registry())).ref);
       expect(loginsSeen).toBeGreaterThan(0);
       expect(leaks).toBe(0);
