@@ -190,9 +190,17 @@ import_base_images() {
   fi
 }
 
+# Without overlay, podman and buildah need vfs too: containers/storage reads STORAGE_DRIVER, so
+# /etc/containers/storage.conf stays untouched (the suites get it through `env`).
+podman_storage_env() {
+  [ "$(docker_storage_driver)" = vfs ] && export STORAGE_DRIVER=vfs
+  return 0
+}
+
 cmd_start() {
   ensure_packages
   mkdir -p "$RUN_DIR" "$DATA_DIR"
+  podman_storage_env
   htpasswd -Bbn "$AUTH_USER" "$AUTH_PASSWORD" >"$RUN_DIR/htpasswd"
   start_dockerd
   start_registry registry "$REGISTRY_ADDR" 200
@@ -227,6 +235,7 @@ cmd_stop() {
 
 cmd_status() {
   local rc=0
+  [ "$(cat "$RUN_DIR/storage-driver" 2>/dev/null)" = vfs ] && export STORAGE_DRIVER=vfs
   check() { # label command…
     local label=$1; shift
     if "$@" >/dev/null 2>&1; then printf '%-16s up\n' "$label"; else printf '%-16s DOWN\n' "$label"; rc=1; fi
@@ -251,6 +260,7 @@ export IMGB_TEST_REGISTRY=$REGISTRY_ADDR
 export IMGB_TEST_AUTH_REGISTRY=$AUTH_REGISTRY_ADDR
 export IMGB_TEST_BASE_IMAGE=$BASE_IMAGE
 EOF
+  if [ "$(cat "$RUN_DIR/storage-driver" 2>/dev/null)" = vfs ]; then echo "export STORAGE_DRIVER=vfs"; fi
 }
 
 case "${1:-}" in
