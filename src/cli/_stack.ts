@@ -13,15 +13,18 @@ import type { Io } from "./io.ts";
 /** Built-ins plus the flavors registered in the store (declared, not imported). */
 export function flavorRegistry(io: Io): FlavorRegistry {
   const registry = FlavorRegistry.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`) });
-  let store: Store | undefined;
+  // The store is optional here: without it only the built-ins (and a stack's own flavor files) exist.
   try {
-    store = Store.openIfExists(io.env);
+    const store = Store.openIfExists(io.env);
+    if (store) {
+      try {
+        for (const record of store.listFlavors()) registry.declare(record);
+      } finally {
+        store.close();
+      }
+    }
   } catch (e) {
     io.err(`warning: registered flavors are unavailable: ${(e as Error).message}`);
-  }
-  if (store) {
-    for (const record of store.listFlavors()) registry.declare(record);
-    store.close();
   }
   return registry;
 }

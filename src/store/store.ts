@@ -1,7 +1,10 @@
 /**
  * imgb's embedded store (bun:sqlite): registered flavors now, build records later. One file,
- * `imgb.db`, in $IMGB_HOME, else $XDG_DATA_HOME/imgb, else ~/.local/share/imgb. WAL mode and a
- * busy timeout make two imgb processes at once safe; writes are short IMMEDIATE transactions.
+ * `imgb.db`, in $IMGB_HOME, else $XDG_DATA_HOME/imgb, else ~/.local/share/imgb. Writes are short
+ * IMMEDIATE transactions and every connection waits on a busy timeout, so two imgb processes at
+ * once are safe. The rollback journal (not WAL) is deliberate: a WAL database cannot be read
+ * from a read-only location (readers must create the -shm file), and imgb runs in read-only
+ * containers.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -56,10 +59,7 @@ export class Store {
       if (!options.readonly) mkdirSync(dir, { recursive: true });
       const db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
       db.exec("PRAGMA busy_timeout = 10000");
-      if (!options.readonly) {
-        db.exec("PRAGMA journal_mode = WAL");
-        for (const s of SCHEMA) db.exec(s);
-      }
+      if (!options.readonly) for (const s of SCHEMA) db.exec(s);
       return new Store(path, db);
     } catch (e) {
       throw new RuntimeError("store.open", `Cannot open imgb's store '${path}': ${(e as Error).message}`, {
