@@ -84,26 +84,38 @@ function writeOctal(block: Uint8Array, offset: number, width: number, value: num
 }
 
 /**
- * Write one 512-byte ustar header into `block` (which must be zeroed). Fields that need PAX
- * get a truncated ASCII fallback here; the caller emits the PAX record before this header.
- * Owner is 0:0 with no user/group names; devmajor/devminor are zero.
+ * The fields every header shares (owner 0:0, no user/group names, magic, version, device
+ * numbers, mtime), prepared once per mtime and copied in: headers are written once per file.
  */
-export function writeHeader(block: Uint8Array, f: HeaderFields): void {
-  const split = splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
-  writeString(block, 0, 100, split.name);
-  writeOctal(block, 100, 8, f.mode);
+function template(mtime: number): Uint8Array {
+  if (cachedTemplate?.mtime === mtime) return cachedTemplate.block;
+  const block = new Uint8Array(BLOCK);
   writeOctal(block, 108, 8, 0);
   writeOctal(block, 116, 8, 0);
-  writeOctal(block, 124, 12, f.size > MAX_USTAR_SIZE ? 0 : f.size);
-  writeOctal(block, 136, 12, f.mtime);
+  writeOctal(block, 136, 12, mtime);
   block.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
-  block[156] = f.type.charCodeAt(0);
-  if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isPlain(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
   writeString(block, 257, 6, "ustar\0");
   writeString(block, 263, 2, "00");
   writeOctal(block, 329, 8, 0);
   writeOctal(block, 337, 8, 0);
-  writeString(block, 345, 155, split.prefix);
+  cachedTemplate = { mtime, block };
+  return block;
+}
+let cachedTemplate: { mtime: number; block: Uint8Array } | undefined;
+
+/**
+ * Write one 512-byte ustar header into `block`. Fields that need PAX get a truncated ASCII
+ * fallback here; the caller emits the PAX record before this header.
+ */
+export function writeHeader(block: Uint8Array, f: HeaderFields): void {
+  block.set(template(f.mtime));
+  const split = splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
+  writeString(block, 0, 100, split.name);
+  writeOctal(block, 100, 8, f.mode);
+  writeOctal(block, 124, 12, f.size > MAX_USTAR_SIZE ? 0 : f.size);
+  block[156] = f.type.charCodeAt(0);
+  if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isPlain(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
+  if (split.prefix !== "") writeString(block, 345, 155, split.prefix);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += block[i]!;
   writeOctal(block, 148, 7, sum); // six digits and a NUL; the trailing space stays
