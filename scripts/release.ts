@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Release binaries: `bun run release` cross-compiles imgb for every supported target into
- * dist/release/ (imgb-<target>), writes SHA256SUMS beside them (the `sha256sum -c` format) and
- * prints each file's size. The version comes from package.json and the commit from git (with
+ * dist/release/ (imgb-<target>), copies install.sh beside them, writes SHA256SUMS over all of
+ * them (the `sha256sum -c` format) and prints each binary's size. The version comes from package.json and the commit from git (with
  * "-dirty" for a modified tree); both are baked in, so `imgb version [--json]` reports them.
  *
  *   bun scripts/release.ts                                  all targets
@@ -14,7 +14,7 @@
  * ELF section layout that strip rewrites. No sourcemap either (it adds ~0.5 MB and a .map file).
  * .env and bunfig.toml autoloading are off: the binary must behave the same in any directory.
  */
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
@@ -97,6 +97,9 @@ async function main(): Promise<void> {
     sums.push(`${await sha256(file)}  ${basename(file)}\n`);
     process.stderr.write(`  ${basename(file).padEnd(24)} ${mib(size).padStart(10)}  (${size} bytes)\n`);
   }
+  // The installer travels with the binaries: `curl -fsSLO …/install.sh && sh install.sh`.
+  copyFileSync(join(root, "install.sh"), join(outdir, "install.sh"));
+  sums.push(`${await sha256(join(outdir, "install.sh"))}  install.sh\n`);
   await Bun.write(join(outdir, "SHA256SUMS"), sums.join(""));
   process.stderr.write(`release: wrote ${targets.length} binaries and SHA256SUMS\n`);
 }

@@ -30,18 +30,18 @@ function interpreter(path: string): string {
 
 describe("bun run release", () => {
   test(
-    "writes imgb-<target> per target and a SHA256SUMS that matches them",
+    "writes imgb-<target> per target, install.sh, and a SHA256SUMS that matches them",
     async () => {
       const { dir, log } = await releaseBuild();
       console.log(log.trimEnd());
-      expect(readdirSync(dir).sort()).toEqual(["SHA256SUMS", `imgb-${HOST_TARGET}`, `imgb-${MUSL_TARGET}`]);
+      expect(readdirSync(dir).sort()).toEqual(["SHA256SUMS", `imgb-${HOST_TARGET}`, `imgb-${MUSL_TARGET}`, "install.sh"]);
       const lines = readFileSync(join(dir, "SHA256SUMS"), "utf8").trimEnd().split("\n");
-      expect(lines).toHaveLength(2);
+      expect(lines).toHaveLength(3);
       for (const line of lines) {
         const [hash, name] = line.split("  ");
         expect(hash).toMatch(/^[0-9a-f]{64}$/);
         expect(hash).toBe(await sha256File(join(dir, name!)));
-        expect(log).toContain(`${statSync(join(dir, name!)).size} bytes`);
+        if (name !== "install.sh") expect(log).toContain(`${statSync(join(dir, name!)).size} bytes`);
       }
       // The independent check users run.
       const check = await run(["sha256sum", "-c", "SHA256SUMS"], { cwd: dir });
