@@ -141,6 +141,9 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
       try {
         st = lstatSync(abs);
       } catch (e) {
+        // A name that is not valid UTF-8 comes back from readdir with U+FFFD and cannot be
+        // opened again: fail loudly rather than drop the file.
+        if (name.includes("\ufffd")) throw new RuntimeError("context.bad-name", `Cannot send "${resolve(abs)}": its name is not valid UTF-8`, { cause: e });
         if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // vanished before we looked: like fsutil
         throw ioError("inspect", abs, e);
       }

@@ -119,6 +119,12 @@ describe("special files and bad roots", () => {
     }
   });
 
+  test("a file name that is not valid UTF-8 is an error, not a silently dropped file", async () => {
+    const root = makeTree(join(work, "latin1"), { ok: "ok" });
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/caf`), Buffer.from([0xe9])]), "x"); // "café" in Latin-1
+    await expect(new BuildContext({ root }).files()).rejects.toThrow(/its name is not valid UTF-8/);
+  });
+
   test("a missing root or explicit ignore file is an InputError", async () => {
     await expect(new BuildContext({ root: join(work, "nope") }).files()).rejects.toBeInstanceOf(InputError);
     const root = makeTree(join(work, "noignore"), { a: "a" });
