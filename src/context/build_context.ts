@@ -61,6 +61,8 @@ export interface ContextEntry {
   linkTarget?: string;
   /** Absolute path on disk, undefined for inline content. */
   source?: string;
+  /** The bytes of an inline-content entry (`addContent`). */
+  content?: Uint8Array;
 }
 
 /** A node as sent: hard links resolved. */
@@ -125,10 +127,11 @@ export class BuildContext {
   /** What will be sent, in archive order. */
   async files(): Promise<ContextEntry[]> {
     const { entries, cwd } = await this.snapshot();
-    return entries.map(({ path, type, mode, size, linkTarget, source }) => {
+    return entries.map(({ path, type, mode, size, linkTarget, source, data }) => {
       const e: ContextEntry = { path, type, mode, size };
       if (linkTarget !== undefined) e.linkTarget = linkTarget;
       if (source) e.source = resolve(cwd, source);
+      if (data) e.content = data;
       return e;
     });
   }

@@ -23,10 +23,36 @@ export interface FlavorRecord {
   registeredAt: string;
 }
 
+/** A build imgb made: what an image checksum was built into. */
+export interface BuildRecord {
+  checksum: string;
+  image: string;
+  ref: string;
+  digest?: string;
+  imageId?: string;
+  builtAt: string;
+}
+
+/** Content hash of a file as last seen, keyed by what changes when the file does. */
+export interface FileHashRecord {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeNs: string;
+  sha256: string;
+}
+
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS flavors (
      name TEXT PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL,
      schema TEXT NOT NULL, description TEXT NOT NULL, registered_at TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS builds (
+     checksum TEXT PRIMARY KEY, image TEXT NOT NULL, ref TEXT NOT NULL,
+     digest TEXT, image_id TEXT, built_at TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS file_hashes (
+     path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,
+     mtime_ns TEXT NOT NULL, sha256 TEXT NOT NULL)`,
 ];
 
 /** Where the store lives, or why there is none (HOME unset and no IMGB_HOME/XDG_DATA_HOME). */
@@ -112,6 +138,41 @@ export class Store {
 
   removeFlavor(name: string): boolean {
     return this.#db.query("DELETE FROM flavors WHERE name = ?1").run(name).changes > 0;
+  }
+
+  getBuild(checksum: string): BuildRecord | undefined {
+    const r = this.#db.query<Record<string, string | null>, [string]>("SELECT * FROM builds WHERE checksum = ?1").get(checksum);
+    if (!r) return undefined;
+    const rec: BuildRecord = { checksum: r.checksum!, image: r.image!, ref: r.ref!, builtAt: r.built_at! };
+    if (r.digest) rec.digest = r.digest;
+    if (r.image_id) rec.imageId = r.image_id;
+    return rec;
+  }
+
+  putBuild(r: BuildRecord): void {
+    this.#db
+      .query("INSERT OR REPLACE INTO builds (checksum, image, ref, digest, image_id, built_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .run(r.checksum, r.image, r.ref, r.digest ?? null, r.imageId ?? null, r.builtAt);
+  }
+
+  deleteBuild(checksum: string): void {
+    this.#db.query("DELETE FROM builds WHERE checksum = ?1").run(checksum);
+  }
+
+  /** File hashes recorded under a directory (one query; the caller looks them up by path). */
+  fileHashes(prefix: string): Map<string, FileHashRecord> {
+    const rows = this.#db
+      .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
+      .all(prefix, `${prefix}\uffff`);
+    return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), sha256: String(r.sha256) }]));
+  }
+
+  putFileHashes(records: readonly FileHashRecord[]): void {
+    if (!records.length) return;
+    const q = this.#db.query("INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    this.#db.transaction(() => {
+      for (const r of records) q.run(r.path, r.dev, r.ino, r.size, r.mtimeNs, r.sha256);
+    }).immediate();
   }
 
   close(): void {

@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BuildContext } from "../context/build_context.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
+import { contextDigest, memoryHashCache, type DigestStats } from "./context_digest.ts";
+
+afterAll(cleanupTempDirs);
+
+function tree() {
+  const dir = tempDir();
+  writeTree(dir, { Dockerfile: "FROM scratch\n", "a/b.txt": "bee\n", "big.bin": new Uint8Array(1 << 20).fill(7) });
+  return dir;
+}
+const digest = (dir: string, cache = memoryHashCache(), stats?: DigestStats) => contextDigest(new BuildContext({ root: dir }), cache, stats);
+
+describe("contextDigest", () => {
+  test("unchanged tree: same digest, and nothing is read the second time", async () => {
+    const dir = tree();
+    const cache = memoryHashCache();
+    const first: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+    const d1 = await digest(dir, cache, first);
+    expect(first).toMatchObject({ files: 3, hashed: 3 });
+    const second: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+    expect(await digest(dir, cache, second)).toBe(d1);
+    expect(second).toEqual({ files: 3, hashed: 0, bytesHashed: 0 });
+  });
+
+  test("changes of content, mode, path or link change the digest", async () => {
+    const dir = tree();
+    const base = await digest(dir);
+    writeFileSync(join(dir, "a/b.txt"), "BEE\n");
+    const content = await digest(dir);
+    expect(content).not.toBe(base);
+    chmodSync(join(dir, "a/b.txt"), 0o755);
+    const mode = await digest(dir);
+    expect(mode).not.toBe(content);
+    symlinkSync("a/b.txt", join(dir, "link"));
+    const link = await digest(dir);
+    expect(link).not.toBe(mode);
+  });
+
+  test("same size and mtime but other content is still seen (inode/ctime-free key: rewrite keeps size)", async () => {
+    const dir = tree();
+    const cache = memoryHashCache();
+    const d1 = await digest(dir, cache);
+    const p = join(dir, "a/b.txt");
+    writeFileSync(p, "BEE\n");
+    utimesSync(p, new Date(0), new Date(0)); // a different mtime than cached: rehashed
+    expect(await digest(dir, cache)).not.toBe(d1);
+  });
+
+  test("inline content is part of the digest", async () => {
+    const dir = tree();
+    const a = await contextDigest(new BuildContext({ root: dir }).addContent("1", "VERSION"));
+    const b = await contextDigest(new BuildContext({ root: dir }).addContent("2", "VERSION"));
+    expect(a).not.toBe(b);
+  });
+
+  test("mtimes alone do not change it (same content in another checkout)", async () => {
+    const a = tree();
+    const b = tree();
+    utimesSync(join(b, "a/b.txt"), new Date(1e12), new Date(1e12));
+    expect(await digest(a)).toBe(await digest(b));
+  });
+});

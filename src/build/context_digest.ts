@@ -1,0 +1,76 @@
+/**
+ * A digest of what a BuildContext sends, for deciding whether an image must be rebuilt: one
+ * record per entry (type, path, mode, size, link target, content sha256). File contents are
+ * hashed through a stat cache — (device, inode, size, mtime in ns) -> sha256 — so an unchanged
+ * 1 GB context is digested without reading it. Any change of path, mode, link or content
+ * changes the digest, as with `BuildContext.checksum()`; the two digests are different numbers.
+ */
+import { lstatSync } from "node:fs";
+import type { BuildContext } from "../context/build_context.ts";
+import { RuntimeError } from "../errors.ts";
+import type { FileHashRecord } from "../store/store.ts";
+
+export interface FileHashCache {
+  lookup(path: string): FileHashRecord | undefined;
+  record(record: FileHashRecord): void;
+}
+
+/** A cache in memory only (tests, or no store). */
+export function memoryHashCache(): FileHashCache & { records: Map<string, FileHashRecord> } {
+  const records = new Map<string, FileHashRecord>();
+  return { records, lookup: (p) => records.get(p), record: (r) => void records.set(r.path, r) };
+}
+
+export interface DigestStats {
+  files: number;
+  /** Files whose content was read (not in the cache, or changed). */
+  hashed: number;
+  bytesHashed: number;
+}
+
+export async function contextDigest(context: BuildContext, cache?: FileHashCache, stats?: DigestStats): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for (const e of await context.files()) {
+    let content = "";
+    if (e.type === "file") {
+      if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");
+      else if (e.source) content = await fileHash(e.source, cache, stats);
+      if (stats) stats.files++;
+    }
+    hasher.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.size}\0${e.linkTarget ?? ""}\0${content}\n`);
+  }
+  return `sha256:${hasher.digest("hex")}`;
+}
+
+async function fileHash(path: string, cache: FileHashCache | undefined, stats: DigestStats | undefined): Promise<string> {
+  const st = stat(path);
+  const key = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs) };
+  const hit = cache?.lookup(path);
+  if (hit && hit.dev === key.dev && hit.ino === key.ino && hit.size === key.size && hit.mtimeNs === key.mtimeNs) return hit.sha256;
+  const hasher = new Bun.CryptoHasher("sha256");
+  let read = 0;
+  try {
+    for await (const chunk of Bun.file(path).stream()) {
+      hasher.update(chunk);
+      read += chunk.length;
+    }
+  } catch (e) {
+    throw new RuntimeError("context.read", `Cannot read '${path}': ${(e as Error).message}`);
+  }
+  if (read !== key.size) throw new RuntimeError("context.changed", `File '${path}' changed while it was read: ${key.size} bytes expected, ${read} read`);
+  const sha256 = hasher.digest("hex");
+  if (stats) {
+    stats.hashed++;
+    stats.bytesHashed += read;
+  }
+  cache?.record({ path, ...key, sha256 });
+  return sha256;
+}
+
+function stat(path: string) {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch (e) {
+    throw new RuntimeError("context.read", `Cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
