@@ -113,6 +113,14 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     }
   }
 
+  override async localImageId(reference: string): Promise<string | undefined> {
+    try {
+      return (await this.inspectId(reference)) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async inspectId(reference: string): Promise<string> {
     const r = await exec([this.config.binary, "image", "inspect", "--format", "{{.Id}}", reference], { env: dockerEnv(this.config), signal: this.env.signal });
     return r.stdout.trim();

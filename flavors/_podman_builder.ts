@@ -71,6 +71,15 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
     return exec(argv, { signal: this.env.signal, killTree: true, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
+  override async localImageId(reference: string): Promise<string | undefined> {
+    try {
+      const id = (await exec([...podmanPrefix(this.config), "image", "inspect", "--format", "{{.Id}}", reference], { signal: this.env.signal })).stdout.trim();
+      return id ? (id.startsWith("sha256:") ? id : `sha256:${id}`) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);
     singlePlatform("podman", options);

@@ -52,6 +52,12 @@ export abstract class BaseImageBuilder<Config = unknown> {
   /** True when images are built on this machine (a local engine), false for remote builders. */
   abstract get isBuildingLocally(): boolean;
 
+  /**
+   * The ID of a local image, or undefined when the engine does not have it. Used to verify a
+   * recorded build before reusing it; builders without it never have local builds reused.
+   */
+  localImageId?(reference: string): Promise<string | undefined>;
+
   abstract build(
     imageName: string,
     buildContext: BuildContext,
