@@ -135,6 +135,17 @@ describe.skipIf(!(await requireEngine("docker")))("imgb's own image, built by im
       const ok = await runInImage(["flavor", "register", "flavor/stamped_flavor.ts"], ["--tmpfs", "/tmp", "-e", "IMGB_HOME=/tmp/imgb"]);
       expect(ok.stderr).toContain("Registered flavor 'stamped'");
       expect(ok.code).toBe(0);
+
+      // A store made on the host, mounted read-only: read, not written.
+      const store = tempDir("imgb-store-");
+      const { hostBinary } = await releaseBuild();
+      const reg = await run([hostBinary, "flavor", "register", join(flavorDir, "stamped_flavor.ts")], { env: { PATH: "/usr/bin:/bin", IMGB_HOME: store } });
+      expect(reg.code).toBe(0);
+      Bun.spawnSync(["chmod", "-R", "a+rX", store]);
+      const listed = await runInImage(["flavor", "list"], ["-v", `${store}:/store:ro`, "-e", "IMGB_HOME=/store"]);
+      expect(listed.stderr).not.toContain("internal error");
+      expect(listed.stdout).toContain("stamped");
+      expect((await runInImage(["validate", "-f", "imgb.yaml"], ["-v", `${store}:/store:ro`, "-e", "IMGB_HOME=/store"])).code).toBe(0);
     },
     E2E_TIMEOUT,
   );
