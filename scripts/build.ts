@@ -21,6 +21,8 @@ if (commit !== "unknown" && dirty.stdout.toString().trim() !== "") commit += "-d
 
 const argv = [
   process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=cjs",
+  // The binary must not pick up a .env or bunfig.toml from wherever it happens to run.
+  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   ...(target ? [`--target=${target}`] : []),
   `--define`, `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
   `--define`, `IMGB_COMMIT=${JSON.stringify(commit)}`,

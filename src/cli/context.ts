@@ -49,7 +49,10 @@ export default defineCommand({
     if (toStdout && (options.list || options.checksum)) throw new UsageError("cli.context-conflict", "'-o -' writes the archive to stdout: it cannot be combined with --list or --checksum");
     if (options.gzip && options.output === undefined) throw new UsageError("cli.context-conflict", "--gzip applies to the archive: add -o FILE");
 
-    const context = isDirectory(resolve(io.cwd, target)) ? directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
+    // `-f x.yaml` names a stack file, so the target is an image even if a directory has its name.
+    const stackFile = options.file !== undefined && /\.ya?ml$/i.test(options.file);
+    const dirMode = !stackFile && isDirectory(resolve(io.cwd, target));
+    const context = dirMode ? directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
 
     if (options.output !== undefined) {
       const gzip = options.gzip;

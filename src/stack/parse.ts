@@ -28,6 +28,9 @@ export async function readStackText(file: string): Promise<string> {
     size = st.size;
   } catch (e) {
     if (e instanceof InputError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && (e as NodeJS.ErrnoException).code !== "ENOTDIR") {
+      throw new InputError("stack.unreadable", `Cannot read stack file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     throw new InputError("stack.not-found", `Stack file not found: '${file}'`, {
       hint: "pass a stack file with -f FILE, or create imgb.yaml in the current directory",
     });
@@ -38,7 +41,12 @@ export async function readStackText(file: string): Promise<string> {
       hint: "a stack file describes images; large data belongs in the build context",
     });
   }
-  const bytes = new Uint8Array(await f.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await f.arrayBuffer());
+  } catch (e) {
+    throw new InputError("stack.unreadable", `Cannot read stack file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     throw new InputError("stack.binary", `Stack file is not text: it contains a NUL byte at offset ${nul}`, {
