@@ -1,0 +1,257 @@
+/**
+ * One stage's instructions applied to its base image config, as BuildKit's dockerfile2llb
+ * would: ENV/ARG scoping for substitution (ENV wins over ARG; all pairs of one ENV see the
+ * values before it), config changes, one history entry per instruction, and COPY/ADD turned
+ * into copy operations for the layer writer. Anything that would need a running container is a
+ * located InputError naming the flavors that can do it.
+ *
+ * WORKDIR only sets the config: BuildKit also adds a mkdir layer, but without the base's file
+ * tree imgb cannot tell which parents exist (and must not reset e.g. /tmp's mode); docker and
+ * podman create a missing working directory when the container starts.
+ */
+import { posix } from "node:path";
+import { InputError } from "../src/errors.ts";
+import type { ContainerConfig, HistoryEntry, ImageConfig } from "../src/distribution/types.ts";
+import type { Dockerfile, Instruction } from "./_oci_dockerfile.ts";
+import { argDeclarations, at, expand, type Stage } from "./_oci_stages.ts";
+import { splitWords } from "./_oci_words.ts";
+
+export interface CopyOp {
+  instruction: Instruction;
+  add: boolean;
+  /** `--from`: a stage index or an image reference; undefined = the build context. */
+  from?: { stage: number } | { image: string };
+  sources: string[];
+  /** Absolute destination; `dirHint` when it ends with `/` (or is `.`): copy into it. */
+  dest: string;
+  dirHint: boolean;
+  chown?: string;
+  chmod?: number;
+}
+
+export interface Step {
+  history: HistoryEntry;
+  copy?: CopyOp;
+}
+
+export interface EvaluateInput {
+  df: Dockerfile;
+  stage: Stage;
+  /** Config of the base (a copy is modified). */
+  base: ImageConfig;
+  buildArgs: Readonly<Record<string, string>>;
+  metaArgs: ReadonlyMap<string, string>;
+  /** `created` of every history entry and the image. */
+  created: string;
+  /** Resolve a `--from` value to a stage index, undefined for an image reference. */
+  stageIndex(value: string): number | undefined;
+}
+
+const ENGINES = "docker, podman or buildah";
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const COPY_FLAGS = new Set(["from", "chown", "chmod", "link"]);
+
+export function evaluateStage(input: EvaluateInput): { config: ImageConfig; steps: Step[] } {
+  const { df, stage } = input;
+  const image: ImageConfig = structuredClone(input.base);
+  image.created = input.created;
+  const c: ContainerConfig = (image.config ??= {});
+  // BuildKit gives a Linux image without PATH the default one (e.g. FROM scratch).
+  if (!(c.Env ?? []).some((e) => e.startsWith("PATH="))) c.Env = [DEFAULT_PATH, ...(c.Env ?? [])];
+  if (c.OnBuild && c.OnBuild.length > 0) {
+    throw new InputError("oci.onbuild", `The base image of stage ${stage.name ?? stage.index} has ONBUILD triggers, which the 'oci' flavor cannot run`, {
+      location: at(df, stage.from),
+      hint: `use ${ENGINES}`,
+    });
+  }
+  const args = new Map<string, string>();
+  const env = () => {
+    const m = new Map(args);
+    for (const e of c.Env ?? []) {
+      const eq = e.indexOf("=");
+      m.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? "" : e.slice(eq + 1));
+    }
+    return m;
+  };
+  const word = (ins: Instruction, w: string) => expand(df, ins, w, env());
+  const steps: Step[] = [];
+  let cmdSet = false;
+  const history = (ins: Instruction, empty = true): HistoryEntry => ({ created: input.created, created_by: ins.text, comment: "imgb oci", ...(empty ? { empty_layer: true } : {}) });
+
+  for (const ins of stage.instructions) {
+    const fail = (message: string, hint?: string) => new InputError("dockerfile.invalid", `${ins.keyword}: ${message}`, { location: at(df, ins), ...(hint ? { hint } : {}) });
+    switch (ins.keyword) {
+      case "ARG":
+        for (const [name, def] of argDeclarations(df, ins)) {
+          const value = input.buildArgs[name] ?? (def !== undefined ? word(ins, def) : input.metaArgs.get(name));
+          if (value !== undefined) args.set(name, value);
+        }
+        break;
+      case "ENV":
+      case "LABEL": {
+        const pairs = keyValues(ins, df.escape, fail).map(([k, v]) => [word(ins, k), word(ins, v)] as const);
+        for (const [k, v] of pairs) {
+          if (ins.keyword === "ENV") c.Env = [...(c.Env ?? []).filter((e) => !e.startsWith(`${k}=`)), `${k}=${v}`];
+          else c.Labels = { ...c.Labels, [k]: v };
+        }
+        break;
+      }
+      case "WORKDIR":
+        if (ins.args === "") throw fail("a path is required");
+        c.WorkingDir = posix.resolve(c.WorkingDir || "/", word(ins, ins.args));
+        break;
+      case "USER":
+        if (ins.args === "") throw fail("a user is required");
+        c.User = word(ins, ins.args);
+        break;
+      case "EXPOSE":
+        for (const w of ins.args.split(/\s+/).filter(Boolean)) for (const p of exposedPorts(word(ins, w), fail)) c.ExposedPorts = { ...c.ExposedPorts, [p]: {} };
+        break;
+      case "VOLUME":
+        for (const v of ins.json ?? ins.args.split(/\s+/).filter(Boolean)) c.Volumes = { ...c.Volumes, [word(ins, v)]: {} };
+        break;
+      case "STOPSIGNAL":
+        c.StopSignal = word(ins, ins.args);
+        if (!/^(SIG[A-Z0-9+-]+|\d+)$/.test(c.StopSignal)) throw fail(`invalid signal ${JSON.stringify(c.StopSignal)}`);
+        break;
+      case "SHELL":
+        if (!ins.json || ins.json.length === 0) throw fail('requires the arguments in JSON form, e.g. SHELL ["/bin/bash", "-c"]');
+        c.Shell = ins.json;
+        break;
+      case "CMD":
+        c.Cmd = command(ins, c);
+        cmdSet = true;
+        break;
+      case "ENTRYPOINT":
+        c.Entrypoint = command(ins, c);
+        // Docker: a CMD inherited from the base is reset by ENTRYPOINT.
+        if (!cmdSet) c.Cmd = null;
+        break;
+      case "HEALTHCHECK":
+        c.Healthcheck = healthcheck(ins, c, fail);
+        break;
+      case "MAINTAINER":
+        image.author = ins.args;
+        break;
+      case "ONBUILD":
+        c.OnBuild = [...(c.OnBuild ?? []), ins.args];
+        break;
+      case "COPY":
+      case "ADD": {
+        steps.push({ history: history(ins, false), copy: copyOp(ins, input, word, c.WorkingDir || "/", fail) });
+        continue;
+      }
+      case "RUN":
+        throw new InputError("oci.unsupported-instruction", `RUN is not supported by the 'oci' flavor: it builds images without running containers`, {
+          location: at(df, ins),
+          hint: `use an engine flavor that runs containers (${ENGINES}), or move the command's result into the build context and COPY it`,
+        });
+      default:
+        throw new InputError("oci.unsupported-instruction", `Unknown or unsupported instruction ${ins.keyword} for the 'oci' flavor`, { location: at(df, ins), hint: `use ${ENGINES}` });
+    }
+    steps.push({ history: history(ins) });
+  }
+  return { config: image, steps };
+}
+
+function keyValues(ins: Instruction, escape: string, fail: (m: string) => Error): [string, string][] {
+  const words = splitWords(ins.args, escape);
+  if (words.length === 0) throw fail("requires at least one argument");
+  if (!words[0]!.includes("=")) {
+    // Legacy `ENV key value with spaces`.
+    const m = ins.args.match(/^(\S+)\s+([\s\S]*)$/);
+    if (!m) throw fail(`requires a value for ${JSON.stringify(words[0])}`);
+    return [[m[1]!, m[2]!.trim()]];
+  }
+  return words.map((w) => {
+    const eq = w.indexOf("=");
+    if (eq <= 0) throw fail(`expected key=value: got ${JSON.stringify(w)}`);
+    return [w.slice(0, eq), w.slice(eq + 1)];
+  });
+}
+
+function command(ins: Instruction, c: ContainerConfig): string[] {
+  if (ins.json) return ins.json;
+  return [...(c.Shell ?? ["/bin/sh", "-c"]), ins.args];
+}
+
+function exposedPorts(spec: string, fail: (m: string) => Error): string[] {
+  const m = spec.match(/^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i);
+  if (!m) throw fail(`invalid port ${JSON.stringify(spec)}: expected PORT[-END][/tcp|udp|sctp]`);
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  if (to < from || to > 65535) throw fail(`invalid port range ${JSON.stringify(spec)}`);
+  const proto = (m[3] ?? "tcp").toLowerCase();
+  return Array.from({ length: to - from + 1 }, (_, i) => `${from + i}/${proto}`);
+}
+
+/** Go duration (`30s`, `1m30s`, `500ms`) in nanoseconds. */
+export function parseDuration(text: string): number | undefined {
+  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * units[m[2]!]!;
+  return Math.round(total);
+}
+
+function healthcheck(ins: Instruction, c: ContainerConfig, fail: (m: string) => Error): ContainerConfig["Healthcheck"] {
+  if (ins.args.toUpperCase() === "NONE") return { Test: ["NONE"] };
+  const m = ins.args.match(/^CMD\s+([\s\S]+)$/i);
+  if (!m) throw fail('expects "NONE" or "CMD command"');
+  const rest = m[1]!.trim();
+  let json: string[] | undefined;
+  if (rest.startsWith("[")) {
+    try {
+      const v: unknown = JSON.parse(rest);
+      if (Array.isArray(v) && v.every((x) => typeof x === "string")) json = v;
+    } catch {
+      // shell form
+    }
+  }
+  const hc: NonNullable<ContainerConfig["Healthcheck"]> = { Test: json ? ["CMD", ...json] : ["CMD-SHELL", rest] };
+  const durations = { interval: "Interval", timeout: "Timeout", "start-period": "StartPeriod", "start-interval": "StartInterval" } as const;
+  for (const [flag, value] of Object.entries(ins.flags)) {
+    if (flag === "retries") {
+      if (!/^\d+$/.test(value)) throw fail(`--retries must be a whole number: got ${JSON.stringify(value)}`);
+      hc.Retries = Number(value);
+    } else if (flag in durations) {
+      const ns = parseDuration(value);
+      if (ns === undefined) throw fail(`--${flag} must be a duration like 30s: got ${JSON.stringify(value)}`);
+      hc[durations[flag as keyof typeof durations]] = ns;
+    } else throw fail(`unknown flag --${flag}`);
+  }
+  void c;
+  return hc;
+}
+
+function copyOp(ins: Instruction, input: EvaluateInput, word: (ins: Instruction, w: string) => string, workdir: string, fail: (m: string, hint?: string) => Error): CopyOp {
+  for (const flag of Object.keys(ins.flags)) {
+    if (!COPY_FLAGS.has(flag)) throw fail(`flag --${flag} is not supported by the 'oci' flavor`, `use ${ENGINES}`);
+  }
+  const words = (ins.json ?? ins.args.split(/\s+/).filter(Boolean)).map((w) => word(ins, w));
+  if (words.length < 2) throw fail("requires at least one source and a destination");
+  const sources = words.slice(0, -1);
+  const rawDest = words.at(-1)!;
+  const op: CopyOp = {
+    instruction: ins,
+    add: ins.keyword === "ADD",
+    sources,
+    dest: posix.resolve(workdir, rawDest),
+    dirHint: rawDest.endsWith("/") || rawDest === "." || rawDest.endsWith("/."),
+  };
+  for (const s of sources) {
+    if (op.add && /^(https?:\/\/|git@|git:\/\/)/.test(s)) throw fail(`remote source ${JSON.stringify(s)} is not supported by the 'oci' flavor (local sources only)`, `download it into the build context first, or use ${ENGINES}`);
+  }
+  if (ins.flags.from !== undefined) {
+    const from = word(ins, ins.flags.from);
+    const stage = input.stageIndex(from);
+    op.from = stage === undefined ? { image: from } : { stage };
+  }
+  if (ins.flags.chown !== undefined) op.chown = word(ins, ins.flags.chown);
+  if (ins.flags.chmod !== undefined) {
+    const mode = word(ins, ins.flags.chmod);
+    if (!/^[0-7]{3,4}$/.test(mode)) throw fail(`--chmod must be octal like 755: got ${JSON.stringify(mode)} (symbolic modes are not supported)`);
+    op.chmod = Number.parseInt(mode, 8);
+  }
+  return op;
+}

@@ -1,0 +1,213 @@
+/**
+ * A small OCI distribution client: manifests and blobs of one registry, with the auth flow of
+ * auth.ts. Plain HTTP for insecure and loopback registries, HTTPS otherwise. Blobs stream from
+ * and to files, never whole in memory. Every failure is a RuntimeError naming the method, the
+ * URL (without query: upload URLs carry state) and the registry's own error, never credentials.
+ */
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import type { RegistryCredentials } from "../builder/container_registry.ts";
+import { CancelledError, RuntimeError } from "../errors.ts";
+import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
+import { MANIFEST_ACCEPT } from "./types.ts";
+
+export interface ClientOptions {
+  /** Plain HTTP. Loopback hosts (127.0.0.0/8, localhost, ::1) always use HTTP. */
+  insecure?: boolean;
+  credentials?: RegistryCredentials;
+  signal?: AbortSignal;
+}
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export function isLoopback(host: string): boolean {
+  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
+  return /^127\.\d+\.\d+\.\d+$/.test(name) || name === "localhost" || name === "[::1]";
+}
+
+const pull = (repo: string) => `repository:${repo}:pull`;
+const push = (repo: string) => `repository:${repo}:pull,push`;
+
+export class RegistryClient {
+  readonly host: string;
+  readonly base: string;
+  private readonly credentials?: RegistryCredentials;
+  private readonly signal?: AbortSignal;
+  /** Authorization header per scope set; "basic" once the registry asked for Basic auth. */
+  private readonly auth = new Map<string, string>();
+  private basic: string | undefined;
+
+  constructor(host: string, options: ClientOptions = {}) {
+    this.host = host;
+    this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${host}`;
+    if (options.credentials) this.credentials = options.credentials;
+    if (options.signal) this.signal = options.signal;
+  }
+
+  async manifestHead(repo: string, reference: string): Promise<ManifestInfo | undefined> {
+    const res = await this.request("HEAD", `/v2/${repo}/manifests/${reference}`, { scopes: [pull(repo)], ok: [200, 404], headers: { Accept: MANIFEST_ACCEPT } });
+    if (res.status === 404) return undefined;
+    return { digest: res.headers.get("docker-content-digest") ?? "", mediaType: res.headers.get("content-type") ?? "", size: Number(res.headers.get("content-length") ?? 0) };
+  }
+
+  async manifestGet(repo: string, reference: string): Promise<{ bytes: Uint8Array; mediaType: string }> {
+    const res = await this.request("GET", `/v2/${repo}/manifests/${reference}`, { scopes: [pull(repo)], ok: [200], headers: { Accept: MANIFEST_ACCEPT } });
+    return { bytes: new Uint8Array(await res.arrayBuffer()), mediaType: (res.headers.get("content-type") ?? "").split(";")[0]!.trim() };
+  }
+
+  /** PUT a manifest under a tag or digest; returns the digest the registry computed. */
+  async manifestPut(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+    const res = await this.request("PUT", `/v2/${repo}/manifests/${reference}`, { scopes: [push(repo)], ok: [201], headers: { "Content-Type": mediaType }, body: bytes });
+    return res.headers.get("docker-content-digest") ?? "";
+  }
+
+  async blobExists(repo: string, digest: string): Promise<boolean> {
+    const res = await this.request("HEAD", `/v2/${repo}/blobs/${digest}`, { scopes: [pull(repo)], ok: [200, 404] });
+    return res.status === 200;
+  }
+
+  async blobBytes(repo: string, digest: string): Promise<Uint8Array> {
+    const res = await this.request("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pull(repo)], ok: [200] });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    verify(digest, new Bun.CryptoHasher("sha256").update(bytes), `${this.base}/v2/${repo}/blobs/${digest}`);
+    return bytes;
+  }
+
+  /** Download a blob to `path` (written to a temp name, renamed when its digest checks out). */
+  async blobToFile(repo: string, digest: string, path: string): Promise<void> {
+    const res = await this.request("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pull(repo)], ok: [200] });
+    const partial = `${path}.partial`;
+    const fd = openSync(partial, "w", 0o600);
+    const hash = new Bun.CryptoHasher("sha256");
+    try {
+      for await (const chunk of res.body!) {
+        hash.update(chunk);
+        writeSync(fd, chunk);
+      }
+    } catch (e) {
+      rmSync(partial, { force: true });
+      throw this.networkError("GET", `/v2/${repo}/blobs/${digest}`, e);
+    } finally {
+      closeSync(fd);
+    }
+    verify(digest, hash, `${this.base}/v2/${repo}/blobs/${digest}`);
+    renameSync(partial, path);
+  }
+
+  /** Cross-repository mount; false when the registry started an upload instead (then cancelled). */
+  async blobMount(repo: string, digest: string, fromRepo: string): Promise<boolean> {
+    const path = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`;
+    const res = await this.request("POST", path, { scopes: [push(repo), pull(fromRepo)], ok: [201, 202] });
+    if (res.status === 201) return true;
+    const location = res.headers.get("location");
+    if (location) await this.request("DELETE", location, { scopes: [push(repo)], ok: [204, 404, 405] }).catch(() => {});
+    return false;
+  }
+
+  /**
+   * Monolithic upload: POST for a session, then one PUT with the whole blob streamed from a
+   * file (or bytes) and `?digest=`. The registry verifies the digest before it commits.
+   */
+  async blobUpload(repo: string, digest: string, body: Uint8Array | { path: string; size: number }): Promise<void> {
+    const started = await this.request("POST", `/v2/${repo}/blobs/uploads/`, { scopes: [push(repo)], ok: [202] });
+    const location = started.headers.get("location");
+    if (!location) throw new RuntimeError("registry.upload", `Registry ${this.host} started an upload for ${repo} without a Location header`);
+    const url = new URL(location, this.base);
+    url.searchParams.set("digest", digest);
+    const data = body instanceof Uint8Array ? body : Bun.file(body.path);
+    const size = body instanceof Uint8Array ? body.length : body.size;
+    await this.request("PUT", url.toString(), { scopes: [push(repo)], ok: [201], headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) }, body: data });
+  }
+
+  /** Is the registry there and speaking the distribution API? (200 or 401 on /v2/). */
+  async ping(): Promise<void> {
+    await this.send("GET", `${this.base}/v2/`, {}, undefined, [200, 401]);
+  }
+
+  private async request(method: string, path: string, req: { scopes: string[]; ok: number[]; headers?: Record<string, string>; body?: Uint8Array | Blob }): Promise<Response> {
+    const url = path.startsWith("http") ? path : `${this.base}${path}`;
+    const key = req.scopes.join(" ");
+    const headers = { ...req.headers };
+    const cached = this.basic ?? this.auth.get(key);
+    if (cached) headers.Authorization = cached;
+    let res = await this.send(method, url, headers, req.body, [...req.ok, 401]);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      const header = res.headers.get("www-authenticate") ?? "";
+      const challenge = parseChallenge(header);
+      if (challenge.scheme === "bearer") {
+        this.auth.set(key, `Bearer ${await fetchToken(challenge, req.scopes, this.credentials, this.signal)}`);
+      } else if (challenge.scheme === "basic" && this.credentials) {
+        this.basic = basicHeader(this.credentials);
+      } else {
+        throw new RuntimeError("registry.unauthorized", `Registry ${this.host} requires authentication for ${method} ${strip(url)}: HTTP 401${header ? ` (${header.split(",")[0]})` : ""}`, {
+          hint: "give credentials: the stack's container_registry.credentials, or a docker config.json with a login for this registry (docker_config)",
+        });
+      }
+      headers.Authorization = this.basic ?? this.auth.get(key)!;
+      res = await this.send(method, url, headers, req.body, req.ok);
+    }
+    return res;
+  }
+
+  private async send(method: string, url: string, headers: Record<string, string>, body: Uint8Array | Blob | undefined, ok: number[]): Promise<Response> {
+    if (this.signal?.aborted) throw new CancelledError("Registry request cancelled");
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, body, signal: this.signal, redirect: "follow" });
+    } catch (e) {
+      throw this.networkError(method, url, e);
+    }
+    if (ok.includes(res.status)) return res;
+    const text = method === "HEAD" ? "" : await res.text().catch(() => "");
+    const code = res.status === 401 || res.status === 403 ? "registry.unauthorized" : res.status === 404 ? "registry.not-found" : "registry.failed";
+    const hint = code === "registry.unauthorized" ? (this.credentials ? `check the credentials of '${this.credentials.username}' and their permissions on the repository` : "give the registry credentials") : undefined;
+    throw new RuntimeError(code, `Registry ${this.host} refused ${method} ${strip(url)}: HTTP ${res.status}${registryErrors(text)}`, hint ? { hint } : {});
+  }
+
+  private networkError(method: string, url: string, e: unknown): Error {
+    if (this.signal?.aborted) return new CancelledError("Registry request cancelled");
+    const full = url.startsWith("http") ? url : `${this.base}${url}`;
+    return new RuntimeError("registry.unreachable", `Registry ${this.host} is not reachable: ${method} ${strip(full)} failed: ${(e as Error).message}`, {
+      cause: e,
+      hint: "check the registry address and that it is running; a plain-HTTP registry must be loopback or listed as insecure",
+    });
+  }
+}
+
+/** The distribution spec's error body: `{"errors":[{"code","message","detail"}]}`. */
+function registryErrors(text: string): string {
+  if (text === "") return "";
+  try {
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] };
+    const parts = (body.errors ?? []).map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}${e.detail ? ` (${JSON.stringify(e.detail).slice(0, 200)})` : ""}`);
+    if (parts.length > 0) return `: ${parts.join("; ")}`;
+  } catch {
+    // not JSON
+  }
+  return `: ${text.trim().slice(0, 200)}`;
+}
+
+const strip = (url: string) => url.split("?")[0]!;
+
+function verify(digest: string, hash: Bun.CryptoHasher, url: string): void {
+  const actual = `sha256:${hash.digest("hex")}`;
+  if (actual !== digest) throw new RuntimeError("registry.digest-mismatch", `Blob ${strip(url)} has digest ${actual}, expected ${digest}`);
+}
+
+/**
+ * Does `repo:reference` (a tag or digest) exist in the registry? Used to check cached builds.
+ * Stable signature: `registryHostPort` like `127.0.0.1:5000`, `insecure` for plain HTTP.
+ */
+export async function manifestExists(
+  registryHostPort: string,
+  repo: string,
+  reference: string,
+  options: { credentials?: RegistryCredentials; insecure: boolean },
+): Promise<boolean> {
+  const client = new RegistryClient(registryHostPort, options);
+  return (await client.manifestHead(repo, reference)) !== undefined;
+}
