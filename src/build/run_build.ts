@@ -1,76 +1,116 @@
 /**
- * Building the images of a resolved stack with one flavor: one context per image, the flavor's
- * builder, push when the stack has a registry. Library code: it logs through callbacks and
- * throws; the CLI (src/cli/build.ts) prints and exits.
- *
- * Images are built one after the other in stack order (dependency ordering and parallelism come
- * later, by wrapping this, not by flags inside the builders).
+ * Building the images of a resolved stack with one flavor: the images asked for and what they
+ * depend on, in dependency order, independent ones in parallel (`jobs`), each reused instead of
+ * built when an identical build still exists. Library code: it reports through events and
+ * returns outcomes; the CLI (src/cli/build.ts) renders and exits.
  */
-import type { BuildReport } from "../builder/base_image_builder.ts";
-import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
-import type { Flavor } from "../builder/flavor.ts";
-import { contextForImage } from "../context/for_image.ts";
+import type { TObject } from "@sinclair/typebox";
+import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import type { Flavor, ImageBuilderClass } from "../builder/flavor.ts";
 import { ImgbError, InputError, RuntimeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
-import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
+import type { ResolvedStack } from "../stack/model.ts";
+import { dependenciesOf } from "../stack/resolve.ts";
 import { closest } from "../stack/suggest.ts";
+import type { FileHashCache } from "./context_digest.ts";
+import type { BuildEvent, ImageResult } from "./events.ts";
+import { prepareImage } from "./prepare.ts";
+import { stillExists, type ReuseCache } from "./reuse.ts";
+import { closure, schedule, type Outcome } from "./schedule.ts";
 
-export interface ImageResult {
-  image: string;
-  /** The digest reference when pushed (`registry/repo@sha256:…`), else the local image name. */
-  ref: string;
-  digest?: string;
-  imageId?: string;
-  /** Context checksum, when asked for (`withChecksum`). */
-  checksum?: string;
-  durationMs: number;
-}
+export type { ImageResult } from "./events.ts";
 
 export interface RunBuildOptions {
-  /** Image names to build; empty: all, in stack order. */
+  /** Image names to build (with what they depend on); empty: all. */
   images: readonly string[];
   signal: AbortSignal;
   /** Where `password_env` is looked up. */
   env: Record<string, string | undefined>;
-  /** One line of engine output for `image`. */
-  onLog(image: string, line: string): void;
-  onWarning?(image: string, message: string): void;
-  /** Called as soon as an image is done, so its reference can be printed right away. */
-  onResult?(result: ImageResult): void;
-  /** Compute each context's checksum (costs a full read of the context). */
-  withChecksum?: boolean;
+  /** Images built at once. */
+  jobs: number;
+  /** Stop everything at the first failure. */
+  failFast?: boolean;
+  /** Earlier builds; without it every image is built (`--no-reuse`). */
+  reuse?: ReuseCache;
+  /** Content hashes of context files (stat cache). */
+  hashes?: FileHashCache;
+  events(event: BuildEvent): void;
   /** Where the flavor comes from (`builtin` or its source file), named when its code fails. */
   flavorOrigin?: string;
 }
 
-export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<ImageResult[]> {
-  const images = selectImages(stack, options.images);
+export interface BuildRun {
+  /** The images of this run, dependencies first. */
+  order: string[];
+  outcomes: Map<string, Outcome<ImageResult>>;
+}
+
+export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
+  const order = selectImages(stack, options.images);
+  const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
-  const results: ImageResult[] = [];
-  for (const image of images) {
-    if (options.signal.aborted) break;
-    const facts: BuildReport = {};
-    const builder = new Builder(stack.imageBuilder.config, {
-      log: (line) => options.onLog(image.name, line),
-      signal: options.signal,
-      report: (f) => Object.assign(facts, f),
-    });
-    const started = performance.now();
-    const { context } = contextForImage(image, builder.buildContextClass, { onWarning: (m) => options.onWarning?.(image.name, m) });
-    const checksum = options.withChecksum ? await context.checksum() : undefined;
-    const [first, ...more] = image.tags;
-    const ref = await blame(`building '${image.name}'`, () =>
-      builder.build(first ? `${image.name}:${first}` : image.name, context, buildOptionsFor(image, context.dockerfile, more), registry),
-    );
-    const result: ImageResult = { image: image.name, ref, ...facts, durationMs: Math.round(performance.now() - started) };
-    if (checksum) result.checksum = checksum;
-    results.push(result);
-    options.onResult?.(result);
+  const done = new Map<string, ImageResult>();
+  for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
+
+  const outcomes = await schedule(
+    order,
+    deps,
+    async (name, signal) => {
+      const result = await buildOne(stack, name, Builder, registry, done, options, signal, blame);
+      done.set(name, result);
+      options.events({ type: "done", image: name, result });
+      return result;
+    },
+    { jobs: options.jobs, failFast: options.failFast, signal: options.signal, onStart: (image) => options.events({ type: "start", image }) },
+  );
+  for (const name of order) {
+    const o = outcomes.get(name)!;
+    if (o.state === "failed") options.events({ type: "failed", image: name, error: o.error instanceof Error ? o.error : new Error(String(o.error)) });
+    else if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
+    else if (o.state === "cancelled") options.events({ type: "cancelled", image: name });
   }
-  options.signal.throwIfAborted();
-  return results;
+  return { order, outcomes };
+}
+
+async function buildOne(
+  stack: ResolvedStack,
+  name: string,
+  Builder: ImageBuilderClass<TObject>,
+  registry: ContainerRegistry | undefined,
+  done: Map<string, ImageResult>,
+  options: RunBuildOptions,
+  signal: AbortSignal,
+  blame: ReturnType<typeof userCode>,
+): Promise<ImageResult> {
+  const started = performance.now();
+  const facts: BuildReport = {};
+  const builder: BaseImageBuilder = new Builder(stack.imageBuilder.config, {
+    log: (line) => options.events({ type: "log", image: name, line }),
+    signal,
+    report: (f) => Object.assign(facts, f),
+  });
+  options.events({ type: "step", image: name, step: "checksum" });
+  const prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => done.get(n), options.hashes, (message) =>
+    options.events({ type: "warning", image: name, message }),
+  );
+  const elapsed = () => Math.round(performance.now() - started);
+
+  const record = options.reuse?.lookup(prepared.checksum);
+  if (record) {
+    options.events({ type: "step", image: name, step: "verify" });
+    if (await stillExists(record, builder, registry, signal)) {
+      return { image: name, ref: record.ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
+    }
+    options.reuse!.forget(prepared.checksum);
+  }
+  options.events({ type: "step", image: name, step: "build" });
+  const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, prepared.options, registry));
+  const result: ImageResult = { image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() };
+  options.reuse?.record({ checksum: result.checksum, image: name, ref, digest: result.digest, imageId: result.imageId, builtAt: new Date().toISOString() });
+  return result;
 }
 
 /**
@@ -89,30 +129,15 @@ function userCode(flavor: Flavor, origin: string | undefined) {
   };
 }
 
-export function buildOptionsFor(image: ResolvedImage, dockerfile: string, tags: string[]): BuildOptions {
-  return defaultBuildOptions({
-    dockerfile,
-    buildArgs: image.buildArgs,
-    target: image.target,
-    platforms: image.platforms,
-    labels: image.labels,
-    tags,
-    noCache: image.noCache,
-    pull: image.pull,
-    network: image.network,
-    extraFlags: image.extraFlags,
-  });
-}
-
-function selectImages(stack: ResolvedStack, names: readonly string[]): ResolvedImage[] {
-  const all = Object.values(stack.images);
-  if (names.length === 0) return all;
-  return names.map((name) => {
-    const image = stack.images[name];
-    if (image) return image;
-    const guess = closest(name, Object.keys(stack.images));
+/** The named images and everything they depend on, dependencies first; all images by default. */
+export function selectImages(stack: ResolvedStack, names: readonly string[]): string[] {
+  const all = Object.keys(stack.images);
+  for (const name of names) {
+    if (stack.images[name]) continue;
+    const guess = closest(name, all);
     throw new InputError("build.unknown-image", `Unknown image '${name}' in '${stack.file}'`, {
-      hint: guess ? `did you mean '${guess}'?` : `the stack defines: ${Object.keys(stack.images).join(", ")}`,
+      hint: guess ? `did you mean '${guess}'?` : `the stack defines: ${all.join(", ")}`,
     });
-  });
+  }
+  return closure(names.length ? names : all, (n) => dependenciesOf(stack.images[n]!));
 }

@@ -1,55 +1,152 @@
 /**
- * `imgb build`: build the images of a stack (all, or those named), push them when the stack has
- * a registry, and print one reference per image on stdout (the digest reference when pushed),
- * so that `$(imgb build app)` is the image to deploy. Engine output goes to stderr, each line
- * prefixed with the image name.
+ * `imgb build`: build the images of a stack (all, or those named and what they need), in
+ * dependency order and in parallel, reusing identical earlier builds, pushing when the stack has
+ * a registry. stdout gets one reference per selected image (the digest reference when pushed),
+ * so `$(imgb build app)` is the image to deploy; progress and the summary go to stderr.
  */
+import { availableParallelism } from "node:os";
 import { rename, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { runBuild, type ImageResult } from "../build/run_build.ts";
-import { RuntimeError } from "../errors.ts";
+import type { FileHashCache } from "../build/context_digest.ts";
+import type { ImageResult } from "../build/events.ts";
+import { storeReuseCache, type ReuseCache } from "../build/reuse.ts";
+import { runBuild, type BuildRun } from "../build/run_build.ts";
+import { CancelledError, RuntimeError, UsageError } from "../errors.ts";
+import type { FileHashRecord } from "../store/store.ts";
+import { Store } from "../store/store.ts";
+import { renderer, seconds, type ProgressMode } from "./_progress.ts";
 import { loadStackForCommand } from "./_stack.ts";
 import { defineCommand, fileOption } from "./command.ts";
+import type { Io } from "./io.ts";
+
+export const DEFAULT_JOBS = Math.min(4, Math.max(2, availableParallelism()));
 
 export default defineCommand({
   name: "build",
-  summary: "Build the images of a stack and push them to its registry",
-  usage: "build [-f FILE] [IMAGE…] [--metadata-file FILE]",
-  examples: ["imgb build", "imgb build -f deploy/imgb.yaml app worker", "ref=$(imgb build app) && kubectl set image deploy/app app=$ref", "imgb build --metadata-file build.json"],
+  summary: "Build the images of a stack (dependencies first, in parallel) and push them to its registry",
+  usage: "build [-f FILE] [IMAGE…] [--jobs N] [--no-reuse] [--progress MODE] [--metadata-file FILE]",
+  examples: [
+    "imgb build",
+    "imgb build -f deploy/imgb.yaml app worker",
+    "ref=$(imgb build app) && kubectl set image deploy/app app=$ref",
+    "imgb build --set '*.platforms=linux/amd64' --set app.build_args.V=2 --progress plain",
+    "imgb build --metadata-file build.json",
+  ],
   options: {
     ...fileOption,
-    "metadata-file": {
-      type: "string",
-      value: "FILE",
-      description: "Write JSON {image: {ref, digest, imageId, checksum, duration}} to FILE",
-    },
+    jobs: { type: "string", short: "j", value: "N", description: `Images built at once (default ${DEFAULT_JOBS})` },
+    "fail-fast": { type: "boolean", description: "Stop all builds at the first failure" },
+    "no-reuse": { type: "boolean", description: "Build even when an identical build exists" },
+    progress: { type: "string", value: "MODE", description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
+    set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, e.g. app.target=debug or '*.no_cache=true'" },
+    "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, checksum, reused, duration}} to FILE" },
   },
-  positionals: [{ name: "IMAGE", description: "Images to build (default: all, in stack order)", variadic: true }],
+  positionals: [{ name: "IMAGE", description: "Images to build, with what they depend on (default: all)", variadic: true }],
   async run(args, io) {
-    const { stack, registry } = await loadStackForCommand(args.options.file, io);
-    // The loader has resolved the flavor name against this registry already.
+    const o = args.options;
+    const jobs = o.jobs === undefined ? DEFAULT_JOBS : Number(o.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError("cli.bad-jobs", `Invalid --jobs '${o.jobs}': expected a whole number >= 1`);
+    const mode = (o.progress ?? "auto") as ProgressMode;
+    if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UsageError("cli.bad-progress", `Invalid --progress '${o.progress}'`, { hint: "one of: auto, tty, plain, json" });
+
+    const { stack, registry } = await loadStackForCommand(o.file, io, o.set);
     const { flavor, origin } = registry.get(stack.imageBuilder.flavor)!;
-    const width = Math.max(...Object.keys(stack.images).map((n) => n.length));
-    const metadataFile = args.options["metadata-file"];
-    const results = await runBuild(stack, flavor, {
-      images: args.positionals,
-      signal: io.signal,
-      env: io.env,
-      withChecksum: metadataFile !== undefined,
-      flavorOrigin: origin,
-      onLog: (image, line) => io.err(`${image.padEnd(width)} | ${line}`),
-      onWarning: (image, message) => io.err(`${image.padEnd(width)} | warning: ${message}`),
-      onResult: (r) => io.out(`${r.ref}\n`),
+    const store = openStore(io);
+    const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
+    const hashes = store ? new StoreHashCache(store) : undefined;
+    let run: BuildRun;
+    try {
+      run = await runBuild(stack, flavor, {
+        images: args.positionals,
+        signal: io.signal,
+        env: io.env,
+        jobs,
+        failFast: o["fail-fast"],
+        reuse: store && !o["no-reuse"] ? storeReuseCache(store) : undefined,
+        hashes,
+        flavorOrigin: origin,
+        events: (e) => view.event(e),
+      });
+    } finally {
+      view.close();
+      try {
+        hashes?.flush();
+      } catch (e) {
+        io.err(`warning: file hashes not recorded: ${(e as Error).message}`);
+      }
+      store?.close();
+    }
+    const results = run.order.flatMap((n) => {
+      const out = run.outcomes.get(n);
+      return out?.state === "done" ? [out.value] : [];
     });
-    if (metadataFile !== undefined) await writeMetadata(resolve(io.cwd, metadataFile), results);
+    summary(io, run);
+    const selected = args.positionals.length ? args.positionals : run.order;
+    for (const name of selected) {
+      const r = results.find((x) => x.image === name);
+      if (r) io.out(`${r.ref}\n`);
+    }
+    if (o["metadata-file"] !== undefined) await writeMetadata(resolve(io.cwd, o["metadata-file"]), results);
+    if (io.signal.aborted) throw new CancelledError();
+    const failed = run.order.filter((n) => run.outcomes.get(n)?.state !== "done");
+    if (failed.length) throw new RuntimeError("build.failed", `${failed.length} of ${run.order.length} images did not build: ${failed.join(", ")}`);
   },
 });
+
+/** The store is optional: without it, nothing is reused and nothing recorded. */
+function openStore(io: Io): Store | undefined {
+  try {
+    return Store.open(io.env);
+  } catch (e) {
+    io.err(`warning: builds are neither reused nor recorded: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** File hashes: read from the store once per top-level directory, written back in one transaction. */
+class StoreHashCache implements FileHashCache {
+  readonly #store: Store;
+  readonly #cache = new Map<string, FileHashRecord | undefined>();
+  readonly #loaded = new Set<string>();
+  readonly #fresh: FileHashRecord[] = [];
+  constructor(store: Store) {
+    this.#store = store;
+  }
+  lookup(path: string): FileHashRecord | undefined {
+    const dir = path.slice(0, path.indexOf("/", 1) + 1) || "/";
+    if (!this.#loaded.has(dir)) {
+      for (const [p, r] of this.#store.fileHashes(dir)) if (!this.#cache.has(p)) this.#cache.set(p, r);
+      this.#loaded.add(dir);
+    }
+    return this.#cache.get(path);
+  }
+  record(r: FileHashRecord): void {
+    this.#cache.set(r.path, r);
+    this.#fresh.push(r);
+  }
+  flush(): void {
+    this.#store.putFileHashes(this.#fresh.splice(0));
+  }
+}
+
+function summary(io: Io, run: BuildRun): void {
+  const width = Math.max(5, ...run.order.map((n) => n.length));
+  io.err("");
+  io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  REFERENCE`);
+  for (const name of run.order) {
+    const o = run.outcomes.get(name)!;
+    const result = o.state === "done" ? (o.value.reused ? "reused" : "built") : o.state;
+    const time = o.state === "done" ? seconds(o.value.durationMs) : "";
+    const ref = o.state === "done" ? o.value.ref : o.state === "skipped" ? `('${o.because}' did not build)` : "";
+    io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${ref}`);
+  }
+}
 
 /** Written atomically (temp file + rename) so a reader never sees half a file. */
 async function writeMetadata(path: string, results: ImageResult[]): Promise<void> {
   const doc: Record<string, unknown> = {};
   for (const r of results) {
-    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, checksum: r.checksum ?? null, duration: r.durationMs / 1000 };
+    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000 };
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {

@@ -4,7 +4,7 @@
  * Ctrl-C stopping the engine with exit code 130 and no temp files left.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, REGISTRY, registryDigest, requireEngine, uniqueRepo, E2E_TIMEOUT } from "../helpers/testenv.ts";
@@ -20,8 +20,12 @@ function stackDir(yaml: string, files: Record<string, string>): string {
   return dir;
 }
 
+// A store of this suite's own, so runs never reuse each other's builds.
+const IMGB_HOME = mkdtempSync(join(tmpdir(), "imgb-home-"));
+afterAll(() => rmSync(IMGB_HOME, { recursive: true, force: true }));
+
 function imgb(dir: string, args: string[], env: Record<string, string> = {}) {
-  return Bun.spawn(["bun", MAIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn(["bun", MAIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", IMGB_HOME, ...env }, stdout: "pipe", stderr: "pipe" });
 }
 
 const tempEntries = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
@@ -47,12 +51,14 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("imgb build (docke
       `${REGISTRY}/${app}@${await registryDigest(REGISTRY, app, "v1")}`,
     ]);
     expect(await registryDigest(REGISTRY, app, "extra")).toBe(refs[1]!.split("@")[1]!);
-    const lines = stderr.split("\n").filter((l) => l.trim() !== "");
+    const [progress, summary] = stderr.split("\nIMAGE ");
+    const lines = progress!.split("\n").filter((l) => l.trim() !== "");
     expect(lines.some((l) => new RegExp(`^${app} +\\| `).test(l))).toBe(true);
     expect(lines.filter((l) => !/^imgb-e2e\/cli-(base|app)-\w+ +\| /.test(l))).toEqual([]);
+    expect(summary).toMatch(new RegExp(`${app} +built +[0-9.]+s  ${REGISTRY}/${app}@sha256:`));
     const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8"));
     expect(Object.keys(meta)).toEqual([base, app]);
-    expect(meta[app]).toMatchObject({ ref: refs[1], digest: refs[1]!.split("@")[1], imageId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(meta[app]).toMatchObject({ ref: refs[1], digest: refs[1]!.split("@")[1], imageId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), reused: false });
     expect(meta[app].duration).toBeGreaterThan(0);
   }, E2E_TIMEOUT);
 

@@ -1,0 +1,24 @@
+/** What happens during `imgb build`, as events: the CLI renders them (plain, tty, json). */
+export interface ImageResult {
+  image: string;
+  /** The digest reference when pushed (`registry/repo@sha256:…`), else the local image name. */
+  ref: string;
+  digest?: string;
+  imageId?: string;
+  /** The image checksum (what decides reuse; also the image's `dev.imgb.checksum` label). */
+  checksum: string;
+  /** True when an earlier identical build was reused instead of building. */
+  reused: boolean;
+  durationMs: number;
+}
+
+export type BuildEvent =
+  | { type: "queued"; image: string; dependsOn: string[] }
+  | { type: "start"; image: string }
+  | { type: "step"; image: string; step: string }
+  | { type: "log"; image: string; line: string }
+  | { type: "warning"; image: string; message: string }
+  | { type: "done"; image: string; result: ImageResult }
+  | { type: "failed"; image: string; error: Error }
+  | { type: "skipped"; image: string; because: string }
+  | { type: "cancelled"; image: string };

@@ -1,0 +1,58 @@
+/**
+ * The checksum that decides whether an image must be built: everything that can change the
+ * result, as canonical JSON, hashed. Dependencies enter through the resolved build args (their
+ * digests); the Dockerfile and files through the context digest; the ignore file's effect is in
+ * the file set, its text is added too.
+ */
+import { readFileSync } from "node:fs";
+import type { BuildOptions } from "../builder/build_options.ts";
+
+export interface ChecksumInputs {
+  contextDigest: string;
+  /** Absolute path of the ignore file in use, if any. */
+  ignoreFile?: string;
+  options: BuildOptions;
+  flavor: string;
+  flavorConfig: unknown;
+  /** Where it is pushed (`uri/repo`), or undefined for a local build. */
+  destination?: string;
+  /** Bumped when the meaning of the checksum changes, so old records stop matching. */
+  version?: number;
+}
+
+export const CHECKSUM_LABEL = "dev.imgb.checksum";
+
+export function imageChecksum(i: ChecksumInputs): string {
+  const doc = {
+    v: i.version ?? 1,
+    context: i.contextDigest,
+    ignore: i.ignoreFile ? sha256(readFileSync(i.ignoreFile)) : null,
+    options: { ...i.options, labels: withoutChecksumLabel(i.options.labels) },
+    flavor: i.flavor,
+    config: i.flavorConfig,
+    destination: i.destination ?? null,
+  };
+  return `sha256:${sha256(canonical(doc))}`;
+}
+
+function withoutChecksumLabel(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const { [CHECKSUM_LABEL]: _, ...rest } = labels;
+  return rest;
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+function sha256(data: string | Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+}

@@ -1,0 +1,58 @@
+/**
+ * Everything about one image that is decided before the engine runs: its build args with
+ * references to other images resolved, its BuildContext (the builder's class), its build
+ * options, and its checksum. Shared by `imgb build` and the plan `imgb print` shows.
+ */
+import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
+import { targetRepository, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { BuildContext } from "../context/build_context.ts";
+import { contextForImage } from "../context/for_image.ts";
+import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
+import { contextDigest, type FileHashCache } from "./context_digest.ts";
+import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
+import { resolveImageRefs, type BuiltImage } from "./refs.ts";
+
+export interface PreparedImage {
+  image: ResolvedImage;
+  /** `name:first-tag`, what the builder is asked to build. */
+  imageName: string;
+  context: BuildContext;
+  options: BuildOptions;
+  checksum: string;
+}
+
+export async function prepareImage(
+  stack: ResolvedStack,
+  image: ResolvedImage,
+  builder: BaseImageBuilder,
+  registry: ContainerRegistry | undefined,
+  built: (name: string) => BuiltImage | undefined,
+  hashes: FileHashCache | undefined,
+  onWarning: (message: string) => void,
+): Promise<PreparedImage> {
+  const { context } = contextForImage(image, builder.buildContextClass, { onWarning });
+  const [first, ...more] = image.tags;
+  const options = defaultBuildOptions({
+    dockerfile: context.dockerfile,
+    buildArgs: resolveImageRefs(image.buildArgs, built),
+    target: image.target,
+    platforms: image.platforms,
+    labels: image.labels,
+    tags: more,
+    noCache: image.noCache,
+    pull: image.pull,
+    network: image.network,
+    extraFlags: image.extraFlags,
+  });
+  const imageName = first ? `${image.name}:${first}` : image.name;
+  const checksum = imageChecksum({
+    contextDigest: await contextDigest(context, hashes),
+    ignoreFile: context.ignoreFile,
+    options,
+    flavor: stack.imageBuilder.flavor,
+    flavorConfig: stack.imageBuilder.config,
+    destination: registry ? `${targetRepository(registry, imageName)}:${image.tags.join(",")}` : undefined,
+  });
+  return { image, imageName, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
+}
