@@ -59,17 +59,22 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     order,
     deps,
     async (name, signal) => {
-      const result = await buildOne(stack, name, Builder, registry, done, options, signal, blame);
-      done.set(name, result);
-      options.events({ type: "done", image: name, result });
-      return result;
+      try {
+        const result = await buildOne(stack, name, Builder, registry, done, options, signal, blame);
+        done.set(name, result);
+        options.events({ type: "done", image: name, result });
+        return result;
+      } catch (e) {
+        // Reported as it happens, not at the end; a cancellation is reported below.
+        if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
+        throw e;
+      }
     },
     { jobs: options.jobs, failFast: options.failFast, signal: options.signal, onStart: (image) => options.events({ type: "start", image }) },
   );
   for (const name of order) {
     const o = outcomes.get(name)!;
-    if (o.state === "failed") options.events({ type: "failed", image: name, error: o.error instanceof Error ? o.error : new Error(String(o.error)) });
-    else if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
+    if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
     else if (o.state === "cancelled") options.events({ type: "cancelled", image: name });
   }
   return { order, outcomes };

@@ -88,8 +88,12 @@ export default defineCommand({
     }
     if (o["metadata-file"] !== undefined) await writeMetadata(resolve(io.cwd, o["metadata-file"]), results);
     if (io.signal.aborted) throw new CancelledError();
-    const failed = run.order.filter((n) => run.outcomes.get(n)?.state !== "done");
-    if (failed.length) throw new RuntimeError("build.failed", `${failed.length} of ${run.order.length} images did not build: ${failed.join(", ")}`);
+    const failed = run.order.filter((n) => run.outcomes.get(n)?.state === "failed");
+    const skipped = run.order.filter((n) => run.outcomes.get(n)?.state === "skipped");
+    if (failed.length) {
+      const tail = skipped.length ? `; ${skipped.length} skipped` : "";
+      throw new RuntimeError("build.failed", `${failed.length} of ${run.order.length} images failed: ${failed.join(", ")}${tail}`);
+    }
   },
 });
 

@@ -1,0 +1,124 @@
+/**
+ * Multi-image stacks against the real dockerd and registry: a diamond (base <- left, right <-
+ * app), built in dependency order; a rebuild with nothing changed reuses everything and runs no
+ * engine build (proved by a docker wrapper that logs every invocation); changing one file
+ * rebuilds exactly the images that depend on it; a failure skips dependents only.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runImgb } from "../helpers/binary.ts";
+import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
+
+afterAll(cleanupTempDirs);
+
+function diamond() {
+  const dir = tempDir("imgb-diamond-");
+  const p = uniqueRepo("diamond");
+  const log = join(dir, "docker-calls.log");
+  writeTree(dir, {
+    "docker-wrapper": `#!/bin/sh\necho "$1" >> ${log}\nexec ${DOCKER_CLI} "$@"\n`,
+    "base/Dockerfile": `FROM ${BASE_IMAGE}\nCOPY base.txt /base.txt\n`,
+    "base/base.txt": "base v1\n",
+    "left/Dockerfile": "ARG BASE\nFROM ${BASE}\nCOPY left.txt /left.txt\n",
+    "left/left.txt": "left v1\n",
+    "right/Dockerfile": "ARG BASE\nFROM ${BASE}\nCOPY right.txt /right.txt\n",
+    "right/right.txt": "right v1\n",
+    "app/Dockerfile": "ARG LEFT\nARG RIGHT\nFROM ${LEFT} AS l\nFROM ${RIGHT}\nCOPY --from=l /left.txt /left.txt\nCOPY app.txt /app.txt\n",
+    "app/app.txt": "app v1\n",
+    "imgb.yaml": `image_builder:
+  flavor: docker
+  config: { binary: ${join(dir, "docker-wrapper")}, host: "${DOCKER_HOST}" }
+container_registry: { uri: ${REGISTRY} }
+images:
+  ${p}-app:
+    context: app
+    network: none
+    build_args: { LEFT: "\${images.${p}-left.ref}", RIGHT: "\${images.${p}-right.ref}" }
+  ${p}-left:
+    context: left
+    network: none
+    build_args: { BASE: "\${images.${p}-base.ref}" }
+  ${p}-right:
+    context: right
+    network: none
+    build_args: { BASE: "\${images.${p}-base.ref}" }
+  ${p}-base:
+    context: base
+    network: none
+`,
+  });
+  chmodSync(join(dir, "docker-wrapper"), 0o755);
+  const builds = () => {
+    try {
+      return readFileSync(log, "utf8").split("\n").filter((l) => l === "build").length;
+    } catch {
+      return 0;
+    }
+  };
+  return { dir, p, builds, env: { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" } };
+}
+
+const meta = (dir: string) => JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Record<string, { ref: string; reused: boolean; checksum: string }>;
+
+describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stacks (docker)", () => {
+  test("diamond: order, reuse of everything, rebuild of exactly the dependents", async () => {
+    const { dir, p, builds, env } = diamond();
+    const names = ["base", "left", "right", "app"].map((n) => `${p}-${n}`);
+
+    const first = await runImgb(["build", "--progress", "plain", "--metadata-file", "meta.json", "--jobs", "2"], { cwd: dir, env });
+    expect({ code: first.code, err: first.code ? first.stderr : "" }).toEqual({ code: 0, err: "" });
+    expect(builds()).toBe(4);
+    const m1 = meta(dir);
+    for (const n of names) expect(m1[n]!.ref).toBe(`${REGISTRY}/${n}@${await registryDigest(REGISTRY, n, "latest")}`);
+    // Dependents were built from their dependencies' digests.
+    const done = (n: string) => first.stderr.search(new RegExp(`${n} +\\| built`));
+    expect(done(names[0]!)).toBeLessThan(done(names[1]!));
+    expect(Math.max(done(names[1]!), done(names[2]!))).toBeLessThan(done(names[3]!));
+    expect(first.stdout.trim().split("\n")).toHaveLength(4);
+
+    const second = await runImgb(["build", "--progress", "plain", "--metadata-file", "meta.json"], { cwd: dir, env });
+    expect(second.code).toBe(0);
+    expect(builds()).toBe(4); // no engine build ran
+    const m2 = meta(dir);
+    for (const n of names) expect(m2[n]).toMatchObject({ reused: true, ref: m1[n]!.ref, checksum: m1[n]!.checksum });
+    expect(second.stdout).toBe(first.stdout);
+
+    writeFileSync(join(dir, "left/left.txt"), "left v2\n");
+    const third = await runImgb(["build", "--progress", "json", "--metadata-file", "meta.json"], { cwd: dir, env });
+    expect(third.code).toBe(0);
+    expect(builds()).toBe(6); // left and app, nothing else
+    const m3 = meta(dir);
+    expect([names.map((n) => m3[n]!.reused)]).toEqual([[true, false, true, false]]);
+    expect(m3[names[1]!]!.ref).not.toBe(m1[names[1]!]!.ref);
+    const events = third.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.type === "done").map((e) => e.image).sort()).toEqual([...names].sort());
+
+    // --no-reuse builds again; the engine's cache keeps it quick.
+    const forced = await runImgb(["build", names[0]!, "--no-reuse"], { cwd: dir, env });
+    expect(forced.code).toBe(0);
+    expect(builds()).toBe(7);
+  }, E2E_TIMEOUT * 2);
+
+  test("a failure skips dependents, independent images finish, exit 1 with a summary", async () => {
+    const { dir, p, env } = diamond();
+    writeFileSync(join(dir, "left/Dockerfile"), "ARG BASE\nFROM ${BASE}\nCOPY missing.txt /x\n");
+    const r = await runImgb(["build", "--progress", "plain", "--jobs", "1"], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${p}-app +skipped`));
+    expect(r.stderr).toMatch(new RegExp(`${p}-right +built`));
+    expect(r.stderr).toMatch(new RegExp(`${p}-left +failed`));
+    expect(r.stderr).toContain(`error: 1 of 4 images failed: ${p}-left; 1 skipped`);
+    // References of what did build are still printed.
+    expect(r.stdout.trim().split("\n")).toHaveLength(2);
+  }, E2E_TIMEOUT * 2);
+
+  test("imgb build IMAGE builds it and what it needs, and prints only its reference", async () => {
+    const { dir, p, builds, env } = diamond();
+    const r = await runImgb(["build", `${p}-left`], { cwd: dir, env });
+    expect(r.code).toBe(0);
+    expect(builds()).toBe(2);
+    expect(r.stdout).toMatch(new RegExp(`^${REGISTRY}/${p}-left@sha256:[0-9a-f]{64}\\n$`));
+  }, E2E_TIMEOUT);
+});
