@@ -1,15 +1,43 @@
+import { planBuild } from "../build/plan.ts";
+import { storeReuseCache } from "../build/reuse.ts";
+import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand } from "./_stack.ts";
 
 export default defineCommand({
   name: "print",
-  summary: "Print the resolved stack as JSON (interpolated, defaults filled, absolute paths)",
-  usage: "print [-f FILE]",
-  examples: ["imgb print", "imgb print -f imgb.yaml | jq '.images.app.buildArgs'"],
-  options: { ...fileOption },
+  summary: "Print the resolved stack and the build plan as JSON (order, checksums, reuse) without building",
+  usage: "print [-f FILE] [IMAGE…] [--set IMAGE.KEY=VALUE] [--no-plan]",
+  examples: ["imgb print", "imgb print app --set app.target=debug | jq '.plan'", "imgb print --no-plan | jq '.images.app.buildArgs'"],
+  options: {
+    ...fileOption,
+    set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, as for imgb build" },
+    "no-plan": { type: "boolean", description: "Only the resolved stack: no checksums, no reuse checks (reads no contexts)" },
+  },
+  positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
   async run(args, io) {
-    const { stack } = await loadStackForCommand(args.options.file, io);
+    const { stack, registry } = await loadStackForCommand(args.options.file, io, args.options.set);
     // Credentials carry only where the secret comes from (variable name / file), never its value.
-    io.out(JSON.stringify(stack, null, 2) + "\n");
+    if (args.options["no-plan"]) {
+      io.out(JSON.stringify(stack, null, 2) + "\n");
+      return;
+    }
+    let store: Store | undefined;
+    try {
+      store = Store.openIfExists(io.env);
+    } catch (e) {
+      io.err(`warning: earlier builds are unknown: ${(e as Error).message}`);
+    }
+    try {
+      const plan = await planBuild(stack, registry.get(stack.imageBuilder.flavor)!.flavor, {
+        images: args.positionals,
+        env: io.env,
+        reuse: store ? storeReuseCache(store) : undefined,
+        signal: io.signal,
+      });
+      io.out(JSON.stringify({ ...stack, plan }, null, 2) + "\n");
+    } finally {
+      store?.close();
+    }
   },
 });

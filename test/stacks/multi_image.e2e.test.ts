@@ -85,7 +85,14 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
     for (const n of names) expect(m2[n]).toMatchObject({ reused: true, ref: m1[n]!.ref, checksum: m1[n]!.checksum });
     expect(second.stdout).toBe(first.stdout);
 
+    const plan = async () => {
+      const r = await runImgb(["print"], { cwd: dir, env });
+      expect(r.code).toBe(0);
+      return Object.fromEntries((JSON.parse(r.stdout).plan as { image: string; decision: string }[]).map((e) => [e.image, e.decision]));
+    };
+    expect(await plan()).toEqual(Object.fromEntries(names.map((n) => [n, "reuse"])));
     writeFileSync(join(dir, "left/left.txt"), "left v2\n");
+    expect(await plan()).toEqual({ [names[0]!]: "reuse", [names[1]!]: "build", [names[2]!]: "reuse", [names[3]!]: "pending" });
     const third = await runImgb(["build", "--progress", "json", "--metadata-file", "meta.json"], { cwd: dir, env });
     expect(third.code).toBe(0);
     expect(builds()).toBe(6); // left and app, nothing else
