@@ -4,7 +4,8 @@
  */
 import buildah from "../../flavors/buildah.ts";
 import docker from "../../flavors/docker.ts";
+import oci from "../../flavors/oci.ts";
 import podman from "../../flavors/podman.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
 
-export const builtinFlavors: readonly AnyFlavor[] = [docker, podman, buildah];
+export const builtinFlavors: readonly AnyFlavor[] = [docker, podman, buildah, oci];

@@ -1,0 +1,120 @@
+/**
+ * The `oci` builder: Dockerfile -> stages -> layers -> manifests -> push or files, in-process.
+ * No subprocess: layers are written with the context's tar writer and node:zlib, registries
+ * are spoken to with fetch. Temporary files (layers, downloaded blobs) live in one private
+ * directory removed when the build ends, also on failure and cancellation.
+ */
+import type { Static } from "@sinclair/typebox";
+import { readFileSync } from "node:fs";
+import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../src/builder/build_options.ts";
+import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
+import type { BuildContext } from "../src/context/build_context.ts";
+import { CancelledError, InputError } from "../src/errors.ts";
+import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
+import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
+import { parseDockerfile } from "./_oci_dockerfile.ts";
+import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
+import { pushImages } from "./_oci_push.ts";
+import { Registries } from "./_oci_registries.ts";
+import { parsePlatform, planBuild, platformString } from "./_oci_stages.ts";
+import { contextTree, normalize } from "./_oci_tree.ts";
+import { imageReferences, tagOf, withTempDir } from "./_shared.ts";
+import type { OciConfig } from "./oci.ts";
+
+type Config = Static<typeof OciConfig>;
+
+export type Output = { kind: "registry" } | { kind: "oci-layout"; path: string } | { kind: "docker-archive"; path: string };
+
+export function parseOutput(value: string): Output {
+  if (value === "registry") return { kind: "registry" };
+  const colon = value.indexOf(":");
+  const kind = value.slice(0, colon);
+  if (colon > 0 && (kind === "oci-layout" || kind === "docker-archive") && value.length > colon + 1) return { kind, path: value.slice(colon + 1) };
+  throw new InputError("oci.output", `Invalid output ${JSON.stringify(value)}: expected registry, oci-layout:DIR or docker-archive:FILE`);
+}
+
+export class OciImageBuilder extends BaseImageBuilder<Config> {
+  get isBuildingLocally(): boolean {
+    return true;
+  }
+
+  async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+    const output = parseOutput(this.config.output ?? "registry");
+    if (output.kind === "registry" && !registry) {
+      throw new InputError("oci.no-registry", `The 'oci' flavor has nowhere to put image '${imageName}': the stack has no container_registry`, {
+        hint: "add a container_registry, or set the flavor's output to oci-layout:DIR or docker-archive:FILE",
+      });
+    }
+    const refs = imageReferences(imageName, options, output.kind === "registry" ? registry : undefined);
+    const { signal } = this.env;
+    return withTempDir("oci", async (tmp) => {
+      const registries = new Registries({
+        registry,
+        insecureRegistries: this.config.insecure_registries ?? [],
+        signal,
+        log: (l) => this.env.log(l),
+        blobDir: tmp,
+        ...(this.config.docker_config ? { dockerConfig: this.config.docker_config } : {}),
+      });
+      const tree = await contextTree(context, signal);
+      const dockerfile = tree.get(normalize(context.dockerfile));
+      if (!dockerfile || dockerfile.type !== "file") {
+        throw new InputError("oci.no-dockerfile", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context`, { hint: "check the image's dockerfile path" });
+      }
+      const text = dockerfile.data ? new TextDecoder().decode(dockerfile.data) : readFileSync(dockerfile.source!, "utf8");
+      const df = parseDockerfile(text, context.dockerfile);
+      if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
+      const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform ?? "linux/amd64"]).map(parsePlatform);
+      const env: Omit<BuildEnv, "plan"> = {
+        df,
+        context,
+        contextTree: tree,
+        buildArgs: options.buildArgs,
+        registries,
+        tmp,
+        epoch: context.sourceDateEpoch,
+        created: createdAt(context.sourceDateEpoch),
+        compressionLevel: this.config.compression_level ?? 6,
+        signal,
+        log: (l) => this.env.log(l),
+        layerCache: new Map(),
+      };
+      const images: BuiltImage[] = [];
+      let multiPlatform = platforms.length > 1;
+      for (const platform of platforms) {
+        const plan = planBuild(df, options.buildArgs, platform, options.target);
+        if (images.length === 0) for (const arg of plan.unusedBuildArgs) this.env.log(`warning: build arg ${arg} is not declared by any ARG in ${df.file}`);
+        const result = await buildPlatform({ ...env, plan }, platform);
+        const labels = { ...result.config.config.Labels, ...options.labels };
+        if (Object.keys(labels).length > 0) result.config.config.Labels = labels;
+        images.push(assembleImage(result.config, result.layers, platform));
+        multiPlatform ||= result.multiPlatform;
+      }
+      if (signal.aborted) throw new CancelledError("Build cancelled");
+      const index = multiPlatform ? assembleIndex(images) : undefined;
+      const digest = index?.descriptor.digest ?? images[0]!.manifest.descriptor.digest;
+      this.env.report({ imageId: images[0]!.config.descriptor.digest });
+      this.env.log(`image ${digest}${index ? ` (index of ${images.map((i) => platformString(i.platform)).join(", ")})` : ""}`);
+
+      if (output.kind === "oci-layout") {
+        await writeOciLayout(output.path, images, index, refs.all, registries);
+        this.env.report({ digest });
+        return refs.primary;
+      }
+      if (output.kind === "docker-archive") {
+        if (images.length > 1) {
+          throw new InputError("oci.archive-platforms", `A docker-archive holds one platform: got ${images.map((i) => platformString(i.platform)).join(", ")}`, { hint: "list one platform, or use oci-layout:DIR" });
+        }
+        const file = output.path.replaceAll("{image}", imageName.replace(/[/:]/g, "_"));
+        await writeDockerArchive(file, images[0]!, refs.all, env.epoch, registries);
+        return refs.primary;
+      }
+      const host = registryHost(registry!);
+      const repository = refs.repository!.slice(host.length + 1);
+      const pushed = await pushImages(registries, { host, repository, tags: refs.all.map(tagOf) }, images, index, (l) => this.env.log(l));
+      this.env.report({ digest: pushed });
+      return `${refs.repository}@${pushed}`;
+    });
+  }
+}

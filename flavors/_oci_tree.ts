@@ -1,0 +1,127 @@
+/**
+ * File trees COPY reads from: the build context (its `files()` entries; inline-content entries
+ * are read out of the context's own tar stream, since BuildContext has no public reader for
+ * them), and an image's root filesystem made from its gzip layers with whiteouts applied
+ * (`.wh.name` deletes, `.wh..wh..opq` hides the lower layers' directory contents). Image file
+ * contents are extracted to disk only for the paths a caller asks for.
+ */
+import { closeSync, openSync, statSync, writeSync } from "node:fs";
+import { posix } from "node:path";
+import type { BuildContext } from "../src/context/build_context.ts";
+import { readTar } from "./_oci_tar_reader.ts";
+
+export interface FsNode {
+  type: "file" | "dir" | "symlink";
+  mode: number;
+  size: number;
+  uid: number;
+  gid: number;
+  linkTarget?: string;
+  /** Content on disk… */
+  source?: string;
+  /** …or in memory (small inline content). */
+  data?: Uint8Array;
+}
+
+/** Paths are relative, without leading or trailing `/`. */
+export type FileTree = Map<string, FsNode>;
+
+export async function contextTree(context: BuildContext, signal?: AbortSignal): Promise<FileTree> {
+  const tree: FileTree = new Map();
+  const inline = new Set<string>();
+  for (const e of await context.files()) {
+    if (e.type === "dir") tree.set(e.path, { type: "dir", mode: e.mode, size: 0, uid: 0, gid: 0 });
+    else if (e.type === "symlink") tree.set(e.path, { type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: e.linkTarget ?? "" });
+    else if (e.source !== undefined) {
+      // A hard link is sent as a link to its first path; a layer gets a plain copy.
+      const size = e.type === "hardlink" ? statSync(e.source).size : e.size;
+      tree.set(e.path, { type: "file", mode: e.mode, size, uid: 0, gid: 0, source: e.source });
+    } else {
+      tree.set(e.path, { type: "file", mode: e.mode, size: e.size, uid: 0, gid: 0 });
+      inline.add(e.path);
+    }
+  }
+  if (inline.size > 0) {
+    // Entries started so far; when the next header comes, the previous one is complete.
+    let started = 0;
+    await readTar(
+      context.stream({ signal }),
+      (h) => {
+        if (started === inline.size) return "stop";
+        const path = normalize(h.path);
+        if (!inline.has(path)) return undefined;
+        started++;
+        const node = tree.get(path)!;
+        const parts: Uint8Array[] = [];
+        node.data = new Uint8Array(0);
+        return (chunk) => {
+          parts.push(chunk.slice());
+          node.data = Buffer.concat(parts);
+        };
+      },
+      "The build context stream",
+    );
+  }
+  return tree;
+}
+
+/** Apply one gzip layer blob to `tree`; extract contents of paths `want` accepts into `dir`. */
+export async function applyLayerBlob(tree: FileTree, blob: string, want: (path: string) => boolean, dir: string): Promise<void> {
+  const added = new Set<string>();
+  const opaque: string[] = [];
+  await readTar(
+    Bun.file(blob).stream().pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>),
+    (h) => {
+      const path = normalize(h.path);
+      if (path === "") return undefined;
+      const base = posix.basename(path);
+      const parent = posix.dirname(path) === "." ? "" : posix.dirname(path);
+      if (base === ".wh..wh..opq") {
+        opaque.push(parent);
+        return undefined;
+      }
+      if (base.startsWith(".wh.")) {
+        removeSubtree(tree, parent === "" ? base.slice(4) : `${parent}/${base.slice(4)}`);
+        return undefined;
+      }
+      added.add(path);
+      const node: FsNode = { type: "file", mode: h.mode & 0o7777, size: h.size, uid: h.uid, gid: h.gid };
+      if (h.type === "5") node.type = "dir";
+      else if (h.type === "2") Object.assign(node, { type: "symlink", linkTarget: h.linkTarget });
+      else if (h.type === "1") {
+        const target = tree.get(normalize(h.linkTarget));
+        if (target) tree.set(path, { ...target, mode: node.mode, uid: node.uid, gid: node.gid });
+        return undefined;
+      } else if (h.type !== "0") return undefined; // devices, FIFOs: not copyable
+      if (node.type !== "dir") removeSubtree(tree, path);
+      tree.set(path, node);
+      if (node.type !== "file" || !want(path)) return undefined;
+      const file = `${dir}/x${extracted++}`;
+      node.source = file;
+      const fd = openSync(file, "w", 0o600);
+      let left = h.size;
+      if (left === 0) closeSync(fd);
+      return (chunk) => {
+        writeSync(fd, chunk);
+        left -= chunk.length;
+        if (left === 0) closeSync(fd);
+      };
+    },
+    `Layer ${blob}`,
+  );
+  // Opaque directories hide what lower layers had below them, not what this layer added.
+  for (const d of opaque) for (const key of [...tree.keys()]) if (key.startsWith(`${d}/`) && !added.has(key)) tree.delete(key);
+}
+
+let extracted = 0;
+
+export function normalize(path: string): string {
+  const p = posix.normalize(`/${path}`).slice(1);
+  return p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+function removeSubtree(tree: FileTree, path: string): void {
+  tree.delete(path);
+  const prefix = `${path}/`;
+  for (const key of tree.keys()) if (key.startsWith(prefix)) tree.delete(key);
+}

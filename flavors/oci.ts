@@ -1,0 +1,49 @@
+/**
+ * The `oci` flavor: builds RUN-less Dockerfiles natively (no engine, no subprocess) and pushes
+ * over the OCI distribution API, or writes an OCI layout / docker-archive. Every COPY/ADD is a
+ * deterministic gzip layer, so the same inputs give the same digest on any machine. The builder
+ * lives in `_oci_builder.ts` and is imported only when a build needs it.
+ */
+import { Type } from "@sinclair/typebox";
+import { defineFlavor } from "../src/builder/flavor.ts";
+
+export const OciConfig = Type.Object(
+  {
+    output: Type.String({
+      default: "registry",
+      pattern: "^(registry|oci-layout:.+|docker-archive:.+)$",
+      description:
+        "Where the image goes: registry (push to the stack's container_registry), oci-layout:DIR (an OCI image layout directory; several images can share it), or docker-archive:FILE (a tar for docker load / podman load; {image} in FILE is replaced by the image name). Relative paths are relative to the working directory.",
+      examples: ["registry", "oci-layout:build/oci", "docker-archive:build/{image}.tar"],
+    }),
+    platform: Type.String({
+      default: "linux/amd64",
+      pattern: "^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$",
+      description: "Platform built when the image lists no platforms, as os/arch[/variant].",
+    }),
+    docker_config: Type.Optional(
+      Type.String({ minLength: 1, description: "A docker config.json whose logins (auths) are used for base-image registries. Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json." }),
+    ),
+    insecure_registries: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: "Registries (host:port) reached over plain HTTP. Loopback registries (127.0.0.1, localhost) always are.",
+    }),
+    compression_level: Type.Integer({
+      minimum: 0,
+      maximum: 9,
+      default: 6,
+      description: "gzip level of the layers imgb writes: 1 is fastest, 9 smallest. Part of the digest: change it and the image digest changes.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export default defineFlavor({
+  name: "oci",
+  type: "image_builder",
+  description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
+  config: OciConfig,
+  // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
+  probe: async () => ({ available: true }),
+  implementation: async () => (await import("./_oci_builder.ts")).OciImageBuilder,
+});
