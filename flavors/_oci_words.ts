@@ -120,6 +120,7 @@ class Scanner {
       const name = this.name();
       if (name === "") throw new WordError(`bad substitution in ${JSON.stringify(this.text)}: missing variable name after '\${'`);
       const op = this.text[this.pos];
+      if (op === undefined) throw new WordError(`missing '}' in ${JSON.stringify(this.text)}`);
       if (op === "}") {
         this.pos++;
         return this.env.get(name) ?? "";
