@@ -5,6 +5,7 @@
  * (the cache key), so a multi-platform build of COPY-only stages writes each layer once.
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import { posix } from "node:path";
 import { InputError } from "../src/errors.ts";
 import type { BuildContext } from "../src/context/build_context.ts";
 import type { ImageConfig } from "../src/distribution/types.ts";
@@ -119,6 +120,8 @@ async function stageTree(env: BuildEnv, stage: StageResult, want: (path: string)
       await applyLayerBlob(tree, blob, want, env.tmp);
     } else {
       for (const e of lower.entries) {
+        // Extracting a layer creates missing parents; so does reading one into a tree.
+        for (let p = posix.dirname(e.path); p !== "." && !tree.has(p); p = posix.dirname(p)) tree.set(p, { type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0 });
         const node = { type: e.type === "hardlink" ? "file" : e.type, mode: e.mode, size: e.size, uid: e.uid ?? 0, gid: e.gid ?? 0 } as const;
         tree.set(e.path, { ...node, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}), ...(e.source !== undefined ? { source: e.source } : {}), ...(e.data ? { data: e.data } : {}) });
       }
