@@ -15,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
   const io: Io = {
     out: (t) => void process.stdout.write(t),
     err: (l) => void process.stderr.write(l.endsWith("\n") ? l : `${l}\n`),
+    errRaw: (t) => void process.stderr.write(t),
     debug: (l) => debug && void process.stderr.write(`debug: ${l}\n`),
     color,
     isDebug: debug,

@@ -91,7 +91,7 @@ function ttyRenderer(io: Io, names: readonly string[]): Renderer {
       out += `\x1b[2K${text}${p.dim(r.last.slice(0, room))}\n`;
     }
     drawn = rows.size;
-    process.stderr.write(out);
+    io.errRaw(out);
   };
   return {
     event(e) {

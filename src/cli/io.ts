@@ -7,6 +7,8 @@ export interface Io {
   out(text: string | Uint8Array): void;
   /** Write a message line to stderr. */
   err(line: string): void;
+  /** Write text to stderr as it is (live progress redraws its lines in place). */
+  errRaw(text: string): void;
   /** Debug line to stderr, shown only with --debug. */
   debug(line: string): void;
   readonly color: boolean;

@@ -25,7 +25,7 @@ const IMGB_HOME = mkdtempSync(join(tmpdir(), "imgb-home-"));
 afterAll(() => rmSync(IMGB_HOME, { recursive: true, force: true }));
 
 function imgb(dir: string, args: string[], env: Record<string, string> = {}) {
-  return Bun.spawn(["bun", MAIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", IMGB_HOME, ...env }, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([process.execPath, MAIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", IMGB_HOME, ...env }, stdout: "pipe", stderr: "pipe" });
 }
 
 const tempEntries = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();

@@ -14,7 +14,7 @@ afterAll(() => removeFixture(fixture));
 
 /** Runs `fn` while the watcher looks for the password and for `--password-stdin` in any argv. */
 async function watchArgv(fn: () => Promise<string>): Promise<{ ref: string; leaks: number; loginsSeen: number }> {
-  const watcher = Bun.spawn(["bun", join(import.meta.dir, "_proc_watch.ts")], {
+  const watcher = Bun.spawn([process.execPath, join(import.meta.dir, "_proc_watch.ts")], {
     env: { ...process.env, WATCH_NEEDLES: JSON.stringify([AUTH_PASSWORD, "--password-stdin"]) },
     stdout: "pipe",
   });
