@@ -65,7 +65,7 @@ const raw = [values.binary, "build", "--no-cache", "--network=none", "--progress
 const tarred = ["sh", "-c", `tar -C '${ctx}' --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -c . | '${values.binary}' build --no-cache --network=none --progress=plain -t bench-tar:latest -`];
 const env = { DOCKER_HOST: host, DOCKER_BUILDKIT: "1" };
 // One warm-up each: base image layers, BuildKit's state, the page cache.
-const commands = { "tar | docker build -": tarred, "docker build DIR": raw, "imgb build": [...imgb, "build", "-f", "imgb.yaml"] };
+const commands = { "tar | docker build -": tarred, "docker build DIR": raw, "imgb build": [...imgb, "build", "--no-reuse", "--progress", "plain", "-f", "imgb.yaml"] };
 for (const argv of Object.values(commands)) await timed(argv, env);
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) for (const [name, argv] of Object.entries(commands)) times[name]!.push(await timed(argv, env));
