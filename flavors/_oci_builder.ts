@@ -75,7 +75,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         tmp,
         epoch: context.sourceDateEpoch,
         created: createdAt(context.sourceDateEpoch),
-        compressionLevel: this.config.compression_level ?? 6,
+        compressionLevel: this.config.compression_level ?? 1,
         signal,
         log: (l) => this.env.log(l),
         layerCache: new Map(),

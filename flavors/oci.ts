@@ -31,8 +31,9 @@ export const OciConfig = Type.Object(
     compression_level: Type.Integer({
       minimum: 0,
       maximum: 9,
-      default: 6,
-      description: "gzip level of the layers imgb writes: 1 is fastest, 9 smallest. Part of the digest: change it and the image digest changes.",
+      default: 1,
+      description:
+        "gzip level of the layers imgb writes: 1 (default, fastest, as crane and ko use) to 9 (smallest). The digest depends on it: change it and the image digest changes.",
     }),
   },
   { additionalProperties: false },

@@ -19,10 +19,10 @@ function fakeRegistry(scheme: "bearer" | "basic") {
   const manifests = new Map<string, Uint8Array>();
   const requests: string[] = [];
   const basic = `Basic ${btoa(`u:${PASSWORD}`)}`;
-  const server = Bun.serve({
+  const server: ReturnType<typeof Bun.serve> = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(req) {
+    async fetch(req): Promise<Response> {
       const url = new URL(req.url);
       requests.push(`${req.method} ${url.pathname}${url.search}`);
       if (url.pathname === "/token") {
@@ -32,7 +32,7 @@ function fakeRegistry(scheme: "bearer" | "basic") {
       const auth = req.headers.get("authorization") ?? "";
       const ok = scheme === "basic" ? auth === basic : auth.startsWith("Bearer tok:");
       if (!ok) {
-        const challenge = scheme === "basic" ? 'Basic realm="fake"' : `Bearer realm="http://127.0.0.1:${server.port}/token",service="fake"`;
+        const challenge: string = scheme === "basic" ? 'Basic realm="fake"' : `Bearer realm="http://127.0.0.1:${server.port}/token",service="fake"`;
         return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }, { status: 401, headers: { "WWW-Authenticate": challenge } });
       }
       const m = url.pathname.match(/^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/);

@@ -54,7 +54,7 @@ export async function ociBuild(
   const Builder = await oci.implementation();
   const logs: string[] = [];
   const report: OciBuild["report"] = {};
-  const full = { output: "registry", platform: "linux/amd64", insecure_registries: [], compression_level: 6, ...config };
+  const full = { output: "registry", platform: "linux/amd64", insecure_registries: [], compression_level: 1, ...config };
   const builder = new Builder(full as never, {
     log: (l) => {
       logs.push(l);
