@@ -128,7 +128,7 @@ export function evaluateStage(input: EvaluateInput): { config: ImageConfig; step
         if (!cmdSet) c.Cmd = null;
         break;
       case "HEALTHCHECK":
-        c.Healthcheck = healthcheck(ins, c, fail);
+        c.Healthcheck = healthcheck(ins, fail);
         break;
       case "MAINTAINER":
         image.author = ins.args;
@@ -194,7 +194,7 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
-function healthcheck(ins: Instruction, c: ContainerConfig, fail: (m: string) => Error): ContainerConfig["Healthcheck"] {
+function healthcheck(ins: Instruction, fail: (m: string) => Error): ContainerConfig["Healthcheck"] {
   if (ins.args.toUpperCase() === "NONE") return { Test: ["NONE"] };
   const m = ins.args.match(/^CMD\s+([\s\S]+)$/i);
   if (!m) throw fail('expects "NONE" or "CMD command"');
@@ -220,7 +220,6 @@ function healthcheck(ins: Instruction, c: ContainerConfig, fail: (m: string) => 
       hc[durations[flag as keyof typeof durations]] = ns;
     } else throw fail(`unknown flag --${flag}`);
   }
-  void c;
   return hc;
 }
 
