@@ -171,7 +171,16 @@ export class RegistryClient {
   private networkError(method: string, url: string, e: unknown): Error {
     if (this.signal?.aborted) return new CancelledError("Registry request cancelled");
     const full = url.startsWith("http") ? url : `${this.base}${url}`;
-    return new RuntimeError("registry.unreachable", `Registry ${this.host} is not reachable: ${method} ${strip(full)} failed: ${(e as Error).message}`, {
+    // Bun appends advice about its own `verbose` option: not useful to an imgb user.
+    const why = (e as Error).message.replace(/\s*For more information, pass `verbose: true`.*$/s, "");
+    const refused = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Unable to connect|certificate|SSL|TLS/i.test(`${(e as NodeJS.ErrnoException).code ?? ""} ${why}`);
+    if (!refused) {
+      return new RuntimeError("registry.connection", `Registry ${this.host} dropped the connection during ${method} ${strip(full)}: ${why}`, {
+        cause: e,
+        hint: "the registry stopped or a proxy cut the request; nothing was tagged, so run the build again",
+      });
+    }
+    return new RuntimeError("registry.unreachable", `Registry ${this.host} is not reachable: ${method} ${strip(full)} failed: ${why}`, {
       cause: e,
       hint: "check the registry address and that it is running; a plain-HTTP registry must be loopback or listed as insecure",
     });
