@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, E2E_TIMEOUT, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
-import { fixture, ociBuild, removeFixture } from "./_oci_e2e.ts";
+import { fixture, ociBuild, pushBase, REGISTRY_BASE, removeFixture } from "./_oci_e2e.ts";
 
 const OWN_REGISTRY = "127.0.0.1:5009";
 const roots: string[] = [];
@@ -56,6 +56,19 @@ describe.skipIf(!(await requireEngine("auth-registry")))("oci flavor: authentica
     writeFileSync(config, JSON.stringify({ auths: { [AUTH_REGISTRY]: { auth: btoa(`${AUTH_USER}:${AUTH_PASSWORD}`) } } }));
     const viaConfig = await ociBuild(root, `${repo}:cfg`, { docker_config: config }, { uri: AUTH_REGISTRY, insecure: true });
     expect(viaConfig.ref).toBe(ref.replace(":latest", ""));
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("docker", "registry", "auth-registry")))("oci flavor: base image on another registry", () => {
+  test("base layers are copied across registries (downloaded, verified, uploaded)", async () => {
+    await pushBase();
+    const root = make({ Dockerfile: `FROM ${REGISTRY_BASE}\nCOPY a /a\n`, a: "a\n" });
+    const repo = uniqueRepo("oci-cross");
+    const creds = { uri: AUTH_REGISTRY, insecure: true, credentials: { username: AUTH_USER, password: new Secret(AUTH_PASSWORD, "test") } };
+    const { ref, logs } = await ociBuild(root, repo, {}, creds);
+    expect(ref).toBe(`${AUTH_REGISTRY}/${repo}@${await registryDigest(AUTH_REGISTRY, repo, "latest", { user: AUTH_USER, password: AUTH_PASSWORD })}`);
+    expect(logs.filter((l) => l.startsWith("uploading"))).toHaveLength(3); // base layer, our layer, config
+    expect(logs.some((l) => l.startsWith("mounted"))).toBe(false);
   }, E2E_TIMEOUT);
 });
 

@@ -110,6 +110,18 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("oci flavor: push,
     const index = (await res.json()) as { mediaType: string; manifests: { platform: { architecture: string } }[] };
     expect(index.mediaType).toBe("application/vnd.oci.image.index.v1+json");
     expect(index.manifests.map((m) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+
+    // That index as a base: the arm64 manifest is picked, and the output is an index again.
+    const next = make({ Dockerfile: `FROM ${ref}\nCOPY g /g\n`, g: "g\n" });
+    const derived = await ociBuild(next, uniqueRepo("oci-index-derived"), {}, undefined, { platforms: ["linux/arm64"] });
+    const [repo2, digest2] = derived.ref.slice(REGISTRY.length + 1).split("@");
+    const res2 = await fetch(`http://${REGISTRY}/v2/${repo2}/manifests/${digest2}`, { headers: { Accept: "application/vnd.oci.image.index.v1+json" } });
+    const index2 = (await res2.json()) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    expect(index2.manifests.map((m) => m.platform.architecture)).toEqual(["arm64"]);
+    const manifest = await (await fetch(`http://${REGISTRY}/v2/${repo2}/manifests/${index2.manifests[0]!.digest}`, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } })).json();
+    const config = await (await fetch(`http://${REGISTRY}/v2/${repo2}/blobs/${manifest.config.digest}`)).json();
+    expect(config.architecture).toBe("arm64");
+    expect(config.rootfs.diff_ids).toHaveLength(2);
   }, E2E_TIMEOUT);
 
   test("a RUN is a located error naming the engine flavors, and nothing is pushed", async () => {
