@@ -118,8 +118,8 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("oci flavor: push,
     const res2 = await fetch(`http://${REGISTRY}/v2/${repo2}/manifests/${digest2}`, { headers: { Accept: "application/vnd.oci.image.index.v1+json" } });
     const index2 = (await res2.json()) as { manifests: { digest: string; platform: { architecture: string } }[] };
     expect(index2.manifests.map((m) => m.platform.architecture)).toEqual(["arm64"]);
-    const manifest = await (await fetch(`http://${REGISTRY}/v2/${repo2}/manifests/${index2.manifests[0]!.digest}`, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } })).json();
-    const config = await (await fetch(`http://${REGISTRY}/v2/${repo2}/blobs/${manifest.config.digest}`)).json();
+    const manifest = (await (await fetch(`http://${REGISTRY}/v2/${repo2}/manifests/${index2.manifests[0]!.digest}`, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } })).json()) as { config: { digest: string } };
+    const config = (await (await fetch(`http://${REGISTRY}/v2/${repo2}/blobs/${manifest.config.digest}`)).json()) as { architecture: string; rootfs: { diff_ids: string[] } };
     expect(config.architecture).toBe("arm64");
     expect(config.rootfs.diff_ids).toHaveLength(2);
   }, E2E_TIMEOUT);
