@@ -17,7 +17,7 @@ import type { Blob } from "./_oci_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "./_oci_layer.ts";
 import { resolveOwner } from "./_oci_owner.ts";
 import type { Registries } from "./_oci_registries.ts";
-import { at, stageByName, type BuildPlan, type Platform } from "./_oci_stages.ts";
+import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "./_oci_stages.ts";
 import { applyLayerBlob, normalize, type FileTree } from "./_oci_tree.ts";
 
 /** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */
@@ -57,7 +57,8 @@ export async function buildPlatform(env: BuildEnv, platform: Platform): Promise<
     let base: StageResult;
     if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false };
     else if (stage.base.kind === "stage") base = results.get(stage.base.index)!;
-    else base = await imageStage(env, stage.base.ref, platform);
+    // FROM --platform picks another platform's base (e.g. $BUILDPLATFORM, which is the target here).
+    else base = await imageStage(env, stage.base.ref, stage.base.platform ? parsePlatform(stage.base.platform) : platform);
     const { config, steps } = evaluateStage({
       df: env.df,
       stage,
