@@ -6,6 +6,7 @@
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import { RegistryClient } from "../distribution/client.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 
 export interface ReuseCache {
@@ -29,44 +30,14 @@ export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, r
   return (await builder.localImageId(rec.ref)) === rec.imageId;
 }
 
-const ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
-
-/** HEAD /v2/<repo>/manifests/<digest>, answering a Basic or Bearer challenge once. */
+/** Is the manifest `digest` still in `repository` (`host/path`)? Unreachable or refused: no. */
 export async function registryHasManifest(registry: ContainerRegistry, repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
   const host = registryHost(registry);
-  const repo = repository.slice(repository.indexOf("/") + 1);
-  const url = `${registry.insecure ? "http" : "https"}://${host}/v2/${repo}/manifests/${digest}`;
-  const basic = registry.credentials ? `Basic ${btoa(`${registry.credentials.username}:${registry.credentials.password.reveal()}`)}` : undefined;
+  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal });
   try {
-    let res = await fetch(url, { method: "HEAD", headers: { Accept: ACCEPT }, signal });
-    if (res.status === 401) {
-      const auth = await answerChallenge(res.headers.get("www-authenticate") ?? "", basic, signal);
-      if (!auth) return false;
-      res = await fetch(url, { method: "HEAD", headers: { Accept: ACCEPT, Authorization: auth }, signal });
-    }
-    return res.status === 200 && (res.headers.get("docker-content-digest") ?? digest) === digest;
+    return (await client.manifestHead(repository.slice(host.length + 1), digest))?.digest === digest;
   } catch (e) {
     if (signal.aborted) throw e;
-    return false; // unreachable registry: cannot verify, so build
+    return false; // cannot verify, so build
   }
-}
-
-async function answerChallenge(header: string, basic: string | undefined, signal: AbortSignal): Promise<string | undefined> {
-  if (/^basic/i.test(header)) return basic;
-  if (!/^bearer/i.test(header)) return undefined;
-  const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
-  if (!params.realm) return undefined;
-  const q = new URLSearchParams();
-  if (params.service) q.set("service", params.service);
-  if (params.scope) q.set("scope", params.scope);
-  const res = await fetch(`${params.realm}?${q}`, { headers: basic ? { Authorization: basic } : {}, signal });
-  if (!res.ok) return undefined;
-  const body = (await res.json()) as { token?: string; access_token?: string };
-  const token = body.token ?? body.access_token;
-  return token ? `Bearer ${token}` : undefined;
 }
