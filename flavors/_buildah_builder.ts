@@ -16,6 +16,7 @@ import type { BuildahConfig } from "./buildah.ts";
 import { pushWithContainersTools } from "./_containers_push.ts";
 import { DirectoryBuildContext, withContextDirectory } from "./_directory_context.ts";
 import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+import { inspectImageId } from "./_shared.ts";
 
 type Config = Static<typeof BuildahConfig>;
 
@@ -58,14 +59,10 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
     return exec(argv, { signal: this.env.signal, killTree: true, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
-  override async localImageId(reference: string): Promise<string | undefined> {
-    try {
-      const id = (await exec([...buildahPrefix(this.config), "inspect", "--type", "image", "--format", "{{.FromImageID}}", reference], { signal: this.env.signal })).stdout.trim();
-      return id ? (id.startsWith("sha256:") ? id : `sha256:${id}`) : undefined;
-    } catch {
-      return undefined;
-    }
+  override localImageId(reference: string): Promise<string | undefined> {
+    return inspectImageId([...buildahPrefix(this.config), "inspect", "--type", "image", "--format", "{{.FromImageID}}", reference], this.env.signal);
   }
+
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);

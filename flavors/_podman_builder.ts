@@ -17,6 +17,7 @@ import { pushWithContainersTools } from "./_containers_push.ts";
 import { DirectoryBuildContext, withContextDirectory } from "./_directory_context.ts";
 import type { PodmanConfig } from "./podman.ts";
 import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+import { inspectImageId } from "./_shared.ts";
 
 type Config = Static<typeof PodmanConfig>;
 
@@ -71,14 +72,10 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
     return exec(argv, { signal: this.env.signal, killTree: true, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
   }
 
-  override async localImageId(reference: string): Promise<string | undefined> {
-    try {
-      const id = (await exec([...podmanPrefix(this.config), "image", "inspect", "--format", "{{.Id}}", reference], { signal: this.env.signal })).stdout.trim();
-      return id ? (id.startsWith("sha256:") ? id : `sha256:${id}`) : undefined;
-    } catch {
-      return undefined;
-    }
+  override localImageId(reference: string): Promise<string | undefined> {
+    return inspectImageId([...podmanPrefix(this.config), "image", "inspect", "--format", "{{.Id}}", reference], this.env.signal);
   }
+
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);

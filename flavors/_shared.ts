@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { BuildOptions } from "../src/builder/build_options.ts";
 import { stripTag, targetRepository, type ContainerRegistry } from "../src/builder/container_registry.ts";
 import { InputError, RuntimeError } from "../src/errors.ts";
-import { ExecError } from "../src/exec.ts";
+import { exec, ExecError } from "../src/exec.ts";
 
 export interface ImageReferences {
   /** The reference the build tags first and the one returned / pushed for the digest. */
@@ -201,4 +201,14 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
     }
   }
   return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? e.reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
+}
+
+/** The image ID an inspect command prints (`sha256:…`), or undefined when the engine has no such image. */
+export async function inspectImageId(argv: string[], signal: AbortSignal): Promise<string | undefined> {
+  try {
+    const id = (await exec(argv, { signal })).stdout.trim();
+    return id ? (id.startsWith("sha256:") ? id : `sha256:${id}`) : undefined;
+  } catch {
+    return undefined;
+  }
 }
