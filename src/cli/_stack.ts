@@ -29,10 +29,16 @@ export function flavorRegistry(io: Io): FlavorRegistry {
   return registry;
 }
 
-export async function loadStackForCommand(file: string | undefined, io: Io, set: readonly string[] = []): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
+export async function loadStackForCommand(
+  file: string | undefined,
+  io: Io,
+  set: readonly string[] = [],
+  builderConfig?: Record<string, unknown>,
+): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
   const registry = flavorRegistry(io);
   const stack = await loadStack(file, {
     set,
+    builderConfig,
     env: io.env,
     cwd: io.cwd,
     registry,

@@ -31,6 +31,7 @@ export default defineCommand({
     "ref=$(imgb build app) && kubectl set image deploy/app app=$ref",
     "imgb build --set '*.platforms=linux/amd64' --set app.build_args.V=2 --progress plain",
     "imgb build --metadata-file build.json",
+    "imgb build --output oci-layout:./out   # with the oci flavor",
   ],
   options: {
     ...fileOption,
@@ -39,6 +40,7 @@ export default defineCommand({
     "no-reuse": { type: "boolean", description: "Build even when an identical build exists" },
     progress: { type: "string", value: "MODE", description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, e.g. app.target=debug or '*.no_cache=true'" },
+    output: { type: "string", value: "TYPE:DEST", description: "Where the flavor writes images, for flavors with an `output` setting (oci: registry, oci-layout:DIR, docker-archive:FILE)" },
     "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, checksum, reused, duration}} to FILE" },
   },
   positionals: [{ name: "IMAGE", description: "Images to build, with what they depend on (default: all)", variadic: true }],
@@ -49,7 +51,8 @@ export default defineCommand({
     const mode = (o.progress ?? "auto") as ProgressMode;
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UsageError("cli.bad-progress", `Invalid --progress '${o.progress}'`, { hint: "one of: auto, tty, plain, json" });
 
-    const { stack, registry } = await loadStackForCommand(o.file, io, o.set);
+    // --output is the flavor's own `output` config key: validated by its schema like the file's.
+    const { stack, registry } = await loadStackForCommand(o.file, io, o.set, o.output === undefined ? undefined : { output: o.output });
     const { flavor, origin } = registry.get(stack.imageBuilder.flavor)!;
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);

@@ -34,6 +34,8 @@ export interface LoadOptions {
    */
   /** `--set IMAGE.KEY=VALUE` overrides, applied before validation. */
   set?: readonly string[];
+  /** Keys merged into `image_builder.config` before validation (e.g. `--output` -> `output`). */
+  builderConfig?: Record<string, unknown>;
   loadFlavorSources?: (paths: string[], registry: FlavorRegistry, where: (index: number) => Location) => Promise<void>;
 }
 
@@ -59,6 +61,10 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
 
   const at = locatorFor(parsed.doc, parsed.lines, file);
   applyOverrides(value, (options.set ?? []).map(parseOverride));
+  if (options.builderConfig && typeof value === "object" && value !== null) {
+    const builder = (value as { image_builder?: { config?: Record<string, unknown> } }).image_builder;
+    if (builder && typeof builder === "object") builder.config = { ...(builder.config ?? {}), ...options.builderConfig };
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     errors.push(new InputError("stack.not-mapping", "Stack file must be a mapping with 'image_builder' and 'images'", {
       location: at("", false),
