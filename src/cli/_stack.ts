@@ -5,7 +5,8 @@
 import { InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { loadFlavorFile } from "../registry/load_flavor_file.ts";
-import { loadStack } from "../stack/load.ts";
+import { chooseFlavor } from "../registry/auto.ts";
+import { AUTO_FLAVOR, loadStack } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { Store } from "../store/store.ts";
 import type { Io } from "./io.ts";
@@ -57,4 +58,12 @@ export async function loadStackForCommand(
     },
   });
   return { stack, registry };
+}
+
+/** Resolves `flavor: auto` to a real flavor for commands that build or plan, and says which. */
+export async function useAutoFlavor(stack: ResolvedStack, registry: FlavorRegistry, io: Io): Promise<void> {
+  if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return;
+  const { chosen, passedOver } = await chooseFlavor(stack, registry);
+  for (const reason of passedOver) io.debug(`auto flavor: ${reason}`);
+  io.err(`imgb: image builder: ${chosen} (auto${passedOver.length ? `; passed over ${passedOver.map((r) => r.split(":")[0]).join(", ")}` : ""})`);
 }

@@ -15,7 +15,7 @@ import { CancelledError, RuntimeError, UsageError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
-import { loadStackForCommand } from "./_stack.ts";
+import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import type { Io } from "./io.ts";
 
@@ -53,6 +53,7 @@ export default defineCommand({
 
     // --output is the flavor's own `output` config key: validated by its schema like the file's.
     const { stack, registry } = await loadStackForCommand(o.file, io, o.set, o.output === undefined ? undefined : { output: o.output });
+    await useAutoFlavor(stack, registry, io);
     const { flavor, origin } = registry.get(stack.imageBuilder.flavor)!;
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);

@@ -2,7 +2,7 @@ import { planBuild } from "../build/plan.ts";
 import { storeReuseCache } from "../build/reuse.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
-import { loadStackForCommand } from "./_stack.ts";
+import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
 
 export default defineCommand({
   name: "print",
@@ -22,6 +22,7 @@ export default defineCommand({
       io.out(JSON.stringify(stack, null, 2) + "\n");
       return;
     }
+    await useAutoFlavor(stack, registry, io);
     let store: Store | undefined;
     try {
       store = Store.openIfExists(io.env);

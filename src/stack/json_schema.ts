@@ -7,17 +7,20 @@ import type { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
 export function stackJsonSchema(registry: FlavorRegistry): Record<string, unknown> {
-  const variants = registry.list().map(({ flavor }) =>
+  const variants: TSchema[] = registry.list().map(({ flavor }) =>
     Type.Object(
       { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(flavor.config) },
       { additionalProperties: false, description: `image_builder with the ${flavor.name} flavor` },
     ),
   );
+  variants.push(
+    Type.Object({ flavor: Type.Literal("auto", { description: "The first engine found (docker, podman, buildah), else oci." }) }, { additionalProperties: false }),
+  );
   const schema = {
     ...StackSchema,
     properties: {
       ...StackSchema.properties,
-      image_builder: Type.Union(variants, { description: ImageBuilderSchema.description }),
+      image_builder: Type.Optional(Type.Union(variants, { description: ImageBuilderSchema.description })),
     },
   };
   return {

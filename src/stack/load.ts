@@ -40,6 +40,8 @@ export interface LoadOptions {
 }
 
 export const DEFAULT_STACK_FILE = "imgb.yaml";
+/** The flavor name that means "pick one at build time" (also what a stack without image_builder gets). */
+export const AUTO_FLAVOR = "auto";
 
 export async function loadStack(path: string | undefined, options: LoadOptions): Promise<ResolvedStack> {
   const file = resolve(options.cwd, path ?? DEFAULT_STACK_FILE);
@@ -82,24 +84,34 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     const dir = dirname(file);
     await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
   }
-  try {
-    await registry.load(stack.image_builder.flavor, at("/image_builder/flavor", false));
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    errors.push(e);
-    return fail();
+  const flavorName = stack.image_builder?.flavor ?? AUTO_FLAVOR;
+  let config: Record<string, unknown> | undefined = {};
+  if (flavorName === AUTO_FLAVOR) {
+    if (stack.image_builder?.config && Object.keys(stack.image_builder.config).length) {
+      errors.push(new InputError("stack.auto-config", "Flavor 'auto' takes no config: the flavor it picks uses its defaults", {
+        location: at("/image_builder/config", true),
+        hint: "name the flavor to configure it, e.g. flavor: docker",
+      }));
+    }
+  } else {
+    try {
+      await registry.load(flavorName, at("/image_builder/flavor", false));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e);
+      return fail();
+    }
+    config = checkFlavorConfig(flavorName, stack.image_builder?.config ?? {}, registry, at, errors);
   }
-  const config = checkFlavorConfig(stack, registry, at, errors);
-  const resolved = resolveStack(stack, file, dirname(file), config ?? {}, at, errors);
-  const flavor = registry.get(stack.image_builder.flavor)?.flavor;
-  if (flavor) checkExtraFlags(resolved, flavor, at, errors);
+  const resolved = resolveStack(stack, file, dirname(file), flavorName, config ?? {}, at, errors);
+  const flavor = registry.get(flavorName)?.flavor;
+  if (flavor) checkExtraFlags(resolved, flavor, errors, at);
   if (errors.length) return fail();
   return resolved;
 }
 
 /** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
-function checkFlavorConfig(stack: StackFile, registry: FlavorRegistry, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
-  const name = stack.image_builder.flavor;
+function checkFlavorConfig(name: string, config: unknown, registry: FlavorRegistry, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
   const entry = registry.get(name);
   if (!entry) {
     const guess = closest(name, registry.names());
@@ -109,7 +121,7 @@ function checkFlavorConfig(stack: StackFile, registry: FlavorRegistry, at: Locat
     }));
     return undefined;
   }
-  return checkConfig(entry.flavor, stack.image_builder.config ?? {}, at, "/image_builder/config", errors);
+  return checkConfig(entry.flavor, config, at, "/image_builder/config", errors);
 }
 
 export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix: string, errors: InputError[]): Record<string, unknown> | undefined {
@@ -123,7 +135,7 @@ export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix
 }
 
 /** `extra_flags` is an escape hatch, but only for flags the flavor declares it can pass on. */
-function checkExtraFlags(stack: ResolvedStack, flavor: Flavor, at: Locator, errors: InputError[]): void {
+export function checkExtraFlags(stack: ResolvedStack, flavor: Flavor, errors: InputError[], at: Locator = (path) => ({ file: stack.file, path })): void {
   const allowed = new Set(flavor.extraFlags ?? []);
   for (const image of Object.values(stack.images)) {
     image.extraFlags.forEach((flag, i) => {

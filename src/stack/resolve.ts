@@ -17,6 +17,7 @@ export function resolveStack(
   value: StackFile,
   file: string,
   dir: string,
+  flavor: string,
   flavorConfig: Record<string, unknown>,
   at: Locator,
   errors: InputError[],
@@ -30,7 +31,7 @@ export function resolveStack(
   const stack: ResolvedStack = {
     file,
     dir,
-    imageBuilder: { flavor: value.image_builder.flavor, config: flavorConfig },
+    imageBuilder: { flavor, config: flavorConfig },
     flavorSources: (value.flavors ?? []).map((p) => resolve(dir, p)),
     images,
   };

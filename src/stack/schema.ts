@@ -84,7 +84,7 @@ export const RegistrySchema = Type.Object(
 
 export const ImageBuilderSchema = Type.Object(
   {
-    flavor: Type.String({ minLength: 1, description: "docker, podman, buildah, or a registered custom flavor." }),
+    flavor: Type.String({ minLength: 1, description: "docker, podman, buildah, oci, a registered custom flavor, or auto (the first engine found: docker, podman, buildah; else oci)." }),
     config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The flavor's configuration (see `imgb flavor describe FLAVOR`)." })),
   },
   { ...strict, description: "The stack component that builds images." },
@@ -93,7 +93,7 @@ export const ImageBuilderSchema = Type.Object(
 export const StackSchema = Type.Object(
   {
     version: Type.Optional(Type.Literal(1, { description: "Stack file format version." })),
-    image_builder: ImageBuilderSchema,
+    image_builder: Type.Optional(ImageBuilderSchema),
     container_registry: Type.Optional(RegistrySchema),
     flavors: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "Custom flavor source files, relative to the stack file." })),
     images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),

@@ -43,7 +43,7 @@ export const corpus: BadStack[] = [
   { name: "top level is a list", yaml: "- image_builder\n- images\n", expect: { message: /must be a mapping/, line: 1, col: 1 }, schema: true },
   { name: "top level is a scalar", yaml: "hello\n", expect: { message: /must be a mapping/ }, schema: true },
   { name: "missing images", yaml: head, expect: { message: /^Missing required key 'images'/, line: 1, col: 1 }, schema: true },
-  { name: "missing image_builder", yaml: ok, files: withDockerfile, expect: { message: /^Missing required key 'image_builder'/, line: 1 }, schema: true },
+  { name: "auto flavor with a config", yaml: "image_builder:\n  flavor: auto\n  config: { binary: docker }\n" + ok, files: withDockerfile, expect: { message: /Flavor 'auto' takes no config/, line: 3, col: 3 } },
   { name: "unknown top-level key", yaml: head + ok + "imags: {}\n", files: withDockerfile, expect: { message: /^Unknown key 'imags'/, line: 6, col: 1, path: "/imags", hint: /did you mean 'images'/ }, schema: true },
   { name: "unknown image key with suggestion", yaml: head + "images:\n  app:\n    context: .\n    dockerfil: Dockerfile\n", files: withDockerfile, expect: { message: /^Unknown key 'dockerfil'$/, line: 6, col: 5, path: "/images/app/dockerfil", hint: /did you mean 'dockerfile'\?/ }, schema: true },
   { name: "empty images", yaml: head + "images: {}\n", expect: { message: /Must not be empty/, line: 3, path: "/images" }, schema: true },

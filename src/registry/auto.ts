@@ -1,0 +1,38 @@
+/**
+ * `flavor: auto` (or no image_builder at all): the first built-in engine that answers its probe
+ * — docker, podman, buildah — with its default config, else the daemonless `oci` flavor, which
+ * needs nothing on the machine. Like buildx's driver manager picking a default.
+ */
+import { Value } from "@sinclair/typebox/value";
+import type { AnyFlavor } from "../builder/flavor.ts";
+import { InputError, InputErrors } from "../errors.ts";
+import { AUTO_FLAVOR, checkExtraFlags } from "../stack/load.ts";
+import type { ResolvedStack } from "../stack/model.ts";
+import type { FlavorRegistry } from "./flavor_registry.ts";
+
+export const AUTO_ORDER = ["docker", "podman", "buildah"] as const;
+export const FALLBACK_FLAVOR = "oci";
+
+/** Replaces an `auto` image builder in place; returns the reasons engines were passed over. */
+export async function chooseFlavor(stack: ResolvedStack, registry: FlavorRegistry): Promise<{ chosen: string; passedOver: string[] }> {
+  const passedOver: string[] = [];
+  if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return { chosen: stack.imageBuilder.flavor, passedOver };
+  let chosen: AnyFlavor | undefined;
+  for (const name of AUTO_ORDER) {
+    const flavor = registry.get(name)?.flavor;
+    if (!flavor?.probe) continue;
+    const probe = await flavor.probe(Value.Default(flavor.config, {}));
+    if (probe.available) {
+      chosen = flavor;
+      break;
+    }
+    passedOver.push(`${name}: ${probe.reason ?? "not available"}`);
+  }
+  chosen ??= registry.get(FALLBACK_FLAVOR)?.flavor;
+  if (!chosen) throw new InputError("flavor.auto", "No image builder is available", { hint: "name a flavor in image_builder.flavor" });
+  stack.imageBuilder = { flavor: chosen.name, config: Value.Default(chosen.config, {}) as Record<string, unknown> };
+  const errors: InputError[] = [];
+  checkExtraFlags(stack, chosen, errors);
+  if (errors.length) throw new InputErrors(errors);
+  return { chosen: chosen.name, passedOver };
+}
