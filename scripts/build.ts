@@ -20,7 +20,7 @@ let commit = git.exitCode === 0 ? git.stdout.toString().trim() : "unknown";
 if (commit !== "unknown" && dirty.stdout.toString().trim() !== "") commit += "-dirty";
 
 const argv = [
-  process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=cjs",
+  process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm", "--splitting",
   // The binary must not pick up a .env or bunfig.toml from wherever it happens to run.
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   ...(target ? [`--target=${target}`] : []),

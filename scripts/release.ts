@@ -66,7 +66,7 @@ async function sha256(path: string): Promise<string> {
 
 function compile(target: Target, outfile: string, commit: string): void {
   const argv = [
-    process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=cjs",
+    process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=bun-${target}`,
     "--define", `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
