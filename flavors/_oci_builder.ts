@@ -57,7 +57,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         blobDir: tmp,
         ...(this.config.docker_config ? { dockerConfig: this.config.docker_config } : {}),
       });
-      const tree = await contextTree(context, signal);
+      const tree = await contextTree(context);
       const dockerfile = tree.get(normalize(context.dockerfile));
       if (!dockerfile || dockerfile.type !== "file") {
         throw new InputError("oci.no-dockerfile", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context`, { hint: "check the image's dockerfile path" });

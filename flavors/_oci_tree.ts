@@ -1,7 +1,6 @@
 /**
- * File trees COPY reads from: the build context (its `files()` entries; inline-content entries
- * are read out of the context's own tar stream, since BuildContext has no public reader for
- * them), and an image's root filesystem made from its gzip layers with whiteouts applied
+ * File trees COPY reads from: the build context (its `files()` entries, inline content
+ * included), and an image's root filesystem made from its gzip layers with whiteouts applied
  * (`.wh.name` deletes, `.wh..wh..opq` hides the lower layers' directory contents). Image file
  * contents are extracted to disk only for the paths a caller asks for.
  */
@@ -26,9 +25,8 @@ export interface FsNode {
 /** Paths are relative, without leading or trailing `/`. */
 export type FileTree = Map<string, FsNode>;
 
-export async function contextTree(context: BuildContext, signal?: AbortSignal): Promise<FileTree> {
+export async function contextTree(context: BuildContext): Promise<FileTree> {
   const tree: FileTree = new Map();
-  const inline = new Set<string>();
   for (const e of await context.files()) {
     if (e.type === "dir") tree.set(e.path, { type: "dir", mode: e.mode, size: 0, uid: 0, gid: 0 });
     else if (e.type === "symlink") tree.set(e.path, { type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: e.linkTarget ?? "" });
@@ -37,30 +35,8 @@ export async function contextTree(context: BuildContext, signal?: AbortSignal): 
       const size = e.type === "hardlink" ? statSync(e.source).size : e.size;
       tree.set(e.path, { type: "file", mode: e.mode, size, uid: 0, gid: 0, source: e.source });
     } else {
-      tree.set(e.path, { type: "file", mode: e.mode, size: e.size, uid: 0, gid: 0 });
-      inline.add(e.path);
+      tree.set(e.path, { type: "file", mode: e.mode, size: e.size, uid: 0, gid: 0, data: e.content ?? new Uint8Array(0) });
     }
-  }
-  if (inline.size > 0) {
-    // Entries started so far; when the next header comes, the previous one is complete.
-    let started = 0;
-    await readTar(
-      context.stream({ signal }),
-      (h) => {
-        if (started === inline.size) return "stop";
-        const path = normalize(h.path);
-        if (!inline.has(path)) return undefined;
-        started++;
-        const node = tree.get(path)!;
-        const parts: Uint8Array[] = [];
-        node.data = new Uint8Array(0);
-        return (chunk) => {
-          parts.push(chunk.slice());
-          node.data = Buffer.concat(parts);
-        };
-      },
-      "The build context stream",
-    );
   }
   return tree;
 }
