@@ -8,7 +8,7 @@ import { RuntimeError } from "../src/errors.ts";
 import { formatReference, parseReference, referenceTarget } from "../src/distribution/reference.ts";
 import { isIndex, MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../src/distribution/types.ts";
 import type { Registries, RemoteBlob } from "./_oci_registries.ts";
-import { platformString, type Platform } from "./_oci_stages.ts";
+import { platformString, type Platform } from "../src/dockerfile/stages.ts";
 
 export interface BaseLayer {
   descriptor: Descriptor;

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../src/errors.ts";
 import { scratchConfig } from "./_oci_base.ts";
-import { parseDockerfile } from "./_oci_dockerfile.ts";
+import { parseDockerfile } from "../src/dockerfile/parse.ts";
 import { evaluateStage } from "./_oci_evaluate.ts";
 import { parseDuration } from "./_oci_instruction_args.ts";
-import { planBuild, stageByName } from "./_oci_stages.ts";
+import { planBuild, stageByName } from "../src/dockerfile/stages.ts";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 

@@ -12,8 +12,8 @@
 import { posix } from "node:path";
 import { InputError } from "../src/errors.ts";
 import type { ContainerConfig, HistoryEntry, ImageConfig } from "../src/distribution/types.ts";
-import type { Dockerfile, Instruction } from "./_oci_dockerfile.ts";
-import { argDeclarations, at, expand, type Stage } from "./_oci_stages.ts";
+import type { Dockerfile, Instruction } from "../src/dockerfile/parse.ts";
+import { argDeclarations, at, expand, type Stage } from "../src/dockerfile/stages.ts";
 import { command, exposedPorts, healthcheck, keyValues } from "./_oci_instruction_args.ts";
 
 export interface CopyOp {

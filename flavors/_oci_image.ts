@@ -5,7 +5,7 @@
  */
 import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../src/distribution/types.ts";
 import type { RemoteBlob } from "./_oci_registries.ts";
-import type { Platform } from "./_oci_stages.ts";
+import type { Platform } from "../src/dockerfile/stages.ts";
 
 export interface Blob {
   descriptor: Descriptor;

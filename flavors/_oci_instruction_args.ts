@@ -4,8 +4,8 @@
  * ports and ranges, HEALTHCHECK flags with Go durations.
  */
 import type { ContainerConfig } from "../src/distribution/types.ts";
-import type { Instruction } from "./_oci_dockerfile.ts";
-import { splitWords } from "./_oci_words.ts";
+import type { Instruction } from "../src/dockerfile/parse.ts";
+import { splitWords } from "../src/dockerfile/words.ts";
 
 export function keyValues(ins: Instruction, escape: string, fail: (m: string) => Error): [string, string][] {
   const words = splitWords(ins.args, escape);

@@ -11,13 +11,13 @@ import type { BuildContext } from "../src/context/build_context.ts";
 import type { ImageConfig } from "../src/distribution/types.ts";
 import { fetchBase, scratchConfig, type BaseLayer } from "./_oci_base.ts";
 import { copyEntries, hasWildcard } from "./_oci_copy.ts";
-import type { Dockerfile } from "./_oci_dockerfile.ts";
+import type { Dockerfile } from "../src/dockerfile/parse.ts";
 import { evaluateStage, type CopyOp } from "./_oci_evaluate.ts";
 import type { Blob } from "./_oci_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "./_oci_layer.ts";
 import { resolveOwner } from "./_oci_owner.ts";
 import type { Registries } from "./_oci_registries.ts";
-import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "./_oci_stages.ts";
+import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, type FileTree } from "./_oci_tree.ts";
 
 /** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */

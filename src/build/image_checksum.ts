@@ -2,7 +2,7 @@
  * The checksum that decides whether an image must be built: everything that can change the
  * result, as canonical JSON, hashed. Dependencies enter through the resolved build args (their
  * digests); the Dockerfile and files through the context digest; the ignore file's effect is in
- * the file set, its text is added too.
+ * the file set, its text is added too; base images through their current IDs or digests.
  */
 import { readFileSync } from "node:fs";
 import type { BuildOptions } from "../builder/build_options.ts";
@@ -14,6 +14,8 @@ export interface ChecksumInputs {
   options: BuildOptions;
   flavor: string;
   flavorConfig: unknown;
+  /** FROM references -> their image ID or digest now (null: unknown). */
+  bases?: Record<string, string | null>;
   /** Where it is pushed (`uri/repo`), or undefined for a local build. */
   destination?: string;
   /** Bumped when the meaning of the checksum changes, so old records stop matching. */
@@ -31,6 +33,7 @@ export function imageChecksum(i: ChecksumInputs): string {
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,
+    bases: i.bases ?? {},
   };
   return `sha256:${sha256(canonical(doc))}`;
 }

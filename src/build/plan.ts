@@ -45,7 +45,7 @@ export async function planBuild(stack: ResolvedStack, flavor: Flavor<TObject>, o
     const builder = new Builder(stack.imageBuilder.config, { log() {}, signal: options.signal, report() {} });
     let prepared;
     try {
-      prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => known.get(n), options.hashes, () => {});
+      prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => known.get(n), options.hashes, () => {}, options.signal);
     } catch (e) {
       if (e instanceof RuntimeError && e.code === "build.ref-unresolved") continue; // waits for a build
       throw e;

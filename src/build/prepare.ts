@@ -9,6 +9,7 @@ import { targetRepository, type ContainerRegistry } from "../builder/container_r
 import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
+import { baseImageDigests } from "./base_images.ts";
 import { contextDigest, type FileHashCache } from "./context_digest.ts";
 import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
 import { resolveImageRefs, type BuiltImage } from "./refs.ts";
@@ -30,6 +31,7 @@ export async function prepareImage(
   built: (name: string) => BuiltImage | undefined,
   hashes: FileHashCache | undefined,
   onWarning: (message: string) => void,
+  signal: AbortSignal,
 ): Promise<PreparedImage> {
   const { context } = contextForImage(image, builder.buildContextClass, { onWarning });
   const [first, ...more] = image.tags;
@@ -53,6 +55,7 @@ export async function prepareImage(
     flavor: stack.imageBuilder.flavor,
     flavorConfig: stack.imageBuilder.config,
     destination: registry ? `${targetRepository(registry, imageName)}:${image.tags.join(",")}` : undefined,
+    bases: await baseImageDigests(context, options, builder, registry, signal),
   });
   return { image, imageName, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
 }

@@ -98,8 +98,15 @@ async function buildOne(
     report: (f) => Object.assign(facts, f),
   });
   options.events({ type: "step", image: name, step: "checksum" });
-  const prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => done.get(n), options.hashes, (message) =>
-    options.events({ type: "warning", image: name, message }),
+  const prepared = await prepareImage(
+    stack,
+    stack.images[name]!,
+    builder,
+    registry,
+    (n) => done.get(n),
+    options.hashes,
+    (message) => options.events({ type: "warning", image: name, message }),
+    signal,
   );
   const elapsed = () => Math.round(performance.now() - started);
 

@@ -128,4 +128,33 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
     expect(builds()).toBe(2);
     expect(r.stdout).toMatch(new RegExp(`^${REGISTRY}/${p}-left@sha256:[0-9a-f]{64}\\n$`));
   }, E2E_TIMEOUT);
+
+  test("a base image that changed under the same tag is not reused", async () => {
+    const dir = tempDir("imgb-base-");
+    const base = `${uniqueRepo("local-base")}:v1`;
+    const docker = (...args: string[]) => {
+      const p = Bun.spawnSync([DOCKER_CLI, "-H", DOCKER_HOST, ...args], { stdin: "ignore" });
+      if (p.exitCode !== 0) throw new Error(`docker ${args.join(" ")}: ${p.stderr.toString()}`);
+    };
+    docker("tag", BASE_IMAGE, base);
+    writeTree(dir, {
+      "imgb.yaml": `image_builder: { flavor: docker, config: { binary: ${DOCKER_CLI}, host: "${DOCKER_HOST}" } }\nimages:\n  on-base: { context: ., network: none, build_args: { BASE: "${base}" } }\n`,
+      Dockerfile: "ARG BASE\nFROM ${BASE}\nCOPY a.txt /a.txt\n",
+      "a.txt": "a\n",
+      "rebase/Dockerfile": `FROM ${BASE_IMAGE}\nLABEL changed=yes\n`,
+    });
+    const env = { IMGB_HOME: tempDir("imgb-home-") };
+    const out = tempDir("imgb-meta-"); // not in the context: it would change it
+    const build = async () => {
+      const r = await runImgb(["build", "--progress", "plain", "--metadata-file", join(out, "meta.json")], { cwd: dir, env });
+      expect({ code: r.code, err: r.code ? r.stderr : "" }).toEqual({ code: 0, err: "" });
+      return meta(out)["on-base"]!;
+    };
+    const first = await build();
+    expect((await build()).reused).toBe(true);
+    docker("build", "-q", "-t", base, join(dir, "rebase")); // same tag, another image
+    const third = await build();
+    expect(third.reused).toBe(false);
+    expect(third.checksum).not.toBe(first.checksum);
+  }, E2E_TIMEOUT * 2);
 });

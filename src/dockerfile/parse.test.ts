@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { InputError } from "../src/errors.ts";
-import { parseDockerfile } from "./_oci_dockerfile.ts";
+import { InputError } from "../errors.ts";
+import { parseDockerfile } from "./parse.ts";
 
 describe("parseDockerfile", () => {
   test("directives, comments, continuations, line numbers", () => {

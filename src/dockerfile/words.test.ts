@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { processWord, splitWords, WordError } from "./_oci_words.ts";
+import { processWord, splitWords, WordError } from "./words.ts";
 
 const env = new Map([
   ["A", "alpha"],

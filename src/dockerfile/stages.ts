@@ -4,9 +4,9 @@
  * earlier stage, or an image), and the stages the target needs (FROM and COPY --from
  * dependencies), in order. Instruction-level work is `_oci_evaluate.ts`.
  */
-import { InputError } from "../src/errors.ts";
-import type { Dockerfile, Instruction } from "./_oci_dockerfile.ts";
-import { processWord, WordError } from "./_oci_words.ts";
+import { InputError } from "../errors.ts";
+import type { Dockerfile, Instruction } from "./parse.ts";
+import { processWord, WordError } from "./words.ts";
 
 export interface Platform {
   os: string;

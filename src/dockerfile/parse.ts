@@ -5,7 +5,7 @@
  * `--flag=value` words, JSON (exec) form vs shell form. Every instruction keeps the line it
  * starts on so errors can point at it. No substitution here: that needs the build state.
  */
-import { InputError } from "../src/errors.ts";
+import { InputError } from "../errors.ts";
 
 export interface Instruction {
   /** Upper-case keyword: `COPY`, `FROM`, … */

@@ -1,0 +1,63 @@
+/**
+ * The images a build starts FROM, and what they are right now, for the image checksum: a
+ * rebuilt or re-tagged base must not let an old build be reused. Each FROM reference of the
+ * stages the target needs (ARGs substituted like BuildKit) is resolved to the engine's local
+ * image ID when the builder can tell, else — for bases in the stack's own registry — to the
+ * registry's manifest digest. A base that cannot be resolved counts as unknown (null); a
+ * Dockerfile imgb cannot parse leaves the decision to the context digest alone.
+ */
+import { readFileSync } from "node:fs";
+import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import type { BuildOptions } from "../builder/build_options.ts";
+import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { BuildContext } from "../context/build_context.ts";
+import { RegistryClient } from "../distribution/client.ts";
+import { parseReference } from "../distribution/reference.ts";
+import { parseDockerfile } from "../dockerfile/parse.ts";
+import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
+
+export async function baseImageDigests(
+  context: BuildContext,
+  options: BuildOptions,
+  builder: BaseImageBuilder,
+  registry: ContainerRegistry | undefined,
+  signal: AbortSignal,
+): Promise<Record<string, string | null>> {
+  const refs = await baseRefs(context, options);
+  const out: Record<string, string | null> = {};
+  for (const ref of refs) out[ref] = await resolveBase(ref, builder, registry, signal);
+  return out;
+}
+
+async function baseRefs(context: BuildContext, options: BuildOptions): Promise<string[]> {
+  try {
+    const entry = (await context.files()).find((e) => e.path === context.dockerfile);
+    if (!entry) return [];
+    const text = entry.content ? new TextDecoder().decode(entry.content) : entry.source ? readFileSync(entry.source, "utf8") : "";
+    const df = parseDockerfile(text, context.dockerfile);
+    const plan = planBuild(df, options.buildArgs, parsePlatform(options.platforms[0] ?? "linux/amd64"), options.target);
+    const refs = new Set<string>();
+    for (const i of plan.order) {
+      const base = plan.stages[i]!.base;
+      if (base.kind === "image") refs.add(base.ref);
+    }
+    return [...refs].sort();
+  } catch {
+    return []; // the engine will say what is wrong with the Dockerfile
+  }
+}
+
+async function resolveBase(ref: string, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<string | null> {
+  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return ref.slice(ref.indexOf("@") + 1);
+  const local = await builder.localImageId?.(ref).catch(() => undefined);
+  if (local) return local;
+  try {
+    const parsed = parseReference(ref);
+    if (!registry || parsed.host !== registryHost(registry)) return null;
+    const client = new RegistryClient(parsed.host, { insecure: registry.insecure, credentials: registry.credentials, signal });
+    return (await client.manifestHead(parsed.repository, parsed.tag ?? "latest"))?.digest || null;
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return null;
+  }
+}
