@@ -114,6 +114,18 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
   }
 
   override async localImageId(reference: string): Promise<string | undefined> {
+    // A read-only question: over the daemon's unix socket it takes ~2 ms, the CLI ~35 ms
+    // (and imgb asks it for every base image of every build, to decide reuse).
+    const socket = unixSocket(this.config.host ?? process.env.DOCKER_HOST);
+    if (socket) {
+      try {
+        const res = await fetch(`http://docker/images/${encodeURIComponent(reference)}/json`, { unix: socket, signal: this.env.signal } as RequestInit);
+        if (res.status === 404) return undefined;
+        if (res.ok) return ((await res.json()) as { Id?: string }).Id || undefined;
+      } catch {
+        // fall back to the CLI, which knows about contexts and odd setups
+      }
+    }
     try {
       return (await this.inspectId(reference)) || undefined;
     } catch {
@@ -132,6 +144,12 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     const digests = JSON.parse(r.stdout || "[]") as string[];
     return digests.find((d) => d.startsWith(`${repository}@`))?.slice(repository.length + 1);
   }
+}
+
+/** The daemon's unix socket path when the host is one (the default host is /var/run/docker.sock). */
+export function unixSocket(host: string | undefined): string | undefined {
+  if (host === undefined || host === "") return "/var/run/docker.sock";
+  return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
 }
 
 /** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */
