@@ -3,15 +3,13 @@
  * run_build does it: flavor -> implementation -> build), the base image pushed to the test
  * registry, and docker commands against the test daemon.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { defaultBuildOptions, type BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { exec } from "../../src/exec.ts";
 import oci from "../../flavors/oci.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, REGISTRY } from "../helpers/testenv.ts";
+import { tempDir, writeTree } from "../helpers/tmp.ts";
 
 /** The test base image, as the registry serves it. */
 export const REGISTRY_BASE = `${REGISTRY}/imgb-test/busybox:latest`;
@@ -25,16 +23,12 @@ export function pushBase(): Promise<unknown> {
   return pushed;
 }
 
+/** A temp directory with these files; removed by `cleanupTempDirs()` (test/helpers/tmp.ts). */
 export function fixture(files: Record<string, string | Uint8Array>): string {
-  const root = mkdtempSync(join(tmpdir(), "imgb-oci-e2e-"));
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), content);
-  }
+  const root = tempDir("imgb-oci-e2e-");
+  writeTree(root, files);
   return root;
 }
-
-export const removeFixture = (root: string) => rmSync(root, { recursive: true, force: true });
 
 export interface OciBuild {
   ref: string;

@@ -9,10 +9,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancelledError } from "../../src/errors.ts";
-import { fixture, ociBuild, removeFixture } from "./_oci_e2e.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
+import { fixture, ociBuild } from "./_oci_e2e.ts";
 
 const roots: string[] = [];
-afterAll(() => roots.forEach(removeFixture));
+afterAll(cleanupTempDirs);
 const ownTemps = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("imgb-oci-") && !roots.some((r) => r.endsWith(n))));
 
 test("cancel while writing a layer: CancelledError, temp files removed, no output", async () => {

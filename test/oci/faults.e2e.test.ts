@@ -12,16 +12,12 @@ import { join } from "node:path";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, E2E_TIMEOUT, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
-import { fixture, ociBuild, pushBase, REGISTRY_BASE, removeFixture } from "./_oci_e2e.ts";
+import { fixture, ociBuild, pushBase, REGISTRY_BASE } from "./_oci_e2e.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
 
 const OWN_REGISTRY = "127.0.0.1:5009";
-const roots: string[] = [];
-const make = (files: Record<string, string | Uint8Array>) => {
-  const r = fixture(files);
-  roots.push(r);
-  return r;
-};
-afterAll(() => roots.forEach(removeFixture));
+const make = fixture;
+afterAll(cleanupTempDirs);
 
 const small = () => make({ Dockerfile: "FROM scratch\nCOPY a /a\n", a: `${Date.now()}\n` });
 

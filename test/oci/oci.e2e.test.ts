@@ -11,15 +11,11 @@ import { InputError } from "../../src/errors.ts";
 import { exec } from "../../src/exec.ts";
 import { E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 import { PODMAN_RUN_FLAGS } from "../engines/_scenario.ts";
-import { docker, fixture, ociBuild, pushBase, REGISTRY_BASE, removeFixture } from "./_oci_e2e.ts";
+import { docker, fixture, ociBuild, pushBase, REGISTRY_BASE } from "./_oci_e2e.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
 
-const roots: string[] = [];
-const make = (files: Record<string, string | Uint8Array>) => {
-  const r = fixture(files);
-  roots.push(r);
-  return r;
-};
-afterAll(() => roots.forEach(removeFixture));
+const make = fixture;
+afterAll(cleanupTempDirs);
 
 const run = async (ref: string, ...cmd: string[]) => (await docker("run", "--rm", "--network=none", ...cmd.slice(0, -1), ref, ...cmd.slice(-1))).stdout;
 const sh = async (ref: string, script: string) => (await docker("run", "--rm", "--network=none", "--entrypoint", "sh", ref, "-c", script)).stdout;
