@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import type { BuildContext } from "../context/build_context.ts";
+import type { BuildContext, ContextEntry } from "../context/build_context.ts";
 import { RegistryClient } from "../distribution/client.ts";
 import { parseReference } from "../distribution/reference.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
@@ -18,20 +18,21 @@ import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
 export async function baseImageDigests(
   context: BuildContext,
+  entries: readonly ContextEntry[],
   options: BuildOptions,
   builder: BaseImageBuilder,
   registry: ContainerRegistry | undefined,
   signal: AbortSignal,
 ): Promise<Record<string, string | null>> {
-  const refs = await baseRefs(context, options);
+  const refs = baseRefs(context, entries, options);
   const out: Record<string, string | null> = {};
   for (const ref of refs) out[ref] = await resolveBase(ref, builder, registry, signal);
   return out;
 }
 
-async function baseRefs(context: BuildContext, options: BuildOptions): Promise<string[]> {
+function baseRefs(context: BuildContext, entries: readonly ContextEntry[], options: BuildOptions): string[] {
   try {
-    const entry = (await context.files()).find((e) => e.path === context.dockerfile);
+    const entry = entries.find((e) => e.path === context.dockerfile);
     if (!entry) return [];
     const text = entry.content ? new TextDecoder().decode(entry.content) : entry.source ? readFileSync(entry.source, "utf8") : "";
     const df = parseDockerfile(text, context.dockerfile);

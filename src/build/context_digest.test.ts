@@ -12,7 +12,7 @@ function tree() {
   writeTree(dir, { Dockerfile: "FROM scratch\n", "a/b.txt": "bee\n", "big.bin": new Uint8Array(1 << 20).fill(7) });
   return dir;
 }
-const digest = (dir: string, cache = memoryHashCache(), stats?: DigestStats) => contextDigest(new BuildContext({ root: dir }), cache, stats);
+const digest = async (dir: string, cache = memoryHashCache(), stats?: DigestStats) => contextDigest(await new BuildContext({ root: dir }).files(), cache, stats);
 
 describe("contextDigest", () => {
   test("unchanged tree: same digest, and nothing is read the second time", async () => {
@@ -52,8 +52,8 @@ describe("contextDigest", () => {
 
   test("inline content is part of the digest", async () => {
     const dir = tree();
-    const a = await contextDigest(new BuildContext({ root: dir }).addContent("1", "VERSION"));
-    const b = await contextDigest(new BuildContext({ root: dir }).addContent("2", "VERSION"));
+    const a = await contextDigest(await new BuildContext({ root: dir }).addContent("1", "VERSION").files());
+    const b = await contextDigest(await new BuildContext({ root: dir }).addContent("2", "VERSION").files());
     expect(a).not.toBe(b);
   });
 

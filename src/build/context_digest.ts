@@ -6,7 +6,7 @@
  * changes the digest, as with `BuildContext.checksum()`; the two digests are different numbers.
  */
 import { lstatSync } from "node:fs";
-import type { BuildContext } from "../context/build_context.ts";
+import type { ContextEntry } from "../context/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
 
@@ -28,9 +28,10 @@ export interface DigestStats {
   bytesHashed: number;
 }
 
-export async function contextDigest(context: BuildContext, cache?: FileHashCache, stats?: DigestStats): Promise<string> {
+/** `entries` is `context.files()`: the caller walks the context once and shares the list. */
+export async function contextDigest(entries: readonly ContextEntry[], cache?: FileHashCache, stats?: DigestStats): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
-  for (const e of await context.files()) {
+  for (const e of entries) {
     let content = "";
     if (e.type === "file") {
       if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");

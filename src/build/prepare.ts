@@ -48,14 +48,15 @@ export async function prepareImage(
     extraFlags: image.extraFlags,
   });
   const imageName = first ? `${image.name}:${first}` : image.name;
+  const entries = await context.files(); // one walk for both digests below
   const checksum = imageChecksum({
-    contextDigest: await contextDigest(context, hashes),
+    contextDigest: await contextDigest(entries, hashes),
     ignoreFile: context.ignoreFile,
     options,
     flavor: stack.imageBuilder.flavor,
     flavorConfig: stack.imageBuilder.config,
     destination: registry ? `${targetRepository(registry, imageName)}:${image.tags.join(",")}` : undefined,
-    bases: await baseImageDigests(context, options, builder, registry, signal),
+    bases: await baseImageDigests(context, entries, options, builder, registry, signal),
   });
   return { image, imageName, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
 }
