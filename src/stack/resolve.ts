@@ -4,6 +4,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, posix, resolve } from "node:path";
+import { isLoopback } from "../distribution/client.ts";
 import { InputError } from "../errors.ts";
 import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
 import type { Locator } from "./schema_errors.ts";
@@ -152,7 +153,7 @@ function findCycles(images: Record<string, ResolvedImage>, at: Locator, errors: 
 }
 
 function resolveRegistry(r: NonNullable<StackFile["container_registry"]>, dir: string, at: Locator, errors: InputError[]): ResolvedRegistry {
-  const out: ResolvedRegistry = { uri: r.uri.replace(/\/+$/, ""), insecure: r.insecure ?? isLoopback(r.uri) };
+  const out: ResolvedRegistry = { uri: r.uri.replace(/\/+$/, ""), insecure: r.insecure ?? isLoopbackUri(r.uri) };
   if (r.repository !== undefined) out.repository = r.repository;
   if (r.credentials) {
     const c = r.credentials;
@@ -170,10 +171,9 @@ function resolveRegistry(r: NonNullable<StackFile["container_registry"]>, dir: s
   return out;
 }
 
-export function isLoopback(uri: string): boolean {
-  const host = uri.replace(/^[a-z]+:\/\//, "").split("/")[0]!;
-  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
-  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+/** Loopback registries (127.0.0.0/8, localhost, ::1) are plain HTTP for every engine. */
+function isLoopbackUri(uri: string): boolean {
+  return isLoopback(uri.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
 }
 
 function cleanDestination(dest: string): string | undefined {

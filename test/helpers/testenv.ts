@@ -10,6 +10,7 @@
  * skipping); locally the suite is skipped and the reason printed.
  */
 import { test } from "bun:test";
+import { MANIFEST_ACCEPT } from "../../src/distribution/types.ts";
 import { exec } from "../../src/exec.ts";
 
 export const RUN_DIR = "/run/imgb-test";
@@ -88,12 +89,7 @@ export function uniqueRepo(prefix: string): string {
   return `imgb-e2e/${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-const MANIFEST_ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
+
 
 /** The digest the registry itself reports for `repo:tag` (`Docker-Content-Digest`). */
 export async function registryDigest(registry: string, repo: string, tag: string, basicAuth?: { user: string; password: string }): Promise<string> {
