@@ -34,7 +34,7 @@ import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } f
 import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
-import { TarWriter } from "./tar.ts";
+import { TarWriter, type TarEntry } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
 
 export interface BuildContextOptions {
@@ -51,14 +51,8 @@ export interface BuildContextOptions {
   onWarning?: (message: string) => void;
 }
 
-export interface ContextEntry {
-  /** POSIX relative path, directories without a trailing slash. */
-  path: string;
-  type: "file" | "dir" | "symlink" | "hardlink";
-  mode: number;
-  size: number;
-  /** Symlink target, or for a hard link the path of the first entry with the same inode. */
-  linkTarget?: string;
+/** An entry as sent: a tar entry whose `source` is absolute and whose inline bytes are `content`. */
+export interface ContextEntry extends Omit<TarEntry, "source" | "data"> {
   /** Absolute path on disk, undefined for inline content. */
   source?: string;
   /** The bytes of an inline-content entry (`addContent`). */
