@@ -8,6 +8,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { RegistryCredentials } from "../builder/container_registry.ts";
 import { CancelledError, RuntimeError } from "../errors.ts";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
+import { apiHost } from "./reference.ts";
 import { MANIFEST_ACCEPT } from "./types.ts";
 
 export interface ClientOptions {
@@ -42,7 +43,7 @@ export class RegistryClient {
 
   constructor(host: string, options: ClientOptions = {}) {
     this.host = host;
-    this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${host}`;
+    this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${apiHost(host)}`;
     if (options.credentials) this.credentials = options.credentials;
     if (options.signal) this.signal = options.signal;
   }
@@ -125,6 +126,14 @@ export class RegistryClient {
   /** Is the registry there and speaking the distribution API? (200 or 401 on /v2/). */
   async ping(): Promise<void> {
     await this.send("GET", `${this.base}/v2/`, {}, undefined, [200, 401]);
+  }
+
+  /**
+   * Do the client's credentials open the registry? `GET /v2/` through the whole auth flow
+   * (Basic, or a bearer token for no particular repository): a wrong password fails here.
+   */
+  async checkAccess(): Promise<void> {
+    await this.request("GET", "/v2/", { scopes: [], ok: [200] });
   }
 
   private async request(method: string, path: string, req: { scopes: string[]; ok: number[]; headers?: Record<string, string>; body?: Uint8Array | Blob }): Promise<Response> {
