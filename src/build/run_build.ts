@@ -16,6 +16,8 @@ import { closest } from "../stack/suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
+import { probeRegistry } from "./registry_probe.ts";
+import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, schedule, type Outcome } from "./schedule.ts";
 
@@ -52,6 +54,8 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
+  // Before the first build: a wrong password or a registry that is down fails now, in seconds.
+  if (registry && order.length > 0) await probeRegistry(registry, options.signal);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 
@@ -110,10 +114,13 @@ async function buildOne(
   );
   const elapsed = () => Math.round(performance.now() - started);
 
-  const record = options.reuse?.lookup(prepared.checksum);
-  if (record) {
+  // no_cache asks for a build: reusing an earlier one would ignore it.
+  const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
+  if (record && canRetag(record, builder, registry)) {
     options.events({ type: "step", image: name, step: "verify" });
     if (await stillExists(record, builder, registry, signal)) {
+      options.events({ type: "step", image: name, step: "tag" });
+      await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
       return { image: name, ref: record.ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
     }
     options.reuse!.forget(prepared.checksum);
