@@ -8,7 +8,7 @@ import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { Flavor, ImageBuilderClass } from "../builder/flavor.ts";
-import { ImgbError, InputError, RuntimeError } from "../errors.ts";
+import { ImgbError, InputError, InputErrors, RuntimeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
@@ -17,6 +17,7 @@ import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
 import { probeRegistry } from "./registry_probe.ts";
+import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, schedule, type Outcome } from "./schedule.ts";
@@ -50,6 +51,8 @@ export interface BuildRun {
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
+  const refused = staticChecks(stack, flavor, order);
+  if (refused.length > 0) throw new InputErrors(refused);
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
