@@ -8,7 +8,7 @@ import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { Flavor, ImageBuilderClass } from "../builder/flavor.ts";
-import { ImgbError, InputError, InputErrors, RuntimeError } from "../errors.ts";
+import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
@@ -145,6 +145,8 @@ function userCode(flavor: Flavor, origin: string | undefined) {
       return await run();
     } catch (e) {
       if (e instanceof ImgbError || (e instanceof DOMException && e.name === "AbortError")) throw e;
+      // A full disk is the disk's fault, whoever wrote: say so, with the path the error names.
+      if (isDiskFull(e)) throw writeError(e, "a file", (e as NodeJS.ErrnoException).path ?? "(unknown path)");
       const where = origin && origin !== "builtin" ? ` (${origin})` : "";
       throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}'${where} failed while ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

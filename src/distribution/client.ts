@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { RegistryCredentials } from "../builder/container_registry.ts";
-import { CancelledError, RuntimeError } from "../errors.ts";
+import { CancelledError, ImgbError, RuntimeError, writeError } from "../errors.ts";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
 import { apiHost } from "./reference.ts";
 import { MANIFEST_ACCEPT } from "./types.ts";
@@ -81,19 +81,34 @@ export class RegistryClient {
   async blobToFile(repo: string, digest: string, path: string): Promise<void> {
     const res = await this.request("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pull(repo)], ok: [200] });
     const partial = `${path}.partial`;
-    const fd = openSync(partial, "w", 0o600);
+    let fd: number;
+    try {
+      fd = openSync(partial, "w", 0o600);
+    } catch (e) {
+      await res.body?.cancel();
+      throw writeError(e, "a downloaded blob", partial);
+    }
     const hash = new Bun.CryptoHasher("sha256");
     try {
       for await (const chunk of res.body!) {
         hash.update(chunk);
-        writeSync(fd, chunk);
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          throw writeError(e, "a downloaded blob", partial); // the disk, not the registry
+        }
       }
     } catch (e) {
-      rmSync(partial, { force: true });
-      throw this.networkError("GET", `/v2/${repo}/blobs/${digest}`, e);
-    } finally {
       closeSync(fd);
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // a read-only file system refuses even this; the error that matters is the one below
+      }
+      if (e instanceof ImgbError) throw e;
+      throw this.networkError("GET", `/v2/${repo}/blobs/${digest}`, e);
     }
+    closeSync(fd);
     verify(digest, hash, `${this.base}/v2/${repo}/blobs/${digest}`);
     renameSync(partial, path);
   }
