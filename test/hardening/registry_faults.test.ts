@@ -2,7 +2,9 @@
  * Registry faults found before anything is built (issue #11, item 7): a wrong password and a
  * registry that is down fail in seconds with one line and exit 1, and no engine build runs
  * (a docker wrapper logs every CLI call). The probe itself is checked against the real auth
- * registry on 127.0.0.1:5001 (htpasswd, Basic) with right and wrong passwords.
+ * registry on 127.0.0.1:5001 (htpasswd, Basic) with right and wrong passwords. A registry that
+ * dies in the middle of a push (a proxy in front of the real one, stopped with its connections
+ * cut at the first blob upload) is one line, exit 1, and leaves no tag behind.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
@@ -12,7 +14,7 @@ import { probeRegistry } from "../../src/build/registry_probe.ts";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
 import { runImgb } from "../helpers/binary.ts";
-import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
@@ -94,5 +96,50 @@ describe.skipIf(!(await requireEngine("docker", "auth-registry")))("registry fau
     const r = await s.run(AUTH_PASSWORD);
     expect({ code: r.code, err: r.code ? r.stderr : "" }).toEqual({ code: 0, err: "" });
     expect(s.calls()).toContain("build");
+  }, E2E_TIMEOUT);
+});
+
+/** A proxy to the real registry that dies (listener and open connections) at the first blob upload PUT. */
+function dyingRegistry() {
+  let died = false;
+  const server: ReturnType<typeof Bun.serve> = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      if (req.method === "PUT" && url.pathname.includes("/blobs/uploads/")) {
+        died = true;
+        server.stop(true);
+        return new Promise<Response>(() => {}); // never answered: the connection is cut
+      }
+      const res = await fetch(`http://${REGISTRY}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.body, redirect: "manual" });
+      const headers = new Headers(res.headers);
+      const location = headers.get("location");
+      if (location) headers.set("location", location.replace(`http://${REGISTRY}`, `http://127.0.0.1:${server.port}`));
+      return new Response(res.body, { status: res.status, headers });
+    },
+  });
+  return { host: `127.0.0.1:${server.port}`, died: () => died };
+}
+
+describe.skipIf(!(await requireEngine("registry")))("registry killed mid-push (imgb build, oci flavor)", () => {
+  test("one line, exit 1, and no tag in the registry", async () => {
+    const reg = dyingRegistry();
+    const repo = uniqueRepo("dies");
+    const dir = tempDir("imgb-dies-");
+    writeTree(dir, {
+      "imgb.yaml": `image_builder: { flavor: oci }\ncontainer_registry: { uri: ${reg.host} }\nimages:\n  ${repo}: { context: ctx, tags: [v1] }\n`,
+      "ctx/Dockerfile": "FROM scratch\nCOPY a /a\n",
+      "ctx/a": `${repo}\n`,
+    });
+    const r = await runImgb(["build", "--progress", "plain"], { cwd: dir, env: { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" } });
+    expect(reg.died()).toBe(true);
+    expect(r.code).toBe(1);
+    expect(errorLine(r.stderr)).toBe(`error: 1 of 1 images failed: ${repo}`);
+    expect(r.stderr).toMatch(new RegExp(`${reg.host.replace(/\./g, "\\.")} (dropped the connection|is not reachable)`));
+    expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    expect(r.stdout).toBe("");
+    const head = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/v1`, { method: "HEAD" });
+    expect(head.status).toBe(404);
   }, E2E_TIMEOUT);
 });
