@@ -19,29 +19,52 @@ function docker(...args: string[]): string {
   return p.stdout.toString().trim();
 }
 
+const ENGINES = {
+  docker: { cli: DOCKER_CLI, config: `host: "${DOCKER_HOST}"`, build: "build" },
+  podman: { cli: "podman", config: "layers: true", build: "build" },
+  buildah: { cli: "buildah", config: "layers: true", build: "bud" },
+} as const;
+type Engine = keyof typeof ENGINES;
+
+/** The ID the engine has for a local reference, `sha256:…`. */
+function localId(engine: Engine, ref: string): string {
+  const argv = engine === "docker" ? [DOCKER_CLI, "-H", DOCKER_HOST, "image", "inspect", "--format", "{{.Id}}", ref] : engine === "podman" ? ["podman", "image", "inspect", "--format", "{{.Id}}", ref] : ["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref];
+  const p = Bun.spawnSync(argv, { stdin: "ignore" });
+  if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
+  const id = p.stdout.toString().trim();
+  return id.startsWith("sha256:") ? id : `sha256:${id}`;
+}
+
+function engineCli(engine: Engine, ...args: string[]): void {
+  const argv = engine === "docker" ? [DOCKER_CLI, "-H", DOCKER_HOST, ...args] : [ENGINES[engine].cli, ...args];
+  const p = Bun.spawnSync(argv, { stdin: "ignore" });
+  if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
+}
+
 /** A one-image stack; `stack(tags, extra)` rewrites its imgb.yaml. */
-function project(withRegistry: boolean) {
+function project(withRegistry: boolean, engine: Engine = "docker") {
+  const { cli, config, build: buildCommand } = ENGINES[engine];
   const dir = tempDir("imgb-tags-");
   const out = tempDir("imgb-tags-out-"); // metadata outside the context
   const name = uniqueRepo("tags");
-  const log = join(out, "docker-calls.log");
+  const log = join(out, "engine-calls.log");
   writeTree(dir, {
-    "docker-wrapper": `#!/bin/sh\necho "$1" >> ${log}\nexec ${DOCKER_CLI} "$@"\n`,
+    "engine-wrapper": `#!/bin/sh\necho "$1" >> ${log}\nexec ${Bun.which(cli) ?? cli} "$@"\n`,
     // The context is a subdirectory: imgb.yaml changes between runs and must not be in it.
     "ctx/Dockerfile": `FROM ${BASE_IMAGE}\nCOPY a.txt /a.txt\n`,
     "ctx/a.txt": `${name}\n`,
   });
-  chmodSync(join(dir, "docker-wrapper"), 0o755);
+  chmodSync(join(dir, "engine-wrapper"), 0o755);
   const stack = (tags: string[], extra = "") =>
     writeFileSync(
       join(dir, "imgb.yaml"),
-      `image_builder: { flavor: docker, config: { binary: ${join(dir, "docker-wrapper")}, host: "${DOCKER_HOST}" } }\n` +
+      `image_builder: { flavor: ${engine}, config: { binary: ${join(dir, "engine-wrapper")}, ${config} } }\n` +
         (withRegistry ? `container_registry: { uri: ${REGISTRY} }\n` : "") +
         `images:\n  ${name}:\n    context: ctx\n    network: none\n    tags: [${tags.join(", ")}]\n${extra}`,
     );
   const builds = () => {
     try {
-      return readFileSync(log, "utf8").split("\n").filter((l) => l === "build").length;
+      return readFileSync(log, "utf8").split("\n").filter((l) => l === buildCommand).length;
     } catch {
       return 0;
     }
@@ -99,25 +122,29 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("reuse and tags (d
   }, E2E_TIMEOUT * 2);
 });
 
-describe.skipIf(!(await requireEngine("docker")))("reuse and tags (docker, local images)", () => {
-  test("a reused local image gets every requested tag with the engine's tag command", async () => {
-    const p = project(false);
-    p.stack(["a", "b"]);
-    const first = await p.build();
-    expect(first.reused).toBe(false);
-    const id = first.imageId!;
-    expect(docker("image", "inspect", "--format", "{{.Id}}", `${p.name}:b`)).toBe(id);
+for (const engine of Object.keys(ENGINES) as Engine[]) {
+  describe.skipIf(!(await requireEngine(engine)))(`reuse and tags (${engine}, local images)`, () => {
+    test("a reused local image gets every requested tag with the engine's tag command", async () => {
+      const p = project(false, engine);
+      p.stack(["a", "b"]);
+      const first = await p.build();
+      expect(first.reused).toBe(false);
+      expect(p.builds()).toBe(1);
+      const id = first.imageId!;
+      expect(localId(engine, `${p.name}:b`)).toBe(id);
 
-    p.stack(["a", "c"]);
-    expect((await p.build()).reused).toBe(true);
-    expect(p.builds()).toBe(1);
-    expect(docker("image", "inspect", "--format", "{{.Id}}", `${p.name}:c`)).toBe(id);
+      p.stack(["a", "c"]);
+      expect((await p.build()).reused).toBe(true);
+      expect(p.builds()).toBe(1);
+      expect(localId(engine, `${p.name}:c`)).toBe(id);
 
-    docker("tag", BASE_IMAGE, `${p.name}:a`); // the tag moves to another image
-    const third = await p.build();
-    expect(third.reused).toBe(true);
-    expect(p.builds()).toBe(1);
-    expect(docker("image", "inspect", "--format", "{{.Id}}", `${p.name}:a`)).toBe(id);
-    docker("rmi", `${p.name}:a`, `${p.name}:b`, `${p.name}:c`);
-  }, E2E_TIMEOUT * 2);
-});
+      engineCli(engine, "tag", BASE_IMAGE, `${p.name}:a`); // the tag moves to another image
+      expect(localId(engine, `${p.name}:a`)).not.toBe(id);
+      const third = await p.build();
+      expect(third.reused).toBe(true);
+      expect(p.builds()).toBe(1);
+      expect(localId(engine, `${p.name}:a`)).toBe(id);
+      engineCli(engine, "rmi", `${p.name}:a`, `${p.name}:b`, `${p.name}:c`);
+    }, E2E_TIMEOUT * 2);
+  });
+}
