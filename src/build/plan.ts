@@ -55,7 +55,7 @@ export async function planBuild(stack: ResolvedStack, flavor: Flavor<TObject>, o
     const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
     if (record && canRetag(record, builder, registry) && (await stillExists(record, builder, registry, options.signal))) {
       entry.decision = "reuse";
-      entry.ref = record.ref;
+      entry.ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!; // as imgb build would print it
       known.set(name, record);
     } else {
       entry.decision = "build";

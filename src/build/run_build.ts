@@ -124,7 +124,9 @@ async function buildOne(
     if (await stillExists(record, builder, registry, signal)) {
       options.events({ type: "step", image: name, step: "tag" });
       await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
-      return { image: name, ref: record.ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
+      // A pushed image's reference is its digest; a local one is named by this run's first tag.
+      const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
+      return { image: name, ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
     }
     options.reuse!.forget(prepared.checksum);
   }
