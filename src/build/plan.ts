@@ -56,7 +56,7 @@ export async function planBuild(stack: ResolvedStack, flavor: Flavor<TObject>, o
     if (record && canRetag(record, builder, registry) && (await stillExists(record, builder, registry, options.signal))) {
       entry.decision = "reuse";
       entry.ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!; // as imgb build would print it
-      known.set(name, record);
+      known.set(name, { ...record, ref: entry.ref });
     } else {
       entry.decision = "build";
     }
