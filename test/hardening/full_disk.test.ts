@@ -1,6 +1,6 @@
 /**
  * A full (or read-only) disk wherever imgb writes (issue #11, item 14): the oci flavor's layers
- * in TMPDIR, an OCI layout, the --metadata-file. Each is one clear line naming the file, exit 1,
+ * and downloaded base blobs in TMPDIR, an OCI layout, the --metadata-file. Each is one clear line naming the file, exit 1,
  * no Bun stack trace, and nothing left behind (no layer file, no `*.tmp`). The full disk is a
  * 1 MiB tmpfs (we are root in the test environment), unmounted in afterAll. No engine needed.
  */
@@ -9,6 +9,8 @@ import { randomFillSync } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
+import { requireEngine } from "../helpers/testenv.ts";
+import { pushBase, REGISTRY_BASE } from "../oci/_oci_e2e.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 const mounts: string[] = [];
@@ -99,4 +101,22 @@ describe.skipIf(!canMount)("full disk", () => {
       expect(ls(meta)).toEqual(before);
     }, 60_000);
   }
+});
+
+describe.skipIf(!canMount || !(await requireEngine("docker", "registry")))("full disk (base image from the registry)", () => {
+  test("oci flavor: a base blob download into a full TMPDIR is one line about the disk, not the registry", async () => {
+    await pushBase();
+    const tmp = tmpfs("size=256k")!;
+    const dir = tempDir("imgb-fulldisk-stack-");
+    writeTree(dir, {
+      "imgb.yaml": `image_builder: { flavor: oci, config: { output: "oci-layout:${join(tempDir("imgb-fulldisk-out-"), "layout")}" } }\nimages:\n  app: { context: ctx }\n`,
+      "ctx/Dockerfile": `FROM ${REGISTRY_BASE}\nCOPY a /a\n`,
+      "ctx/a": "a\n",
+    });
+    const r = await runImgb(["build", "--progress", "plain"], { cwd: dir, env: { TMPDIR: tmp, IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" } });
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /Cannot write a downloaded blob '.*\.partial': no space left on the device \(ENOSPC\)/);
+    expect(r.stderr).not.toContain("dropped the connection");
+    expect(ls(tmp)).toEqual([]);
+  }, 60_000);
 });
