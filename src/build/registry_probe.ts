@@ -20,12 +20,12 @@ export async function probeRegistry(registry: ContainerRegistry, signal: AbortSi
   } catch (e) {
     if (signal.aborted) throw e;
     if (timeout.aborted) {
-      throw new RuntimeError("registry.unreachable", `Registry ${host} did not answer GET /v2/ within ${timeoutMs / 1000} s; nothing was built`, {
+      throw new RuntimeError("registry.unreachable", `Registry ${host} did not answer GET /v2/ within ${timeoutMs / 1000} s (checked before building: nothing was built)`, {
         hint: "check the registry address and that it is running",
       });
     }
     if (e instanceof RuntimeError) {
-      throw new RuntimeError(e.code, `${e.message}; nothing was built`, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+      throw new RuntimeError(e.code, `${e.message} (checked before building: nothing was built)`, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
     }
     throw e;
   }

@@ -59,13 +59,29 @@ describe.skipIf(!(await requireEngine("auth-registry")))("registry probe (auth r
     expect(e).toBeInstanceOf(RuntimeError);
     expect(e.code).toBe("registry.unauthorized");
     expect(e.message).toContain(`Registry ${AUTH_REGISTRY} refused GET http://${AUTH_REGISTRY}/v2/: HTTP 401`);
-    expect(e.message).toEndWith("nothing was built");
+    expect(e.message).toEndWith("(checked before building: nothing was built)");
     expect(e.hint).toContain(`'${AUTH_USER}'`);
     expect(`${e.message} ${e.hint} ${JSON.stringify(e)}`).not.toContain(WRONG);
   });
 
   test("without credentials only reachability is checked (the engine may have its own login)", async () => {
     await probeRegistry({ uri: AUTH_REGISTRY, insecure: true }, never);
+  });
+});
+
+describe("registry probe (a registry that never answers)", () => {
+  test("a hung registry is one clear error after the timeout, not a hang", async () => {
+    const hung = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
+    try {
+      const started = performance.now();
+      const e = (await probeRegistry({ uri: `127.0.0.1:${hung.port}`, insecure: true }, never, 300).catch((x) => x)) as RuntimeError;
+      expect(e).toBeInstanceOf(RuntimeError);
+      expect(e.code).toBe("registry.unreachable");
+      expect(e.message).toBe(`Registry 127.0.0.1:${hung.port} did not answer GET /v2/ within 0.3 s (checked before building: nothing was built)`);
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      hung.stop(true);
+    }
   });
 });
 
