@@ -87,6 +87,16 @@ describe.skipIf(!canMount)("full disk", () => {
     expect(ls(out).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   }, 60_000);
 
+  test("docker archive on a full disk: one line, no temp archive left", async () => {
+    const out = tmpfs()!;
+    const dir = project(join(out, "layout"), 1200 << 10);
+    writeFileSync(join(dir, "imgb.yaml"), `image_builder: { flavor: oci, config: { output: "docker-archive:${join(out, "app.tar")}" } }\nimages:\n  app: { context: ctx }\n`);
+    const r = await runImgb(["build", "--progress", "plain"], { cwd: dir, env: { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" } });
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /Cannot write the docker archive '.*app\.tar': no space left on the device \(ENOSPC\)/);
+    expect(ls(out)).toEqual([]);
+  }, 60_000);
+
   for (const [label, options] of [["full", "size=1m"], ["read-only", "ro,size=1m"]] as const) {
     test(`--metadata-file on a ${label} disk: one line, exit 1, no *.tmp; the reference is still printed`, async () => {
       const meta = tmpfs(options)!;
