@@ -63,6 +63,10 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
     return inspectImageId([...buildahPrefix(this.config), "inspect", "--type", "image", "--format", "{{.FromImageID}}", reference], this.env.signal);
   }
 
+  override async tagImage(source: string, targets: readonly string[]): Promise<void> {
+    if (targets.length > 0) await this.run([...buildahPrefix(this.config), "tag", source, ...targets]);
+  }
+
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);

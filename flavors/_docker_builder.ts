@@ -133,6 +133,11 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     }
   }
 
+  /** `docker tag` takes one target per run. */
+  override async tagImage(source: string, targets: readonly string[]): Promise<void> {
+    for (const target of targets) await this.run([this.config.binary, "tag", source, target], { env: dockerEnv(this.config) });
+  }
+
   private async inspectId(reference: string): Promise<string> {
     const r = await exec([this.config.binary, "image", "inspect", "--format", "{{.Id}}", reference], { env: dockerEnv(this.config), signal: this.env.signal });
     return r.stdout.trim();

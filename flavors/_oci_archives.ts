@@ -8,7 +8,7 @@
  */
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError, RuntimeError } from "../src/errors.ts";
+import { InputError, isDiskFull, RuntimeError, writeError } from "../src/errors.ts";
 import { TarWriter, type TarEntry } from "../src/context/tar.ts";
 import { MediaType, type Descriptor, type ImageIndex } from "../src/distribution/types.ts";
 import type { Blob, BuiltImage } from "./_oci_image.ts";
@@ -30,9 +30,18 @@ export async function writeOciLayout(dir: string, images: readonly BuiltImage[],
     const put = async (digest: string, src: { path?: string; bytes?: Uint8Array }) => {
       const target = join(dir, blobName(digest));
       if (existsSync(target)) return;
-      if (src.bytes) writeFileSync(`${target}.tmp`, src.bytes);
-      else copyFileSync(src.path!, `${target}.tmp`);
-      renameSync(`${target}.tmp`, target);
+      try {
+        if (src.bytes) writeFileSync(`${target}.tmp`, src.bytes);
+        else copyFileSync(src.path!, `${target}.tmp`);
+        renameSync(`${target}.tmp`, target);
+      } catch (e) {
+        try {
+          rmSync(`${target}.tmp`, { force: true }); // a half-copied blob would look like a real one to the next run's rename
+        } catch {
+          // a read-only file system refuses even this; the error that matters is the one below
+        }
+        throw writeError(e, "an OCI layout blob", target);
+      }
     };
     for (const image of images) {
       for (const blob of [...image.layers, image.config]) await put(blob.descriptor.digest, await blobSource(blob, registries));
@@ -47,10 +56,20 @@ export async function writeOciLayout(dir: string, images: readonly BuiltImage[],
     for (const name of names) {
       existing.manifests.push({ ...top, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": tagOf(name) } });
     }
-    writeFileSync(`${indexPath}.tmp`, JSON.stringify(existing));
-    renameSync(`${indexPath}.tmp`, indexPath);
+    try {
+      writeFileSync(`${indexPath}.tmp`, JSON.stringify(existing));
+      renameSync(`${indexPath}.tmp`, indexPath);
+    } catch (e) {
+      try {
+        rmSync(`${indexPath}.tmp`, { force: true });
+      } catch {
+        // a read-only file system refuses even this; the error that matters is the one below
+      }
+      throw writeError(e, "the OCI layout index", indexPath);
+    }
   } catch (e) {
     if (e instanceof RuntimeError || e instanceof InputError) throw e;
+    if (isDiskFull(e)) throw writeError(e, "the OCI layout", dir);
     throw new RuntimeError("oci.output", `Writing the OCI layout ${JSON.stringify(dir)} failed: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -83,8 +102,13 @@ export async function writeDockerArchive(file: string, image: BuiltImage, names:
     }
     renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // a read-only file system refuses even this; the error that matters is the one below
+    }
     if (e instanceof RuntimeError) throw e;
+    if (isDiskFull(e)) throw writeError(e, "the docker archive", file);
     throw new RuntimeError("oci.output", `Writing the docker archive ${JSON.stringify(file)} failed: ${(e as Error).message}`, { cause: e });
   }
 }

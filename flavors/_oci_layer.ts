@@ -6,10 +6,10 @@
  * digest) and the tar before compression (the diff_id). Memory stays at a few chunks whatever
  * the layer size.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
-import { CancelledError } from "../src/errors.ts";
+import { CancelledError, writeError } from "../src/errors.ts";
 import { TarWriter, type TarEntry } from "../src/context/tar.ts";
 import { MediaType } from "../src/distribution/types.ts";
 
@@ -40,17 +40,33 @@ export async function writeLayer(entries: readonly LayerEntry[], path: string, o
   const owners = new OwnerPatcher(entries);
   const diff = new Bun.CryptoHasher("sha256");
   const blob = new Bun.CryptoHasher("sha256");
-  const fd = openSync(path, "w", 0o600);
+  let fd: number;
+  try {
+    fd = openSync(path, "w", 0o600);
+  } catch (e) {
+    throw writeError(e, "an image layer", path);
+  }
   let size = 0;
+  let failed: unknown;
   const gzip = createGzip({ level: options.level, chunkSize: 1 << 20 });
   gzip.on("data", (chunk: Buffer) => {
-    blob.update(chunk);
-    writeSync(fd, chunk);
-    size += chunk.length;
+    if (failed) return;
+    try {
+      blob.update(chunk);
+      writeSync(fd, chunk);
+      size += chunk.length;
+    } catch (e) {
+      // Thrown here it would escape the stream as an uncaught exception (a crash with a stack
+      // trace, e.g. ENOSPC on a full TMPDIR): fail the stream instead, which the loop awaits.
+      failed = writeError(e, "an image layer", path);
+      gzip.destroy(failed as Error);
+    }
   });
   const ended = once(gzip, "end");
+  ended.catch(() => {}); // a failure is rethrown below; while the loop awaits "drain" nobody awaits this
   try {
     for (let chunk = tar.next(); chunk; chunk = tar.next()) {
+      if (failed) throw failed;
       if (options.signal?.aborted) throw new CancelledError("Writing an image layer was cancelled");
       owners.patch(chunk);
       diff.update(chunk);
@@ -58,13 +74,19 @@ export async function writeLayer(entries: readonly LayerEntry[], path: string, o
     }
     gzip.end();
     await ended;
+    if (failed) throw failed;
   } catch (e) {
     tar.close();
     gzip.destroy();
-    throw e;
-  } finally {
     closeSync(fd);
+    try {
+      rmSync(path, { force: true }); // no half-written layer left behind
+    } catch {
+      // a read-only file system refuses even this; the error that matters is the one below
+    }
+    throw failed ?? e;
   }
+  closeSync(fd);
   return { mediaType: MediaType.ociLayerGzip, digest: `sha256:${blob.digest("hex")}`, size, diffId: `sha256:${diff.digest("hex")}`, path };
 }
 

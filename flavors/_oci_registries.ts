@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { registryHost, type ContainerRegistry, type RegistryCredentials } from "../src/builder/container_registry.ts";
 import { RegistryClient } from "../src/distribution/client.ts";
+import { canonicalHost } from "../src/distribution/reference.ts";
 import { defaultDockerConfigPath, dockerConfigCredentials } from "../src/distribution/docker_config.ts";
 
 export interface RegistriesOptions {
@@ -36,7 +37,7 @@ export class Registries {
     let client = this.clients.get(host);
     if (!client) {
       const { registry } = this.options;
-      const own = registry !== undefined && registryHost(registry) === host;
+      const own = registry !== undefined && canonicalHost(registryHost(registry)) === canonicalHost(host);
       const insecure = (own && registry.insecure) || this.options.insecureRegistries.includes(host);
       const credentials = own && registry.credentials ? registry.credentials : this.configCredentials(host);
       client = new RegistryClient(host, { insecure, signal: this.options.signal, ...(credentials ? { credentials } : {}) });

@@ -7,6 +7,7 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import type { BuildContext } from "../src/context/build_context.ts";
+import { writeError } from "../src/errors.ts";
 import { readTar } from "./_oci_tar_reader.ts";
 
 export interface FsNode {
@@ -74,11 +75,21 @@ export async function applyLayerBlob(tree: FileTree, blob: string, want: (path: 
       if (node.type !== "file" || !want(path)) return undefined;
       const file = `${dir}/x${extracted++}`;
       node.source = file;
-      const fd = openSync(file, "w", 0o600);
+      let fd: number;
+      try {
+        fd = openSync(file, "w", 0o600);
+      } catch (e) {
+        throw writeError(e, "a file of a base image", file);
+      }
       let left = h.size;
       if (left === 0) closeSync(fd);
       return (chunk) => {
-        writeSync(fd, chunk);
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          closeSync(fd);
+          throw writeError(e, "a file of a base image", file); // the build's temp dir is removed with it
+        }
         left -= chunk.length;
         if (left === 0) closeSync(fd);
       };

@@ -76,6 +76,10 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
     return inspectImageId([...podmanPrefix(this.config), "image", "inspect", "--format", "{{.Id}}", reference], this.env.signal);
   }
 
+  override async tagImage(source: string, targets: readonly string[]): Promise<void> {
+    if (targets.length > 0) await this.run([...podmanPrefix(this.config), "tag", source, ...targets]);
+  }
+
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);

@@ -24,6 +24,7 @@ export const BuildahConfig = Type.Object(
 
 export default defineFlavor({
   name: "buildah",
+  capabilities: { multiPlatform: false },
   type: "image_builder",
   description: "Build with buildah (daemonless), push with buildah push.",
   config: BuildahConfig,

@@ -29,6 +29,7 @@ export const DockerConfig = Type.Object(
 
 export default defineFlavor({
   name: "docker",
+  capabilities: { multiPlatform: false },
   type: "image_builder",
   description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
   config: DockerConfig,

@@ -25,6 +25,7 @@ export const PodmanConfig = Type.Object(
 
 export default defineFlavor({
   name: "podman",
+  capabilities: { multiPlatform: false },
   type: "image_builder",
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,

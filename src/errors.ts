@@ -109,3 +109,26 @@ export class CancelledError extends ImgbError {
 export function isImgbError(e: unknown): e is ImgbError {
   return e instanceof ImgbError;
 }
+
+/** errno codes that mean "this file system takes no more": full, over quota, read-only. */
+const DISK_CODES: Record<string, string> = { ENOSPC: "no space left on the device", EDQUOT: "the disk quota is exhausted", EROFS: "the file system is read-only" };
+
+/** True for an error of writing to a full, over-quota or read-only file system. */
+export function isDiskFull(e: unknown): boolean {
+  return typeof (e as NodeJS.ErrnoException | undefined)?.code === "string" && (e as NodeJS.ErrnoException).code! in DISK_CODES;
+}
+
+/**
+ * A failed write as one RuntimeError naming what and where: `what` says what was written
+ * ("an image layer"), `path` the file. ENOSPC, EDQUOT and EROFS say so plainly with a hint;
+ * other errors keep their own message. An ImgbError passes through unchanged.
+ */
+export function writeError(e: unknown, what: string, path: string): ImgbError {
+  if (e instanceof ImgbError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (isDiskFull(e)) {
+    const tmp = /(^|\/)imgb-[a-z]+-[^/]+\//.test(path) ? " (TMPDIR=… puts imgb's temporary files elsewhere)" : "";
+    return new RuntimeError("io.disk-full", `Cannot write ${what} '${path}': ${DISK_CODES[err.code!]} (${err.code})`, { cause: e, hint: `free space on that file system or write elsewhere${tmp}` });
+  }
+  return new RuntimeError("io.write", `Cannot write ${what} '${path}': ${err?.message ?? String(e)}`, { cause: e });
+}

@@ -12,7 +12,7 @@ import type { BuildOptions } from "../builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
 import type { BuildContext, ContextEntry } from "../context/build_context.ts";
 import { RegistryClient } from "../distribution/client.ts";
-import { parseReference } from "../distribution/reference.ts";
+import { canonicalHost, parseReference } from "../distribution/reference.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
@@ -54,7 +54,7 @@ async function resolveBase(ref: string, builder: BaseImageBuilder, registry: Con
   if (local) return local;
   try {
     const parsed = parseReference(ref);
-    if (!registry || parsed.host !== registryHost(registry)) return null;
+    if (!registry || parsed.host !== canonicalHost(registryHost(registry))) return null;
     const client = new RegistryClient(parsed.host, { insecure: registry.insecure, credentials: registry.credentials, signal });
     return (await client.manifestHead(parsed.repository, parsed.tag ?? "latest"))?.digest || null;
   } catch (e) {

@@ -3,6 +3,10 @@
  * result, as canonical JSON, hashed. Dependencies enter through the resolved build args (their
  * digests); the Dockerfile and files through the context digest; the ignore file's effect is in
  * the file set, its text is added too; base images through their current IDs or digests.
+ *
+ * Left out on purpose: tags and `no_cache`. Tags are destinations, not inputs (a reused image is
+ * re-tagged instead), so `tags: [latest, "${GIT_SHA}"]` reuses across commits; `no_cache` says
+ * how to build, not what, and forces a build by itself (see run_build.ts).
  */
 import { readFileSync } from "node:fs";
 import type { BuildOptions } from "../builder/build_options.ts";
@@ -16,7 +20,7 @@ export interface ChecksumInputs {
   flavorConfig: unknown;
   /** FROM references -> their image ID or digest now (null: unknown). */
   bases?: Record<string, string | null>;
-  /** Where it is pushed (`uri/repo`), or undefined for a local build. */
+  /** The repository it is pushed to (`uri/repo`, no tag), or undefined for a local build. */
   destination?: string;
   /** Bumped when the meaning of the checksum changes, so old records stop matching. */
   version?: number;
@@ -24,12 +28,15 @@ export interface ChecksumInputs {
 
 export const CHECKSUM_LABEL = "dev.imgb.checksum";
 
+/** 2: tags and no_cache left the checksum (records of version 1 included them). */
+export const CHECKSUM_VERSION = 2;
+
 export function imageChecksum(i: ChecksumInputs): string {
   const doc = {
-    v: i.version ?? 1,
+    v: i.version ?? CHECKSUM_VERSION,
     context: i.contextDigest,
     ignore: i.ignoreFile ? sha256(readFileSync(i.ignoreFile)) : null,
-    options: { ...i.options, labels: withoutChecksumLabel(i.options.labels) },
+    options: { ...i.options, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels) },
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,

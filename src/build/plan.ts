@@ -13,6 +13,7 @@ import { dependenciesOf } from "../stack/resolve.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import { prepareImage } from "./prepare.ts";
 import type { BuiltImage } from "./refs.ts";
+import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { selectImages } from "./run_build.ts";
 
@@ -51,11 +52,11 @@ export async function planBuild(stack: ResolvedStack, flavor: Flavor<TObject>, o
       throw e;
     }
     entry.checksum = prepared.checksum;
-    const record = options.reuse?.lookup(prepared.checksum);
-    if (record && (await stillExists(record, builder, registry, options.signal))) {
+    const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
+    if (record && canRetag(record, builder, registry) && (await stillExists(record, builder, registry, options.signal))) {
       entry.decision = "reuse";
-      entry.ref = record.ref;
-      known.set(name, record);
+      entry.ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!; // as imgb build would print it
+      known.set(name, { ...record, ref: entry.ref });
     } else {
       entry.decision = "build";
     }

@@ -18,6 +18,11 @@ export interface PreparedImage {
   image: ResolvedImage;
   /** `name:first-tag`, what the builder is asked to build. */
   imageName: string;
+  /**
+   * Every reference the image must end up under: `repo:tag` for each tag (`latest` without
+   * tags), `repo` being the registry repository when pushed, else the local image name.
+   */
+  destinations: string[];
   context: BuildContext;
   options: BuildOptions;
   checksum: string;
@@ -55,8 +60,10 @@ export async function prepareImage(
     options,
     flavor: stack.imageBuilder.flavor,
     flavorConfig: stack.imageBuilder.config,
-    destination: registry ? `${targetRepository(registry, imageName)}:${image.tags.join(",")}` : undefined,
+    destination: registry ? targetRepository(registry, image.name) : undefined,
     bases: await baseImageDigests(context, entries, options, builder, registry, signal),
   });
-  return { image, imageName, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
+  const repository = registry ? targetRepository(registry, image.name) : image.name;
+  const destinations = [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);
+  return { image, imageName, destinations, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
 }

@@ -1,7 +1,8 @@
 /**
  * Build reuse: an image whose checksum was built before is not built again, provided the
  * result still exists — verified every time, never trusted from the record alone:
- * a pushed image by its manifest digest in the registry, a local image by its engine ID.
+ * a pushed image by its manifest digest in the registry, a local image by its engine ID (asked
+ * by ID, not by name: the name may have moved to another image; retag.ts moves it back).
  * The record lives in imgb's store; `--no-reuse` (no ReuseCache) always builds.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
@@ -27,7 +28,7 @@ export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, r
     return registryHasManifest(registry, rec.ref.slice(0, at), rec.digest, signal);
   }
   if (!builder.localImageId || !rec.imageId) return false;
-  return (await builder.localImageId(rec.ref)) === rec.imageId;
+  return (await builder.localImageId(rec.imageId)) === rec.imageId;
 }
 
 /** Is the manifest `digest` still in `repository` (`host/path`)? Unreachable or refused: no. */

@@ -8,7 +8,7 @@ import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { Flavor, ImageBuilderClass } from "../builder/flavor.ts";
-import { ImgbError, InputError, RuntimeError } from "../errors.ts";
+import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
@@ -16,6 +16,9 @@ import { closest } from "../stack/suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
+import { probeRegistry } from "./registry_probe.ts";
+import { staticChecks } from "./static_checks.ts";
+import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, schedule, type Outcome } from "./schedule.ts";
 
@@ -48,10 +51,14 @@ export interface BuildRun {
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
+  const refused = staticChecks(stack, flavor, order);
+  if (refused.length > 0) throw new InputErrors(refused);
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
+  // Before the first build: a wrong password or a registry that is down fails now, in seconds.
+  if (registry && order.length > 0) await probeRegistry(registry, options.signal);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 
@@ -110,11 +117,16 @@ async function buildOne(
   );
   const elapsed = () => Math.round(performance.now() - started);
 
-  const record = options.reuse?.lookup(prepared.checksum);
-  if (record) {
+  // no_cache asks for a build: reusing an earlier one would ignore it.
+  const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
+  if (record && canRetag(record, builder, registry)) {
     options.events({ type: "step", image: name, step: "verify" });
     if (await stillExists(record, builder, registry, signal)) {
-      return { image: name, ref: record.ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
+      options.events({ type: "step", image: name, step: "tag" });
+      await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
+      // A pushed image's reference is its digest; a local one is named by this run's first tag.
+      const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
+      return { image: name, ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
     }
     options.reuse!.forget(prepared.checksum);
   }
@@ -135,6 +147,8 @@ function userCode(flavor: Flavor, origin: string | undefined) {
       return await run();
     } catch (e) {
       if (e instanceof ImgbError || (e instanceof DOMException && e.name === "AbortError")) throw e;
+      // A full disk is the disk's fault, whoever wrote: say so, with the path the error names.
+      if (isDiskFull(e)) throw writeError(e, "a file", (e as NodeJS.ErrnoException).path ?? "(unknown path)");
       const where = origin && origin !== "builtin" ? ` (${origin})` : "";
       throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}'${where} failed while ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

@@ -58,6 +58,14 @@ export abstract class BaseImageBuilder<Config = unknown> {
    */
   localImageId?(reference: string): Promise<string | undefined>;
 
+  /**
+   * Point each of `targets` (full local references, `name:tag`) at the local image `source` (an
+   * image ID or reference). Used when a local build is reused: tags are destinations, not
+   * inputs, so a reused image still gets every tag asked for. Builders without it never have
+   * local builds reused.
+   */
+  tagImage?(source: string, targets: readonly string[]): Promise<void>;
+
   abstract build(
     imageName: string,
     buildContext: BuildContext,

@@ -16,6 +16,17 @@ export interface ProbeResult {
   hint?: string;
 }
 
+/**
+ * What a flavor can build, declared so that `imgb validate` refuses what the build would
+ * (a missing key means "yes, or the builder decides at build time").
+ */
+export interface FlavorCapabilities {
+  /** Several `platforms` into one image (a manifest list). */
+  multiPlatform?: boolean;
+  /** Dockerfile `RUN` instructions (needs a container runtime). */
+  run?: boolean;
+}
+
 /** A builder class constructor as a flavor's implementation loader returns it. */
 export type ImageBuilderClass<Schema extends TObject> = new (
   config: Static<Schema>,
@@ -41,6 +52,8 @@ export interface Flavor<Schema extends TObject = TObject> {
    * e.g. `["--squash", "--secret"]`. Anything not listed is rejected at validation time.
    */
   extraFlags?: readonly string[];
+  /** What it can build; checked statically by `imgb validate` and before `imgb build` starts. */
+  capabilities?: FlavorCapabilities;
   /** Is the engine usable here? Cheap; must not build anything. */
   probe?(config: Static<Schema>): Promise<ProbeResult>;
   /** Load the implementation. Called only when a build needs it. */

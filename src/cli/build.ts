@@ -5,13 +5,13 @@
  * so `$(imgb build app)` is the image to deploy; progress and the summary go to stderr.
  */
 import { availableParallelism } from "node:os";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { FileHashCache } from "../build/context_digest.ts";
 import type { ImageResult } from "../build/events.ts";
 import { storeReuseCache, type ReuseCache } from "../build/reuse.ts";
 import { runBuild, type BuildRun } from "../build/run_build.ts";
-import { CancelledError, RuntimeError, UsageError } from "../errors.ts";
+import { CancelledError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
@@ -161,6 +161,8 @@ async function writeMetadata(path: string, results: ImageResult[]): Promise<void
     await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`);
     await rename(tmp, path);
   } catch (e) {
-    throw new RuntimeError("build.metadata-file", `Cannot write the metadata file '${path}': ${(e as Error).message}`);
+    await rm(tmp, { force: true }).catch(() => {}); // no half-written temp file left (on a read-only fs even rm fails)
+    const err = writeError(e, "the metadata file", path);
+    throw new RuntimeError(isDiskFull(e) ? err.code : "build.metadata-file", err.message, { cause: e, ...(err.hint ? { hint: err.hint } : {}) });
   }
 }

@@ -1,6 +1,7 @@
 import { InputErrors, type ImgbError } from "../errors.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand } from "./_stack.ts";
+import { staticChecks } from "../build/static_checks.ts";
 
 export default defineCommand({
   name: "validate",
@@ -13,7 +14,11 @@ export default defineCommand({
   },
   async run(args, io) {
     try {
-      const { stack } = await loadStackForCommand(args.options.file, io);
+      const { stack, registry } = await loadStackForCommand(args.options.file, io);
+      // What the flavor declares it cannot build (auto: not known until a build picks one).
+      const flavor = registry.get(stack.imageBuilder.flavor)?.flavor;
+      const refused = flavor ? staticChecks(stack, flavor) : [];
+      if (refused.length > 0) throw new InputErrors(refused);
       const images = Object.keys(stack.images);
       if (args.options.json) io.out(JSON.stringify({ valid: true, file: stack.file, flavor: stack.imageBuilder.flavor, images }) + "\n");
       else io.err(`${stack.file}: valid (flavor ${stack.imageBuilder.flavor}, ${images.length} image${images.length === 1 ? "" : "s"}: ${images.join(", ")})`);

@@ -64,6 +64,7 @@ function fakeRegistry(scheme: "bearer" | "basic") {
         if (!b) return Response.json({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }, { status: 404 });
         return new Response(req.method === "HEAD" ? null : b, { headers: { "Content-Type": MediaType.ociManifest, "Docker-Content-Digest": sha256(b) } });
       }
+      if (url.pathname === "/v2/") return Response.json({});
       return new Response("?", { status: 404 });
     },
   });
@@ -119,6 +120,17 @@ describe("RegistryClient", () => {
       expect(err.code).toBe("registry.unauthorized");
       expect(`${err.message} ${err.hint}`).not.toContain("wrong-password");
     }
+  });
+
+  test("checkAccess: the whole auth flow on GET /v2/ (bearer token dance, basic); a wrong password fails", async () => {
+    for (const reg of [bearer, basicReg]) {
+      await new RegistryClient(reg.host, { credentials: creds() }).checkAccess();
+      const err = (await new RegistryClient(reg.host, { credentials: creds("wrong-password") }).checkAccess().catch((e) => e)) as RuntimeError;
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect(err.code).toBe("registry.unauthorized");
+      expect(`${err.message} ${err.hint}`).not.toContain("wrong-password");
+    }
+    expect(bearer.requests.filter((r) => r.startsWith("GET /token"))).toContain("GET /token?service=fake");
   });
 
   test("no credentials: 401 is a clear error", async () => {

@@ -6,8 +6,9 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { RegistryCredentials } from "../builder/container_registry.ts";
-import { CancelledError, RuntimeError } from "../errors.ts";
+import { CancelledError, ImgbError, RuntimeError, writeError } from "../errors.ts";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
+import { apiHost } from "./reference.ts";
 import { MANIFEST_ACCEPT } from "./types.ts";
 
 export interface ClientOptions {
@@ -42,7 +43,7 @@ export class RegistryClient {
 
   constructor(host: string, options: ClientOptions = {}) {
     this.host = host;
-    this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${host}`;
+    this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${apiHost(host)}`;
     if (options.credentials) this.credentials = options.credentials;
     if (options.signal) this.signal = options.signal;
   }
@@ -80,19 +81,34 @@ export class RegistryClient {
   async blobToFile(repo: string, digest: string, path: string): Promise<void> {
     const res = await this.request("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pull(repo)], ok: [200] });
     const partial = `${path}.partial`;
-    const fd = openSync(partial, "w", 0o600);
+    let fd: number;
+    try {
+      fd = openSync(partial, "w", 0o600);
+    } catch (e) {
+      await res.body?.cancel();
+      throw writeError(e, "a downloaded blob", partial);
+    }
     const hash = new Bun.CryptoHasher("sha256");
     try {
       for await (const chunk of res.body!) {
         hash.update(chunk);
-        writeSync(fd, chunk);
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          throw writeError(e, "a downloaded blob", partial); // the disk, not the registry
+        }
       }
     } catch (e) {
-      rmSync(partial, { force: true });
-      throw this.networkError("GET", `/v2/${repo}/blobs/${digest}`, e);
-    } finally {
       closeSync(fd);
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // a read-only file system refuses even this; the error that matters is the one below
+      }
+      if (e instanceof ImgbError) throw e;
+      throw this.networkError("GET", `/v2/${repo}/blobs/${digest}`, e);
     }
+    closeSync(fd);
     verify(digest, hash, `${this.base}/v2/${repo}/blobs/${digest}`);
     renameSync(partial, path);
   }
@@ -125,6 +141,14 @@ export class RegistryClient {
   /** Is the registry there and speaking the distribution API? (200 or 401 on /v2/). */
   async ping(): Promise<void> {
     await this.send("GET", `${this.base}/v2/`, {}, undefined, [200, 401]);
+  }
+
+  /**
+   * Do the client's credentials open the registry? `GET /v2/` through the whole auth flow
+   * (Basic, or a bearer token for no particular repository): a wrong password fails here.
+   */
+  async checkAccess(): Promise<void> {
+    await this.request("GET", "/v2/", { scopes: [], ok: [200] });
   }
 
   private async request(method: string, path: string, req: { scopes: string[]; ok: number[]; headers?: Record<string, string>; body?: Uint8Array | Blob }): Promise<Response> {

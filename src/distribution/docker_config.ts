@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
+import { canonicalHost } from "./reference.ts";
 import { Secret } from "../secret.ts";
 import type { RegistryCredentials } from "../builder/container_registry.ts";
 
@@ -23,7 +24,8 @@ export function defaultDockerConfigPath(env: Record<string, string | undefined> 
   return join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker"), "config.json");
 }
 
-const normalize = (key: string) => key.replace(/^[a-z]+:\/\//, "").split("/")[0]!.replace(/^index\.docker\.io$/, "docker.io");
+/** `https://index.docker.io/v1/` (where `docker login` puts Hub credentials) -> `docker.io`. */
+const normalize = (key: string) => canonicalHost(key.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
 
 export interface Lookup {
   credentials?: RegistryCredentials;
@@ -57,7 +59,7 @@ export function dockerConfigCredentials(path: string, host: string): Lookup {
     }
     if (entry.username && entry.password) return { credentials: { username: entry.username, password: new Secret(entry.password, source) } };
   }
-  const helper = config.credHelpers?.[host] ?? config.credsStore;
+  const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => normalize(key) === wanted)?.[1] ?? config.credsStore;
   if (helper) return { note: `${path} delegates credentials to the helper 'docker-credential-${helper}', which the oci flavor does not run` };
   return {};
 }

@@ -1,0 +1,34 @@
+import { describe, expect, test } from "bun:test";
+import { defaultBuildOptions } from "../builder/build_options.ts";
+import { CHECKSUM_VERSION, imageChecksum, type ChecksumInputs } from "./image_checksum.ts";
+
+const inputs = (over: Partial<ChecksumInputs> = {}, options = {}): ChecksumInputs => ({
+  contextDigest: "sha256:aa",
+  options: defaultBuildOptions({ buildArgs: { A: "1" }, ...options }),
+  flavor: "docker",
+  flavorConfig: { binary: "docker" },
+  destination: "127.0.0.1:5000/app",
+  ...over,
+});
+
+describe("imageChecksum", () => {
+  test("tags and no_cache are not inputs: the same image under other tags has the same checksum", () => {
+    const base = imageChecksum(inputs());
+    expect(imageChecksum(inputs({}, { tags: ["latest", "abc123"] }))).toBe(base);
+    expect(imageChecksum(inputs({}, { tags: ["def456"] }))).toBe(base);
+    expect(imageChecksum(inputs({}, { noCache: true }))).toBe(base);
+  });
+
+  test("what changes the image or where it goes changes the checksum", () => {
+    const base = imageChecksum(inputs());
+    expect(imageChecksum(inputs({}, { buildArgs: { A: "2" } }))).not.toBe(base);
+    expect(imageChecksum(inputs({ destination: "127.0.0.1:5000/other" }))).not.toBe(base);
+    expect(imageChecksum(inputs({ contextDigest: "sha256:bb" }))).not.toBe(base);
+    expect(imageChecksum(inputs({ bases: { busybox: "sha256:cc" } }))).not.toBe(base);
+  });
+
+  test("the version is in it: records of version 1 (tags included) stop matching", () => {
+    expect(CHECKSUM_VERSION).toBe(2);
+    expect(imageChecksum(inputs({ version: 1 }))).not.toBe(imageChecksum(inputs()));
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * One look at the stack's registry before anything is built: is it there, and do the stack's
+ * credentials open it? A wrong password or a registry that is down then fails in seconds,
+ * not at push time after every build. Without stack credentials only reachability is checked:
+ * the engine may push with a login of its own (docker's config.json), which imgb cannot see.
+ */
+import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import { RegistryClient } from "../distribution/client.ts";
+import { RuntimeError } from "../errors.ts";
+
+export const PROBE_TIMEOUT_MS = 30_000;
+
+export async function probeRegistry(registry: ContainerRegistry, signal: AbortSignal, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
+  const host = registryHost(registry);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal: AbortSignal.any([signal, timeout]) });
+  try {
+    if (registry.credentials) await client.checkAccess();
+    else await client.ping();
+  } catch (e) {
+    if (signal.aborted) throw e;
+    if (timeout.aborted) {
+      throw new RuntimeError("registry.unreachable", `Registry ${host} did not answer GET /v2/ within ${timeoutMs / 1000} s (checked before building: nothing was built)`, {
+        hint: "check the registry address and that it is running",
+      });
+    }
+    if (e instanceof RuntimeError) {
+      throw new RuntimeError(e.code, `${e.message} (checked before building: nothing was built)`, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+    }
+    throw e;
+  }
+}

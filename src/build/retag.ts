@@ -1,0 +1,49 @@
+/**
+ * Tags are destinations, not inputs: a reused image must end up under every tag the build asks
+ * for, wherever those tags point now (moved by another push, never set because the tag list
+ * changed). A pushed image is re-tagged over the registry API — the manifest is fetched by
+ * digest, with its media type, and PUT under each tag, so no blob moves and the digest stays —
+ * a local image with the builder's `tagImage`.
+ */
+import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import { RegistryClient } from "../distribution/client.ts";
+import { RuntimeError } from "../errors.ts";
+import type { BuildRecord } from "../store/store.ts";
+
+/** Can a reused `rec` be given its tags here? (Else it is built, which tags it.) */
+export function canRetag(rec: BuildRecord, builder: BaseImageBuilder, registry: ContainerRegistry | undefined): boolean {
+  if (isPushed(rec)) return registry !== undefined && rec.digest !== undefined;
+  return builder.tagImage !== undefined && rec.imageId !== undefined;
+}
+
+/** Point every destination (`repo:tag`) at the recorded image. */
+export async function retag(rec: BuildRecord, destinations: readonly string[], builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<void> {
+  if (!isPushed(rec)) {
+    await builder.tagImage!(rec.imageId!, destinations);
+    return;
+  }
+  const host = registryHost(registry!);
+  const client = new RegistryClient(host, { insecure: registry!.insecure, credentials: registry!.credentials, signal });
+  const byRepo = new Map<string, string[]>();
+  for (const d of destinations) {
+    const colon = d.lastIndexOf(":");
+    const repo = d.slice(host.length + 1, colon);
+    byRepo.set(repo, [...(byRepo.get(repo) ?? []), d.slice(colon + 1)]);
+  }
+  for (const [repo, tags] of byRepo) {
+    const manifest = await client.manifestGet(repo, rec.digest!);
+    for (const tag of tags) {
+      const now = await client.manifestHead(repo, tag);
+      if (now?.digest === rec.digest) continue; // already there: no write
+      const put = await client.manifestPut(repo, tag, manifest.bytes, manifest.mediaType);
+      if (put && put !== rec.digest) {
+        throw new RuntimeError("reuse.retag", `Registry ${host} stored ${repo}:${tag} as ${put} instead of the reused ${rec.digest}`, {
+          hint: "the registry rewrote the manifest; run with --no-reuse to build and push it again",
+        });
+      }
+    }
+  }
+}
+
+const isPushed = (rec: BuildRecord) => rec.ref.includes("@sha256:");
