@@ -11,9 +11,11 @@ import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
-import { locate, toPointer } from "./locate.ts";
+import { locate, pointerSegments, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
-import { applyOverrides, parseOverride } from "./overrides.ts";
+import { checkContexts } from "./check_contexts.ts";
+import { checkFileModes } from "./file_mode.ts";
+import { applyOverrides, parseOverride, type AppliedOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
 import { StackSchema, type StackFile } from "./schema.ts";
@@ -47,8 +49,11 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const file = resolve(options.cwd, path ?? DEFAULT_STACK_FILE);
   const text = await readStackText(file);
   const errors: InputError[] = [];
+  let overrides: readonly AppliedOverride[] = [];
   const fail = () => {
-    const ordered = [...errors].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
+    const located = errors.map((e) => atOverride(e, overrides));
+    // --set errors (no line) first, then the file's in source order.
+    const ordered = located.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
     throw new InputErrors(ordered.slice(0, MAX_ERRORS), ordered.length);
   };
 
@@ -57,12 +62,10 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   interpolateDocument(parsed.doc, parsed.lines, file, options.env, errors);
   const value = toValue(parsed, errors);
   if (errors.some((e) => e.code.startsWith("yaml."))) return fail();
-  // Keep going after interpolation errors, but do not also report the emptied values they left.
-  const interpolated = new Set(errors.map((e) => e.location?.path));
-  const keep = (e: InputError) => !interpolated.has(e.location?.path);
 
   const at = locatorFor(parsed.doc, parsed.lines, file);
-  applyOverrides(value, (options.set ?? []).map(parseOverride));
+  const parsedOverrides = (options.set ?? []).map(parseOverride);
+  overrides = applyOverrides(value, parsedOverrides);
   if (options.builderConfig && typeof value === "object" && value !== null) {
     const builder = (value as { image_builder?: { config?: Record<string, unknown> } }).image_builder;
     if (builder && typeof builder === "object") builder.config = { ...(builder.config ?? {}), ...options.builderConfig };
@@ -74,40 +77,113 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     }));
     return fail();
   }
-  const invalid = schemaErrors(StackSchema, value, at).filter(keep);
-  errors.push(...invalid);
-  if (invalid.length) return fail();
-  const stack = value as StackFile;
+  checkFileModes(value, parsed.doc, at, errors);
+  // Keep going after interpolation and mode errors, but do not also report the values they left.
+  const reported = new Set(errors.map((e) => e.location?.path));
+  const invalid = schemaErrors(StackSchema, value, at);
+  errors.push(...invalid.filter((e) => !reported.has(e.location?.path)));
 
+  // Every section the schema found no fault in is checked further, so that one run reports
+  // every independent error of the file: a schema error in one image hides nothing of another.
+  const broken = brokenSections(invalid);
+  const stack = value as StackFile;
+  if (broken.has("/images") || typeof stack.images !== "object" || stack.images === null) return fail();
   const registry = options.registry ?? FlavorRegistry.withBuiltins();
-  if (stack.flavors?.length && options.loadFlavorSources) {
+  if (stack.flavors?.length && options.loadFlavorSources && !broken.has("/flavors")) {
     const dir = dirname(file);
     await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
   }
-  const flavorName = stack.image_builder?.flavor ?? AUTO_FLAVOR;
+  const builderOk = !broken.has("/image_builder");
+  const flavorName = (builderOk ? stack.image_builder?.flavor : undefined) ?? AUTO_FLAVOR;
   let config: Record<string, unknown> | undefined = {};
-  if (flavorName === AUTO_FLAVOR) {
-    if (stack.image_builder?.config && Object.keys(stack.image_builder.config).length) {
-      errors.push(new InputError("stack.auto-config", "Flavor 'auto' takes no config: the flavor it picks uses its defaults", {
-        location: at("/image_builder/config", true),
-        hint: "name the flavor to configure it, e.g. flavor: docker",
-      }));
-    }
+  if (!builderOk) {
+    config = undefined;
+  } else if (flavorName === AUTO_FLAVOR) {
+    checkAutoFlavor(stack, at, errors);
   } else {
     try {
       await registry.load(flavorName, at("/image_builder/flavor", false));
+      config = checkFlavorConfig(flavorName, stack.image_builder?.config ?? {}, registry, at, errors);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e);
-      return fail();
+      config = undefined;
     }
-    config = checkFlavorConfig(flavorName, stack.image_builder?.config ?? {}, registry, at, errors);
   }
-  const resolved = resolveStack(stack, file, dirname(file), flavorName, config ?? {}, at, errors);
-  const flavor = registry.get(flavorName)?.flavor;
+  const names = Object.keys(stack.images);
+  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))));
+  const sound: StackFile = { ...stack, images: validImages };
+  if (broken.has("/container_registry")) delete sound.container_registry;
+  const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
+  checkContexts(resolved, imagesWithErrors(errors), at, errors);
+  const flavor = builderOk && flavorName !== AUTO_FLAVOR ? registry.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
+  if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (errors.length) return fail();
   return resolved;
+}
+
+/**
+ * The parts of the stack an error is in: `/image_builder`, `/container_registry`, `/flavors`,
+ * `/version`, `/images` (the mapping itself) or `/images/NAME` (one image). An unknown
+ * top-level key breaks nothing else.
+ */
+function brokenSections(errors: readonly InputError[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of errors) {
+    const segs = pointerSegments(e.location?.path ?? "");
+    if (segs[0] === undefined) continue;
+    if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
+    else if (["image_builder", "container_registry", "flavors", "version"].includes(segs[0])) out.add(`/${segs[0]}`);
+  }
+  return out;
+}
+
+function imagesWithErrors(errors: readonly InputError[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of errors) {
+    const segs = pointerSegments(e.location?.path ?? "");
+    if (segs[0] === "images" && segs[1] !== undefined) out.add(segs[1]);
+  }
+  return out;
+}
+
+/** Flavor `auto` picks its engine at build time: it takes no config, and no engine-specific flags. */
+function checkAutoFlavor(stack: StackFile, at: Locator, errors: InputError[]): void {
+  if (stack.image_builder?.config && Object.keys(stack.image_builder.config).length) {
+    errors.push(new InputError("stack.auto-config", "Flavor 'auto' takes no config: the flavor it picks uses its defaults", {
+      location: at("/image_builder/config", true),
+      hint: "name the flavor to configure it, e.g. flavor: docker",
+    }));
+  }
+  for (const [name, image] of Object.entries(stack.images)) {
+    if (!image.extra_flags?.length) continue;
+    errors.push(new InputError("stack.auto-extra-flags", `Image '${name}' has extra_flags, but flavor 'auto' does not say which engine gets them`, {
+      location: at(toPointer(["images", name, "extra_flags"]), true),
+      hint: "extra flags are engine-specific: name the flavor (image_builder: { flavor: docker })",
+    }));
+  }
+}
+
+/**
+ * The `oci` flavor writes to a registry unless its `output` says otherwise: with neither a
+ * container_registry nor an output, every build would fail at its end, so validation says it.
+ */
+function checkOutput(stack: ResolvedStack, flavor: Flavor, config: Record<string, unknown>, registryBroken: boolean, at: Locator, errors: InputError[]): void {
+  if (flavor.name !== "oci" || config.output !== "registry" || stack.containerRegistry || registryBroken) return;
+  errors.push(new InputError("stack.no-output", "Flavor 'oci' has nowhere to put the images: no container_registry and no output", {
+    location: at("/image_builder/flavor", false),
+    hint: "add container_registry: { uri: HOST[:PORT] }, or set config.output (oci-layout:DIR or docker-archive:FILE; --output on the command line)",
+  }));
+}
+
+/** An error about a value a `--set` argument gave points at that argument, not at the file. */
+function atOverride(e: InputError, overrides: readonly AppliedOverride[]): InputError {
+  const path = e.location?.path;
+  if (path === undefined || e instanceof InputErrors) return e;
+  const o = overrides.find((x) => x.pointers.some((p) => path === p || path.startsWith(`${p}/`)));
+  if (!o) return e;
+  return new InputError(e.code, `--set '${o.override.raw}': ${e.message}`, { location: { path }, hint: e.hint });
 }
 
 /** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
