@@ -18,7 +18,7 @@ import { checkFileModes } from "./file_mode.ts";
 import { applyOverrides, parseOverride, type AppliedOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
-import { StackSchema, type StackFile } from "./schema.ts";
+import { StackSchema, type ImageEntry, type StackFile } from "./schema.ts";
 import { schemaErrors, type Locator } from "./schema_errors.ts";
 import { closest } from "./suggest.ts";
 
@@ -111,7 +111,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     }
   }
   const names = Object.keys(stack.images);
-  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))));
+  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))).map(([name, image]) => [name, withoutInvalidKeys(image, name, broken)]));
   const sound: StackFile = { ...stack, images: validImages };
   if (broken.has("/container_registry")) delete sound.container_registry;
   const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
@@ -133,17 +133,32 @@ function brokenSections(errors: readonly InputError[]): Set<string> {
   for (const e of errors) {
     const segs = pointerSegments(e.location?.path ?? "");
     if (segs[0] === undefined) continue;
-    if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
+    if (segs[0] === "images" && segs.length > 2 && e.code !== "schema.unknown-key" && DETACHABLE_KEYS.has(segs[2]!)) out.add(toPointer(segs.slice(0, 3)));
+    else if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
     else if (["image_builder", "container_registry", "flavors", "version"].includes(segs[0])) out.add(`/${segs[0]}`);
   }
   return out;
+}
+
+/**
+ * Image keys whose invalid value leaves the rest of the image checkable: nothing else is derived
+ * from them. An error in `context`, `dockerfile`, `extra_files`… (or an unknown key, which may be a
+ * typo of one of those) makes the whole image unchecked instead, since "Dockerfile not found"
+ * would only repeat it.
+ */
+const DETACHABLE_KEYS = new Set(["tags", "labels", "platforms", "build_args", "no_cache", "pull", "network", "target", "extra_flags", "depends_on"]);
+
+function withoutInvalidKeys(image: ImageEntry, name: string, broken: ReadonlySet<string>): ImageEntry {
+  const out: Record<string, unknown> = { ...image };
+  for (const key of DETACHABLE_KEYS) if (broken.has(toPointer(["images", name, key]))) delete out[key];
+  return out as ImageEntry;
 }
 
 function imagesWithErrors(errors: readonly InputError[]): Set<string> {
   const out = new Set<string>();
   for (const e of errors) {
     const segs = pointerSegments(e.location?.path ?? "");
-    if (segs[0] === "images" && segs[1] !== undefined) out.add(segs[1]);
+    if (segs[0] === "images" && segs[1] !== undefined && !(segs[2] !== undefined && DETACHABLE_KEYS.has(segs[2]))) out.add(segs[1]);
   }
   return out;
 }
