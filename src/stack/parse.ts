@@ -78,7 +78,11 @@ const yaml11Octal = {
 export function parseStack(file: string, text: string, errors: InputError[]): ParsedStack | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
+  const at = new Set<number>();
   for (const e of doc.errors) {
+    // The parser may explain one mistake twice at the same place: one line each.
+    if (at.has(e.pos[0])) continue;
+    at.add(e.pos[0]);
     const loc = locateOffset(lines, file, e.pos[0]);
     errors.push(new InputError(`yaml.${e.code.toLowerCase().replace(/_/g, "-")}`, yamlMessage(e.code, e.message), { location: loc, hint: yamlHint(e.code) }));
   }

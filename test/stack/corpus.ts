@@ -11,7 +11,16 @@ export interface BadStack {
   /** Other files to create next to it, relative path -> content. */
   files?: Record<string, string>;
   env?: Record<string, string>;
-  expect: { message: RegExp; line?: number; col?: number; path?: string; hint?: RegExp };
+  /** One error that must be among those reported. Without `lines`, it must be the only one. */
+  expect?: { message: RegExp; line?: number; col?: number; path?: string; hint?: RegExp };
+  /**
+   * Every error of the run, exactly, in order, each once: `LINE:COL: message [hint: …]`, the
+   * temp dir written `<dir>`, a file other than the stack file named before the line
+   * (`.dockerignore:1: …`), an error without a line (a --set argument) as the bare message.
+   */
+  lines?: string[];
+  /** `--set` arguments. */
+  set?: string[];
   /** Must the JSON Schema from `imgb schema` reject it too? */
   schema?: boolean;
 }
@@ -82,4 +91,89 @@ export const corpus: BadStack[] = [
   { name: "extra flag not accepted by the flavor", yaml: head + ok + "    extra_flags: [--privileged]\n", files: withDockerfile, expect: { message: /does not accept the extra flag '--privileged'/, line: 6, path: "/images/app/extra_flags/0" } },
   { name: "unsupported version", yaml: "version: 2\n" + head + ok, files: withDockerfile, expect: { message: /Invalid value number 2/, line: 1, col: 10, hint: /expected 1/ }, schema: true },
   { name: "invalid platform", yaml: head + ok + "    platforms: [amd64]\n", files: withDockerfile, expect: { message: /Invalid value 'amd64': must match/, line: 6 }, schema: true },
+
+  // Item 8 of issue #11: every independent error of a file in one run, each once.
+  {
+    name: "all errors at once: builder typo, missing context, bad tag, missing Dockerfile",
+    yaml: "image_builder:\n  flavr: docker\nimages:\n  app:\n    context: ./nope\n  b:\n    context: .\n    tags: [\"a b\"]\n  c:\n    context: .\n    dockerfile: missing.Dockerfile\n",
+    files: withDockerfile,
+    lines: [
+      "2:3: Unknown key 'flavr' (at /image_builder/flavr) [hint: did you mean 'flavor'?]",
+      "5:14: Context directory not found: '<dir>/nope' (at /images/app/context) [hint: paths are relative to the stack file]",
+      "8:12: Invalid value 'a b': must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (at /images/b/tags/0)",
+      "11:17: Dockerfile not found: '<dir>/missing.Dockerfile' (at /images/c/dockerfile) [hint: 'dockerfile' is relative to the context directory]",
+    ],
+  },
+  {
+    name: "all errors at once: unknown flavor and a missing Dockerfile",
+    yaml: "image_builder:\n  flavor: dockr\n" + ok,
+    lines: [
+      "2:11: Unknown flavor 'dockr' (at /image_builder/flavor) [hint: did you mean 'docker'?]",
+      "4:3: Dockerfile not found: '<dir>/Dockerfile' (at /images/app) [hint: set 'dockerfile' or 'dockerfile_inline']",
+    ],
+  },
+  {
+    name: "all errors at once: a bad value in an image still checks its context",
+    yaml: head + "images:\n  app:\n    context: ./nope\n    no_cache: maybe\n",
+    lines: [
+      "5:14: Context directory not found: '<dir>/nope' (at /images/app/context) [hint: paths are relative to the stack file]",
+      "6:15: Expected true or false, got 'maybe' (at /images/app/no_cache)",
+    ],
+  },
+  {
+    name: "missing required key reported once",
+    yaml: head + "container_registry:\n  insecure: true\n" + ok,
+    files: withDockerfile,
+    lines: ["4:3: Missing required key 'uri' (at /container_registry) [hint: Registry host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme.]"],
+    schema: true,
+  },
+  {
+    name: "--set error points at the --set argument",
+    yaml: head + ok + "    tags: [ok]\n",
+    files: withDockerfile,
+    set: ["app.tags=a b", "app.context=./nope"],
+    lines: [
+      "--set 'app.tags=a b': Invalid value 'a b': must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+      "--set 'app.context=./nope': Context directory not found: '<dir>/nope' [hint: paths are relative to the stack file]",
+    ],
+  },
+  // Item 17: one mistake, one line.
+  { name: "typo 'flavour': one line", yaml: "image_builder:\n  flavour: docker\n" + ok, files: withDockerfile, lines: ["2:3: Unknown key 'flavour' (at /image_builder/flavour) [hint: did you mean 'flavor'?]"], schema: true },
+  { name: "empty uri: one line", yaml: head + "container_registry:\n  uri: \"\"\n" + ok, files: withDockerfile, lines: ["4:8: Registry URI is empty (at /container_registry/uri) [hint: write host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme]"], schema: true },
+  { name: "missing context: no derived 'Dockerfile not found'", yaml: head + "images:\n  app:\n    context: ./nope\n", lines: ["5:14: Context directory not found: '<dir>/nope' (at /images/app/context) [hint: paths are relative to the stack file]"] },
+  { name: "undefined alias is not an alias bomb", yaml: head + "images:\n  app: *base\n", lines: ["4:8: Undefined YAML alias '*base': no anchor '&base' before it [hint: define the anchor (&name) before its first use, or write the value out]"] },
+  { name: "several YAML documents", yaml: head + ok + "---\nimages: {}\n", files: withDockerfile, lines: ["6:1: Stack file holds more than one YAML document: a second one starts here [hint: one stack per file: remove this '---' and what follows, or move it to a file of its own]"] },
+  { name: "yaml syntax: one mistake, one line", yaml: "image_builder:\n  flavor: docker\n   config: {}\nimages: {}\n", lines: ["2:11: Invalid YAML: nested mappings are not allowed in compact mappings"] },
+  // Item 13: file modes.
+  {
+    name: "file modes: decimal, out of range, not octal",
+    yaml: head + ok + "    extra_files:\n      a: { content: x, mode: 755 }\n      b: { content: x, mode: 999 }\n      c: { content: x, mode: 0o1000 }\n      d: { content: x, mode: \"755\" }\n      e: { content: x, mode: 0x1ed }\n      f: { content: x, mode: rwx }\n      ok1: { content: x, mode: 0755 }\n      ok2: { content: x, mode: 0o755 }\n      ok3: { content: x, mode: \"0755\" }\n      ok4: { content: x, mode: 0 }\n",
+    files: withDockerfile,
+    lines: [
+      `7:30: File mode 755 is a decimal number, not octal (at /images/app/extra_files/a/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+      `8:30: File mode 999 is a decimal number, not octal (at /images/app/extra_files/b/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+      `9:30: Invalid file mode 0o1000: permission bits go up to 0o777 (at /images/app/extra_files/c/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+      `10:30: Invalid file mode '755': expected octal digits with a leading 0 (at /images/app/extra_files/d/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+      `11:30: File mode 493 is a decimal number, not octal (at /images/app/extra_files/e/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+      `12:30: Invalid file mode 'rwx': expected octal digits with a leading 0 (at /images/app/extra_files/f/mode) [hint: write the mode in octal: 0755, 0o755 or "0755"]`,
+    ],
+  },
+  // Item 16: validation gaps.
+  { name: "image name over 255 characters", yaml: head + `images:\n  ${"a".repeat(300)}:\n    context: .\n`, files: withDockerfile, expect: { message: /^Image name is 300 characters long: the limit is 255$/, line: 4, col: 3, hint: /shorter/ }, schema: true },
+  {
+    name: "image name over 255 characters with the registry",
+    yaml: head + `container_registry:\n  uri: 127.0.0.1:5000/${"n".repeat(200)}\nimages:\n  ${"a".repeat(60)}:\n    context: .\n`,
+    files: withDockerfile,
+    expect: { message: /^Image name '127\.0\.0\.1:5000\/n+\.\.\.' is 276 characters long with the registry: the limit is 255$/, line: 6, col: 3 },
+  },
+  { name: "registry port out of range", yaml: head + "container_registry:\n  uri: 127.0.0.1:99999\n" + ok, files: withDockerfile, lines: ["4:8: Invalid registry port '99999': expected a number from 1 to 65535 (at /container_registry/uri) [hint: write host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme]"] },
+  { name: "registry port not a number", yaml: head + "container_registry:\n  uri: localhost:abc\n" + ok, files: withDockerfile, lines: ["4:8: Invalid registry port 'abc': expected a number from 1 to 65535 (at /container_registry/uri) [hint: write host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme]"], schema: true },
+  { name: "registry namespace in uppercase", yaml: head + "container_registry:\n  uri: ghcr.io/Acme\n" + ok, files: withDockerfile, expect: { message: /^Invalid registry namespace 'Acme': 'Acme' is not a repository path component$/, line: 4, col: 8, hint: /lowercase/ }, schema: true },
+  { name: "registry host starting with '-'", yaml: head + "container_registry:\n  uri: -ghcr.io\n" + ok, files: withDockerfile, expect: { message: /^Invalid registry host '-ghcr\.io'$/, line: 4, col: 8, hint: /not starting or ending with '-'/ }, schema: true },
+  { name: "unknown image reference field", yaml: head + ok + "    build_args:\n      X: ${images.app.sha}\n", files: withDockerfile, lines: ["7:10: Invalid image reference '${images.app.sha}': expected ${images.NAME.FIELD} with FIELD one of ref, digest, name (at /images/app/build_args/X) [hint: write $${ for a literal '${']"] },
+  { name: "image reference field typo", yaml: head + ok + "    build_args:\n      X: ${images.base.digst}\n  base:\n    context: .\n", files: withDockerfile, expect: { message: /^Invalid image reference '\$\{images\.base\.digst\}'/, line: 7, hint: /did you mean '\$\{images\.base\.digest\}'/ } },
+  { name: "oci without registry or output", yaml: "image_builder:\n  flavor: oci\n" + ok, files: withDockerfile, expect: { message: /^Flavor 'oci' has nowhere to put the images: no container_registry and no output$/, line: 2, col: 11, hint: /oci-layout:DIR/ } },
+  { name: "invalid .dockerignore pattern", yaml: head + ok, files: { ...withDockerfile, ".dockerignore": "# ok\nnode_modules\nsrc/[a-\n" }, lines: [`.dockerignore:3: Invalid ignore pattern "src/[a-": unclosed character class [hint: Escape a literal "[", "]" or "\\" with a backslash]`] },
+  { name: "invalid per-Dockerfile ignore pattern", yaml: head + ok + "    dockerfile: app.Dockerfile\n", files: { "app.Dockerfile": "FROM scratch\n", "app.Dockerfile.dockerignore": "!\n" }, lines: ['app.Dockerfile.dockerignore:1: Invalid ignore pattern "!": "!" alone excludes nothing [hint: Write the path to re-include after the "!", e.g. "!docs/README.md"]'] },
+  { name: "extra_flags under flavor auto", yaml: ok + "    extra_flags: [--network=none]\n", files: withDockerfile, lines: ["4:5: Image 'app' has extra_flags, but flavor 'auto' does not say which engine gets them (at /images/app/extra_flags) [hint: extra flags are engine-specific: name the flavor (image_builder: { flavor: docker })]"] },
 ];
