@@ -11,14 +11,16 @@ import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
-import { locate, pointerSegments, toPointer } from "./locate.ts";
+import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
+import { checkAutoFlavor, checkOutput } from "./builder_checks.ts";
 import { checkContexts } from "./check_contexts.ts";
 import { checkFileModes } from "./file_mode.ts";
 import { applyOverrides, parseOverride, type AppliedOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
-import { StackSchema, type ImageEntry, type StackFile } from "./schema.ts";
+import { brokenSections, imagesWithErrors, withoutInvalidKeys } from "./sections.ts";
+import { StackSchema, type StackFile } from "./schema.ts";
 import { schemaErrors, type Locator } from "./schema_errors.ts";
 import { closest } from "./suggest.ts";
 
@@ -121,75 +123,6 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (errors.length) return fail();
   return resolved;
-}
-
-/**
- * The parts of the stack an error is in: `/image_builder`, `/container_registry`, `/flavors`,
- * `/version`, `/images` (the mapping itself) or `/images/NAME` (one image). An unknown
- * top-level key breaks nothing else.
- */
-function brokenSections(errors: readonly InputError[]): Set<string> {
-  const out = new Set<string>();
-  for (const e of errors) {
-    const segs = pointerSegments(e.location?.path ?? "");
-    if (segs[0] === undefined) continue;
-    if (segs[0] === "images" && segs.length > 2 && e.code !== "schema.unknown-key" && DETACHABLE_KEYS.has(segs[2]!)) out.add(toPointer(segs.slice(0, 3)));
-    else if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
-    else if (["image_builder", "container_registry", "flavors", "version"].includes(segs[0])) out.add(`/${segs[0]}`);
-  }
-  return out;
-}
-
-/**
- * Image keys whose invalid value leaves the rest of the image checkable: nothing else is derived
- * from them. An error in `context`, `dockerfile`, `extra_files`… (or an unknown key, which may be a
- * typo of one of those) makes the whole image unchecked instead, since "Dockerfile not found"
- * would only repeat it.
- */
-const DETACHABLE_KEYS = new Set(["tags", "labels", "platforms", "build_args", "no_cache", "pull", "network", "target", "extra_flags", "depends_on"]);
-
-function withoutInvalidKeys(image: ImageEntry, name: string, broken: ReadonlySet<string>): ImageEntry {
-  const out: Record<string, unknown> = { ...image };
-  for (const key of DETACHABLE_KEYS) if (broken.has(toPointer(["images", name, key]))) delete out[key];
-  return out as ImageEntry;
-}
-
-function imagesWithErrors(errors: readonly InputError[]): Set<string> {
-  const out = new Set<string>();
-  for (const e of errors) {
-    const segs = pointerSegments(e.location?.path ?? "");
-    if (segs[0] === "images" && segs[1] !== undefined && !(segs[2] !== undefined && DETACHABLE_KEYS.has(segs[2]))) out.add(segs[1]);
-  }
-  return out;
-}
-
-/** Flavor `auto` picks its engine at build time: it takes no config, and no engine-specific flags. */
-function checkAutoFlavor(stack: StackFile, at: Locator, errors: InputError[]): void {
-  if (stack.image_builder?.config && Object.keys(stack.image_builder.config).length) {
-    errors.push(new InputError("stack.auto-config", "Flavor 'auto' takes no config: the flavor it picks uses its defaults", {
-      location: at("/image_builder/config", true),
-      hint: "name the flavor to configure it, e.g. flavor: docker",
-    }));
-  }
-  for (const [name, image] of Object.entries(stack.images)) {
-    if (!image.extra_flags?.length) continue;
-    errors.push(new InputError("stack.auto-extra-flags", `Image '${name}' has extra_flags, but flavor 'auto' does not say which engine gets them`, {
-      location: at(toPointer(["images", name, "extra_flags"]), true),
-      hint: "extra flags are engine-specific: name the flavor (image_builder: { flavor: docker })",
-    }));
-  }
-}
-
-/**
- * The `oci` flavor writes to a registry unless its `output` says otherwise: with neither a
- * container_registry nor an output, every build would fail at its end, so validation says it.
- */
-function checkOutput(stack: ResolvedStack, flavor: Flavor, config: Record<string, unknown>, registryBroken: boolean, at: Locator, errors: InputError[]): void {
-  if (flavor.name !== "oci" || config.output !== "registry" || stack.containerRegistry || registryBroken) return;
-  errors.push(new InputError("stack.no-output", "Flavor 'oci' has nowhere to put the images: no container_registry and no output", {
-    location: at("/image_builder/flavor", false),
-    hint: "add container_registry: { uri: HOST[:PORT] }, or set config.output (oci-layout:DIR or docker-archive:FILE; --output on the command line)",
-  }));
 }
 
 /** An error about a value a `--set` argument gave points at that argument, not at the file. */
