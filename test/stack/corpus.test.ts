@@ -56,3 +56,34 @@ describe("bad stack corpus", () => {
     });
   }
 });
+
+describe("edges of the corpus that must load", () => {
+  const load = async (yaml: string, files: Record<string, string> = {}) => {
+    const dir = tempDir("imgb-corpus-ok-");
+    writeTree(dir, { Dockerfile: "FROM scratch\n", ...files, "imgb.yaml": yaml });
+    return loadStack(join(dir, "imgb.yaml"), { env: {}, cwd: "/" });
+  };
+  test("octal modes in every accepted form", async () => {
+    const s = await load('images:\n  app:\n    context: .\n    extra_files:\n      a: { content: x, mode: 0755 }\n      b: { content: x, mode: 0o700 }\n      c: { content: x, mode: "0640" }\n      d: { content: x, mode: "0o600" }\n      e: { content: x, mode: 0 }\n      f: { content: x }\n');
+    expect(s.images.app!.extraFiles.map((f) => [f.destination, f.mode])).toEqual([["a", 0o755], ["b", 0o700], ["c", 0o640], ["d", 0o600], ["e", 0], ["f", undefined]]);
+  });
+  test("registry URIs: IPv6 with port, namespace, trailing slash", async () => {
+    for (const uri of ["[::1]:5000", "ghcr.io/acme/team", "127.0.0.1:65535/a/"]) {
+      const s = await load(`container_registry:\n  uri: "${uri}"\nimages:\n  app:\n    context: .\n`);
+      expect(s.containerRegistry?.uri).toBe(uri.replace(/\/$/, ""));
+    }
+  });
+  test("an escaped image reference is literal text anywhere; a real one in build_args", async () => {
+    const s = await load('images:\n  app:\n    context: .\n    labels: { from: "$${images.base.ref}" }\n    build_args: { BASE: "${images.base.ref}" }\n  base:\n    context: .\n');
+    expect(s.images.app!.labels.from).toBe("${images.base.ref}");
+    expect(s.images.app!.buildArgs.BASE).toBe("${images.base.ref}");
+  });
+  test("a 255-character image name", async () => {
+    const s = await load(`images:\n  ${"a".repeat(255)}:\n    context: .\n`);
+    expect(Object.keys(s.images)[0]).toHaveLength(255);
+  });
+  test("oci with an output and no registry", async () => {
+    const s = await load('image_builder:\n  flavor: oci\n  config: { output: "oci-layout:out" }\nimages:\n  app:\n    context: .\n');
+    expect(s.imageBuilder.config.output).toBe("oci-layout:out");
+  });
+});
