@@ -105,7 +105,8 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   } else {
     try {
       await registry.load(flavorName, at("/image_builder/flavor", false));
-      config = checkFlavorConfig(flavorName, stack.image_builder?.config ?? {}, registry, at, errors);
+      // A config the stack schema already refused (not a mapping) is not checked a second time.
+      config = checkFlavorConfig(flavorName, broken.has("/image_builder/config") ? undefined : stack.image_builder?.config ?? {}, registry, at, errors);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e);
@@ -145,7 +146,7 @@ function checkFlavorConfig(name: string, config: unknown, registry: FlavorRegist
     }));
     return undefined;
   }
-  return checkConfig(entry.flavor, config, at, "/image_builder/config", errors);
+  return config === undefined ? undefined : checkConfig(entry.flavor, config, at, "/image_builder/config", errors);
 }
 
 export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix: string, errors: InputError[]): Record<string, unknown> | undefined {

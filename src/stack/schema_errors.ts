@@ -37,9 +37,24 @@ export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, 
     const id = `${e.type === ValueErrorType.ObjectRequiredProperty ? "missing" : "value"}|${e.path}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push(toInputError(e, schema, locator, prefix));
+    out.push(...(variantErrors(e, locator, prefix) ?? [toInputError(e, schema, locator, prefix)]));
   }
   return out;
+}
+
+/**
+ * A mapping that fits no variant of a union of mappings, but has the required keys of exactly
+ * one (`{ content: 1 }` of an extra file): that variant's own errors say what is wrong.
+ */
+function variantErrors(e: ValueError, locator: Locator, prefix: string): InputError[] | undefined {
+  if (e.type !== ValueErrorType.Union || typeof e.value !== "object" || e.value === null || Array.isArray(e.value)) return undefined;
+  const variants = (e.schema.anyOf ?? []) as TSchema[];
+  if (!variants.length || !variants.every((v) => v.type === "object")) return undefined;
+  const value = e.value as Record<string, unknown>;
+  const fitting = variants.filter((v) => ((v.required ?? []) as string[]).every((k) => k in value));
+  if (fitting.length !== 1) return undefined;
+  const errors = schemaErrors(fitting[0]!, value, locator, prefix + e.path);
+  return errors.length ? errors : undefined;
 }
 
 function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: string): InputError {

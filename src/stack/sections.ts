@@ -8,9 +8,9 @@ import { pointerSegments, toPointer } from "./locate.ts";
 import type { ImageEntry } from "./schema.ts";
 
 /**
- * The parts of the stack an error is in: `/image_builder`, `/container_registry`, `/flavors`,
- * `/version`, `/images` (the mapping itself) or `/images/NAME` (one image). An unknown
- * top-level key breaks nothing else.
+ * The parts of the stack an error is in: `/image_builder` (or only its `/image_builder/config`),
+ * `/container_registry`, `/flavors`, `/version`, `/images` (the mapping itself), `/images/NAME`
+ * (one image) or `/images/NAME/KEY` (a detachable key). An unknown top-level key breaks nothing else.
  */
 export function brokenSections(errors: readonly InputError[]): Set<string> {
   const out = new Set<string>();
@@ -19,6 +19,8 @@ export function brokenSections(errors: readonly InputError[]): Set<string> {
     if (segs[0] === undefined) continue;
     if (segs[0] === "images" && segs.length > 2 && e.code !== "schema.unknown-key" && DETACHABLE_KEYS.has(segs[2]!)) out.add(toPointer(segs.slice(0, 3)));
     else if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
+    // A bad `config` still names a flavor: its other checks (extra flags) go on.
+    else if (segs[0] === "image_builder" && segs[1] === "config") out.add("/image_builder/config");
     else if (["image_builder", "container_registry", "flavors", "version"].includes(segs[0])) out.add(`/${segs[0]}`);
   }
   return out;
