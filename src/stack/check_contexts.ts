@@ -17,7 +17,8 @@ export function checkContexts(stack: ResolvedStack, skip: ReadonlySet<string>, a
     if (skip.has(image.name)) continue;
     const where = at(toPointer(["images", image.name]), true);
     try {
-      const { context } = contextForImage(image);
+      // A fixed epoch: SOURCE_DATE_EPOCH is the build's business, and would be one error per image here.
+      const { context } = contextForImage(image, undefined, { sourceDateEpoch: 0 });
       if (context.ignoreFile === undefined) continue;
       let text: string;
       try {
