@@ -25,6 +25,7 @@ describe("registry URIs (docker reference grammar)", () => {
     ["ghcr.io/acme//x", /namespace 'acme\/\/x'/],
     ["ghcr.io/-acme", /namespace '-acme'/],
     ["ghcr.io/a b", /white space/],
+    ["ghcr.io//", /empty path component/],
     [`ghcr.io/${"a".repeat(260)}`, /260|is 268 characters long/],
   ];
   for (const [uri, message] of invalid) {
@@ -49,5 +50,21 @@ describe("image names", () => {
   test("names the bad component", () => {
     expect(imageNameProblem("team/App")?.message).toBe("Invalid name 'team/App': 'App' is not a repository path component");
     expect(imageNameProblem("team//app")?.message).toBe("Invalid name 'team//app': empty path component");
+  });
+});
+
+describe("explainers agree with the schema patterns", () => {
+  // A seeded generator: the same strings every run, over the characters that matter.
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const strings = Array.from({ length: 30000 }, () => Array.from({ length: 1 + Math.floor(random() * 10) }, () => "aZ09.:/-_[]"[Math.floor(random() * 11)]).join(""));
+  test("registry URIs: valid for one exactly when valid for the other (the port range aside)", () => {
+    const re = new RegExp(REGISTRY_URI_PATTERN);
+    const disagree = strings.filter((s) => re.test(s) !== (registryUriProblem(s) === undefined) && !/port/.test(registryUriProblem(s)?.message ?? ""));
+    expect(disagree).toEqual([]);
+  });
+  test("image names", () => {
+    const re = new RegExp(IMAGE_NAME_PATTERN);
+    expect(strings.filter((s) => re.test(s) !== (imageNameProblem(s) === undefined))).toEqual([]);
   });
 });

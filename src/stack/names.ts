@@ -48,7 +48,9 @@ export function registryUriProblem(uri: string): Problem | undefined {
   if (/\s/.test(uri)) return { message: `Invalid registry URI '${uri}': it contains white space`, hint: shape };
   const slash = uri.indexOf("/");
   const authority = slash < 0 ? uri : uri.slice(0, slash);
-  const namespace = slash < 0 ? "" : uri.slice(slash + 1).replace(/\/$/, "");
+  const rest = slash < 0 ? "" : uri.slice(slash + 1);
+  // One trailing `/` is allowed (`ghcr.io/acme/`); anything else after the host is checked.
+  const namespace = rest.endsWith("/") ? rest.slice(0, -1) : rest;
   const ipv6 = /^\[[^\]]*\]/.exec(authority)?.[0];
   const colon = authority.indexOf(":", ipv6?.length ?? 0);
   const host = colon < 0 ? authority : authority.slice(0, colon);
@@ -60,10 +62,11 @@ export function registryUriProblem(uri: string): Problem | undefined {
   if (port !== undefined && !(/^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
     return { message: `Invalid registry port '${port}': expected a number from 1 to 65535`, hint: shape };
   }
-  if (namespace !== "") {
+  if (rest !== "") {
     const bad = namespace.split("/").find((c) => !new RegExp(`^${COMPONENT}$`).test(c));
     if (bad !== undefined) {
-      return { message: `Invalid registry namespace '${namespace}': '${bad}' is not a repository path component`, hint: `${componentHint} (lowercase only)` };
+      const why = bad === "" ? "empty path component" : `'${bad}' is not a repository path component`;
+      return { message: `Invalid registry namespace '${namespace}': ${why}`, hint: `${componentHint} (lowercase only)` };
     }
   }
   if (uri.length > MAX_NAME_LENGTH) return { message: `Registry URI is ${uri.length} characters long: the limit is ${MAX_NAME_LENGTH}`, hint: "image names, registry included, are at most 255 characters" };
