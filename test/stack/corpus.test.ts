@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { dirname, join, relative } from "node:path";
 import { InputError, InputErrors } from "../../src/errors.ts";
 import { loadStack } from "../../src/stack/load.ts";
+import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 import { corpus, type BadStack } from "./corpus.ts";
 
@@ -86,4 +87,22 @@ describe("edges of the corpus that must load", () => {
     const s = await load('image_builder:\n  flavor: oci\n  config: { output: "oci-layout:out" }\nimages:\n  app:\n    context: .\n');
     expect(s.imageBuilder.config.output).toBe("oci-layout:out");
   });
+});
+
+describe("bad stack corpus through the binary", () => {
+  for (const c of corpus) {
+    test(`${c.name}: exit 2, one line per error, no stack trace`, async () => {
+      const file = writeCase(c);
+      // validate has no --set; print takes it the same way build does.
+      const args = c.set ? ["print", "-f", file, "--no-plan", ...c.set.flatMap((s) => ["--set", s])] : ["validate", "-f", file];
+      const r = await runImgb(args, { env: { ...c.env, NO_COLOR: "1", IMGB_HOME: join(dirname(file), ".home") } });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.trimEnd().split("\n");
+      const count = c.lines?.length ?? 1;
+      expect(lines.filter((l) => / ?error: /.test(l))).toHaveLength(count);
+      expect(lines).toHaveLength(count > 1 ? count + 1 : count);
+      if (count > 1) expect(lines[count]).toBe(`${count} errors`);
+    });
+  }
 });
