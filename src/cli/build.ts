@@ -11,7 +11,7 @@ import type { FileHashCache } from "../build/context_digest.ts";
 import type { ImageResult } from "../build/events.ts";
 import { storeReuseCache, type ReuseCache } from "../build/reuse.ts";
 import { runBuild, type BuildRun } from "../build/run_build.ts";
-import { CancelledError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
+import { CancelledError, InputError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
@@ -96,7 +96,10 @@ export default defineCommand({
     const skipped = run.order.filter((n) => run.outcomes.get(n)?.state === "skipped");
     if (failed.length) {
       const tail = skipped.length ? `; ${skipped.length} skipped` : "";
-      throw new RuntimeError("build.failed", `${failed.length} of ${run.order.length} images failed: ${failed.join(", ")}${tail}`);
+      const message = `${failed.length} of ${run.order.length} images failed: ${failed.join(", ")}${tail}`;
+      // Bad input found only at build time (a Dockerfile the flavor cannot read, say) is still bad input: exit 2.
+      const inputOnly = failed.every((n) => { const o = run.outcomes.get(n); return o?.state === "failed" && o.error instanceof InputError; });
+      throw inputOnly ? new InputError("build.invalid-input", message) : new RuntimeError("build.failed", message);
     }
   },
 });

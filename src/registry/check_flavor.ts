@@ -2,7 +2,8 @@
  * Shape checks for a flavor object, applied the same way to built-ins and user flavors before
  * anything else of theirs is used. The implementation module is never imported here.
  */
-import { Kind, type TObject } from "@sinclair/typebox";
+import { Kind, type TObject, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
 
@@ -29,6 +30,13 @@ export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
   if (!isObjectSchema(f.config)) {
     throw fail(`Flavor '${f.name}' has no TypeBox config schema: 'config' must be Type.Object({...})`);
   }
+  const badDefault = invalidDefault(f.config, "");
+  if (badDefault) {
+    throw fail(
+      `Flavor '${f.name}': the default of config key '${badDefault.path}' (${JSON.stringify(badDefault.value)}) breaks its own schema: ${badDefault.message}`,
+      "fix the default in the flavor's config schema, or drop it; otherwise every stack using the flavor fails at a key its user never wrote",
+    );
+  }
   if (typeof f.implementation !== "function") {
     throw fail(`Flavor '${f.name}' has no implementation loader`, "implementation: async () => (await import('./my_builder.ts')).MyBuilder");
   }
@@ -42,4 +50,30 @@ export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
 
 function isObjectSchema(s: unknown): s is TObject {
   return typeof s === "object" && s !== null && (s as Record<symbol, unknown>)[Kind] === "Object";
+}
+
+/**
+ * The first `default` in a config schema that its own schema refuses (`Type.Integer({ minimum:
+ * 5, default: 1 })`), looked for in every nested schema: defaults fill keys a user did not
+ * write, so a broken one would fail every stack at a key nobody wrote.
+ */
+function invalidDefault(schema: TSchema, path: string): { path: string; value: unknown; message: string } | undefined {
+  if ("default" in schema) {
+    let first;
+    try {
+      first = Value.Errors(schema, schema.default).First();
+    } catch (e) {
+      first = { message: (e as Error).message };
+    }
+    if (first) return { path: path.replace(/^\./, "") || "(the config itself)", value: schema.default, message: first.message };
+  }
+  for (const [key, sub] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
+    const found = invalidDefault(sub, `${path}.${key}`);
+    if (found) return found;
+  }
+  for (const sub of [...((schema.anyOf ?? []) as TSchema[]), ...(schema.items && !Array.isArray(schema.items) ? [schema.items as TSchema] : [])]) {
+    const found = invalidDefault(sub, path);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -19,10 +19,18 @@ export interface InterpolationProblem {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IMAGE_REF = /^images\.[^}\s]+$/;
 
+/** A `${images.…}` reference kept as it is, with the offset of its `$`. */
+export interface KeptImageRef {
+  offset: number;
+  text: string;
+}
+
 export function interpolate(
   input: string,
   env: Record<string, string | undefined>,
   problems: InterpolationProblem[],
+  /** Receives every image reference kept, so the caller can tell where they are allowed. */
+  imageRefs?: KeptImageRef[],
 ): string {
   if (!input.includes("$")) return input;
   let out = "";
@@ -53,6 +61,7 @@ export function interpolate(
     const body = input.slice(i + 2, close);
     if (IMAGE_REF.test(body)) {
       out += input.slice(i, close + 1);
+      imageRefs?.push({ offset: i, text: input.slice(i, close + 1) });
     } else {
       out += expand(body, env, i, problems);
     }

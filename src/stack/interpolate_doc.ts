@@ -4,8 +4,10 @@
  */
 import { isPair, isScalar, isSeq, visit, type Document, type LineCounter, type Scalar } from "yaml";
 import { InputError } from "../errors.ts";
-import { interpolate, type InterpolationProblem } from "./interpolate.ts";
+import { interpolate, type InterpolationProblem, type KeptImageRef } from "./interpolate.ts";
 import { locateOffset, toPointer } from "./locate.ts";
+
+const BUILD_ARG = /^\/images\/[^/]+\/build_args\/[^/]+$/;
 
 export function interpolateDocument(
   doc: Document,
@@ -18,11 +20,22 @@ export function interpolateDocument(
     Scalar(key, node, path) {
       if (key === "key" || typeof node.value !== "string") return;
       const problems: InterpolationProblem[] = [];
-      const value = interpolate(node.value, env, problems);
+      const refs: KeptImageRef[] = [];
+      const value = interpolate(node.value, env, problems, refs);
+      const pointer = pointerOf(path, node);
+      // Only build args are resolved at build time; anywhere else the reference would reach the engine as text.
+      if (!BUILD_ARG.test(pointer)) {
+        for (const r of refs) {
+          errors.push(new InputError("stack.image-ref-place", `Image reference '${r.text}' is resolved only in build_args`, {
+            location: locateOffset(lines, file, sourceOffset(node, r.offset), pointer),
+            hint: "pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile; $${ writes a literal '${'",
+          }));
+        }
+      }
       for (const p of problems) {
         errors.push(
           new InputError("stack.interpolation", p.message, {
-            location: locateOffset(lines, file, sourceOffset(node, p.offset), pointerOf(path, node)),
+            location: locateOffset(lines, file, sourceOffset(node, p.offset), pointer),
             hint: p.hint,
           }),
         );

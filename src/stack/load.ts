@@ -13,9 +13,13 @@ import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
-import { applyOverrides, parseOverride } from "./overrides.ts";
+import { checkAutoFlavor, checkOutput } from "./builder_checks.ts";
+import { checkContexts } from "./check_contexts.ts";
+import { checkFileModes } from "./file_mode.ts";
+import { applyOverrides, parseOverride, type AppliedOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
+import { brokenSections, imagesWithErrors, withoutInvalidKeys } from "./sections.ts";
 import { StackSchema, type StackFile } from "./schema.ts";
 import { schemaErrors, type Locator } from "./schema_errors.ts";
 import { closest } from "./suggest.ts";
@@ -47,8 +51,11 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const file = resolve(options.cwd, path ?? DEFAULT_STACK_FILE);
   const text = await readStackText(file);
   const errors: InputError[] = [];
+  let overrides: readonly AppliedOverride[] = [];
   const fail = () => {
-    const ordered = [...errors].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
+    const located = errors.map((e) => atOverride(e, overrides));
+    // --set errors (no line) first, then the file's in source order.
+    const ordered = located.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
     throw new InputErrors(ordered.slice(0, MAX_ERRORS), ordered.length);
   };
 
@@ -57,12 +64,10 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   interpolateDocument(parsed.doc, parsed.lines, file, options.env, errors);
   const value = toValue(parsed, errors);
   if (errors.some((e) => e.code.startsWith("yaml."))) return fail();
-  // Keep going after interpolation errors, but do not also report the emptied values they left.
-  const interpolated = new Set(errors.map((e) => e.location?.path));
-  const keep = (e: InputError) => !interpolated.has(e.location?.path);
 
   const at = locatorFor(parsed.doc, parsed.lines, file);
-  applyOverrides(value, (options.set ?? []).map(parseOverride));
+  const parsedOverrides = (options.set ?? []).map(parseOverride);
+  overrides = applyOverrides(value, parsedOverrides);
   if (options.builderConfig && typeof value === "object" && value !== null) {
     const builder = (value as { image_builder?: { config?: Record<string, unknown> } }).image_builder;
     if (builder && typeof builder === "object") builder.config = { ...(builder.config ?? {}), ...options.builderConfig };
@@ -74,40 +79,60 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     }));
     return fail();
   }
-  const invalid = schemaErrors(StackSchema, value, at).filter(keep);
-  errors.push(...invalid);
-  if (invalid.length) return fail();
-  const stack = value as StackFile;
+  checkFileModes(value, parsed.doc, at, errors);
+  // Keep going after interpolation and mode errors, but do not also report the values they left.
+  const reported = new Set(errors.map((e) => e.location?.path));
+  const invalid = schemaErrors(StackSchema, value, at);
+  errors.push(...invalid.filter((e) => !reported.has(e.location?.path)));
 
+  // Every section the schema found no fault in is checked further, so that one run reports
+  // every independent error of the file: a schema error in one image hides nothing of another.
+  const broken = brokenSections(invalid);
+  const stack = value as StackFile;
+  if (broken.has("/images") || typeof stack.images !== "object" || stack.images === null) return fail();
   const registry = options.registry ?? FlavorRegistry.withBuiltins();
-  if (stack.flavors?.length && options.loadFlavorSources) {
+  if (stack.flavors?.length && options.loadFlavorSources && !broken.has("/flavors")) {
     const dir = dirname(file);
     await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
   }
-  const flavorName = stack.image_builder?.flavor ?? AUTO_FLAVOR;
+  const builderOk = !broken.has("/image_builder");
+  const flavorName = (builderOk ? stack.image_builder?.flavor : undefined) ?? AUTO_FLAVOR;
   let config: Record<string, unknown> | undefined = {};
-  if (flavorName === AUTO_FLAVOR) {
-    if (stack.image_builder?.config && Object.keys(stack.image_builder.config).length) {
-      errors.push(new InputError("stack.auto-config", "Flavor 'auto' takes no config: the flavor it picks uses its defaults", {
-        location: at("/image_builder/config", true),
-        hint: "name the flavor to configure it, e.g. flavor: docker",
-      }));
-    }
+  if (!builderOk) {
+    config = undefined;
+  } else if (flavorName === AUTO_FLAVOR) {
+    checkAutoFlavor(stack, at, errors);
   } else {
     try {
       await registry.load(flavorName, at("/image_builder/flavor", false));
+      // A config the stack schema already refused (not a mapping) is not checked a second time.
+      config = checkFlavorConfig(flavorName, broken.has("/image_builder/config") ? undefined : stack.image_builder?.config ?? {}, registry, at, errors);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e);
-      return fail();
+      config = undefined;
     }
-    config = checkFlavorConfig(flavorName, stack.image_builder?.config ?? {}, registry, at, errors);
   }
-  const resolved = resolveStack(stack, file, dirname(file), flavorName, config ?? {}, at, errors);
-  const flavor = registry.get(flavorName)?.flavor;
+  const names = Object.keys(stack.images);
+  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))).map(([name, image]) => [name, withoutInvalidKeys(image, name, broken)]));
+  const sound: StackFile = { ...stack, images: validImages };
+  if (broken.has("/container_registry")) delete sound.container_registry;
+  const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
+  checkContexts(resolved, imagesWithErrors(errors), at, errors);
+  const flavor = builderOk && flavorName !== AUTO_FLAVOR ? registry.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
+  if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (errors.length) return fail();
   return resolved;
+}
+
+/** An error about a value a `--set` argument gave points at that argument, not at the file. */
+function atOverride(e: InputError, overrides: readonly AppliedOverride[]): InputError {
+  const path = e.location?.path;
+  if (path === undefined || e instanceof InputErrors) return e;
+  const o = overrides.find((x) => x.pointers.some((p) => path === p || path.startsWith(`${p}/`)));
+  if (!o) return e;
+  return new InputError(e.code, `--set '${o.override.raw}': ${e.message}`, { location: { path }, hint: e.hint });
 }
 
 /** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
@@ -121,7 +146,7 @@ function checkFlavorConfig(name: string, config: unknown, registry: FlavorRegist
     }));
     return undefined;
   }
-  return checkConfig(entry.flavor, config, at, "/image_builder/config", errors);
+  return config === undefined ? undefined : checkConfig(entry.flavor, config, at, "/image_builder/config", errors);
 }
 
 export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix: string, errors: InputError[]): Record<string, unknown> | undefined {

@@ -7,6 +7,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { UsageError } from "../errors.ts";
+import { toPointer } from "./locate.ts";
 import { ImageSchema } from "./schema.ts";
 import { closest } from "./suggest.ts";
 
@@ -38,11 +39,18 @@ export function parseOverride(raw: string): Override {
   return o;
 }
 
+/** An override and the JSON pointers of the values it set, so errors about them can name it. */
+export interface AppliedOverride {
+  override: Override;
+  pointers: string[];
+}
+
 /** Applies overrides to the (interpolated, not yet validated) stack value, in place. */
-export function applyOverrides(stack: unknown, overrides: readonly Override[]): void {
-  if (!overrides.length) return;
+export function applyOverrides(stack: unknown, overrides: readonly Override[]): AppliedOverride[] {
+  const applied: AppliedOverride[] = [];
+  if (!overrides.length) return applied;
   const images = (stack as { images?: Record<string, Record<string, unknown>> } | null)?.images;
-  if (!images || typeof images !== "object") return;
+  if (!images || typeof images !== "object") return applied;
   for (const o of overrides) {
     const re = globToRegExp(o.pattern);
     const targets = Object.keys(images).filter((n) => re.test(n));
@@ -51,7 +59,10 @@ export function applyOverrides(stack: unknown, overrides: readonly Override[]): 
       throw new UsageError("cli.set-no-match", `--set '${o.raw}' matches no image`, { hint: guess ? `did you mean '${guess}'?` : `images: ${Object.keys(images).join(", ")}` });
     }
     const schema = ImageSchema.properties[o.key as keyof typeof ImageSchema.properties] as TSchema;
+    const pointers: string[] = [];
+    applied.push({ override: o, pointers });
     for (const name of targets) {
+      pointers.push(toPointer(["images", name, o.key, ...(o.sub ? [o.sub] : [])]));
       const image = (images[name] ??= {});
       if (isRecord(schema)) {
         if (!o.sub) throw new UsageError("cli.bad-set", `--set '${o.raw}': '${o.key}' is a mapping; set one entry: ${o.pattern}.${o.key}.NAME=VALUE`);
@@ -63,6 +74,7 @@ export function applyOverrides(stack: unknown, overrides: readonly Override[]): 
       }
     }
   }
+  return applied;
 }
 
 function convert(schema: TSchema, value: string): unknown {

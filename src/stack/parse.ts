@@ -78,7 +78,11 @@ const yaml11Octal = {
 export function parseStack(file: string, text: string, errors: InputError[]): ParsedStack | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
+  const at = new Set<number>();
   for (const e of doc.errors) {
+    // The parser may explain one mistake twice at the same place: one line each.
+    if (at.has(e.pos[0])) continue;
+    at.add(e.pos[0]);
     const loc = locateOffset(lines, file, e.pos[0]);
     errors.push(new InputError(`yaml.${e.code.toLowerCase().replace(/_/g, "-")}`, yamlMessage(e.code, e.message), { location: loc, hint: yamlHint(e.code) }));
   }
@@ -89,12 +93,22 @@ export function parseStack(file: string, text: string, errors: InputError[]): Pa
   }
   let aliases = 0;
   let firstExcess: number | undefined;
+  let undefinedAlias = false;
   visit(doc, {
     Alias(_k, node) {
       aliases++;
       if (aliases > MAX_ALIASES && firstExcess === undefined) firstExcess = node.range?.[0];
+      // An alias without an anchor before it is a mistake of its own, not an expansion problem.
+      if (!node.resolve(doc)) {
+        undefinedAlias = true;
+        errors.push(new InputError("yaml.undefined-alias", `Undefined YAML alias '*${node.source}': no anchor '&${node.source}' before it`, {
+          location: locateOffset(lines, file, node.range?.[0] ?? 0),
+          hint: "define the anchor (&name) before its first use, or write the value out",
+        }));
+      }
     },
   });
+  if (undefinedAlias) return undefined;
   if (firstExcess !== undefined) {
     errors.push(new InputError("yaml.too-many-aliases", `Too many YAML aliases: more than ${MAX_ALIASES}`, {
       location: locateOffset(lines, file, firstExcess),
@@ -132,6 +146,7 @@ function findFirstAlias(doc: Document): number | undefined {
 function yamlMessage(code: string, message: string): string {
   const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   if (code === "DUPLICATE_KEY") return "Duplicate key: each key may appear once in a mapping";
+  if (code === "MULTIPLE_DOCS") return "Stack file holds more than one YAML document: a second one starts here";
   return `Invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
@@ -139,6 +154,8 @@ function yamlHint(code: string): string | undefined {
   switch (code) {
     case "DUPLICATE_KEY":
       return "remove or rename one of the two";
+    case "MULTIPLE_DOCS":
+      return "one stack per file: remove this '---' and what follows, or move it to a file of its own";
     case "TAB_AS_INDENT":
       return "indent with spaces, not tabs";
     case "BAD_INDENT":

@@ -11,8 +11,12 @@ import type { Locator } from "./schema_errors.ts";
 import type { ImageEntry, StackFile } from "./schema.ts";
 import { closest } from "./suggest.ts";
 import { toPointer } from "./locate.ts";
+import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
 
 const IMAGE_REF = /\$\{images\.([^}.]+)\.(ref|digest|name)\}/g;
+/** Every `${images.…}` a value holds, well-formed or not (interpolation leaves them all in place). */
+const ANY_IMAGE_REF = /\$\{images\.([^}]*)\}/g;
+const IMAGE_REF_FIELDS = ["ref", "digest", "name"];
 
 export function resolveStack(
   value: StackFile,
@@ -22,8 +26,9 @@ export function resolveStack(
   flavorConfig: Record<string, unknown>,
   at: Locator,
   errors: InputError[],
+  /** All image names of the file, when `value.images` holds only the schema-valid ones. */
+  names: string[] = Object.keys(value.images),
 ): ResolvedStack {
-  const names = Object.keys(value.images);
   const images: Record<string, ResolvedImage> = {};
   for (const [name, entry] of Object.entries(value.images)) {
     images[name] = resolveImage(name, entry, dir, names, at, errors);
@@ -36,7 +41,10 @@ export function resolveStack(
     flavorSources: (value.flavors ?? []).map((p) => resolve(dir, p)),
     images,
   };
-  if (value.container_registry) stack.containerRegistry = resolveRegistry(value.container_registry, dir, at, errors);
+  if (value.container_registry) {
+    stack.containerRegistry = resolveRegistry(value.container_registry, dir, at, errors);
+    checkNameLengths(stack, at, errors);
+  }
   return stack;
 }
 
@@ -60,9 +68,11 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
   if (e.target !== undefined) image.target = e.target;
   if (e.network !== undefined) image.network = e.network;
 
+  let contextMissing = false;
   if (e.context !== undefined) {
     const ctx = resolve(dir, e.context);
-    if (!isDir(ctx)) err(p("context"), "stack.context-missing", `Context directory not found: '${ctx}'`, "paths are relative to the stack file");
+    contextMissing = !isDir(ctx);
+    if (contextMissing) err(p("context"), "stack.context-missing", `Context directory not found: '${ctx}'`, "paths are relative to the stack file");
     image.context = ctx;
   }
 
@@ -73,7 +83,8 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
       continue;
     }
     const extra: ExtraFile = { destination };
-    if (spec.mode !== undefined) extra.mode = spec.mode;
+    // file_mode.ts has already turned every accepted mode into its number.
+    if (typeof spec.mode === "number") extra.mode = spec.mode;
     if ("content" in spec) extra.content = spec.content;
     else {
       const src = resolve(dir, spec.source);
@@ -94,7 +105,9 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     const df = isAbsolute(rel) ? rel : resolve(base, rel);
     image.dockerfile = df;
     const fromExtra = image.extraFiles.some((x) => image.context === undefined ? false : join(image.context, x.destination) === df);
-    if (!fromExtra && !isFile(df)) {
+    // Inside a missing context nothing can be found: that is the context's error, not a second one.
+    const underMissingContext = contextMissing && !isAbsolute(rel);
+    if (!fromExtra && !underMissingContext && !isFile(df)) {
       err(
         e.dockerfile !== undefined ? p("dockerfile") : p(),
         "stack.dockerfile-missing",
@@ -116,8 +129,14 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     else if (!names.includes(dep)) err(p("depends_on", i), "stack.unknown-image", `Unknown image '${dep}' in depends_on`, suggestImage(dep, names));
   });
   for (const [k, v] of Object.entries(image.buildArgs)) {
-    for (const m of v.matchAll(IMAGE_REF)) {
-      const ref = m[1]!;
+    for (const m of v.matchAll(ANY_IMAGE_REF)) {
+      const [ref, field, ...more] = m[1]!.split(".");
+      if (!ref || field === undefined || more.length || !IMAGE_REF_FIELDS.includes(field)) {
+        const guess = field === undefined || more.length ? undefined : closest(field, IMAGE_REF_FIELDS);
+        const hint = guess ? `did you mean '\${images.${ref}.${guess}}'?` : more.length ? "images whose name holds a '.' cannot be referenced" : "write $${ for a literal '${'";
+        err(p("build_args", k), "stack.image-ref", `Invalid image reference '${m[0]}': expected \${images.NAME.FIELD} with FIELD one of ${IMAGE_REF_FIELDS.join(", ")}`, hint);
+        continue;
+      }
       if (!names.includes(ref)) err(p("build_args", k), "stack.unknown-image", `Unknown image '${ref}' in '${m[0]}'`, suggestImage(ref, names));
       else if (ref === name) err(p("build_args", k), "stack.self-dependency", `Image '${name}' refers to itself in '${m[0]}'`);
     }
@@ -153,6 +172,9 @@ function findCycles(images: Record<string, ResolvedImage>, at: Locator, errors: 
 }
 
 function resolveRegistry(r: NonNullable<StackFile["container_registry"]>, dir: string, at: Locator, errors: InputError[]): ResolvedRegistry {
+  // The schema's pattern checks the grammar; this also checks what a pattern cannot (port range).
+  const problem = registryUriProblem(r.uri);
+  if (problem) errors.push(new InputError("stack.registry-uri", problem.message, { location: at("/container_registry/uri", false), hint: problem.hint }));
   const out: ResolvedRegistry = { uri: r.uri.replace(/\/+$/, ""), insecure: r.insecure ?? isLoopbackUri(r.uri) };
   if (r.repository !== undefined) out.repository = r.repository;
   if (r.credentials) {
@@ -169,6 +191,20 @@ function resolveRegistry(r: NonNullable<StackFile["container_registry"]>, dir: s
     if (c.password_file !== undefined) out.credentials.passwordFile = resolve(dir, c.password_file);
   }
   return out;
+}
+
+/** Docker refuses a repository name over 255 characters, registry host and namespace included. */
+function checkNameLengths(stack: ResolvedStack, at: Locator, errors: InputError[]): void {
+  const r = stack.containerRegistry!;
+  for (const name of Object.keys(stack.images)) {
+    const full = `${r.uri}/${r.repository ?? name}`;
+    if (full.length <= MAX_NAME_LENGTH) continue;
+    errors.push(new InputError("stack.name-too-long", `Image name '${full.slice(0, 40)}...' is ${full.length} characters long with the registry: the limit is ${MAX_NAME_LENGTH}`, {
+      location: at(r.repository === undefined ? toPointer(["images", name]) : "/container_registry/repository", r.repository === undefined),
+      hint: "use a shorter image name or registry namespace",
+    }));
+    if (r.repository !== undefined) return;
+  }
 }
 
 /** Loopback registries (127.0.0.0/8, localhost, ::1) are plain HTTP for every engine. */

@@ -4,11 +4,12 @@
  * Keys are snake_case like ZenML's stack components; unknown keys are rejected everywhere.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { IMAGE_NAME_PATTERN, REGISTRY_URI_PATTERN } from "./names.ts";
+
+export { IMAGE_NAME_PATTERN };
 
 const strict = { additionalProperties: false } as const;
 
-/** Docker repository path: lowercase components separated by `/` (no tag, no registry). */
-export const IMAGE_NAME_PATTERN = "^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$";
 /** Docker tag grammar. */
 export const TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 /** Build arg / env var name. */
@@ -19,19 +20,26 @@ const ScalarString = Type.Union([Type.String(), Type.Number(), Type.Boolean()], 
   errorMessage: "Expected a string, number or boolean",
 });
 
+/** The file loader turns `0755`, `0o755` and `"0755"` into the number before validation (file_mode.ts); editors see either form. */
+// The integer bound is for editors: a YAML 1.2 reader sees `0777` as decimal 777. imgb itself has
+// refused decimal literals and modes over 0o777 before the schema runs.
+const FileMode = Type.Union([Type.Integer({ minimum: 0, maximum: 777 }), Type.String({ pattern: "^0o?[0-7]{1,3}$" })], {
+  description: "Permission bits in octal: 0755, 0o755 or \"0755\" (a plain 755 is decimal and refused). Default 0644.",
+});
+
 export const ExtraFileSchema = Type.Union(
   [
     Type.Object(
       {
         content: Type.String({ description: "File content (UTF-8)." }),
-        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits in octal, e.g. 0755 or 0o755. Default 0644." })),
+        mode: Type.Optional(FileMode),
       },
       strict,
     ),
     Type.Object(
       {
         source: Type.String({ minLength: 1, description: "A file or directory on disk, relative to the stack file." }),
-        mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o7777, description: "Permission bits for a file source." })),
+        mode: Type.Optional(FileMode),
       },
       strict,
     ),
@@ -74,7 +82,7 @@ export const CredentialsSchema = Type.Object(
 
 export const RegistrySchema = Type.Object(
   {
-    uri: Type.String({ minLength: 1, pattern: "^(?!.*://)[^\\s/]+(/[^\\s]+)?$", description: "Registry host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme." }),
+    uri: Type.String({ pattern: REGISTRY_URI_PATTERN, description: "Registry host[:port][/namespace], e.g. 127.0.0.1:5000 or ghcr.io/acme." }),
     repository: Type.Optional(Type.String({ pattern: IMAGE_NAME_PATTERN, description: "Repository to push every image to, instead of the image's own name." })),
     insecure: Type.Optional(Type.Boolean({ description: "Plain HTTP / unverified TLS. Default: true for loopback registries (127.0.0.0/8, localhost, ::1), else false." })),
     credentials: Type.Optional(CredentialsSchema),

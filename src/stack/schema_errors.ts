@@ -7,22 +7,54 @@ import { Value } from "@sinclair/typebox/value";
 import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import { InputError, type Location } from "../errors.ts";
 import { pointerSegments } from "./locate.ts";
+import { patternExplainers } from "./names.ts";
 import { closest } from "./suggest.ts";
 
 /** Resolves a JSON pointer (and whether the key itself is at fault) to a location. */
 export type Locator = (pointer: string, key: boolean) => Location;
 
+/**
+ * One mistake, one line: TypeBox reports a mistyped required key three times (unknown key,
+ * missing key, wrong type of the missing value) and a value that breaks two constraints twice.
+ * Here a missing key that an unknown key is a typo of is dropped (the unknown key's hint names
+ * it), nothing is reported about the value of a missing key, and each JSON path gets one error.
+ */
 export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, prefix = ""): InputError[] {
+  const raw = [...Value.Errors(schema, value)];
+  const missing = new Set(raw.filter((e) => e.type === ValueErrorType.ObjectRequiredProperty).map((e) => e.path));
+  const typos = new Set<string>();
+  for (const e of raw) {
+    if (e.type !== ValueErrorType.ObjectAdditionalProperties) continue;
+    const parent = e.path.slice(0, e.path.lastIndexOf("/"));
+    const names = [...missing].filter((m) => m.slice(0, m.lastIndexOf("/")) === parent).map((m) => m.slice(m.lastIndexOf("/") + 1));
+    const guess = closest(e.path.slice(e.path.lastIndexOf("/") + 1), names);
+    if (guess !== undefined) typos.add(`${parent}/${guess}`);
+  }
   const out: InputError[] = [];
   const seen = new Set<string>();
-  for (const e of Value.Errors(schema, value)) {
-    const err = toInputError(e, schema, locator, prefix);
-    const id = `${err.location?.path}|${err.message}`;
+  for (const e of raw) {
+    if (e.type === ValueErrorType.ObjectRequiredProperty ? typos.has(e.path) : missing.has(e.path)) continue;
+    const id = `${e.type === ValueErrorType.ObjectRequiredProperty ? "missing" : "value"}|${e.path}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push(err);
+    out.push(...(variantErrors(e, locator, prefix) ?? [toInputError(e, schema, locator, prefix)]));
   }
   return out;
+}
+
+/**
+ * A mapping that fits no variant of a union of mappings, but has the required keys of exactly
+ * one (`{ content: 1 }` of an extra file): that variant's own errors say what is wrong.
+ */
+function variantErrors(e: ValueError, locator: Locator, prefix: string): InputError[] | undefined {
+  if (e.type !== ValueErrorType.Union || typeof e.value !== "object" || e.value === null || Array.isArray(e.value)) return undefined;
+  const variants = (e.schema.anyOf ?? []) as TSchema[];
+  if (!variants.length || !variants.every((v) => v.type === "object")) return undefined;
+  const value = e.value as Record<string, unknown>;
+  const fitting = variants.filter((v) => ((v.required ?? []) as string[]).every((k) => k in value));
+  if (fitting.length !== 1) return undefined;
+  const errors = schemaErrors(fitting[0]!, value, locator, prefix + e.path);
+  return errors.length ? errors : undefined;
 }
 
 function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: string): InputError {
@@ -34,9 +66,10 @@ function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: st
     const known = parent?.properties ? Object.keys(parent.properties) : [];
     const pattern = parent?.patternProperties ? Object.keys(parent.patternProperties)[0] : undefined;
     if (pattern && known.length === 0) {
-      return new InputError("schema.invalid-key", `Invalid name '${last}': must match ${pattern}`, {
+      const explained = patternExplainers.get(pattern)?.(last);
+      return new InputError("schema.invalid-key", explained?.message ?? `Invalid name '${last}': must match ${pattern}`, {
         location: locator(pointer, true),
-        hint: keyPatternHint(pattern),
+        hint: explained?.hint ?? keyPatternHint(pattern),
       });
     }
     const guess = closest(last, known);
@@ -51,6 +84,9 @@ function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: st
       hint: describeSchema(e.schema),
     });
   }
+  const pattern = (e.schema as { pattern?: string }).pattern;
+  const explained = typeof e.value === "string" && pattern !== undefined ? patternExplainers.get(pattern)?.(e.value) : undefined;
+  if (explained) return new InputError("schema.invalid-value", explained.message, { location: locator(pointer, false), hint: explained.hint });
   const custom = (e.schema as { errorMessage?: string }).errorMessage;
   const message = custom ?? typeMessage(e);
   return new InputError("schema.invalid-value", message, { location: locator(pointer, false), hint: enumHint(e.schema) });
@@ -80,6 +116,10 @@ function typeMessage(e: ValueError): string {
       return "List items must be unique";
     case ValueErrorType.ObjectMinProperties:
       return "Must not be empty";
+    case ValueErrorType.StringMinLength:
+      return (e.schema as { minLength?: number }).minLength === 1 ? "Must not be empty" : `Expected at least ${(e.schema as { minLength?: number }).minLength} characters, got ${got}`;
+    case ValueErrorType.StringMaxLength:
+      return `Expected at most ${(e.schema as { maxLength?: number }).maxLength} characters, got ${String(e.value).length}`;
     default:
       return `${e.message}, got ${got}`;
   }
