@@ -17,9 +17,13 @@
  * buildx); "legacy" follows Docker 20.10, and is what test/context proves against a real
  * 20.10 daemon. See ignore.ts for the differences.
  *
- * Snapshot: every `files()`, `stream()`, `checksum()` walks the disk again. A file that
- * changes size, vanishes or cannot be read while being sent fails the stream with a
- * RuntimeError naming it; no truncated archive is ever presented as complete.
+ * Snapshot: the first `files()`, `stream()`, `checksum()`, `writeArchive()` or
+ * `writeDirectory()` walks the disk; later calls send the same entries (`refresh()`, or adding
+ * an extra, walks again). So what a build hashes (`files()`, for the checksum label) is what it
+ * sends: a file that vanishes, changes size, or is rewritten or replaced after the walk (same
+ * size included: inode, mtime and ctime are compared after it is read) fails the stream with a
+ * RuntimeError naming it (`context.changed`); no truncated or different
+ * archive is ever presented as complete.
  *
  * Extension points for subclasses (flavors pick a class through `buildContextClass`):
  * - `finalizeEntries(entries)`: last look at the ordered entries; podman/buildah re-apply an
@@ -81,6 +85,8 @@ export class BuildContext {
   readonly ignoreDialect: IgnoreDialect;
   protected readonly onWarning?: (message: string) => void;
   private readonly extras = new Map<string, Extra>();
+  /** The walk every method sends from, taken on first use (see "Snapshot" above). */
+  private pinned: Promise<{ entries: SendEntry[]; cwd: string }> | undefined;
 
   constructor(options: BuildContextOptions = {}) {
     if (options.root !== undefined) this.root = resolve(options.root);
@@ -102,19 +108,25 @@ export class BuildContext {
   /** Add a file from disk at `destination` (mode defaults to the file's own). */
   addFile(source: string, destination: string, mode?: number): this {
     this.extras.set(checkDestination(destination), { kind: "file", source: resolve(source), mode });
-    return this;
+    return this.refresh();
   }
 
   /** Add inline content at `destination` (mode default 0644). */
   addContent(data: string | Uint8Array, destination: string, mode = 0o644): this {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     this.extras.set(checkDestination(destination), { kind: "content", data: bytes, mode });
-    return this;
+    return this.refresh();
   }
 
   /** Add a directory tree from disk at `destination` (not filtered by ignore rules). */
   addDirectory(source: string, destination: string): this {
     this.extras.set(checkDestination(destination), { kind: "dir", source: resolve(source) });
+    return this.refresh();
+  }
+
+  /** Forget the snapshot: the next call walks the disk again (a long-lived context reused for a new build). */
+  refresh(): this {
+    this.pinned = undefined;
     return this;
   }
 
@@ -198,7 +210,18 @@ export class BuildContext {
    * Walk, force-include, merge extras, order, detect hard links. Sources from the walk may be
    * relative to `cwd` (shorter kernel lookups, see walk.ts `lookupBase`).
    */
-  private async snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
+  private snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
+    if (this.pinned) return this.pinned;
+    const walk = this.walk();
+    this.pinned = walk;
+    // A failed walk is not kept: the next call tries again.
+    walk.catch(() => {
+      if (this.pinned === walk) this.pinned = undefined;
+    });
+    return walk;
+  }
+
+  private async walk(): Promise<{ entries: SendEntry[]; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const tree = new Map<string, Node>();
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
