@@ -50,7 +50,9 @@ export function feedStdin(stream: ReadableStream<Uint8Array>, sink: FileSink): S
       }
       if (chunk.done) break;
       try {
-        sink.write(chunk.value);
+        // write() returns a promise when the pipe is full: it must be awaited, or its EPIPE
+        // surfaces as an unhandled rejection instead of here.
+        await sink.write(chunk.value);
         await sink.flush(); // resolves once the pipe took the data: this is the backpressure
       } catch {
         return { kind: "unread", bytes };

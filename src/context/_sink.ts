@@ -109,7 +109,7 @@ export async function writeStreamToFd(fd: number, label: string, stream: Readabl
 
 async function writeFileSink(stream: ReadableStream<Uint8Array>, sink: FileSink): Promise<void> {
   for await (const chunk of stream) {
-    sink.write(chunk);
+    await sink.write(chunk); // a promise when the pipe is full: awaited, so its error lands here
     await sink.flush(); // resolves once the pipe took the data: this is the backpressure
   }
   await sink.end();
