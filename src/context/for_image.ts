@@ -54,7 +54,7 @@ export function contextForImage(
 
   for (const extra of image.extraFiles) {
     // The stack's key (extra_files are keyed by destination), as the stack loader reports it.
-    const where = { path: `/images/${image.name}/extra_files/${extra.destination}` };
+    const where = { path: `/images/${pointer(image.name)}/extra_files/${pointer(extra.destination)}` };
     if (inside === undefined && extra.destination.replace(/^\.\//, "") === EXTRA_DOCKERFILE) {
       throw new InputError("context.extra-collision", `Extra file "${extra.destination}" of image "${image.name}" collides with the Dockerfile imgb places there`, {
         location: where,
@@ -75,3 +75,6 @@ export function contextForImage(
   }
   return { context, dockerfile };
 }
+
+/** A JSON pointer segment (RFC 6901), as the stack loader writes its paths. */
+const pointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");
