@@ -35,6 +35,12 @@ export function contextForImage(
       // (never as an entry below the link, which an engine would extract through it).
       const placed = placeInside(root, rel.split(sep).join("/"));
       if (placed.kind !== "outside") inside = placed.path;
+      else if (placed.real === undefined) {
+        throw new InputError("context.dockerfile-symlink", `Dockerfile "${image.dockerfile}" is reached through the symlink "${placed.via}" of the context, which leads to no file (dangling or a loop)`, {
+          location: { path: `/images/${pointer(image.name)}/dockerfile` },
+          hint: "Point `dockerfile` at the file itself",
+        });
+      }
     }
   }
   const dockerfile = inside ?? EXTRA_DOCKERFILE;

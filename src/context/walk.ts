@@ -194,7 +194,11 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
 
 /** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */
 export function ioError(action: string, path: string, e: unknown): RuntimeError {
+  return new RuntimeError("context.io", `Cannot ${action} "${resolve(path)}": ${errnoReason(e)}`, { cause: e });
+}
+
+/** "ENOENT: no such file or directory", without the syscall and path Node appends. */
+export function errnoReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  const reason = err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(e);
-  return new RuntimeError("context.io", `Cannot ${action} "${resolve(path)}": ${reason}`, { cause: e });
+  return err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+( '.*')?$/, "")}` : String(e);
 }
