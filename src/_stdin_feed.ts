@@ -40,7 +40,7 @@ export function feedStdin(stream: ReadableStream<Uint8Array>, sink: FileSink): S
 
   const outcome = (async (): Promise<FeedOutcome> => {
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (error) {
