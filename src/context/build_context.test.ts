@@ -253,3 +253,22 @@ describe("contextForImage", () => {
     expect(() => contextForImage(image({ dockerfileInline: "FROM x", extraFiles: [{ destination: ".imgb/Dockerfile", content: "no" }] }))).toThrow(/collides/);
   });
 });
+
+describe("snapshot", () => {
+  test("the walk of files() is what stream() sends; a same-size rewrite since then fails it; refresh() walks again", async () => {
+    const root = tree({ "a.txt": "aaaa", "b.txt": "bbbb" });
+    const c = new BuildContext({ root });
+    await c.files();
+    writeFileSync(join(root, "c.txt"), "new"); // after the walk: not sent
+    const read = async () => new Uint8Array(await new Response(c.stream()).arrayBuffer());
+    expect(new TextDecoder().decode(await read())).not.toContain("c.txt");
+    writeFileSync(join(root, "b.txt"), "BBBB");
+    const err = await read().catch((e) => e);
+    expect(err.code).toBe("context.changed");
+    expect(err.message).toBe(`File "${join(root, "b.txt")}" changed while the build context was being sent: it was rewritten or replaced after it was checksummed`);
+    c.refresh();
+    const again = new TextDecoder().decode(await read());
+    expect(again).toContain("c.txt");
+    expect(again).toContain("BBBB");
+  });
+});

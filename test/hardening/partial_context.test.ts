@@ -10,7 +10,7 @@
  * (a fake engine that tampers after its first 64 KiB, or a stream hook after the first chunk).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, unlinkSync, utimesSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { BuildContext, type ArchiveOptions } from "../../src/context/build_context.ts";
@@ -149,17 +149,17 @@ describe("partial context, fake engine that exits 0", () => {
   }, 30_000);
 });
 
-/** Deletes `victim` once the first chunk of the archive went by (the walk is long done by then). */
-class DeleteAfterFirstChunk extends BuildContext {
-  victim = "";
+/** Runs `tamper` once the first chunk of the archive went by (the walk is long done by then). */
+class TamperAfterFirstChunk extends BuildContext {
+  tamper = () => {};
   override stream(options: ArchiveOptions = {}): ReadableStream<Uint8Array> {
     let chunks = 0;
-    const victim = this.victim;
+    const tamper = this.tamper;
     return super.stream(options).pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           controller.enqueue(chunk);
-          if (chunks++ === 0) unlinkSync(victim);
+          if (chunks++ === 0) tamper();
         },
       }),
     );
@@ -172,13 +172,37 @@ describe.skipIf(!(await requireEngine("docker")))("partial context, real docker 
 
   test.each(["buildkit", "classic"])("%s: a file deleted mid-stream fails the build with context.changed and tags no image", async (builderKind) => {
     const root = fixture(8);
-    const context = new DeleteAfterFirstChunk({ root });
-    context.victim = join(root, "b.txt");
+    const context = new TamperAfterFirstChunk({ root });
+    context.tamper = () => unlinkSync(join(root, "b.txt"));
     await context.files();
     const ref = `${uniqueRepo("partial")}:t`;
     const builder = await newBuilder("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: builderKind }, [], {});
     const err = await settle(builder.build(ref, context, defaultBuildOptions({ network: "none" })));
     expectChanged(err, join(root, "b.txt"), /vanished while the build context was being sent/);
+    expect(await imageExists(ref)).toBe(false);
+  }, E2E_TIMEOUT);
+
+  test("control: the same setup, untouched, builds and tags the image with every file", async () => {
+    const root = fixture(8);
+    const context = new TamperAfterFirstChunk({ root });
+    await context.files();
+    const ref = `${uniqueRepo("partial")}:t`;
+    const builder = await newBuilder("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, [], {});
+    expect(await settle(builder.build(ref, context, defaultBuildOptions({ network: "none" })))).toBeUndefined();
+    const ls = await exec([...dockerCli, "run", "--rm", "--network", "none", ref, "ls", "/ctx"]);
+    expect(ls.stdout.split("\n")).toEqual(["Dockerfile", "a.bin", "b.txt", "c.txt"]);
+    await exec([...dockerCli, "image", "rm", ref]);
+  }, E2E_TIMEOUT);
+
+  test("a file cut mid-entry: context.changed naming it, not docker's \"unexpected EOF\"", async () => {
+    const root = fixture(8);
+    const context = new TamperAfterFirstChunk({ root });
+    context.tamper = () => truncateSync(join(root, "a.bin"), 3 << 20);
+    await context.files();
+    const ref = `${uniqueRepo("partial")}:t`;
+    const builder = await newBuilder("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, [], {});
+    const err = await settle(builder.build(ref, context, defaultBuildOptions({ network: "none" })));
+    expectChanged(err, join(root, "a.bin"), /it shrank from 8388608 bytes/);
     expect(await imageExists(ref)).toBe(false);
   }, E2E_TIMEOUT);
 
