@@ -13,7 +13,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BuildContext, type ContextEntry } from "../src/context/build_context.ts";
-import { existsSync } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { CancelledError, RuntimeError } from "../src/errors.ts";
 import { DOCKERFILE_MISSING_HINT, withTempDir } from "./_shared.ts";
 
@@ -37,15 +37,36 @@ export async function withContextDirectory<T>(
     if (signal?.aborted) throw new CancelledError();
     await context.writeDirectory(dir);
     if (signal?.aborted) throw new CancelledError();
-    await Promise.all(ignoreFileNames(context.dockerfile).map((name) => rm(join(dir, name), { force: true })));
+    // Only what lies in the directory itself: a name through a recreated symlink
+    // ("s/Dockerfile.dockerignore", s -> /elsewhere) is someone else's file.
+    await Promise.all(ignoreFileNames(context.dockerfile).filter((name) => lstatInside(dir, name) !== undefined).map((name) => rm(join(dir, name), { force: true })));
     // Said here, before the engine runs: podman and buildah only answer "stat …: no such file".
-    if (!existsSync(join(dir, context.dockerfile))) {
+    if (!lstatInside(dir, context.dockerfile)?.isFile()) {
       throw new RuntimeError("build.dockerfile-missing", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context${context.root ? ` ${JSON.stringify(context.root)}` : ""}`, {
         hint: DOCKERFILE_MISSING_HINT,
       });
     }
     return fn(dir);
   });
+}
+
+/** lstat of `rel` under `dir` when no component on the way is a symlink, else undefined. */
+function lstatInside(dir: string, rel: string): Stats | undefined {
+  const parts = rel.split("/").filter((p) => p !== "" && p !== ".");
+  let path = dir;
+  for (const [i, part] of parts.entries()) {
+    if (part === "..") return undefined;
+    path = join(path, part);
+    let st: Stats;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return undefined;
+    }
+    if (i === parts.length - 1) return st;
+    if (!st.isDirectory()) return undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -76,7 +76,9 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, { ...this.where, dockerfile: buildContext.dockerfile });
       } finally {
-        await stdin.cancel().catch(() => {}); // releases the context walk when docker exits early
+        // exec feeds the stream and reports its failure (a context file that changed) ahead of
+        // docker's exit status; this only releases a stream exec never started reading.
+        await stdin.cancel().catch(() => {});
       }
       const imageId = hasFlag(options.extraFlags, "--iidfile") ? await this.inspectId(refs.primary) : await readDigestFile(iidfile, "image ID");
       this.env.report({ imageId });

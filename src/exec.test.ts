@@ -16,6 +16,49 @@ describe("exec", () => {
     expect(r.tail).toContain("two");
   });
 
+  describe("a stdin stream", () => {
+    /** 1 MiB chunks; fails with `error` after `chunks` of them when given. */
+    const source = (chunks: number, error?: Error) => {
+      let n = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (n++ < chunks) c.enqueue(new Uint8Array(1 << 20));
+          else if (error) c.error(error);
+          else c.close();
+        },
+      });
+    };
+
+    test("that fails: the process is killed before it sees an end, and its error wins over exit 0", async () => {
+      const boom = new RuntimeError("context.changed", 'File "b" vanished while the build context was being sent');
+      const started = performance.now();
+      // `exec cat`: the process itself reads; were its stdin closed, it would print and exit 0.
+      const e = await exec(["sh", "-c", "exec cat > /dev/null"], { stdin: source(3, boom) }).catch((x) => x);
+      expect(e).toBe(boom);
+      expect(performance.now() - started).toBeLessThan(5000);
+    });
+
+    test("that fails with a plain Error: exec.stdin-failed naming the command", async () => {
+      const e = await exec(["sh", "-c", "cat > /dev/null; echo read-it-all"], { stdin: source(1, new Error("disk gone")) }).catch((x) => x);
+      expect(e).toBeInstanceOf(RuntimeError);
+      expect(e.code).toBe("exec.stdin-failed");
+      expect(e.message).toBe("The input of sh -c 'cat > /dev/null; echo read-it-all' failed: disk gone");
+    });
+
+    test("not read by a process that exits 0: exec.stdin-unread", async () => {
+      const e = await exec(["true"], { stdin: source(8) }).catch((x) => x);
+      expect(e).toBeInstanceOf(ExecError);
+      expect(e.code).toBe("exec.stdin-unread");
+    });
+
+    test("not read by a process that fails: the process's own failure", async () => {
+      const e = await exec(["sh", "-c", "echo nope >&2; exit 4"], { stdin: source(8) }).catch((x) => x);
+      expect(e).toBeInstanceOf(ExecError);
+      expect(e.code).toBe("exec.failed");
+      expect(e.exitStatus).toBe(4);
+    });
+  });
+
   test("feeds stdin from a string, bytes and a stream", async () => {
     expect((await exec(["cat"], { stdin: "héllo" })).stdout).toBe("héllo");
     expect((await exec(["cat"], { stdin: new Uint8Array([104, 105]) })).stdout).toBe("hi");

@@ -8,12 +8,20 @@
  * Secrets: stdin is never quoted in any message; argv values that must not be shown can be listed
  * in `redact` (argv should not carry secrets in the first place: pass them on stdin).
  */
+import type { FileSink } from "bun";
 import { descendants, signalAll } from "./_process_tree.ts";
-import { CancelledError, RuntimeError } from "./errors.ts";
+import { feedStdin, type FeedOutcome, type StdinFeed } from "./_stdin_feed.ts";
+import { CancelledError, ImgbError, RuntimeError } from "./errors.ts";
 
 export type ExecInput = string | Uint8Array | ReadableStream<Uint8Array>;
 
 export interface ExecOptions {
+  /**
+   * A stream is fed by exec itself and must be read to its end: when it fails (a build context
+   * file vanished), the process is killed (SIGKILL, its pipe never closed, so it never sees a
+   * clean end of a short input) and exec rejects with the stream's own error, whatever the exit
+   * status; a process that exits 0 before reading all of it fails with `exec.stdin-unread`.
+   */
   stdin?: ExecInput;
   /** Overrides on top of `process.env`; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
@@ -199,6 +207,16 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     throw spawnError(e, argv, options, performance.now() - started);
   }
 
+  const feed = options.stdin instanceof ReadableStream ? feedStdin(options.stdin, proc.stdin as FileSink) : undefined;
+  let streamError: unknown;
+  feed?.onSourceFailure((error) => {
+    if (signal?.aborted) return; // the abort below stops the process the engine's own way
+    streamError = error;
+    // Hard and at once: a polite signal may be ignored while the process keeps reading stdin.
+    if (options.killTree) signalAll(descendants(proc.pid), "SIGKILL");
+    proc.kill("SIGKILL");
+  });
+
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   let repeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -232,10 +250,20 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     clearTimeout(drainTimer);
     for (const p of pumps) p.abandon();
     await drained;
+    const fed = feed ? await settleFeed(feed) : undefined;
     const durationMs = performance.now() - started;
     if (cancelled) throw new CancelledError(`Interrupted: stopped ${quoteCommand([argv[0]!])} after ${formatDuration(durationMs)}`);
     const stdout = out.text.replace(/\r?\n$/, "");
     const stderr = err.text.replace(/\r?\n$/, "");
+    // The input's own failure wins over the exit status: an engine may well "succeed" on a cut context.
+    const failedInput = streamError ?? (fed?.kind === "source-failed" ? fed.error : undefined);
+    if (failedInput !== undefined) throw inputError(failedInput, argv, options);
+    if (exitCode === 0 && !proc.signalCode && fed?.kind === "unread") {
+      throw new ExecError(
+        { argv, redact: options.redact, durationMs, tail, stdout, stderr, exitCode },
+        { code: "exec.stdin-unread", message: `Command exited before reading all of its input (${fed.bytes} bytes taken): ${quoteCommand(argv, options.redact)}` },
+      );
+    }
     if (exitCode !== 0 || proc.signalCode) {
       throw new ExecError({
         argv, redact: options.redact, durationMs, tail, stdout, stderr,
@@ -245,6 +273,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     }
     return { stdout, stderr, tail, durationMs };
   } finally {
+    if (feed) await feed.stop(); // idempotent; here for a throw before the feed was settled
     signal?.removeEventListener("abort", onAbort);
     if (killTimer) clearTimeout(killTimer);
     if (repeatTimer) clearInterval(repeatTimer);
@@ -254,7 +283,28 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
 function toStdin(input: ExecInput | undefined) {
   if (input === undefined) return "ignore" as const;
   if (typeof input === "string") return new TextEncoder().encode(input);
+  if (input instanceof ReadableStream) return "pipe" as const; // fed by feedStdin
   return input;
+}
+
+/**
+ * The feed's end once the process is gone. A grandchild may hold the pipe open without reading:
+ * after DRAIN_MS the feed is stopped and counts as unread.
+ */
+async function settleFeed(feed: StdinFeed): Promise<FeedOutcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), DRAIN_MS)));
+  const outcome = await Promise.race([feed.outcome, late]);
+  clearTimeout(timer);
+  await feed.stop();
+  return outcome ?? { kind: "unread", bytes: 0 };
+}
+
+/** The stream's own error (an ImgbError such as `context.changed` as is), else one naming the command. */
+function inputError(e: unknown, argv: readonly string[], options: ExecOptions): ImgbError {
+  if (e instanceof ImgbError) return e;
+  const reason = e instanceof Error ? e.message : String(e);
+  return new RuntimeError("exec.stdin-failed", `The input of ${quoteCommand(argv, options.redact)} failed: ${reason}`, { cause: e });
 }
 
 function mergeEnv(overrides: Record<string, string | undefined> | undefined): Record<string, string> {

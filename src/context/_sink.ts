@@ -8,10 +8,10 @@
  */
 import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import type { FileSink } from "bun";
-import { CancelledError } from "../errors.ts";
+import { CancelledError, RuntimeError } from "../errors.ts";
 import type { ArchiveSink } from "./build_context.ts";
 import type { TarWriter } from "./tar.ts";
-import { ioError } from "./walk.ts";
+import { errnoReason, ioError } from "./walk.ts";
 
 export async function sinkWrite(stream: ReadableStream<Uint8Array>, sink: Exclude<ArchiveSink, string | number>, signal?: AbortSignal): Promise<void> {
   if (sink instanceof WritableStream) return stream.pipeTo(sink, signal ? { signal } : {});
@@ -83,8 +83,13 @@ export async function writeAll(fd: number, chunk: Uint8Array, label: string): Pr
     try {
       off += writeSync(fd, chunk, off, chunk.length - off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw ioError("write the archive to", label, e);
-      await Bun.sleep(1);
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+        await Bun.sleep(1);
+        continue;
+      }
+      // A descriptor's label ("stdout") is not a path to resolve.
+      if (label === "stdout" || label.startsWith("file descriptor ")) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: ${errnoReason(e)}`, { cause: e });
+      throw ioError("write the archive to", label, e);
     }
   }
 }
@@ -109,7 +114,7 @@ export async function writeStreamToFd(fd: number, label: string, stream: Readabl
 
 async function writeFileSink(stream: ReadableStream<Uint8Array>, sink: FileSink): Promise<void> {
   for await (const chunk of stream) {
-    sink.write(chunk);
+    await sink.write(chunk); // a promise when the pipe is full: awaited, so its error lands here
     await sink.flush(); // resolves once the pipe took the data: this is the backpressure
   }
   await sink.end();

@@ -69,7 +69,7 @@ describe("extra files", () => {
     const c = new BuildContext({ root })
       .addContent("1.2.3\n", "VERSION")
       .addContent("#!/bin/sh\n", "gen/run.sh", 0o755)
-      .addFile(join(extra, "one.txt"), "./conf/../conf/one.txt")
+      .addFile(join(extra, "one.txt"), "./conf/one.txt")
       .addDirectory(join(extra, "tree"), "vendor/tree");
     const files = await c.files();
     expect(files.map((f) => `${f.path} ${f.type} ${f.mode.toString(8)}`)).toEqual([
@@ -101,7 +101,7 @@ describe("extra files", () => {
     expect(await tarList(c)).toMatch(/^-rw-r--r-- 0\/0 +13 1970-01-01 00:00 Dockerfile\n$/);
   });
 
-  test.each([["../x"], ["/etc/passwd"], [""], ["."], ["a/../../b"], ["  "]])("destination %p is rejected", (dest) => {
+  test.each([["../x"], ["/etc/passwd"], [""], ["."], ["a/../../b"], ["a/../b"], ["a\\..\\b"], ["  "]])("destination %p is rejected", (dest) => {
     expect(() => new BuildContext().addContent("x", dest)).toThrow(InputError);
   });
 });
@@ -251,5 +251,24 @@ describe("contextForImage", () => {
 
   test("an extra file at the Dockerfile's place is an error", () => {
     expect(() => contextForImage(image({ dockerfileInline: "FROM x", extraFiles: [{ destination: ".imgb/Dockerfile", content: "no" }] }))).toThrow(/collides/);
+  });
+});
+
+describe("snapshot", () => {
+  test("the walk of files() is what stream() sends; a same-size rewrite since then fails it; refresh() walks again", async () => {
+    const root = tree({ "a.txt": "aaaa", "b.txt": "bbbb" });
+    const c = new BuildContext({ root });
+    await c.files();
+    writeFileSync(join(root, "c.txt"), "new"); // after the walk: not sent
+    const read = async () => new Uint8Array(await new Response(c.stream()).arrayBuffer());
+    expect(new TextDecoder().decode(await read())).not.toContain("c.txt");
+    writeFileSync(join(root, "b.txt"), "BBBB");
+    const err = await read().catch((e) => e);
+    expect(err.code).toBe("context.changed");
+    expect(err.message).toBe(`File "${join(root, "b.txt")}" changed while the build context was being sent: it was rewritten or replaced after it was checksummed`);
+    c.refresh();
+    const again = new TextDecoder().decode(await read());
+    expect(again).toContain("c.txt");
+    expect(again).toContain("BBBB");
   });
 });

@@ -17,9 +17,13 @@
  * buildx); "legacy" follows Docker 20.10, and is what test/context proves against a real
  * 20.10 daemon. See ignore.ts for the differences.
  *
- * Snapshot: every `files()`, `stream()`, `checksum()` walks the disk again. A file that
- * changes size, vanishes or cannot be read while being sent fails the stream with a
- * RuntimeError naming it; no truncated archive is ever presented as complete.
+ * Snapshot: the first `files()`, `stream()`, `checksum()`, `writeArchive()` or
+ * `writeDirectory()` walks the disk; later calls send the same entries (`refresh()`, or adding
+ * an extra, walks again). So what a build hashes (`files()`, for the checksum label) is what it
+ * sends: a file that vanishes, changes size, or is rewritten or replaced after the walk (same
+ * size included: inode, mtime and ctime are compared after it is read) fails the stream with a
+ * RuntimeError naming it (`context.changed`); no truncated or different
+ * archive is ever presented as complete.
  *
  * Extension points for subclasses (flavors pick a class through `buildContextClass`):
  * - `finalizeEntries(entries)`: last look at the ordered entries; podman/buildah re-apply an
@@ -28,7 +32,8 @@
  */
 import { existsSync, lstatSync, mkdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { InputError } from "../errors.ts";
+import { InputError, RuntimeError, type Location } from "../errors.ts";
+import { placeInside } from "./_inside.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
@@ -81,11 +86,14 @@ export class BuildContext {
   readonly ignoreDialect: IgnoreDialect;
   protected readonly onWarning?: (message: string) => void;
   private readonly extras = new Map<string, Extra>();
+  /** The walk every method sends from, taken on first use (see "Snapshot" above). */
+  private pinned: Promise<{ entries: SendEntry[]; cwd: string }> | undefined;
 
   constructor(options: BuildContextOptions = {}) {
     if (options.root !== undefined) this.root = resolve(options.root);
     this.dockerfile = options.dockerfile ?? "Dockerfile";
     if (isAbsolute(this.dockerfile)) throw new InputError("context.dockerfile", `Dockerfile path "${this.dockerfile}" must be relative to the context directory`);
+    if (this.root) this.dockerfile = placeDockerfile(this.root, this.dockerfile);
     this.sourceDateEpoch = options.sourceDateEpoch ?? epochFromEnv(process.env.SOURCE_DATE_EPOCH);
     if (!Number.isSafeInteger(this.sourceDateEpoch) || this.sourceDateEpoch < 0 || this.sourceDateEpoch > 0o77777777777) {
       throw new InputError("context.source-date-epoch", `Invalid SOURCE_DATE_EPOCH "${this.sourceDateEpoch}": expected whole seconds since 1970`);
@@ -95,26 +103,40 @@ export class BuildContext {
     const ignoreFile = options.ignoreFile === undefined ? this.lookupIgnoreFile() : options.ignoreFile ?? undefined;
     if (ignoreFile !== undefined) {
       this.ignoreFile = resolve(ignoreFile);
-      if (this.root && this.ignoreFile.startsWith(`${this.root}/`)) this.ignoreFilePath = this.ignoreFile.slice(this.root.length + 1);
+      if (this.root && this.ignoreFile.startsWith(`${this.root}/`)) {
+        // Reached through a symlink out of the root, it is read for its rules but not sent (as
+        // an ignore file outside the root); through one inside, it is sent at its real path.
+        const placed = placeInside(this.root, this.ignoreFile.slice(this.root.length + 1));
+        if (placed.kind !== "outside") this.ignoreFilePath = placed.path;
+      }
     }
   }
 
-  /** Add a file from disk at `destination` (mode defaults to the file's own). */
-  addFile(source: string, destination: string, mode?: number): this {
-    this.extras.set(checkDestination(destination), { kind: "file", source: resolve(source), mode });
-    return this;
+  /**
+   * Add a file from disk at `destination` (mode defaults to the file's own). `location` (e.g. the
+   * stack's JSON path) is reported with a destination that is invalid or lies below a symlink.
+   */
+  addFile(source: string, destination: string, mode?: number, location?: Location): this {
+    this.extras.set(checkDestination(destination, location), { kind: "file", source: resolve(source), mode, location });
+    return this.refresh();
   }
 
   /** Add inline content at `destination` (mode default 0644). */
-  addContent(data: string | Uint8Array, destination: string, mode = 0o644): this {
+  addContent(data: string | Uint8Array, destination: string, mode = 0o644, location?: Location): this {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    this.extras.set(checkDestination(destination), { kind: "content", data: bytes, mode });
-    return this;
+    this.extras.set(checkDestination(destination, location), { kind: "content", data: bytes, mode, location });
+    return this.refresh();
   }
 
   /** Add a directory tree from disk at `destination` (not filtered by ignore rules). */
-  addDirectory(source: string, destination: string): this {
-    this.extras.set(checkDestination(destination), { kind: "dir", source: resolve(source) });
+  addDirectory(source: string, destination: string, location?: Location): this {
+    this.extras.set(checkDestination(destination, location), { kind: "dir", source: resolve(source), location });
+    return this.refresh();
+  }
+
+  /** Forget the snapshot: the next call walks the disk again (a long-lived context reused for a new build). */
+  refresh(): this {
+    this.pinned = undefined;
     return this;
   }
 
@@ -198,7 +220,18 @@ export class BuildContext {
    * Walk, force-include, merge extras, order, detect hard links. Sources from the walk may be
    * relative to `cwd` (shorter kernel lookups, see walk.ts `lookupBase`).
    */
-  private async snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
+  private snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
+    if (this.pinned) return this.pinned;
+    const walk = this.walk();
+    this.pinned = walk;
+    // A failed walk is not kept: the next call tries again.
+    walk.catch(() => {
+      if (this.pinned === walk) this.pinned = undefined;
+    });
+    return walk;
+  }
+
+  private async walk(): Promise<{ entries: SendEntry[]; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const tree = new Map<string, Node>();
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
@@ -217,6 +250,7 @@ export class BuildContext {
     const ordered = [...tree.values()];
     // The walk yields sorted order; only merged extras or forced paths can break it.
     if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
+    assertNothingBelowLinks(tree, ordered);
     const overridden = this.finalizeEntries !== BuildContext.prototype.finalizeEntries;
     const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
     // Hard links after the subclass hook, so a link never points at a dropped entry.
@@ -243,7 +277,12 @@ export class BuildContext {
     const parts = clean.split("/");
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join("/");
-      if (tree.has(rel)) continue;
+      const known = tree.get(rel);
+      // Never below a symlink (or a file): its target is not part of the context.
+      if (known) {
+        if (i < parts.length && known.type !== "dir") return;
+        continue;
+      }
       const abs = join(this.root!, rel);
       let st;
       try {
@@ -255,6 +294,37 @@ export class BuildContext {
       const node = statEntry(rel, abs, st);
       if (!node || (i < parts.length && node.type !== "dir")) return;
       tree.set(rel, node);
+    }
+  }
+}
+
+/**
+ * The Dockerfile path to send: as given, or its real path when it is reached through a symlink
+ * inside the root. Through a symlink out of the root it is not in the context at all.
+ */
+function placeDockerfile(root: string, dockerfile: string): string {
+  const clean = cleanPath(dockerfile);
+  if (clean === "." || clean === ".." || clean.startsWith("../")) return dockerfile;
+  const placed = placeInside(root, clean);
+  if (placed.kind === "direct") return dockerfile;
+  if (placed.kind === "resolved") return placed.path;
+  throw new InputError("context.dockerfile-symlink", `Dockerfile "${dockerfile}" is reached through the symlink "${placed.via}", which leads outside the context directory "${root}"`, {
+    hint: "Name the Dockerfile's real path (a Dockerfile outside the context is sent as an extra file), or make the link point inside the context",
+  });
+}
+
+/**
+ * Every entry's parent is a directory entry. An entry below a symlink entry would be written
+ * through the link by whoever extracts the archive; the walk and the extras never make one, so
+ * meeting one here is a bug, refused rather than sent.
+ */
+function assertNothingBelowLinks(tree: Map<string, Node>, ordered: readonly Node[]): void {
+  for (const n of ordered) {
+    const slash = n.path.lastIndexOf("/");
+    if (slash < 0) continue;
+    const parent = tree.get(n.path.slice(0, slash));
+    if (parent?.type !== "dir") {
+      throw new RuntimeError("context.below-link", `Refusing to send "${n.path}": its parent "${n.path.slice(0, slash)}" is ${parent ? `a ${parent.type}` : "missing"} in the build context, not a directory`);
     }
   }
 }

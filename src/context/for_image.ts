@@ -14,6 +14,7 @@ import { existsSync, statSync } from "node:fs";
 import { relative, sep } from "node:path";
 import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "../stack/model.ts";
+import { placeInside } from "./_inside.ts";
 import { BuildContext, type BuildContextOptions } from "./build_context.ts";
 
 /** Where a Dockerfile that does not live inside the context is placed. */
@@ -29,7 +30,18 @@ export function contextForImage(
   let inside: string | undefined;
   if (root && image.dockerfile && image.dockerfileInline === undefined) {
     const rel = relative(root, image.dockerfile);
-    if (rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep)) inside = rel.split(sep).join("/");
+    if (rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep)) {
+      // Reached through a symlink: at its real path when that is inside, else sent as an extra
+      // (never as an entry below the link, which an engine would extract through it).
+      const placed = placeInside(root, rel.split(sep).join("/"));
+      if (placed.kind !== "outside") inside = placed.path;
+      else if (placed.real === undefined) {
+        throw new InputError("context.dockerfile-symlink", `Dockerfile "${image.dockerfile}" is reached through the symlink "${placed.via}" of the context, which leads to no file (dangling or a loop)`, {
+          location: { path: `/images/${pointer(image.name)}/dockerfile` },
+          hint: "Point `dockerfile` at the file itself",
+        });
+      }
+    }
   }
   const dockerfile = inside ?? EXTRA_DOCKERFILE;
 
@@ -46,15 +58,16 @@ export function contextForImage(
     else throw new InputError("context.no-dockerfile", `Image "${image.name}" has neither a Dockerfile nor an inline Dockerfile`);
   }
 
-  for (const [index, extra] of image.extraFiles.entries()) {
-    const where = { path: `/images/${image.name}/extra_files/${index}` };
+  for (const extra of image.extraFiles) {
+    // The stack's key (extra_files are keyed by destination), as the stack loader reports it.
+    const where = { path: `/images/${pointer(image.name)}/extra_files/${pointer(extra.destination)}` };
     if (inside === undefined && extra.destination.replace(/^\.\//, "") === EXTRA_DOCKERFILE) {
       throw new InputError("context.extra-collision", `Extra file "${extra.destination}" of image "${image.name}" collides with the Dockerfile imgb places there`, {
         location: where,
         hint: "Choose another destination",
       });
     }
-    if (extra.content !== undefined) context.addContent(extra.content, extra.destination, extra.mode ?? 0o644);
+    if (extra.content !== undefined) context.addContent(extra.content, extra.destination, extra.mode ?? 0o644, where);
     else if (extra.source !== undefined) {
       let isDir = false;
       try {
@@ -62,9 +75,12 @@ export function contextForImage(
       } catch {
         throw new InputError("context.extra-missing", `Extra file source "${extra.source}" of image "${image.name}" does not exist`, { location: where });
       }
-      if (isDir) context.addDirectory(extra.source, extra.destination);
-      else context.addFile(extra.source, extra.destination, extra.mode);
+      if (isDir) context.addDirectory(extra.source, extra.destination, where);
+      else context.addFile(extra.source, extra.destination, extra.mode, where);
     }
   }
   return { context, dockerfile };
 }
+
+/** A JSON pointer segment (RFC 6901), as the stack loader writes its paths. */
+const pointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");

@@ -32,6 +32,15 @@ export interface TarEntry {
   source?: string;
   /** ...or the content itself. */
   data?: Uint8Array;
+  /**
+   * The source's identity when it was walked (and checksummed). When set, the file must still
+   * have it after it was read, else the stream fails with `context.changed`: the engine must get
+   * the bytes the checksum describes, and a same-size rewrite or a replacement shows only here
+   * (the kernel updates ctime on every write; a rename gives another inode).
+   */
+  ino?: number;
+  mtimeMs?: number;
+  ctimeMs?: number;
 }
 
 export interface TarOptions {
@@ -196,7 +205,7 @@ export class TarWriter {
       fd = openSync(path, constants.O_RDONLY);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new RuntimeError("context.vanished", `File "${resolve(this.cwd, path)}" vanished while the build context was being sent`, { cause: e });
+        throw new RuntimeError("context.changed", `File "${resolve(this.cwd, path)}" vanished while the build context was being sent`, { cause: e, hint: CHANGED_HINT });
       }
       throw ioError("read", resolve(this.cwd, path), e);
     }
@@ -236,26 +245,37 @@ export class TarWriter {
     if (f.remaining === 0) this.finishFile(f, want > n);
   }
 
-  /** Check the size did not change while reading, then pad to the block boundary. */
+  /** Check the file did not change since the walk nor while reading, then pad to the block boundary. */
   private finishFile(f: OpenFile, sawEnd: boolean): void {
-    let size = f.entry.size;
+    const e = f.entry;
+    // One fstat after the last read: ctime covers every write since the walk. Without a
+    // recorded identity (a TarEntry made by hand), only the size is checked, and only when the
+    // reads did not already prove it.
+    const stamped = e.ctimeMs !== undefined;
+    let st: { size: number; ino: number; mtimeMs: number; ctimeMs: number } | undefined;
     try {
-      if (!sawEnd) size = fstatSync(f.fd).size;
+      if (stamped || !sawEnd) st = fstatSync(f.fd);
     } finally {
       closeSync(f.fd);
       this.file = undefined;
     }
-    if (size !== f.entry.size) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, size > f.entry.size ? "grew" : "shrank");
+    const path = () => resolve(this.cwd, e.source!);
+    if (st && st.size !== e.size) throw changed(path(), e.size, st.size > e.size ? "grew" : "shrank");
+    if (st && stamped && (st.ctimeMs !== e.ctimeMs || st.mtimeMs !== e.mtimeMs || (e.ino !== undefined && st.ino !== e.ino))) throw rewritten(path());
     // Content starts on a block boundary and chunks are whole blocks, so padding never
     // crosses a chunk; the buffer is zeroed, so advancing is enough.
     this.pos = padded(this.pos);
   }
 }
 
+const CHANGED_HINT = "Stop processes writing into the build context, or ignore the file in .dockerignore";
+
 function changed(path: string, size: number, how: string): RuntimeError {
-  return new RuntimeError("context.changed", `File "${path}" changed while the build context was being sent: it ${how} from ${size} bytes`, {
-    hint: "Stop processes writing into the build context, or ignore the file in .dockerignore",
-  });
+  return new RuntimeError("context.changed", `File "${path}" changed while the build context was being sent: it ${how} from ${size} bytes`, { hint: CHANGED_HINT });
+}
+
+function rewritten(path: string): RuntimeError {
+  return new RuntimeError("context.changed", `File "${path}" changed while the build context was being sent: it was rewritten or replaced after it was checksummed`, { hint: CHANGED_HINT });
 }
 
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;

@@ -31,6 +31,9 @@ export interface WalkEntry {
   dev: number;
   ino: number;
   nlink: number;
+  /** Regular files: when they were last written and changed, to prove later they were not since. */
+  mtimeMs?: number;
+  ctimeMs?: number;
 }
 
 export interface WalkOptions {
@@ -75,7 +78,7 @@ export function comparePaths(a: string, b: string): number {
 export function statEntry(path: string, source: string, st: Stats): WalkEntry | undefined {
   // Object literals, not spreads: this runs once per file of the context.
   const mode = st.mode & 0o7777;
-  if (st.isFile()) return { path, source, type: "file", mode, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink };
+  if (st.isFile()) return { path, source, type: "file", mode, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
   if (st.isDirectory()) return { path, source, type: "dir", mode, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink };
   if (st.isSymbolicLink()) {
     return { path, source, type: "symlink", mode, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink, linkTarget: readlinkSync(source, "utf8") };
@@ -191,7 +194,11 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
 
 /** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */
 export function ioError(action: string, path: string, e: unknown): RuntimeError {
+  return new RuntimeError("context.io", `Cannot ${action} "${resolve(path)}": ${errnoReason(e)}`, { cause: e });
+}
+
+/** "ENOENT: no such file or directory", without the syscall and path Node appends. */
+export function errnoReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  const reason = err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(e);
-  return new RuntimeError("context.io", `Cannot ${action} "${resolve(path)}": ${reason}`, { cause: e });
+  return err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+( '.*')?$/, "")}` : String(e);
 }
