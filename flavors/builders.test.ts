@@ -172,26 +172,29 @@ describe("docker builder", () => {
 describe("podman and buildah builders", () => {
   test("argv: local storage flags or --remote, layers, pull=always, context directory last", () => {
     const o = defaultBuildOptions({ target: "t", pull: true });
-    expect(podmanBuildArgv({ binary: "podman", layers: true, root: "/r", storage_driver: "vfs" }, "/ctx", "Dockerfile", ["a:latest"], o, "/i")).toEqual(
+    expect(podmanBuildArgv({ binary: "podman", layers: true, format: "auto", root: "/r", storage_driver: "vfs" }, "/ctx", "Dockerfile", ["a:latest"], o, "/i")).toEqual(
       ["podman", "--root", "/r", "--storage-driver", "vfs", "build", "-f", "/ctx/Dockerfile", "--target", "t", "--layers=true", "--pull=always", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
-    expect(podmanBuildArgv({ binary: "podman", layers: false, url: "unix:///s" }, "/ctx", "d/Containerfile", ["a:latest"], defaultBuildOptions(), "/i").slice(0, 7)).toEqual(
+    expect(podmanBuildArgv({ binary: "podman", layers: false, format: "auto", url: "unix:///s" }, "/ctx", "d/Containerfile", ["a:latest"], defaultBuildOptions(), "/i").slice(0, 7)).toEqual(
       ["podman", "--remote", "--url", "unix:///s", "build", "-f", "/ctx/d/Containerfile"],
     );
-    expect(buildahBuildArgv({ binary: "buildah", layers: true, format: "docker", isolation: "chroot" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i")).toEqual(
-      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--force-rm", "--format", "docker", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
+    const extras = { format: "docker" as const, registryFlags: ["--tls-verify=false", "--authfile", "/a.json"] };
+    expect(buildahBuildArgv({ binary: "buildah", layers: true, format: "auto", isolation: "chroot" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i", extras)).toEqual(
+      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--force-rm", "--format", "docker", "--tls-verify=false", "--authfile", "/a.json", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
   });
 
   test("podman: a directory context without ignore files, authfile login on stdin, digestfile push", async () => {
     const { env, reports } = envFor();
-    const builder = new PodmanImageBuilder({ binary: fake, layers: true }, env);
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, env);
     expect(builder.buildContextClass).toBe(DirectoryBuildContext);
     const ref = await builder.build("app", new builder.buildContextClass({ root: ctxDir }), defaultBuildOptions(), registry);
     expect(ref).toBe(`127.0.0.1:5000/app@${DIGEST}`);
     expect(reports.at(-1)).toEqual({ imageId: IID, digest: DIGEST });
-    const [build, login, push] = recorded();
+    // Login first: its authfile serves the build's pulls from the registry as well as the push.
+    const [login, build, push] = recorded();
     expect(build!.context).toEqual([".", "./Dockerfile", "./keep.txt"]);
+    expect(build!.argv).toContain("--format");
     expect(login!.argv.slice(0, 3)).toEqual(["login", "--tls-verify=false", "--authfile"]);
     expect(login!.argv.slice(4)).toEqual(["--username", "u", "--password-stdin", "127.0.0.1:5000"]);
     expect(new TextDecoder().decode(login!.stdin)).toBe(password);
@@ -216,13 +219,13 @@ describe("podman and buildah builders", () => {
   });
 
   test("several platforms are refused before anything runs", async () => {
-    const builder = new PodmanImageBuilder({ binary: fake, layers: true }, envFor().env);
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env);
     const e = await builder.build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] })).catch((x) => x);
     expect(e.code).toBe("build.platforms-unsupported");
     expect(recorded()).toEqual([]);
   });
 
   test("probe: podman missing", async () => {
-    expect(await probePodman({ binary: "/nonexistent/podman", layers: true })).toMatchObject({ available: false, hint: expect.stringContaining("apt-get install podman") });
+    expect(await probePodman({ binary: "/nonexistent/podman", layers: true, format: "auto" })).toMatchObject({ available: false, hint: expect.stringContaining("apt-get install podman") });
   });
 });
