@@ -29,7 +29,10 @@ export interface ContainersEngine extends ContainersPushPlan {
   buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
 }
 
-export async function buildWithContainersTools(engine: ContainersEngine, imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+export async function buildWithContainersTools(given: ContainersEngine, imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+  // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
+  const secret = registry?.credentials?.password.reveal();
+  const engine: ContainersEngine = secret ? { ...given, run: (a, o = {}) => given.run(a, { ...o, redact: [...(o.redact ?? []), secret] }) } : given;
   const refs = imageReferences(imageName, options, registry);
   const platform = singlePlatform(engine.name, options);
   return withTempDir(engine.name, async (tmp) => {

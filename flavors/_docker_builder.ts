@@ -62,11 +62,15 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     // SIGINT, repeated: the docker 20.10 CLI cancels a BuildKit build on SIGINT only (a single
     // SIGTERM lets it finish), ignores one that comes while the build starts, and gives up on the
     // third; closing its session makes the daemon cancel the build.
-    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", killRepeatMs: 500, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", killRepeatMs: 500, onStdout: log, onStderr: log, installHint: INSTALL_HINT, redact: this.secrets, ...options });
   }
+
+  /** The registry password: redacted, and exec() keeps any variable holding it out of docker's environment. */
+  private secrets: string[] = [];
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);
+    if (registry?.credentials) this.secrets = [registry.credentials.password.reveal()];
     return withTempDir("docker", async (tmp) => {
       const iidfile = join(tmp, "iid");
       const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
