@@ -36,12 +36,14 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
   const refs = imageReferences(imageName, options, registry);
   const platform = singlePlatform(engine.name, options);
   return withTempDir(engine.name, async (tmp) => {
-    const registryFlags = registry ? await loginWithContainersTools(engine, registry, tmp) : [];
     const iidfile = join(tmp, "iid");
+    let registryFlags: string[] = [];
     await withContextDirectory(buildContext, engine.signal, async (dir) => {
       const facts = readDockerfileFacts(dir, buildContext.dockerfile, options);
       const dockerfilePath = buildContext.root ? join(buildContext.root, buildContext.dockerfile) : buildContext.dockerfile;
+      // Checked before any engine command: a refused format must not log in or pull anything.
       const format = chooseFormat(engine.name, engine.format, options.extraFlags, facts.dockerOnly, dockerfilePath);
+      if (registry) registryFlags = await loginWithContainersTools(engine, registry, tmp);
       const pulls = planPulls(facts.bases, options.pull, registry, registryFlags);
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);

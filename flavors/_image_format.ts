@@ -32,7 +32,7 @@ export function chooseFormat(engine: string, setting: FormatSetting, extraFlags:
   if (first && format.startsWith("oci")) {
     const keywords = [...new Set(dockerOnly.map((u) => u.keyword))].join(", ");
     const chosen = fromFlags === undefined ? `the ${engine} flavor's \`format\` is 'oci'` : `extra_flags set --format ${fromFlags}`;
-    throw new InputError("build.docker-only-instruction", `${first.keyword} needs the Docker image format, but ${chosen}: an OCI image cannot hold ${keywords}, the engine would drop it`, {
+    throw new InputError("build.docker-only-instruction", `${first.keyword} needs the Docker image format, but ${chosen}: an OCI image has no place for ${keywords} (the engine would drop it silently)`, {
       location: { file: dockerfilePath, line: first.line, col: 1 },
       hint: fromFlags === undefined ? "set `format: docker` (or `auto`, the default) in the flavor's config, or remove the instruction" : "remove --format from extra_flags (the flavor picks docker format when needed), or remove the instruction",
     });

@@ -31,13 +31,14 @@ printf '%s\\n' "$@" > "$d/argv"; cat > "$d/stdin"; printf '%s' "\${DOCKER_CONFIG
 prev=""; sub=""
 for a in "$@"; do
   case "$prev" in --iidfile) printf '%s' "${IID}" > "$a";; --digestfile) printf '%s' "${DIGEST}" > "$a";; esac
-  case "$a" in build|bud|login|push) [ -z "$sub" ] && sub=$a;; esac
+  case "$a" in build|bud|login|push|pull) [ -z "$sub" ] && sub=$a;; esac
   prev=$a
 done
 last=$(eval echo \\\${$#})
 [ -d "$last" ] && (cd "$last" && find . | sort > "$d/context")
+FAKE_SLEEP=$(cat "${work}/fake-sleep" 2>/dev/null); FAKE_FAIL=$(cat "${work}/fake-fail" 2>/dev/null)
 [ "$sub" = build ] && [ -n "$FAKE_SLEEP" ] && { trap 'exit 130' INT TERM; echo sleeping; sleep "$FAKE_SLEEP" & wait $!; }
-[ "$sub" = "$FAKE_FAIL" ] && { echo "step output"; echo "The command '/bin/sh -c exit 3' returned a non-zero code: 3" >&2; exit 3; }
+[ -n "$FAKE_FAIL" ] && [ "$sub" = "$FAKE_FAIL" ] && { echo "step output"; echo "The command '/bin/sh -c exit 3' returned a non-zero code: 3" >&2; exit 3; }
 [ "$sub" = push ] && echo "latest: digest: ${DIGEST} size: 528"
 exit 0
 `,
@@ -64,6 +65,11 @@ function recorded(): Call[] {
   });
 }
 
+/** Steers the fake engine through files: engines inherit only an allow-list of variables. */
+function fakeControl(what: "fail" | "sleep", value: string) {
+  writeFileSync(join(work, `fake-${what}`), value);
+}
+
 function envFor(signal = new AbortController().signal) {
   const logs: string[] = [];
   const reports: BuildReport[] = [];
@@ -77,8 +83,8 @@ const tempsLeft = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podma
 beforeEach(() => {
   rmSync(calls, { recursive: true, force: true });
   mkdirSync(calls);
-  delete process.env.FAKE_FAIL;
-  delete process.env.FAKE_SLEEP;
+  rmSync(join(work, "fake-fail"), { force: true });
+  rmSync(join(work, "fake-sleep"), { force: true });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -138,7 +144,7 @@ describe("docker builder", () => {
   });
 
   test("a failing build names the step and exit code, and leaves no temp files", async () => {
-    process.env.FAKE_FAIL = "build";
+    fakeControl("fail", "build");
     const before = tempsLeft();
     const e = await new DockerImageBuilder(config, envFor().env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions(), registry).catch((x) => x);
     expect(e).toBeInstanceOf(ExecError);
@@ -149,7 +155,7 @@ describe("docker builder", () => {
   });
 
   test("cancellation stops the engine and removes temp files", async () => {
-    process.env.FAKE_SLEEP = "20";
+    fakeControl("sleep", "20");
     const ac = new AbortController();
     const { env, logs } = envFor(ac.signal);
     const before = tempsLeft();
@@ -211,11 +217,48 @@ describe("podman and buildah builders", () => {
     expect(recorded()[1]!.argv.slice(-2)).toEqual(["127.0.0.1:5000/app:latest", "docker://127.0.0.1:5000/app:latest"]);
     rmSync(calls, { recursive: true });
     mkdirSync(calls);
-    process.env.FAKE_FAIL = "bud";
+    fakeControl("fail", "bud");
     const before = tempsLeft();
     const e = await builder.build("app", new builder.buildContextClass({ root: ctxDir }), defaultBuildOptions(), undefined).catch((x) => x);
     expect(e.code).toBe("build.step-failed");
     expect(tempsLeft()).toEqual(before);
+  });
+
+  test("a base from the stack registry is pulled with the push's flags: on the build, or first when other registries are involved", async () => {
+    const stackBase = `127.0.0.1:5000/base@sha256:${"b".repeat(64)}`;
+    const root = mkdtempSync(join(work, "stackbase-"));
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE}\n");
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env);
+    await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [login, build] = recorded();
+    const authfile = login!.argv[3]!;
+    expect(build!.argv[0]).toBe("build");
+    expect(build!.argv.join(" ")).toContain(`--tls-verify=false --authfile ${authfile}`);
+
+    rmSync(calls, { recursive: true });
+    mkdirSync(calls);
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE} AS b\nFROM docker.io/library/alpine:3\nCOPY --from=b /x /x\n");
+    await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [, pull, build2] = recorded();
+    expect(pull!.argv).toEqual(["pull", "--tls-verify=false", "--authfile", expect.stringMatching(/auth\.json$/), stackBase]);
+    expect(build2!.argv[0]).toBe("build");
+    expect(build2!.argv).not.toContain("--tls-verify=false");
+    expect(build2!.argv).not.toContain("--authfile");
+  });
+
+  test("format: oci with a HEALTHCHECK fails before any engine command (no login, no build)", async () => {
+    const root = mkdtempSync(join(work, "healthcheck-"));
+    writeFileSync(join(root, "Dockerfile"), "FROM scratch\nHEALTHCHECK CMD true\n");
+    const before = tempsLeft();
+    const builder = new BuildahImageBuilder({ binary: fake, layers: true, format: "oci" }, envFor().env);
+    const e = await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions(), registry).catch((x) => x);
+    expect(e.code).toBe("build.docker-only-instruction");
+    expect(e.location).toEqual({ file: join(root, "Dockerfile"), line: 2, col: 1 });
+    expect(recorded()).toEqual([]);
+    expect(tempsLeft()).toEqual(before);
+    // auto (the default) builds it in docker format instead.
+    await new BuildahImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env).build("app", new builder.buildContextClass({ root }), defaultBuildOptions());
+    expect(recorded()[0]!.argv.join(" ")).toContain("--format docker");
   });
 
   test("several platforms are refused before anything runs", async () => {
