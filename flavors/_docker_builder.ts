@@ -176,7 +176,7 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
       return {
         available: false,
         reason: `BuildKit needs the buildx plugin with docker CLI ${versions.split(" ")[0]}, and it is missing`,
-        hint: "install docker-buildx (apt-get install docker-buildx), use a docker CLI < 23, or set `builder: classic`",
+        hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with buildx, or < 23 such as /usr/bin/docker), install docker-buildx (apt-get install docker-buildx), or set `builder: classic`",
       };
     }
   }

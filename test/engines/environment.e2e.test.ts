@@ -28,8 +28,8 @@ interface Watched {
   imgbPid: number;
   /** `pid argv` of processes whose environment held the password variable, imgb itself excluded. */
   leaks: string[];
-  /** PIDs (imgb excluded) whose environment held the allowed control variable. */
-  controls: number[];
+  /** `pid argv` of processes (imgb excluded) whose environment held the allowed control variable. */
+  controls: string[];
   loginsSeen: number;
 }
 
