@@ -7,10 +7,10 @@
  * changing one file rebuilds exactly the images that depend on it; a failure skips dependents only.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runImgb } from "../helpers/binary.ts";
-import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, REGISTRY, registryDigest, requireEngine, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
+import { repoRoot, runImgb } from "../helpers/binary.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, REGISTRY, registryDigest, requireEngine, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
@@ -83,9 +83,11 @@ images:
 }
 
 /** Every file path in the layers of `repo@digest`, read from the registry by GNU tar (not by imgb). */
-async function pushedFiles(repo: string, digest: string): Promise<string[]> {
+async function pushedFiles(repo: string, digest: string, registry = REGISTRY, auth?: string): Promise<string[]> {
   const get = async (path: string, accept?: string) => {
-    const res = await fetch(`http://${REGISTRY}/v2/${repo}/${path}`, { headers: accept ? { Accept: accept } : {} });
+    const headers: Record<string, string> = accept ? { Accept: accept } : {};
+    if (auth) headers.Authorization = `Basic ${btoa(auth)}`;
+    const res = await fetch(`http://${registry}/v2/${repo}/${path}`, { headers });
     if (res.status !== 200) throw new Error(`GET ${repo}/${path}: HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   };
@@ -155,6 +157,20 @@ describe.skipIf(!(await requireEngine(c.needs, "registry")))(`multi-image stacks
     expect(forced.code).toBe(0);
     expect(builds()).toBe(7);
   }, E2E_TIMEOUT * 2);
+
+  test("examples/stack: the app is built on the base's digest, pulled from the htpasswd registry", async () => {
+    const dir = tempDir("imgb-example-");
+    cpSync(join(repoRoot, "examples/stack"), dir, { recursive: true });
+    const yaml = readFileSync(join(dir, "imgb.yaml"), "utf8").replace(/flavor: podman\n  config:\n    layers: true\n/, `flavor: ${c.flavor}\n  config: ${c.config(c.cli[0]!)}\n`);
+    expect(yaml).toContain(`flavor: ${c.flavor}\n`);
+    writeFileSync(join(dir, "imgb.yaml"), yaml);
+    const env = { IMGB_HOME: tempDir("imgb-home-"), REGISTRY: AUTH_REGISTRY, REGISTRY_PASSWORD: AUTH_PASSWORD, BASE_IMAGE, GIT_SHA: "e2e" };
+    const r = await runImgb(["build", "--progress", "plain"], { cwd: dir, env });
+    expect({ code: r.code, err: r.code ? r.stderr : "" }).toEqual({ code: 0, err: "" });
+    const app = r.stdout.trim().split("\n").find((l) => l.startsWith(`${AUTH_REGISTRY}/demo/app@`))!;
+    const files = await pushedFiles("demo/app", app.slice(app.indexOf("@") + 1), AUTH_REGISTRY, `${AUTH_USER}:${AUTH_PASSWORD}`);
+    for (const f of ["opt/demo/layer", "opt/demo/greeting", "opt/demo/VERSION", "usr/local/bin/run.sh"]) expect(files).toContain(f);
+  }, E2E_TIMEOUT);
 
   test("a failure skips dependents, independent images finish, exit 1 with a summary", async () => {
     const { dir, p, env } = diamond(c);
