@@ -13,6 +13,7 @@ import type { BuildContext } from "../src/context/build_context.ts";
 import { RuntimeError } from "../src/errors.ts";
 import { exec, ExecError, type ExecOptions } from "../src/exec.ts";
 import type { DockerConfig } from "./docker.ts";
+import { contextDockerfileFacts } from "./_dockerfile_facts.ts";
 import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
 
 type Config = Static<typeof DockerConfig>;
@@ -72,6 +73,15 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     const refs = imageReferences(imageName, options, registry);
     if (registry?.credentials) this.secrets = [registry.credentials.password.reveal()];
     return withTempDir("docker", async (tmp) => {
+      // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
+      // is set, before the build, so that bases from the stack's registry are pulled with it. The
+      // build itself keeps the user's config (their other logins, their CLI plugins). Without
+      // credentials: push with the user's own config, where an earlier `docker login` lives.
+      const env = dockerEnv(this.config, registry?.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
+      if (registry?.credentials) {
+        await this.login(registry, env);
+        await this.pullStackBases(imageName, buildContext, options, registry, env);
+      }
       const iidfile = join(tmp, "iid");
       const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
       const stdin = buildContext.stream({ signal: this.env.signal });
@@ -85,11 +95,6 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       const imageId = hasFlag(options.extraFlags, "--iidfile") ? await this.inspectId(refs.primary) : await readDigestFile(iidfile, "image ID");
       this.env.report({ imageId });
       if (!registry) return refs.primary;
-
-      // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
-      // is set. Without: push with the user's own config, where an earlier `docker login` lives.
-      const env = dockerEnv(this.config, registry.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
-      if (registry.credentials) await this.login(registry, env);
       let digest: string | undefined;
       for (const ref of refs.all) {
         let pushed;
@@ -104,6 +109,24 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       this.env.report({ imageId, digest });
       return `${refs.repository}@${digest}`;
     });
+  }
+
+  /**
+   * Pulls, with the registry login in `env`, the bases in the stack's registry the daemon does
+   * not have (an image of the stack built elsewhere, or removed since): the build would pull
+   * them without the credentials and get 401.
+   */
+  private async pullStackBases(imageName: string, context: BuildContext, options: BuildOptions, registry: ContainerRegistry, env: Record<string, string | undefined>): Promise<void> {
+    const host = registryHost(registry);
+    const bases = ((await contextDockerfileFacts(context, options)).bases ?? []).filter((ref) => ref.startsWith(`${host}/`));
+    for (const ref of bases) {
+      if (await this.localImageId(ref)) continue;
+      try {
+        await this.run([this.config.binary, "pull", ...singlePlatform("docker", options), ref], { env });
+      } catch (e) {
+        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
+      }
+    }
   }
 
   private async login(registry: ContainerRegistry, env: Record<string, string | undefined>): Promise<void> {

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildOptions } from "../src/builder/build_options.ts";
+import type { BuildContext } from "../src/context/build_context.ts";
 import { parseDockerfile, type Dockerfile, type Instruction } from "../src/dockerfile/parse.ts";
 import { parsePlatform, planBuild, type BuildPlan } from "../src/dockerfile/stages.ts";
 
@@ -36,6 +37,21 @@ export function readDockerfileFacts(contextDir: string, dockerfile: string, opti
     return { dockerOnly: [] };
   }
   return dockerfileFacts(df, options);
+}
+
+/**
+ * The same from a BuildContext that is streamed, not written out (docker): the Dockerfile as the
+ * context sends it (an extra file or inline content may replace the one on disk). Costs a walk
+ * of the context, so callers ask only when they need the answer.
+ */
+export async function contextDockerfileFacts(context: BuildContext, options: Pick<BuildOptions, "buildArgs" | "platforms" | "target">): Promise<DockerfileFacts> {
+  try {
+    const entry = (await context.files()).find((e) => e.path === context.dockerfile);
+    const text = entry?.content ? new TextDecoder().decode(entry.content) : entry?.source ? readFileSync(entry.source, "utf8") : undefined;
+    return text === undefined ? { dockerOnly: [] } : dockerfileFacts(parseDockerfile(text, context.dockerfile), options);
+  } catch {
+    return { dockerOnly: [] };
+  }
 }
 
 /** Pure: unit-tested without files. */

@@ -78,7 +78,12 @@ function envFor(signal = new AbortController().signal) {
 
 const password = "fake-registry-password";
 const registry = { uri: "127.0.0.1:5000", insecure: true, credentials: { username: "u", password: new Secret(password, "test") } };
-const tempsLeft = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n));
+// The builders' temporary files go to a TMPDIR of this test's own: the shared /tmp holds other runs' files.
+const privateTmp = join(work, "tmp");
+mkdirSync(privateTmp);
+const sharedTmpdir = process.env.TMPDIR;
+process.env.TMPDIR = privateTmp;
+const tempsLeft = () => readdirSync(privateTmp).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n));
 
 beforeEach(() => {
   rmSync(calls, { recursive: true, force: true });
@@ -86,7 +91,11 @@ beforeEach(() => {
   rmSync(join(work, "fake-fail"), { force: true });
   rmSync(join(work, "fake-sleep"), { force: true });
 });
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  if (sharedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = sharedTmpdir;
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe("docker builder", () => {
   const config = { binary: fake, builder: "buildkit" as const, host: "unix:///x.sock" };
@@ -108,7 +117,8 @@ describe("docker builder", () => {
     const ref = await new DockerImageBuilder(config, env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions({ tags: ["v1"] }), registry);
     expect(ref).toBe(`127.0.0.1:5000/app@${DIGEST}`);
     expect(reports.at(-1)).toEqual({ imageId: IID, digest: DIGEST });
-    const [build, login, push1, push2] = recorded();
+    // Login first: bases in the stack's registry are pulled with it (none here: FROM scratch).
+    const [login, build, push1, push2] = recorded();
     expect(build!.argv.slice(0, 4)).toEqual(["build", "-f", "Dockerfile", "--progress=plain"]);
     expect(build!.argv.at(-1)).toBe("-");
     const tar = new TextDecoder().decode(build!.stdin);
@@ -126,6 +136,20 @@ describe("docker builder", () => {
     for (const c of recorded()) expect(c.argv.join(" ")).not.toContain(password);
     expect(logs.join("\n")).not.toContain(password);
     expect(logs).toContain(`latest: digest: ${DIGEST} size: 528`);
+  });
+
+  test("with credentials, a stack base the daemon lacks is pulled with the login before the build; the build keeps the user's config", async () => {
+    const root = mkdtempSync(join(work, "docker-stackbase-"));
+    const stackBase = `127.0.0.1:5000/base@sha256:${"b".repeat(64)}`;
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE} AS b\nFROM docker.io/library/alpine:3\nCOPY --from=b /x /x\n");
+    await new DockerImageBuilder(config, envFor().env).build("app", new BuildContext({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [login, inspect, pull, build] = recorded();
+    expect(login!.argv[0]).toBe("login");
+    expect(inspect!.argv.slice(0, 2)).toEqual(["image", "inspect"]); // the fake answers: no such image
+    expect(pull!.argv).toEqual(["pull", stackBase]);
+    expect(pull!.dockerConfig).toBe(login!.dockerConfig);
+    expect(build!.argv[0]).toBe("build");
+    expect(build!.dockerConfig).toBe(process.env.DOCKER_CONFIG ?? "");
   });
 
   test("a registry without credentials: the user's own docker config is used for the push", async () => {
