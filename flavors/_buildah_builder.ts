@@ -68,7 +68,8 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
   build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const engine: ContainersEngine = {
       name: "buildah",
-      format: this.config.format,
+      // A subclass's config (builtinBuilder) may have no `format`: auto, like the schema's default.
+      format: this.config.format ?? "auto",
       prefix: buildahPrefix(this.config),
       where: { engine: "buildah" },
       digestFile: true,

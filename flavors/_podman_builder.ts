@@ -81,7 +81,8 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
   build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const engine: ContainersEngine = {
       name: "podman",
-      format: this.config.format,
+      // A subclass's config (builtinBuilder) may have no `format`: auto, like the schema's default.
+      format: this.config.format ?? "auto",
       prefix: podmanPrefix(this.config),
       where: podmanWhere(this.config),
       digestFile: !isRemote(this.config),
