@@ -10,14 +10,20 @@
 const NAMES = new Set([
   "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "NO_COLOR",
   "SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS", "GNUPGHOME", "PASSWORD_STORE_DIR",
+  // Custom CA bundles, honoured by the Go engines when they talk to a registry or a daemon.
+  "SSL_CERT_FILE", "SSL_CERT_DIR",
   "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT", "DOCKER_BUILDKIT",
   "DOCKER_API_VERSION", "DOCKER_DEFAULT_PLATFORM", "DOCKER_CLI_EXPERIMENTAL",
   "CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINER_SSHKEY", "REGISTRY_AUTH_FILE",
   "http_proxy", "https_proxy", "no_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
 ]);
 
-/** Families of settings: locale, XDG directories, containers-tools configuration. */
-const PREFIXES = ["LC_", "XDG_", "CONTAINERS_", "BUILDAH_", "PODMAN_", "STORAGE_", "BUILDX_"];
+/**
+ * Families of settings: locale, XDG directories, containers-tools and BuildKit configuration, and
+ * the markers podman/buildah set when imgb runs inside their user namespace (`buildah unshare
+ * imgb build`): without them the engine would try to enter it a second time.
+ */
+const PREFIXES = ["LC_", "XDG_", "CONTAINERS_", "BUILDAH_", "PODMAN_", "STORAGE_", "BUILDX_", "BUILDKIT_", "_CONTAINERS_", "_BUILDAH_"];
 
 export function isEngineVariable(name: string): boolean {
   return NAMES.has(name) || PREFIXES.some((p) => name.startsWith(p));
