@@ -13,10 +13,9 @@ import type { BuildContext } from "../src/context/build_context.ts";
 import type { RuntimeError } from "../src/errors.ts";
 import { exec, type ExecOptions } from "../src/exec.ts";
 import type { BuildahConfig } from "./buildah.ts";
-import { pushWithContainersTools } from "./_containers_push.ts";
-import { DirectoryBuildContext, withContextDirectory } from "./_directory_context.ts";
-import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
-import { inspectImageId } from "./_shared.ts";
+import { buildWithContainersTools, type ContainersBuildExtras, type ContainersEngine } from "./_containers_build.ts";
+import { DirectoryBuildContext } from "./_directory_context.ts";
+import { commonBuildFlags, hasFlag, inspectImageId, singlePlatform } from "./_shared.ts";
 
 type Config = Static<typeof BuildahConfig>;
 
@@ -32,10 +31,12 @@ export function buildahPrefix(config: Config): string[] {
 }
 
 /** `buildah bud` argv for a context directory. Pure: unit-tested without an engine. */
-export function buildahBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
+export function buildahBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
   const argv = [...buildahPrefix(config), "bud", "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform("buildah", options)];
   // --force-rm: buildah (unlike podman) keeps the working container of a failed build otherwise.
-  argv.push(`--layers=${config.layers}`, "--force-rm", "--format", config.format);
+  argv.push(`--layers=${config.layers}`, "--force-rm");
+  if (extras.format) argv.push("--format", extras.format);
+  argv.push(...(extras.registryFlags ?? []));
   if (config.isolation) argv.push("--isolation", config.isolation);
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
@@ -68,30 +69,21 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
   }
 
 
-  async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
-    const refs = imageReferences(imageName, options, registry);
-    singlePlatform("buildah", options);
-    return withTempDir("buildah", async (tmp) => {
-      const iidfile = join(tmp, "iid");
-      await withContextDirectory(buildContext, this.env.signal, async (dir) => {
-        try {
-          await this.run(buildahBuildArgv(this.config, dir, buildContext.dockerfile, refs.all, options, iidfile));
-        } catch (e) {
-          throw explainFailure(e, "build", `image '${imageName}'`);
-        }
-      });
-      const imageId = await readDigestFile(iidfile, "image ID");
-      this.env.report({ imageId });
-      if (!registry) return refs.primary;
-      const digest = await pushWithContainersTools(
-        { prefix: buildahPrefix(this.config), where: { engine: "buildah" }, digestFile: true, explicitDestination: true, run: (a, o) => this.run(a, o), signal: this.env.signal },
-        registry,
-        refs,
-        tmp,
-      );
-      this.env.report({ imageId, digest });
-      return `${refs.repository}@${digest}`;
-    });
+  build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+    const engine: ContainersEngine = {
+      name: "buildah",
+      // A subclass's config (builtinBuilder) may have no `format`: auto, like the schema's default.
+      format: this.config.format ?? "auto",
+      prefix: buildahPrefix(this.config),
+      where: { engine: "buildah" },
+      digestFile: true,
+      explicitDestination: true,
+      run: (a, o) => this.run(a, o),
+      signal: this.env.signal,
+      report: (r) => this.env.report(r),
+      buildArgv: (dir, dockerfile, references, o, iidfile, extras) => buildahBuildArgv(this.config, dir, dockerfile, references, o, iidfile, extras),
+    };
+    return buildWithContainersTools(engine, imageName, buildContext, options, registry);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Login and push for the containers-tools engines (podman, buildah): both take `--authfile`,
- * `--tls-verify` and `--digestfile` and share `containers/image` semantics.
+ * `--tls-verify` and `--digestfile` and share `containers/image` semantics. The login's flags
+ * serve the build's pulls from the same registry too (see `_containers_pulls.ts`).
  */
 import { join } from "node:path";
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
@@ -29,10 +30,10 @@ function registryFlags(registry: ContainerRegistry, authfile: string | undefined
 }
 
 /**
- * Logs in (credentials on stdin, into a private authfile inside `tmp`), pushes every reference,
- * and returns the manifest digest of the primary one.
+ * Logs in when the registry has credentials (on stdin, into a private authfile inside `tmp`,
+ * removed with it) and returns the flags every pull from and push to the registry needs.
  */
-export async function pushWithContainersTools(plan: ContainersPushPlan, registry: ContainerRegistry, refs: ImageReferences, tmp: string): Promise<string> {
+export async function loginWithContainersTools(plan: ContainersPushPlan, registry: ContainerRegistry, tmp: string): Promise<string[]> {
   let authfile: string | undefined;
   if (registry.credentials) {
     authfile = join(tmp, "auth.json");
@@ -45,10 +46,15 @@ export async function pushWithContainersTools(plan: ContainersPushPlan, registry
       throw explainFailure(e, "login", `registry '${host}'`, plan.where);
     }
   }
+  return registryFlags(registry, authfile);
+}
+
+/** Pushes every reference with `flags` (from `loginWithContainersTools`) and returns the manifest digest of the primary one. */
+export async function pushWithContainersTools(plan: ContainersPushPlan, registry: ContainerRegistry, refs: ImageReferences, tmp: string, flags: readonly string[]): Promise<string> {
   let digest: string | undefined;
   for (const ref of refs.all) {
     const digestfile = join(tmp, `digest-${refs.all.indexOf(ref)}`);
-    const argv = [...plan.prefix, "push", ...registryFlags(registry, authfile)];
+    const argv = [...plan.prefix, "push", ...flags];
     if (plan.digestFile) argv.push("--digestfile", digestfile);
     argv.push(ref);
     if (plan.explicitDestination) argv.push(`docker://${ref}`);

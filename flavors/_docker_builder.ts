@@ -13,6 +13,7 @@ import type { BuildContext } from "../src/context/build_context.ts";
 import { RuntimeError } from "../src/errors.ts";
 import { exec, ExecError, type ExecOptions } from "../src/exec.ts";
 import type { DockerConfig } from "./docker.ts";
+import { contextDockerfileFacts } from "./_dockerfile_facts.ts";
 import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
 
 type Config = Static<typeof DockerConfig>;
@@ -62,12 +63,25 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     // SIGINT, repeated: the docker 20.10 CLI cancels a BuildKit build on SIGINT only (a single
     // SIGTERM lets it finish), ignores one that comes while the build starts, and gives up on the
     // third; closing its session makes the daemon cancel the build.
-    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", killRepeatMs: 500, onStdout: log, onStderr: log, installHint: INSTALL_HINT, ...options });
+    return exec(argv, { signal: this.env.signal, killSignal: "SIGINT", killRepeatMs: 500, onStdout: log, onStderr: log, installHint: INSTALL_HINT, redact: this.secrets, ...options });
   }
+
+  /** The registry password: redacted, and exec() keeps any variable holding it out of docker's environment. */
+  private secrets: string[] = [];
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);
+    if (registry?.credentials) this.secrets = [registry.credentials.password.reveal()];
     return withTempDir("docker", async (tmp) => {
+      // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
+      // is set, before the build, so that bases from the stack's registry are pulled with it. The
+      // build itself keeps the user's config (their other logins, their CLI plugins). Without
+      // credentials: push with the user's own config, where an earlier `docker login` lives.
+      const env = dockerEnv(this.config, registry?.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
+      if (registry?.credentials) {
+        await this.login(registry, env);
+        await this.pullStackBases(imageName, buildContext, options, registry, env);
+      }
       const iidfile = join(tmp, "iid");
       const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
       const stdin = buildContext.stream({ signal: this.env.signal });
@@ -83,11 +97,6 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       const imageId = hasFlag(options.extraFlags, "--iidfile") ? await this.inspectId(refs.primary) : await readDigestFile(iidfile, "image ID");
       this.env.report({ imageId });
       if (!registry) return refs.primary;
-
-      // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
-      // is set. Without: push with the user's own config, where an earlier `docker login` lives.
-      const env = dockerEnv(this.config, registry.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
-      if (registry.credentials) await this.login(registry, env);
       let digest: string | undefined;
       for (const ref of refs.all) {
         let pushed;
@@ -102,6 +111,24 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       this.env.report({ imageId, digest });
       return `${refs.repository}@${digest}`;
     });
+  }
+
+  /**
+   * Pulls, with the registry login in `env`, the bases in the stack's registry the daemon does
+   * not have (an image of the stack built elsewhere, or removed since): the build would pull
+   * them without the credentials and get 401.
+   */
+  private async pullStackBases(imageName: string, context: BuildContext, options: BuildOptions, registry: ContainerRegistry, env: Record<string, string | undefined>): Promise<void> {
+    const host = registryHost(registry);
+    const bases = ((await contextDockerfileFacts(context, options)).bases ?? []).filter((ref) => ref.startsWith(`${host}/`));
+    for (const ref of bases) {
+      if (await this.localImageId(ref)) continue;
+      try {
+        await this.run([this.config.binary, "pull", ...singlePlatform("docker", options), ref], { env });
+      } catch (e) {
+        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
+      }
+    }
   }
 
   private async login(registry: ContainerRegistry, env: Record<string, string | undefined>): Promise<void> {
@@ -179,7 +206,7 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
       return {
         available: false,
         reason: `BuildKit needs the buildx plugin with docker CLI ${versions.split(" ")[0]}, and it is missing`,
-        hint: "install docker-buildx (apt-get install docker-buildx), use a docker CLI < 23, or set `builder: classic`",
+        hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with buildx, or < 23 such as /usr/bin/docker), install docker-buildx (apt-get install docker-buildx), or set `builder: classic`",
       };
     }
   }

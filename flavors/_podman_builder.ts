@@ -13,11 +13,10 @@ import type { ProbeResult } from "../src/builder/flavor.ts";
 import type { BuildContext } from "../src/context/build_context.ts";
 import { exec, type ExecOptions } from "../src/exec.ts";
 import type { RuntimeError } from "../src/errors.ts";
-import { pushWithContainersTools } from "./_containers_push.ts";
-import { DirectoryBuildContext, withContextDirectory } from "./_directory_context.ts";
+import { buildWithContainersTools, type ContainersBuildExtras, type ContainersEngine } from "./_containers_build.ts";
+import { DirectoryBuildContext } from "./_directory_context.ts";
 import type { PodmanConfig } from "./podman.ts";
-import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
-import { inspectImageId } from "./_shared.ts";
+import { commonBuildFlags, hasFlag, inspectImageId, singlePlatform } from "./_shared.ts";
 
 type Config = Static<typeof PodmanConfig>;
 
@@ -43,9 +42,11 @@ export function podmanPrefix(config: Config): string[] {
 }
 
 /** `podman build` argv for a context directory. Pure: unit-tested without an engine. */
-export function podmanBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
+export function podmanBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
   const argv = [...podmanPrefix(config), "build", "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform("podman", options)];
   argv.push(`--layers=${config.layers}`);
+  if (extras.format) argv.push("--format", extras.format);
+  argv.push(...(extras.registryFlags ?? []));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   for (const ref of references) argv.push("-t", ref);
@@ -81,30 +82,21 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
   }
 
 
-  async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
-    const refs = imageReferences(imageName, options, registry);
-    singlePlatform("podman", options);
-    return withTempDir("podman", async (tmp) => {
-      const iidfile = join(tmp, "iid");
-      await withContextDirectory(buildContext, this.env.signal, async (dir) => {
-        try {
-          await this.run(podmanBuildArgv(this.config, dir, buildContext.dockerfile, refs.all, options, iidfile));
-        } catch (e) {
-          throw explainFailure(e, "build", `image '${imageName}'`, podmanWhere(this.config));
-        }
-      });
-      const imageId = await readDigestFile(iidfile, "image ID");
-      this.env.report({ imageId });
-      if (!registry) return refs.primary;
-      const digest = await pushWithContainersTools(
-        { prefix: podmanPrefix(this.config), where: podmanWhere(this.config), digestFile: !isRemote(this.config), explicitDestination: false, run: (a, o) => this.run(a, o), signal: this.env.signal },
-        registry,
-        refs,
-        tmp,
-      );
-      this.env.report({ imageId, digest });
-      return `${refs.repository}@${digest}`;
-    });
+  build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+    const engine: ContainersEngine = {
+      name: "podman",
+      // A subclass's config (builtinBuilder) may have no `format`: auto, like the schema's default.
+      format: this.config.format ?? "auto",
+      prefix: podmanPrefix(this.config),
+      where: podmanWhere(this.config),
+      digestFile: !isRemote(this.config),
+      explicitDestination: false,
+      run: (a, o) => this.run(a, o),
+      signal: this.env.signal,
+      report: (r) => this.env.report(r),
+      buildArgv: (dir, dockerfile, references, o, iidfile, extras) => podmanBuildArgv(this.config, dir, dockerfile, references, o, iidfile, extras),
+    };
+    return buildWithContainersTools(engine, imageName, buildContext, options, registry);
   }
 }
 

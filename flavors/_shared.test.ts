@@ -68,6 +68,22 @@ describe("explainFailure", () => {
     expect(pm.code).toBe("build.base-image-missing");
   });
 
+  test("a base-image pull the registry refused is not called missing (the image may exist)", () => {
+    const tls = explain([
+      "[1/2] STEP 1/3: FROM 127.0.0.1:5001/demo/base@sha256:9c52d73c285359d5b537a2f3593160e3bed4fbf6a34eb6e37c575804665331e2 AS build",
+      'Error: creating build container: initializing source docker://127.0.0.1:5001/demo/base@sha256:9c52d73c285359d5b537a2f3593160e3bed4fbf6a34eb6e37c575804665331e2: pinging container registry 127.0.0.1:5001: Get "https://127.0.0.1:5001/v2/": http: server gave HTTP response to HTTPS client',
+    ]);
+    expect(tls.code).toBe("build.base-image-pull-failed");
+    expect(tls.shortMessage).toStartWith('Build of image \'app\' failed: the base image "127.0.0.1:5001/demo/base@sha256:9c52d73c285359d5b537a2f3593160e3bed4fbf6a34eb6e37c575804665331e2" could not be pulled: the engine expected TLS');
+    expect(tls.hint).toContain("insecure: true");
+    const auth = explain([
+      " > [internal] load metadata for 127.0.0.1:5001/base@sha256:cd9f0b37e35fdd7a21fe71749959ec941d9f4ae4044d99ea90b85869333c6649:",
+      "failed to solve with frontend dockerfile.v0: failed to create LLB definition: pulling from host 127.0.0.1:5001 failed with status code [manifests sha256:cd9f0b37e35fdd7a21fe71749959ec941d9f4ae4044d99ea90b85869333c6649]: 401 Unauthorized",
+    ]);
+    expect(auth.code).toBe("build.base-image-pull-failed");
+    expect(auth.shortMessage).toContain("could not be pulled: the registry refused the pull without valid credentials");
+  });
+
   test("a FROM that succeeded does not count as a missing base image", () => {
     const e = explain(["Step 1/2 : FROM imgb-test/busybox:latest", " ---> 1b16d5e416f6", "Step 2/2 : RUN exit 3", "The command '/bin/sh -c exit 3' returned a non-zero code: 3"]);
     expect(e.code).toBe("build.step-failed");

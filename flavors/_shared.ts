@@ -107,7 +107,7 @@ const ENGINE_PATTERNS: Pattern[] = [
     code: "engine.buildx-missing",
     test: /BuildKit is enabled but the buildx component is missing/i,
     message: () => "this docker CLI needs the buildx plugin for BuildKit, and it is missing",
-    hint: "install docker-buildx, use a docker CLI < 23 (e.g. /usr/bin/docker from docker.io 20.10), or set `builder: classic`",
+    hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with the buildx plugin, or < 23 such as /usr/bin/docker from docker.io 20.10), install docker-buildx, or set `builder: classic`",
   },
   {
     code: "engine.unreachable",
@@ -172,6 +172,23 @@ const NET_PATTERNS: Pattern[] = [
   },
 ];
 
+/** A base-image pull the registry refused, as opposed to an image that is nowhere. */
+const PULL_REFUSED_PATTERNS: Pattern[] = [
+  {
+    code: "build.base-image-pull-failed",
+    test: /server gave HTTP response to HTTPS client|certificate signed by unknown authority|x509: /i,
+    message: () => "the engine expected TLS and the registry's TLS does not match (plain HTTP or an untrusted certificate)",
+    hint: "for the stack's own registry set `insecure: true` under container_registry (loopback registries are insecure by default); for another registry configure the engine for it (registries.conf, dockerd --insecure-registry)",
+  },
+  {
+    code: "build.base-image-pull-failed",
+    // Not "denied: requested access": Docker Hub answers that for a repository that does not exist.
+    test: /unauthorized|authentication required|no basic auth credentials/i,
+    message: () => "the registry refused the pull without valid credentials",
+    hint: "for the stack's own registry check container_registry.credentials; for another registry log the engine in to it",
+  },
+];
+
 /**
  * Turns an engine failure into an error that says what failed: "Build of image 'app' failed: a
  * build step (…) exited with code 3: <command>", followed by the engine's last lines.
@@ -197,6 +214,11 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
   if (phase === "build") {
     const base = failedBaseImage(e.tail);
     if (base) {
+      // The registry answered but refused this pull: the image may well exist (e.g. one of the
+      // stack's, just pushed), so "build or import it first" would send the user the wrong way.
+      for (const p of PULL_REFUSED_PATTERNS) {
+        if (p.test.test(text)) return e.reframe("build.base-image-pull-failed", headline(`the base image ${JSON.stringify(base)} could not be pulled: ${p.message(text.match(p.test)!, where)}: ${e.command}`), p.hint);
+      }
       return e.reframe("build.base-image-missing", headline(`the base image ${JSON.stringify(base)} is not available locally and could not be pulled: ${e.command}`), "build or import the base image first, or check its name");
     }
   }

@@ -17,7 +17,11 @@ export const BuildahConfig = Type.Object(
     root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root)." })),
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot)." })),
     layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
-    format: Type.Union([Type.Literal("oci"), Type.Literal("docker")], { default: "oci", description: "Image manifest format (--format)." }),
+    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
+      default: "auto",
+      description:
+        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
+    }),
   },
   { additionalProperties: false },
 );

@@ -31,13 +31,14 @@ printf '%s\\n' "$@" > "$d/argv"; cat > "$d/stdin"; printf '%s' "\${DOCKER_CONFIG
 prev=""; sub=""
 for a in "$@"; do
   case "$prev" in --iidfile) printf '%s' "${IID}" > "$a";; --digestfile) printf '%s' "${DIGEST}" > "$a";; esac
-  case "$a" in build|bud|login|push) [ -z "$sub" ] && sub=$a;; esac
+  case "$a" in build|bud|login|push|pull) [ -z "$sub" ] && sub=$a;; esac
   prev=$a
 done
 last=$(eval echo \\\${$#})
 [ -d "$last" ] && (cd "$last" && find . | sort > "$d/context")
+FAKE_SLEEP=$(cat "${work}/fake-sleep" 2>/dev/null); FAKE_FAIL=$(cat "${work}/fake-fail" 2>/dev/null)
 [ "$sub" = build ] && [ -n "$FAKE_SLEEP" ] && { trap 'exit 130' INT TERM; echo sleeping; sleep "$FAKE_SLEEP" & wait $!; }
-[ "$sub" = "$FAKE_FAIL" ] && { echo "step output"; echo "The command '/bin/sh -c exit 3' returned a non-zero code: 3" >&2; exit 3; }
+[ -n "$FAKE_FAIL" ] && [ "$sub" = "$FAKE_FAIL" ] && { echo "step output"; echo "The command '/bin/sh -c exit 3' returned a non-zero code: 3" >&2; exit 3; }
 [ "$sub" = push ] && echo "latest: digest: ${DIGEST} size: 528"
 exit 0
 `,
@@ -64,6 +65,11 @@ function recorded(): Call[] {
   });
 }
 
+/** Steers the fake engine through files: engines inherit only an allow-list of variables. */
+function fakeControl(what: "fail" | "sleep", value: string) {
+  writeFileSync(join(work, `fake-${what}`), value);
+}
+
 function envFor(signal = new AbortController().signal) {
   const logs: string[] = [];
   const reports: BuildReport[] = [];
@@ -72,15 +78,24 @@ function envFor(signal = new AbortController().signal) {
 
 const password = "fake-registry-password";
 const registry = { uri: "127.0.0.1:5000", insecure: true, credentials: { username: "u", password: new Secret(password, "test") } };
-const tempsLeft = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n));
+// The builders' temporary files go to a TMPDIR of this test's own: the shared /tmp holds other runs' files.
+const privateTmp = join(work, "tmp");
+mkdirSync(privateTmp);
+const sharedTmpdir = process.env.TMPDIR;
+process.env.TMPDIR = privateTmp;
+const tempsLeft = () => readdirSync(privateTmp).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n));
 
 beforeEach(() => {
   rmSync(calls, { recursive: true, force: true });
   mkdirSync(calls);
-  delete process.env.FAKE_FAIL;
-  delete process.env.FAKE_SLEEP;
+  rmSync(join(work, "fake-fail"), { force: true });
+  rmSync(join(work, "fake-sleep"), { force: true });
 });
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  if (sharedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = sharedTmpdir;
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe("docker builder", () => {
   const config = { binary: fake, builder: "buildkit" as const, host: "unix:///x.sock" };
@@ -102,7 +117,8 @@ describe("docker builder", () => {
     const ref = await new DockerImageBuilder(config, env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions({ tags: ["v1"] }), registry);
     expect(ref).toBe(`127.0.0.1:5000/app@${DIGEST}`);
     expect(reports.at(-1)).toEqual({ imageId: IID, digest: DIGEST });
-    const [build, login, push1, push2] = recorded();
+    // Login first: bases in the stack's registry are pulled with it (none here: FROM scratch).
+    const [login, build, push1, push2] = recorded();
     expect(build!.argv.slice(0, 4)).toEqual(["build", "-f", "Dockerfile", "--progress=plain"]);
     expect(build!.argv.at(-1)).toBe("-");
     const tar = new TextDecoder().decode(build!.stdin);
@@ -122,6 +138,20 @@ describe("docker builder", () => {
     expect(logs).toContain(`latest: digest: ${DIGEST} size: 528`);
   });
 
+  test("with credentials, a stack base the daemon lacks is pulled with the login before the build; the build keeps the user's config", async () => {
+    const root = mkdtempSync(join(work, "docker-stackbase-"));
+    const stackBase = `127.0.0.1:5000/base@sha256:${"b".repeat(64)}`;
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE} AS b\nFROM docker.io/library/alpine:3\nCOPY --from=b /x /x\n");
+    await new DockerImageBuilder(config, envFor().env).build("app", new BuildContext({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [login, inspect, pull, build] = recorded();
+    expect(login!.argv[0]).toBe("login");
+    expect(inspect!.argv.slice(0, 2)).toEqual(["image", "inspect"]); // the fake answers: no such image
+    expect(pull!.argv).toEqual(["pull", stackBase]);
+    expect(pull!.dockerConfig).toBe(login!.dockerConfig);
+    expect(build!.argv[0]).toBe("build");
+    expect(build!.dockerConfig).toBe(process.env.DOCKER_CONFIG ?? "");
+  });
+
   test("a registry without credentials: the user's own docker config is used for the push", async () => {
     const { env } = envFor();
     await new DockerImageBuilder(config, env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions(), { uri: "127.0.0.1:5000", insecure: true });
@@ -138,7 +168,7 @@ describe("docker builder", () => {
   });
 
   test("a failing build names the step and exit code, and leaves no temp files", async () => {
-    process.env.FAKE_FAIL = "build";
+    fakeControl("fail", "build");
     const before = tempsLeft();
     const e = await new DockerImageBuilder(config, envFor().env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions(), registry).catch((x) => x);
     expect(e).toBeInstanceOf(ExecError);
@@ -149,7 +179,7 @@ describe("docker builder", () => {
   });
 
   test("cancellation stops the engine and removes temp files", async () => {
-    process.env.FAKE_SLEEP = "20";
+    fakeControl("sleep", "20");
     const ac = new AbortController();
     const { env, logs } = envFor(ac.signal);
     const before = tempsLeft();
@@ -172,26 +202,29 @@ describe("docker builder", () => {
 describe("podman and buildah builders", () => {
   test("argv: local storage flags or --remote, layers, pull=always, context directory last", () => {
     const o = defaultBuildOptions({ target: "t", pull: true });
-    expect(podmanBuildArgv({ binary: "podman", layers: true, root: "/r", storage_driver: "vfs" }, "/ctx", "Dockerfile", ["a:latest"], o, "/i")).toEqual(
+    expect(podmanBuildArgv({ binary: "podman", layers: true, format: "auto", root: "/r", storage_driver: "vfs" }, "/ctx", "Dockerfile", ["a:latest"], o, "/i")).toEqual(
       ["podman", "--root", "/r", "--storage-driver", "vfs", "build", "-f", "/ctx/Dockerfile", "--target", "t", "--layers=true", "--pull=always", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
-    expect(podmanBuildArgv({ binary: "podman", layers: false, url: "unix:///s" }, "/ctx", "d/Containerfile", ["a:latest"], defaultBuildOptions(), "/i").slice(0, 7)).toEqual(
+    expect(podmanBuildArgv({ binary: "podman", layers: false, format: "auto", url: "unix:///s" }, "/ctx", "d/Containerfile", ["a:latest"], defaultBuildOptions(), "/i").slice(0, 7)).toEqual(
       ["podman", "--remote", "--url", "unix:///s", "build", "-f", "/ctx/d/Containerfile"],
     );
-    expect(buildahBuildArgv({ binary: "buildah", layers: true, format: "docker", isolation: "chroot" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i")).toEqual(
-      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--force-rm", "--format", "docker", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
+    const extras = { format: "docker" as const, registryFlags: ["--tls-verify=false", "--authfile", "/a.json"] };
+    expect(buildahBuildArgv({ binary: "buildah", layers: true, format: "auto", isolation: "chroot" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i", extras)).toEqual(
+      ["buildah", "bud", "-f", "/ctx/Dockerfile", "--layers=true", "--force-rm", "--format", "docker", "--tls-verify=false", "--authfile", "/a.json", "--isolation", "chroot", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
   });
 
   test("podman: a directory context without ignore files, authfile login on stdin, digestfile push", async () => {
     const { env, reports } = envFor();
-    const builder = new PodmanImageBuilder({ binary: fake, layers: true }, env);
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, env);
     expect(builder.buildContextClass).toBe(DirectoryBuildContext);
     const ref = await builder.build("app", new builder.buildContextClass({ root: ctxDir }), defaultBuildOptions(), registry);
     expect(ref).toBe(`127.0.0.1:5000/app@${DIGEST}`);
     expect(reports.at(-1)).toEqual({ imageId: IID, digest: DIGEST });
-    const [build, login, push] = recorded();
+    // Login first: its authfile serves the build's pulls from the registry as well as the push.
+    const [login, build, push] = recorded();
     expect(build!.context).toEqual([".", "./Dockerfile", "./keep.txt"]);
+    expect(build!.argv).toContain("--format");
     expect(login!.argv.slice(0, 3)).toEqual(["login", "--tls-verify=false", "--authfile"]);
     expect(login!.argv.slice(4)).toEqual(["--username", "u", "--password-stdin", "127.0.0.1:5000"]);
     expect(new TextDecoder().decode(login!.stdin)).toBe(password);
@@ -208,21 +241,58 @@ describe("podman and buildah builders", () => {
     expect(recorded()[1]!.argv.slice(-2)).toEqual(["127.0.0.1:5000/app:latest", "docker://127.0.0.1:5000/app:latest"]);
     rmSync(calls, { recursive: true });
     mkdirSync(calls);
-    process.env.FAKE_FAIL = "bud";
+    fakeControl("fail", "bud");
     const before = tempsLeft();
     const e = await builder.build("app", new builder.buildContextClass({ root: ctxDir }), defaultBuildOptions(), undefined).catch((x) => x);
     expect(e.code).toBe("build.step-failed");
     expect(tempsLeft()).toEqual(before);
   });
 
+  test("a base from the stack registry is pulled with the push's flags: on the build, or first when other registries are involved", async () => {
+    const stackBase = `127.0.0.1:5000/base@sha256:${"b".repeat(64)}`;
+    const root = mkdtempSync(join(work, "stackbase-"));
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE}\n");
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env);
+    await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [login, build] = recorded();
+    const authfile = login!.argv[3]!;
+    expect(build!.argv[0]).toBe("build");
+    expect(build!.argv.join(" ")).toContain(`--tls-verify=false --authfile ${authfile}`);
+
+    rmSync(calls, { recursive: true });
+    mkdirSync(calls);
+    writeFileSync(join(root, "Dockerfile"), "ARG BASE\nFROM ${BASE} AS b\nFROM docker.io/library/alpine:3\nCOPY --from=b /x /x\n");
+    await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions({ buildArgs: { BASE: stackBase } }), registry);
+    const [, pull, build2] = recorded();
+    expect(pull!.argv).toEqual(["pull", "--tls-verify=false", "--authfile", expect.stringMatching(/auth\.json$/), stackBase]);
+    expect(build2!.argv[0]).toBe("build");
+    expect(build2!.argv).not.toContain("--tls-verify=false");
+    expect(build2!.argv).not.toContain("--authfile");
+  });
+
+  test("format: oci with a HEALTHCHECK fails before any engine command (no login, no build)", async () => {
+    const root = mkdtempSync(join(work, "healthcheck-"));
+    writeFileSync(join(root, "Dockerfile"), "FROM scratch\nHEALTHCHECK CMD true\n");
+    const before = tempsLeft();
+    const builder = new BuildahImageBuilder({ binary: fake, layers: true, format: "oci" }, envFor().env);
+    const e = await builder.build("app", new builder.buildContextClass({ root }), defaultBuildOptions(), registry).catch((x) => x);
+    expect(e.code).toBe("build.docker-only-instruction");
+    expect(e.location).toEqual({ file: join(root, "Dockerfile"), line: 2, col: 1 });
+    expect(recorded()).toEqual([]);
+    expect(tempsLeft()).toEqual(before);
+    // auto (the default) builds it in docker format instead.
+    await new BuildahImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env).build("app", new builder.buildContextClass({ root }), defaultBuildOptions());
+    expect(recorded()[0]!.argv.join(" ")).toContain("--format docker");
+  });
+
   test("several platforms are refused before anything runs", async () => {
-    const builder = new PodmanImageBuilder({ binary: fake, layers: true }, envFor().env);
+    const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, envFor().env);
     const e = await builder.build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] })).catch((x) => x);
     expect(e.code).toBe("build.platforms-unsupported");
     expect(recorded()).toEqual([]);
   });
 
   test("probe: podman missing", async () => {
-    expect(await probePodman({ binary: "/nonexistent/podman", layers: true })).toMatchObject({ available: false, hint: expect.stringContaining("apt-get install podman") });
+    expect(await probePodman({ binary: "/nonexistent/podman", layers: true, format: "auto" })).toMatchObject({ available: false, hint: expect.stringContaining("apt-get install podman") });
   });
 });

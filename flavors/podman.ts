@@ -19,6 +19,11 @@ export const PodmanConfig = Type.Object(
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot), local mode only." })),
     storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs; local mode only." })),
     layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
+    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
+      default: "auto",
+      description:
+        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
+    }),
   },
   { additionalProperties: false },
 );

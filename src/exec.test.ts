@@ -78,6 +78,25 @@ describe("exec", () => {
     expect(r.stdout).toBe("set:gone");
   });
 
+  test("the child inherits only engine variables: a password in imgb's environment stays out", async () => {
+    process.env.IMGB_EXEC_TEST_PASSWORD = "s3cret-in-env";
+    process.env.DOCKER_HOST = process.env.DOCKER_HOST ?? "unix:///exec-test.sock";
+    process.env.BUILDAH_EXEC_TEST = "has s3cret-in-env inside";
+    try {
+      const env = (await exec(["env"], { redact: ["s3cret-in-env"] })).stdout.split("\n");
+      expect(env.filter((l) => l.includes("s3cret-in-env"))).toEqual([]);
+      expect(env).toContain(`DOCKER_HOST=${process.env.DOCKER_HOST}`);
+      expect(env).toContain(`PATH=${process.env.PATH}`);
+      // Named in the allow-list's families but holding a secret: dropped all the same.
+      expect(env.some((l) => l.startsWith("BUILDAH_EXEC_TEST="))).toBe(false);
+      // "all" is the caller's explicit choice.
+      expect((await exec(["env"], { inheritEnv: "all" })).stdout).toContain("IMGB_EXEC_TEST_PASSWORD=s3cret-in-env");
+    } finally {
+      delete process.env.IMGB_EXEC_TEST_PASSWORD;
+      delete process.env.BUILDAH_EXEC_TEST;
+    }
+  });
+
   test("a failing command gives an ExecError with command, exit code and the output tail", async () => {
     const lines = Array.from({ length: 30 }, (_, i) => `line ${i}`).join("; echo ");
     const e = await exec(["sh", "-c", `echo ${lines}; echo boom >&2; exit 3`, "arg with space"]).catch((x) => x);

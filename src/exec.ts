@@ -6,9 +6,12 @@
  * (modelled on execa's final error).
  *
  * Secrets: stdin is never quoted in any message; argv values that must not be shown can be listed
- * in `redact` (argv should not carry secrets in the first place: pass them on stdin).
+ * in `redact` (argv should not carry secrets in the first place: pass them on stdin). The child
+ * inherits only the engine variables of imgb's environment (`_engine_env.ts`), so a password in
+ * imgb's environment never reaches an engine.
  */
 import type { FileSink } from "bun";
+import { engineEnvironment } from "./_engine_env.ts";
 import { descendants, signalAll } from "./_process_tree.ts";
 import { feedStdin, type FeedOutcome, type StdinFeed } from "./_stdin_feed.ts";
 import { CancelledError, ImgbError, RuntimeError } from "./errors.ts";
@@ -23,8 +26,18 @@ export interface ExecOptions {
    * status; a process that exits 0 before reading all of it fails with `exec.stdin-unread`.
    */
   stdin?: ExecInput;
-  /** Overrides on top of `process.env`; `undefined` removes a variable. */
+  /**
+   * Overrides on top of the inherited environment; `undefined` removes a variable. What is
+   * inherited from `process.env` is only the variables engines read (PATH, HOME, locale,
+   * DOCKER_HOST…, see `_engine_env.ts`) unless `inheritEnv` is "all".
+   */
   env?: Record<string, string | undefined>;
+  /**
+   * "engine" (default): inherit only the engine allow-list; "all": the whole environment, for a
+   * child that needs variables of its own (e.g. a custom flavor's engine). Even then, pass a
+   * secret on stdin, never in the environment.
+   */
+  inheritEnv?: "engine" | "all";
   cwd?: string;
   /** Abort: `killSignal`, then SIGKILL after `killGraceMs`; `exec()` rejects with `CancelledError`. */
   signal?: AbortSignal;
@@ -51,7 +64,7 @@ export interface ExecOptions {
   onStderr?(line: string): void;
   /** Lines of output (stdout and stderr, in arrival order) kept for errors. Default 20. */
   tailLines?: number;
-  /** Values replaced by `***` wherever the command is shown. */
+  /** Values replaced by `***` wherever the command is shown, and never inherited in the environment. */
   redact?: readonly string[];
   /** Shown when the binary is missing, e.g. `Install it: apt-get install docker.io`. */
   installHint?: string;
@@ -200,7 +213,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
       stdin: toStdin(options.stdin),
       stdout: "pipe",
       stderr: "pipe",
-      env: mergeEnv(options.env),
+      env: childEnv(options),
       cwd: options.cwd,
     });
   } catch (e) {
@@ -307,9 +320,10 @@ function inputError(e: unknown, argv: readonly string[], options: ExecOptions): 
   return new RuntimeError("exec.stdin-failed", `The input of ${quoteCommand(argv, options.redact)} failed: ${reason}`, { cause: e });
 }
 
-function mergeEnv(overrides: Record<string, string | undefined> | undefined): Record<string, string> {
+function childEnv(options: ExecOptions): Record<string, string> {
+  if (options.inheritEnv !== "all") return engineEnvironment(process.env, options.env, options.redact);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...overrides })) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
   return env;
 }
 

@@ -4,8 +4,9 @@
  * files remain, and buildah-style working containers are removed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { CancelledError } from "../../src/errors.ts";
@@ -14,9 +15,19 @@ import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/
 import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeFixture));
-const temps = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
-const workingContainers = async () => (await exec(["buildah", "containers", "--quiet"])).stdout;
+// A private TMPDIR for the builders' temporary files (inherited by the engines too): the shared
+// /tmp holds other test runs' files, which come and go meanwhile.
+const privateTmp = mkdtempSync(join(tmpdir(), "imgb-cancel-tmp-"));
+const sharedTmpdir = process.env.TMPDIR;
+process.env.TMPDIR = privateTmp;
+afterAll(() => {
+  dirs.forEach(removeFixture);
+  if (sharedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = sharedTmpdir;
+  rmSync(privateTmp, { recursive: true, force: true });
+});
+const temps = () => readdirSync(privateTmp).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
+const workingContainers = async () => (await exec(["buildah", "containers", "--quiet"])).stdout.split("\n").filter((l) => l !== "");
 
 const cases = [
   { label: "docker BuildKit", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker" },
@@ -29,10 +40,12 @@ for (const c of cases) {
   describe.skipIf(!(await requireEngine(c.needs)))(`${c.label}: cancellation`, () => {
     test("abort during RUN stops the engine and its RUN process, and cleans up", async () => {
       const marker = `imgb-cancel-${Date.now()}-${c.label.replace(/\W/g, "")}`;
-      const dir = makeFixture({ Dockerfile: `FROM imgb-test/busybox:latest\nRUN echo ${marker} && sleep 45\n` });
+      // A duration of its own, to tell this RUN's sleep from other test runs' on the machine.
+      const sleep = `sleep 45.${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
+      const dir = makeFixture({ Dockerfile: `FROM imgb-test/busybox:latest\nRUN echo ${marker} && ${sleep}\n` });
       dirs.push(dir);
       const before = temps();
-      const containersBefore = c.needs === "docker" ? "" : await workingContainers();
+      const containersBefore = c.needs === "docker" ? [] : await workingContainers();
       const ac = new AbortController();
       const logs: string[] = [];
       const builder = await newBuilder(c.flavor, c.config, logs, {} as BuildReport, ac.signal);
@@ -46,9 +59,10 @@ for (const c of cases) {
       expect(await done.then(() => "finished", (e) => e)).toBeInstanceOf(CancelledError);
       expect(performance.now() - started).toBeLessThan(30_000);
       await Bun.sleep(500); // the daemon-side cancel of BuildKit is asynchronous
-      expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain("sleep 45");
+      expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain(sleep);
       expect(temps()).toEqual(before);
-      if (c.needs !== "docker") expect(await workingContainers()).toBe(containersBefore);
+      // Only new ones count: other builds on the shared storage add and remove their own meanwhile.
+      if (c.needs !== "docker") expect((await workingContainers()).filter((id) => !containersBefore.includes(id))).toEqual([]);
     }, E2E_TIMEOUT);
   });
 }

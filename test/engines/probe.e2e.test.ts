@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, RUN_DIR, requireEngine } from "../helpers/testenv.ts";
-import { flavors } from "./_scenario.ts";
+import { build, flavors, makeFixture, removeFixture } from "./_scenario.ts";
 
 const probe = (flavor: string, config: Record<string, unknown>) => flavors[flavor]!.probe!(config as never);
 const nowhere = `unix://${RUN_DIR}/no-daemon-here.sock`;
@@ -27,13 +27,29 @@ describe.skipIf(!(await requireEngine("docker")))("docker probe", () => {
     }
     expect(await probe("docker", { binary: "/usr/local/bin/docker", host: DOCKER_HOST, builder: "classic" })).toEqual({ available: true });
   }, E2E_TIMEOUT);
+
+  // The same CLI picked by `binary: docker` from PATH (a real user setup), when the probe is not asked first.
+  test.skipIf(!existsSync("/usr/local/bin/docker"))("a build with that CLI fails with what is missing and the fix, not the raw buildx message", async () => {
+    const hasBuildx = (await Bun.$`/usr/local/bin/docker buildx version`.nothrow().quiet()).exitCode === 0;
+    if (hasBuildx) return;
+    const root = makeFixture({ Dockerfile: "FROM imgb-test/busybox:latest\n" });
+    try {
+      const e = (await build("docker", { binary: "/usr/local/bin/docker", host: DOCKER_HOST, builder: "buildkit" }, root, "imgb-e2e/buildx-missing", {}).catch((x) => x)) as { code: string; shortMessage: string; hint: string };
+      expect(e.code).toBe("engine.buildx-missing");
+      expect(e.shortMessage).toStartWith("Build of image 'imgb-e2e/buildx-missing' failed: this docker CLI needs the buildx plugin for BuildKit, and it is missing: ");
+      expect(e.hint).toContain("`binary:`");
+      expect(e.hint).toContain("builder: classic");
+    } finally {
+      removeFixture(root);
+    }
+  }, E2E_TIMEOUT);
 });
 
 describe.skipIf(!(await requireEngine("podman", "podman-service", "buildah")))("podman and buildah probes", () => {
   test("local, service, unreachable service, buildah", async () => {
-    expect(await probe("podman", { binary: "podman", layers: true })).toEqual({ available: true });
-    expect(await probe("podman", { binary: "podman", layers: true, url: PODMAN_URL })).toEqual({ available: true });
-    const down = await probe("podman", { binary: "podman", layers: true, url: nowhere });
+    expect(await probe("podman", { binary: "podman", layers: true, format: "auto" })).toEqual({ available: true });
+    expect(await probe("podman", { binary: "podman", layers: true, format: "auto", url: PODMAN_URL })).toEqual({ available: true });
+    const down = await probe("podman", { binary: "podman", layers: true, format: "auto", url: nowhere });
     expect(down).toMatchObject({ available: false, reason: expect.stringContaining(`The podman service at ${nowhere} is not reachable`) });
     expect(await probe("buildah", { binary: "buildah", layers: true, format: "oci" })).toEqual({ available: true });
   }, E2E_TIMEOUT);

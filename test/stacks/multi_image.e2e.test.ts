@@ -1,24 +1,46 @@
 /**
- * Multi-image stacks against the real dockerd and registry: a diamond (base <- left, right <-
- * app), built in dependency order; a rebuild with nothing changed reuses everything and runs no
- * engine build (proved by a docker wrapper that logs every invocation); changing one file
- * rebuilds exactly the images that depend on it; a failure skips dependents only.
+ * Multi-image stacks against the real engines and registry, on every flavor (docker, podman,
+ * podman through its service, buildah): a diamond (base <- left, right <- app), each image built
+ * FROM its dependencies' pushed digests, in dependency order; the pushed app image holds every
+ * layer's file (read back from the registry with GNU tar); a rebuild with nothing changed reuses
+ * everything and runs no engine build (proved by an engine wrapper that logs every invocation);
+ * changing one file rebuilds exactly the images that depend on it; a failure skips dependents only.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runImgb } from "../helpers/binary.ts";
-import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { repoRoot, runImgb } from "../helpers/binary.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, REGISTRY, registryDigest, requireEngine, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
 
-function diamond() {
+interface FlavorCase {
+  label: string;
+  needs: EngineName;
+  flavor: string;
+  /** The engine CLI and its global flags, as the test itself runs it. */
+  cli: string[];
+  /** The flavor config, given the path of the logging wrapper around the CLI binary. */
+  config(wrapper: string): string;
+  /** The engine's build subcommand (what the wrapper counts). */
+  buildCommand: string;
+}
+
+const CASES: FlavorCase[] = [
+  { label: "docker", needs: "docker", flavor: "docker", cli: [DOCKER_CLI, "-H", DOCKER_HOST], config: (w) => `{ binary: ${w}, host: "${DOCKER_HOST}" }`, buildCommand: "build" },
+  { label: "podman", needs: "podman", flavor: "podman", cli: ["podman"], config: (w) => `{ binary: ${w} }`, buildCommand: "build" },
+  { label: "podman service", needs: "podman-service", flavor: "podman", cli: ["podman", "--remote", "--url", PODMAN_URL], config: (w) => `{ binary: ${w}, url: "${PODMAN_URL}" }`, buildCommand: "build" },
+  { label: "buildah", needs: "buildah", flavor: "buildah", cli: ["buildah"], config: (w) => `{ binary: ${w} }`, buildCommand: "bud" },
+];
+
+function diamond(c: FlavorCase) {
   const dir = tempDir("imgb-diamond-");
   const p = uniqueRepo("diamond");
-  const log = join(dir, "docker-calls.log");
+  const log = join(dir, "engine-calls.log");
   writeTree(dir, {
-    "docker-wrapper": `#!/bin/sh\necho "$1" >> ${log}\nexec ${DOCKER_CLI} "$@"\n`,
+    // Logs the subcommand: the first word that is not a global flag (or the value of one).
+    "engine-wrapper": `#!/bin/sh\nfor a in "$@"; do case "$a" in --remote) ;; --url|-H) skip=1 ;; -*) ;; *) [ -n "$skip" ] && { skip=; continue; }; echo "$a" >> ${log}; break ;; esac; done\nexec ${c.cli[0]} "$@"\n`,
     "base/Dockerfile": `FROM ${BASE_IMAGE}\nCOPY base.txt /base.txt\n`,
     "base/base.txt": "base v1\n",
     "left/Dockerfile": "ARG BASE\nFROM ${BASE}\nCOPY left.txt /left.txt\n",
@@ -28,8 +50,8 @@ function diamond() {
     "app/Dockerfile": "ARG LEFT\nARG RIGHT\nFROM ${LEFT} AS l\nFROM ${RIGHT}\nCOPY --from=l /left.txt /left.txt\nCOPY app.txt /app.txt\n",
     "app/app.txt": "app v1\n",
     "imgb.yaml": `image_builder:
-  flavor: docker
-  config: { binary: ${join(dir, "docker-wrapper")}, host: "${DOCKER_HOST}" }
+  flavor: ${c.flavor}
+  config: ${c.config(join(dir, "engine-wrapper"))}
 container_registry: { uri: ${REGISTRY} }
 images:
   ${p}-app:
@@ -49,10 +71,10 @@ images:
     network: none
 `,
   });
-  chmodSync(join(dir, "docker-wrapper"), 0o755);
+  chmodSync(join(dir, "engine-wrapper"), 0o755);
   const builds = () => {
     try {
-      return readFileSync(log, "utf8").split("\n").filter((l) => l === "build").length;
+      return readFileSync(log, "utf8").split("\n").filter((l) => l === c.buildCommand).length;
     } catch {
       return 0;
     }
@@ -60,11 +82,35 @@ images:
   return { dir, p, builds, env: { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" } };
 }
 
+/** Every file path in the layers of `repo@digest`, read from the registry by GNU tar (not by imgb). */
+async function pushedFiles(repo: string, digest: string, registry = REGISTRY, auth?: string): Promise<string[]> {
+  const get = async (path: string, accept?: string) => {
+    const headers: Record<string, string> = accept ? { Accept: accept } : {};
+    if (auth) headers.Authorization = `Basic ${btoa(auth)}`;
+    const res = await fetch(`http://${registry}/v2/${repo}/${path}`, { headers });
+    if (res.status !== 200) throw new Error(`GET ${repo}/${path}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const manifest = JSON.parse(new TextDecoder().decode(await get(`manifests/${digest}`, accept))) as { layers: { digest: string }[] };
+  const dir = tempDir("imgb-layers-");
+  const files: string[] = [];
+  for (const [i, layer] of manifest.layers.entries()) {
+    const file = join(dir, `layer-${i}`);
+    writeFileSync(file, await get(`blobs/${layer.digest}`));
+    const t = Bun.spawnSync(["tar", "-taf", file], { stdout: "pipe", stderr: "pipe" });
+    if (t.exitCode !== 0) throw new Error(`tar -t layer ${layer.digest}: ${t.stderr.toString()}`);
+    files.push(...t.stdout.toString().split("\n").filter((l) => l !== ""));
+  }
+  return files.map((f) => f.replace(/^\.?\//, ""));
+}
+
 const meta = (dir: string) => JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Record<string, { ref: string; reused: boolean; checksum: string }>;
 
-describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stacks (docker)", () => {
-  test("diamond: order, reuse of everything, rebuild of exactly the dependents", async () => {
-    const { dir, p, builds, env } = diamond();
+for (const c of CASES) {
+describe.skipIf(!(await requireEngine(c.needs, "registry")))(`multi-image stacks (${c.label})`, () => {
+  test("diamond: order, images FROM their dependencies' digests, reuse of everything, rebuild of exactly the dependents", async () => {
+    const { dir, p, builds, env } = diamond(c);
     const names = ["base", "left", "right", "app"].map((n) => `${p}-${n}`);
 
     const first = await runImgb(["build", "--progress", "plain", "--metadata-file", "meta.json", "--jobs", "2"], { cwd: dir, env });
@@ -77,6 +123,10 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
     expect(done(names[0]!)).toBeLessThan(done(names[1]!));
     expect(Math.max(done(names[1]!), done(names[2]!))).toBeLessThan(done(names[3]!));
     expect(first.stdout.trim().split("\n")).toHaveLength(4);
+    // The pushed app holds base's layer (through left and right), right's, and left's file.
+    const app = m1[names[3]!]!.ref;
+    const files = await pushedFiles(names[3]!, app.slice(app.indexOf("@") + 1));
+    for (const f of ["base.txt", "right.txt", "left.txt", "app.txt"]) expect(files).toContain(f);
 
     const second = await runImgb(["build", "--progress", "plain", "--metadata-file", "meta.json"], { cwd: dir, env });
     expect(second.code).toBe(0);
@@ -108,8 +158,22 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
     expect(builds()).toBe(7);
   }, E2E_TIMEOUT * 2);
 
+  test("examples/stack: the app is built on the base's digest, pulled from the htpasswd registry", async () => {
+    const dir = tempDir("imgb-example-");
+    cpSync(join(repoRoot, "examples/stack"), dir, { recursive: true });
+    const yaml = readFileSync(join(dir, "imgb.yaml"), "utf8").replace(/flavor: podman\n  config:\n    layers: true\n/, `flavor: ${c.flavor}\n  config: ${c.config(c.cli[0]!)}\n`);
+    expect(yaml).toContain(`flavor: ${c.flavor}\n`);
+    writeFileSync(join(dir, "imgb.yaml"), yaml);
+    const env = { IMGB_HOME: tempDir("imgb-home-"), REGISTRY: AUTH_REGISTRY, REGISTRY_PASSWORD: AUTH_PASSWORD, BASE_IMAGE, GIT_SHA: "e2e" };
+    const r = await runImgb(["build", "--progress", "plain"], { cwd: dir, env });
+    expect({ code: r.code, err: r.code ? r.stderr : "" }).toEqual({ code: 0, err: "" });
+    const app = r.stdout.trim().split("\n").find((l) => l.startsWith(`${AUTH_REGISTRY}/demo/app@`))!;
+    const files = await pushedFiles("demo/app", app.slice(app.indexOf("@") + 1), AUTH_REGISTRY, `${AUTH_USER}:${AUTH_PASSWORD}`);
+    for (const f of ["opt/demo/layer", "opt/demo/greeting", "opt/demo/VERSION", "usr/local/bin/run.sh"]) expect(files).toContain(f);
+  }, E2E_TIMEOUT);
+
   test("a failure skips dependents, independent images finish, exit 1 with a summary", async () => {
-    const { dir, p, env } = diamond();
+    const { dir, p, env } = diamond(c);
     writeFileSync(join(dir, "left/Dockerfile"), "ARG BASE\nFROM ${BASE}\nCOPY missing.txt /x\n");
     const r = await runImgb(["build", "--progress", "plain", "--jobs", "1"], { cwd: dir, env });
     expect(r.code).toBe(1);
@@ -122,7 +186,7 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
   }, E2E_TIMEOUT * 2);
 
   test("imgb build IMAGE builds it and what it needs, and prints only its reference", async () => {
-    const { dir, p, builds, env } = diamond();
+    const { dir, p, builds, env } = diamond(c);
     const r = await runImgb(["build", `${p}-left`], { cwd: dir, env });
     expect(r.code).toBe(0);
     expect(builds()).toBe(2);
@@ -132,13 +196,13 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
   test("a base image that changed under the same tag is not reused", async () => {
     const dir = tempDir("imgb-base-");
     const base = `${uniqueRepo("local-base")}:v1`;
-    const docker = (...args: string[]) => {
-      const p = Bun.spawnSync([DOCKER_CLI, "-H", DOCKER_HOST, ...args], { stdin: "ignore" });
-      if (p.exitCode !== 0) throw new Error(`docker ${args.join(" ")}: ${p.stderr.toString()}`);
+    const engine = (...args: string[]) => {
+      const p = Bun.spawnSync([...c.cli, ...args], { stdin: "ignore" });
+      if (p.exitCode !== 0) throw new Error(`${c.cli.join(" ")} ${args.join(" ")}: ${p.stderr.toString()}`);
     };
-    docker("tag", BASE_IMAGE, base);
+    engine("tag", BASE_IMAGE, base);
     writeTree(dir, {
-      "imgb.yaml": `image_builder: { flavor: docker, config: { binary: ${DOCKER_CLI}, host: "${DOCKER_HOST}" } }\nimages:\n  on-base: { context: ., network: none, build_args: { BASE: "${base}" } }\n`,
+      "imgb.yaml": `image_builder: { flavor: ${c.flavor}, config: ${c.config(c.cli[0]!)} }\nimages:\n  on-base: { context: ., network: none, build_args: { BASE: "${base}" } }\n`,
       Dockerfile: "ARG BASE\nFROM ${BASE}\nCOPY a.txt /a.txt\n",
       "a.txt": "a\n",
       "rebase/Dockerfile": `FROM ${BASE_IMAGE}\nLABEL changed=yes\n`,
@@ -152,9 +216,11 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("multi-image stack
     };
     const first = await build();
     expect((await build()).reused).toBe(true);
-    docker("build", "-q", "-t", base, join(dir, "rebase")); // same tag, another image
+    engine(c.buildCommand, "-q", "-t", base, join(dir, "rebase")); // same tag, another image
     const third = await build();
     expect(third.reused).toBe(false);
     expect(third.checksum).not.toBe(first.checksum);
+    engine("rmi", base);
   }, E2E_TIMEOUT * 2);
 });
+}

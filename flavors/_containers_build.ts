@@ -1,0 +1,63 @@
+/**
+ * One build with a containers-tools engine (podman, buildah), from login to digest: log in once
+ * (the authfile serves the pulls of stack images and the push), write the context directory,
+ * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
+ * registry's settings when the build cannot, build in the right format, push.
+ */
+import { join } from "node:path";
+import type { BuildReport } from "../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../src/builder/build_options.ts";
+import type { ContainerRegistry } from "../src/builder/container_registry.ts";
+import type { BuildContext } from "../src/context/build_context.ts";
+import { planPulls } from "./_containers_pulls.ts";
+import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./_containers_push.ts";
+import { withContextDirectory } from "./_directory_context.ts";
+import { readDockerfileFacts } from "./_dockerfile_facts.ts";
+import { chooseFormat, type FormatSetting } from "./_image_format.ts";
+import { explainFailure, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+
+/** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
+export interface ContainersBuildExtras {
+  registryFlags?: readonly string[];
+  format?: "oci" | "docker";
+}
+
+export interface ContainersEngine extends ContainersPushPlan {
+  name: "podman" | "buildah";
+  format: FormatSetting;
+  report(r: BuildReport): void;
+  buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
+}
+
+export async function buildWithContainersTools(given: ContainersEngine, imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+  // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
+  const secret = registry?.credentials?.password.reveal();
+  const engine: ContainersEngine = secret ? { ...given, run: (a, o = {}) => given.run(a, { ...o, redact: [...(o.redact ?? []), secret] }) } : given;
+  const refs = imageReferences(imageName, options, registry);
+  const platform = singlePlatform(engine.name, options);
+  return withTempDir(engine.name, async (tmp) => {
+    const iidfile = join(tmp, "iid");
+    let registryFlags: string[] = [];
+    await withContextDirectory(buildContext, engine.signal, async (dir) => {
+      const facts = readDockerfileFacts(dir, buildContext.dockerfile, options);
+      const dockerfilePath = buildContext.root ? join(buildContext.root, buildContext.dockerfile) : buildContext.dockerfile;
+      // Checked before any engine command: a refused format must not log in or pull anything.
+      const format = chooseFormat(engine.name, engine.format, options.extraFlags, facts.dockerOnly, dockerfilePath);
+      if (registry) registryFlags = await loginWithContainersTools(engine, registry, tmp);
+      const pulls = planPulls(facts.bases, options.pull, registry, registryFlags);
+      try {
+        for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
+        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format });
+        await engine.run(argv);
+      } catch (e) {
+        throw explainFailure(e, "build", `image '${imageName}'`, engine.where);
+      }
+    });
+    const imageId = await readDigestFile(iidfile, "image ID");
+    engine.report({ imageId });
+    if (!registry) return refs.primary;
+    const digest = await pushWithContainersTools(engine, registry, refs, tmp, registryFlags);
+    engine.report({ imageId, digest });
+    return `${refs.repository}@${digest}`;
+  });
+}
