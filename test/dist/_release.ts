@@ -28,6 +28,7 @@ async function build(): Promise<ReleaseBuild> {
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const proc = Bun.spawn([process.execPath, join(repoRoot, "scripts/release.ts"), "--target", `${HOST_TARGET},${MUSL_TARGET}`, "--outdir", dir], {
     cwd: repoRoot,
+    env: process.env, // without it Bun passes its startup environment, not the private TMPDIR
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -52,9 +53,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs argv with exactly `env` (nothing inherited: HOME stays unset unless given). */
+/**
+ * Runs argv with exactly `env` (nothing inherited: HOME stays unset unless given), except
+ * TMPDIR: the test process's private one, so mktemp and the compiler never litter the real /tmp.
+ */
 export async function run(argv: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const proc = Bun.spawn(argv, { cwd: opts.cwd, env: opts.env ?? { PATH: "/usr/local/bin:/usr/bin:/bin" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const env = { TMPDIR: process.env.TMPDIR!, ...(opts.env ?? { PATH: "/usr/local/bin:/usr/bin:/bin" }) };
+  const proc = Bun.spawn(argv, { cwd: opts.cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }

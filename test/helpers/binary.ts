@@ -1,6 +1,7 @@
 /**
  * The compiled binary under test: $IMGB_BIN, else dist/imgb (built once with `bun run build`
- * when missing). Tests run it as users do: from another directory, stdout and stderr apart.
+ * when missing). Tests run it as users do: from another directory, stdout and stderr apart, with
+ * only PATH, HOME and TMPDIR of the test's environment (plus what the test gives).
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -26,7 +27,9 @@ export interface RunResult {
 }
 
 export async function runImgb(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<RunResult> {
-  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+  // TMPDIR: the test process's private one (test/helpers/preload.ts), so the binary's temp files
+  // land where the test's "nothing left behind" checks look.
+  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const proc = Bun.spawn([imgbBinary(), ...args], {
     cwd: opts.cwd ?? root,
