@@ -1,7 +1,9 @@
 /**
  * Cancellation through `env.signal` stops the real engine mid-RUN: the builder rejects with
  * CancelledError quickly, the RUN step's process is gone (not left behind under runc), no temp
- * files remain, and buildah-style working containers are removed.
+ * files remain, and buildah-style working containers are removed. Temp files are looked for in
+ * the test process's private TMPDIR (test/helpers/preload.ts), working containers by a base
+ * image name of the test's own: other imgb runs on the machine cannot disturb either check.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
@@ -10,13 +12,21 @@ import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { CancelledError } from "../../src/errors.ts";
 import { exec } from "../../src/exec.ts";
-import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
 import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeFixture));
 const temps = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
-const workingContainers = async () => (await exec(["buildah", "containers", "--quiet"])).stdout;
+/**
+ * Working containers made FROM `image`: other builds on the machine (other test runs) have their
+ * own, so the check looks only at containers of this test's private base image name.
+ */
+const workingContainers = async (image: string) =>
+  (await exec(["buildah", "containers", "--format", "{{.ContainerID}} {{.ImageName}}"])).stdout
+    .split("\n")
+    .filter((l) => l.endsWith(` ${image}`))
+    .sort();
 
 const cases = [
   { label: "docker BuildKit", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker" },
@@ -29,10 +39,12 @@ for (const c of cases) {
   describe.skipIf(!(await requireEngine(c.needs)))(`${c.label}: cancellation`, () => {
     test("abort during RUN stops the engine and its RUN process, and cleans up", async () => {
       const marker = `imgb-cancel-${Date.now()}-${c.label.replace(/\W/g, "")}`;
-      const dir = makeFixture({ Dockerfile: `FROM imgb-test/busybox:latest\nRUN echo ${marker} && sleep 45\n` });
+      // podman/buildah: the base image under a name of this test's own (see workingContainers).
+      const base = c.needs === "docker" ? BASE_IMAGE : `localhost/${marker.toLowerCase()}:latest`;
+      if (base !== BASE_IMAGE) await exec(["buildah", "tag", BASE_IMAGE, base]);
+      const dir = makeFixture({ Dockerfile: `FROM ${base}\nRUN echo ${marker} && sleep 45\n` });
       dirs.push(dir);
       const before = temps();
-      const containersBefore = c.needs === "docker" ? "" : await workingContainers();
       const ac = new AbortController();
       const logs: string[] = [];
       const builder = await newBuilder(c.flavor, c.config, logs, {} as BuildReport, ac.signal);
@@ -48,7 +60,10 @@ for (const c of cases) {
       await Bun.sleep(500); // the daemon-side cancel of BuildKit is asynchronous
       expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain("sleep 45");
       expect(temps()).toEqual(before);
-      if (c.needs !== "docker") expect(await workingContainers()).toBe(containersBefore);
+      if (base !== BASE_IMAGE) {
+        expect(await workingContainers(base)).toEqual([]);
+        await exec(["buildah", "rmi", base]); // the name only: the image stays under BASE_IMAGE
+      }
     }, E2E_TIMEOUT);
   });
 }
