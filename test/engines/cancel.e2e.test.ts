@@ -17,7 +17,8 @@ import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeFixture));
-const temps = () => readdirSync(tmpdir()).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
+/** Everything in the private TMPDIR: imgb's own temp dirs and the engine CLIs' (e.g. buildahNNN). */
+const temps = () => readdirSync(tmpdir()).sort();
 /**
  * Working containers made FROM `image`: other builds on the machine (other test runs) have their
  * own, so the check looks only at containers of this test's private base image name.
@@ -39,10 +40,12 @@ for (const c of cases) {
   describe.skipIf(!(await requireEngine(c.needs)))(`${c.label}: cancellation`, () => {
     test("abort during RUN stops the engine and its RUN process, and cleans up", async () => {
       const marker = `imgb-cancel-${Date.now()}-${c.label.replace(/\W/g, "")}`;
+      // A sleep of its own length: other runs' RUN processes on the machine are not ours.
+      const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
       // podman/buildah: the base image under a name of this test's own (see workingContainers).
       const base = c.needs === "docker" ? BASE_IMAGE : `localhost/${marker.toLowerCase()}:latest`;
       if (base !== BASE_IMAGE) await exec(["buildah", "tag", BASE_IMAGE, base]);
-      const dir = makeFixture({ Dockerfile: `FROM ${base}\nRUN echo ${marker} && sleep 45\n` });
+      const dir = makeFixture({ Dockerfile: `FROM ${base}\nRUN echo ${marker} && ${sleep} && echo done\n` });
       dirs.push(dir);
       const before = temps();
       const ac = new AbortController();
@@ -58,7 +61,8 @@ for (const c of cases) {
       expect(await done.then(() => "finished", (e) => e)).toBeInstanceOf(CancelledError);
       expect(performance.now() - started).toBeLessThan(30_000);
       await Bun.sleep(500); // the daemon-side cancel of BuildKit is asynchronous
-      expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain("sleep 45");
+      const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
+      expect(left).toEqual([]);
       expect(temps()).toEqual(before);
       if (base !== BASE_IMAGE) {
         expect(await workingContainers(base)).toEqual([]);
