@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { exec } from "../../src/exec.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 import { assessFailure, expectCleanFailure, snapshot } from "./_harness.ts";
@@ -15,11 +15,13 @@ afterAll(cleanupTempDirs);
 const clean = { code: 2, stdout: "", stderr: "imgb.yaml:2:1: error: Unknown key 'bogus' (at /bogus) (hint: valid keys: images)\n", tmpLeft: [], changed: [] };
 
 describe("private TMPDIR of the test process", () => {
-  test("is its own directory inside the TMPDIR the run started with, and children get it", async () => {
+  test("is this file's own directory inside the TMPDIR the run started with, and children get it", async () => {
     const outer = process.env.IMGB_TEST_OUTER_TMPDIR!;
     expect(outer).toBeDefined();
     expect(tmpdir()).not.toBe(outer);
-    expect(dirname(tmpdir())).toBe(outer);
+    expect(dirname(dirname(tmpdir()))).toBe(outer);
+    expect(basename(dirname(tmpdir()))).toStartWith("imgb-testrun-");
+    expect(basename(tmpdir())).toEndWith("-harness.test.ts");
     expect(existsSync(tmpdir())).toBe(true);
     expect((await exec(["sh", "-c", 'printf %s "$TMPDIR"'])).stdout).toBe(tmpdir());
   });
