@@ -1,7 +1,7 @@
 /**
  * Ctrl-C at every stage of `imgb build` (docker flavor, pushing to the test registry): SIGINT and
  * SIGTERM while the context checksum is computed, while the engine runs a RUN step, and while the
- * image is pushed. Each time: exit code 130, one error line at the end and no stack trace, no
+ * image is pushed; SIGINT during a RUN step on podman and buildah too. Each time: exit code 130, one error line at the end and no stack trace, no
  * temp files in the binary's private TMPDIR, the RUN process gone, and no tag in the registry
  * (a half-pushed image must not be reachable by its tag). The rules are _harness.ts's.
  */
@@ -16,8 +16,10 @@ import { expectCleanFailure } from "./_harness.ts";
 
 afterAll(cleanupTempDirs);
 
+const DOCKER = `{ flavor: docker, config: { binary: ${DOCKER_CLI}, host: "${DOCKER_HOST}", builder: buildkit } }`;
+
 /** A stack of one image `repo` whose context holds `files`; a private IMGB_HOME (no reuse). */
-function stack(repo: string, dockerfile: string, files: Record<string, Uint8Array | number> = {}) {
+function stack(repo: string, dockerfile: string, files: Record<string, Uint8Array | number> = {}, builder = DOCKER) {
   const dir = tempDir("imgb-cancel-");
   writeFileSync(join(dir, "Dockerfile"), dockerfile);
   for (const [name, content] of Object.entries(files)) {
@@ -29,7 +31,7 @@ function stack(repo: string, dockerfile: string, files: Record<string, Uint8Arra
   }
   writeFileSync(
     join(dir, "imgb.yaml"),
-    `image_builder:\n  flavor: docker\n  config: { binary: ${DOCKER_CLI}, host: "${DOCKER_HOST}", builder: buildkit }\ncontainer_registry:\n  uri: ${REGISTRY}\nimages:\n  ${repo}:\n    context: .\n    network: none\n`,
+    `image_builder: ${builder}\ncontainer_registry:\n  uri: ${REGISTRY}\nimages:\n  ${repo}:\n    context: .\n    network: none\n`,
   );
   return { dir, env: { IMGB_HOME: tempDir("imgb-cancel-home-") } };
 }
@@ -40,6 +42,27 @@ async function tagStatus(repo: string): Promise<number> {
 }
 
 const signals = ["SIGINT", "SIGTERM"] as const;
+
+/** Interrupt a RUN step; afterwards its process is gone and nothing was pushed. */
+async function interruptRun(signal: (typeof signals)[number], builder: string) {
+  const repo = uniqueRepo("cancel-run");
+  const marker = `imgb-hardening-${Date.now()}`;
+  const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`; // a length of its own: other runs' steps are not ours
+  const { dir, env } = stack(repo, `FROM imgb-test/busybox:latest\nRUN echo ${marker} && ${sleep} && echo done\n`, {}, builder);
+  await expectCleanFailure({
+    args: ["build", "--progress", "plain"],
+    cwd: dir,
+    env: { ...env, STORAGE_DRIVER: process.env.STORAGE_DRIVER },
+    code: 130,
+    outputBefore: true,
+    unchanged: [dir],
+    interrupt: { signal, when: (s) => s.split("\n").some((l) => l.includes(marker) && !l.includes("RUN")) },
+  });
+  await Bun.sleep(500); // BuildKit cancels the step asynchronously
+  const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
+  expect(left).toEqual([]);
+  expect(await tagStatus(repo)).toBe(404);
+}
 
 describe.skipIf(!(await requireEngine("docker", "registry")))("Ctrl-C during imgb build (docker)", () => {
   for (const signal of signals) {
@@ -59,25 +82,7 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("Ctrl-C during img
       expect(await tagStatus(repo)).toBe(404);
     }, E2E_TIMEOUT);
 
-    test(`${signal} while the engine runs a RUN step`, async () => {
-      const repo = uniqueRepo("cancel-run");
-      const marker = `imgb-hardening-${Date.now()}`;
-      const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
-      const { dir, env } = stack(repo, `FROM imgb-test/busybox:latest\nRUN echo ${marker} && ${sleep} && echo done\n`);
-      await expectCleanFailure({
-        args: ["build", "--progress", "plain"],
-        cwd: dir,
-        env,
-        code: 130,
-        outputBefore: true,
-        unchanged: [dir],
-        interrupt: { signal, when: (s) => s.split("\n").some((l) => l.includes(marker) && !l.includes("RUN")) },
-      });
-      await Bun.sleep(500); // BuildKit cancels the step asynchronously
-      const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
-      expect(left).toEqual([]);
-      expect(await tagStatus(repo)).toBe(404);
-    }, E2E_TIMEOUT);
+    test(`${signal} while the engine runs a RUN step`, () => interruptRun(signal, DOCKER), E2E_TIMEOUT);
 
     test(`${signal} while the image is pushed: no tag left behind`, async () => {
       const repo = uniqueRepo("cancel-push");
@@ -99,3 +104,12 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("Ctrl-C during img
     }, E2E_TIMEOUT);
   }
 });
+
+for (const [engine, builder] of [
+  ["podman", "{ flavor: podman, config: { binary: podman } }"],
+  ["buildah", "{ flavor: buildah, config: { binary: buildah } }"],
+] as const) {
+  describe.skipIf(!(await requireEngine(engine, "registry")))(`Ctrl-C during imgb build (${engine})`, () => {
+    test("SIGINT while the engine runs a RUN step", () => interruptRun("SIGINT", builder), E2E_TIMEOUT);
+  });
+}
