@@ -16,7 +16,12 @@ import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from 
 import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeFixture));
+const tags: string[] = [];
+afterAll(async () => {
+  dirs.forEach(removeFixture);
+  // The names only (the image stays under BASE_IMAGE); also after a failed assertion.
+  for (const tag of tags) await exec(["buildah", "rmi", tag]).catch(() => undefined);
+});
 /** Everything in the private TMPDIR: imgb's own temp dirs and the engine CLIs' (e.g. buildahNNN). */
 const temps = () => readdirSync(tmpdir()).sort();
 /**
@@ -44,7 +49,10 @@ for (const c of cases) {
       const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
       // podman/buildah: the base image under a name of this test's own (see workingContainers).
       const base = c.needs === "docker" ? BASE_IMAGE : `localhost/${marker.toLowerCase()}:latest`;
-      if (base !== BASE_IMAGE) await exec(["buildah", "tag", BASE_IMAGE, base]);
+      if (base !== BASE_IMAGE) {
+        await exec(["buildah", "tag", BASE_IMAGE, base]);
+        tags.push(base);
+      }
       const dir = makeFixture({ Dockerfile: `FROM ${base}\nRUN echo ${marker} && ${sleep} && echo done\n` });
       dirs.push(dir);
       const before = temps();
@@ -64,10 +72,7 @@ for (const c of cases) {
       const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
       expect(left).toEqual([]);
       expect(temps()).toEqual(before);
-      if (base !== BASE_IMAGE) {
-        expect(await workingContainers(base)).toEqual([]);
-        await exec(["buildah", "rmi", base]); // the name only: the image stays under BASE_IMAGE
-      }
+      if (base !== BASE_IMAGE) expect(await workingContainers(base)).toEqual([]);
     }, E2E_TIMEOUT);
   });
 }
