@@ -23,7 +23,11 @@ AUTH_REGISTRY_ADDR=127.0.0.1:5001
 AUTH_USER=imgb
 AUTH_PASSWORD=imgb-test-password # test-only credential of the throwaway registry on :5001
 BASE_IMAGE=imgb-test/busybox:latest
-PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl)
+# Everything the suites run: the engines, the registry, htpasswd (apache2-utils), skopeo, curl;
+# python3 (tarfile round-trips), procps (ps), git (release version), setpriv (util-linux).
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux)
+# Commands installed from PACKAGE only when missing from PATH (node/npm often come from elsewhere).
+COMMAND_PACKAGES=(npm:npm)
 # The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.
 DOCKER_CLI=/usr/bin/docker
 
@@ -34,6 +38,9 @@ ensure_packages() {
   local missing=() p
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  for p in "${COMMAND_PACKAGES[@]}"; do
+    command -v "${p%%:*}" >/dev/null 2>&1 || missing+=("${p#*:}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}) and not root: run as root or install them"

@@ -1,8 +1,10 @@
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir } from "node:os";
+import { cleanupTempDirs, tempDir } from "../../test/helpers/tmp.ts";
 import { containerRegistry } from "./credentials.ts";
+
+afterAll(cleanupTempDirs);
 
 test("password from an environment variable, kept secret", () => {
   const r = containerRegistry({ uri: "127.0.0.1:5001", insecure: true, credentials: { username: "u", passwordEnv: "PW" } }, { PW: "hunter2" });
@@ -11,7 +13,7 @@ test("password from an environment variable, kept secret", () => {
 });
 
 test("password from a file, trailing newline dropped", () => {
-  const f = join(tmpdir(), `imgb-pw-${process.pid}`);
+  const f = join(tempDir("imgb-pw-"), "password");
   writeFileSync(f, "s3cret\n");
   const r = containerRegistry({ uri: "r", insecure: false, credentials: { username: "u", passwordFile: f } }, {});
   expect(r.credentials?.password.reveal()).toBe("s3cret");

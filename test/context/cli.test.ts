@@ -9,7 +9,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const main = resolve(import.meta.dir, "../../src/main.ts");
 
 function imgb(args: string[], cwd = work) {
-  const p = Bun.spawnSync([process.execPath, main, ...args], { cwd, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH, HOME: work } });
+  const p = Bun.spawnSync([process.execPath, main, ...args], { cwd, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH, HOME: work, TMPDIR: process.env.TMPDIR! } });
   return { code: p.exitCode, stdout: p.stdout, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 

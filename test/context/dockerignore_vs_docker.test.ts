@@ -17,17 +17,11 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { IgnoreMatcher } from "../../src/context/ignore.ts";
-import { DOCKER_CLI, DOCKER_HOST } from "../helpers/testenv.ts";
+import { DOCKER_CLI, DOCKER_HOST, requireEngine } from "../helpers/testenv.ts";
 import { readTar } from "./_tar_reader.ts";
 import { dir, hardlink, link, makeTree, tempDir, type Node } from "./_tree.ts";
 
-const reachable = Bun.spawnSync([DOCKER_CLI, "-H", DOCKER_HOST, "version", "--format", "{{.Server.Version}}"], { stderr: "pipe" });
-const unavailable = reachable.exitCode === 0 ? undefined : `docker daemon at ${DOCKER_HOST} not reachable (start it with scripts/testenv.sh start): ${reachable.stderr.toString().trim().split("\n")[0]}`;
-if (unavailable && process.env.CI === "true") {
-  test("docker daemon is reachable", () => {
-    throw new Error(unavailable);
-  });
-} else if (unavailable) console.log(`skip: ${unavailable}`);
+const dockerReady = await requireEngine("docker");
 
 const BASE_TREE: Record<string, Node> = {
   "a/b/c.txt": "c",
@@ -224,7 +218,7 @@ async function imgbListing(ctx: string, dialect: "legacy" | "buildkit"): Promise
   }
 }
 
-describe.skipIf(unavailable !== undefined)(".dockerignore against Docker 20.10 (BuildKit)", () => {
+describe.skipIf(!dockerReady)(".dockerignore against Docker 20.10 (BuildKit)", () => {
   let work = "";
   let dockerfile = "";
   const results = new Map<string, { docker: Listing; legacy: Listing; buildkit: Listing }>();

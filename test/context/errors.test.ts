@@ -8,11 +8,16 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, 
 import { join } from "node:path";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { CancelledError, InputError, RuntimeError } from "../../src/errors.ts";
+import { requireTool } from "../helpers/testenv.ts";
 import { makeTree, tempDir } from "./_tree.ts";
 
 const work = tempDir("errors");
 chmodSync(work, 0o755);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// sysfs files report 4096 bytes and return fewer (used below for a deterministic "shrank").
+const SYSFS = "/sys/class/net/lo/mtu";
+const haveSysfs = await requireTool("sysfs", () => (existsSync(SYSFS) ? undefined : `${SYSFS} is missing`));
 
 let n = 0;
 /** a.bin (3 MiB) fills the first chunk, so b.txt is read only after we tamper with it. */
@@ -47,8 +52,7 @@ describe("a file that changes while being sent", () => {
   });
 
   // sysfs files report 4096 bytes and return fewer: a deterministic "shrank" in mid-archive.
-  const SYSFS = "/sys/class/net/lo/mtu";
-  test.skipIf(!existsSync(SYSFS))("writeArchive to a path leaves neither a partial archive nor a temp file", async () => {
+  test.skipIf(!haveSysfs)("writeArchive to a path leaves neither a partial archive nor a temp file", async () => {
     const root = fixture();
     const out = join(work, "out");
     mkdirSync(out);

@@ -1,9 +1,9 @@
 /**
  * One release build shared by the test/dist suites: `scripts/release.ts` for the host's glibc
  * target and its musl twin, into a private temporary directory (not dist/, which a developer's
- * own release may occupy). Built once per `bun test` process, removed when it exits.
+ * own release may occupy). Built once per `bun test` process, removed when the run ends.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/binary.ts";
@@ -24,10 +24,12 @@ export interface ReleaseBuild {
 }
 
 async function build(): Promise<ReleaseBuild> {
-  const dir = mkdtempSync(join(tmpdir(), "imgb-release-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  // Shared by the test/dist files of this process; test/helpers/preload.ts removes it at the end
+  // (bun test fires no process "exit" event: a cleanup there never ran and leaked the release).
+  const dir = mkdtempSync(join(process.env.IMGB_TEST_SHARED_TMPDIR ?? tmpdir(), "imgb-release-"));
   const proc = Bun.spawn([process.execPath, join(repoRoot, "scripts/release.ts"), "--target", `${HOST_TARGET},${MUSL_TARGET}`, "--outdir", dir], {
     cwd: repoRoot,
+    env: process.env, // without it Bun passes its startup environment, not the private TMPDIR
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -52,9 +54,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs argv with exactly `env` (nothing inherited: HOME stays unset unless given). */
+/**
+ * Runs argv with exactly `env` (nothing inherited: HOME stays unset unless given), except
+ * TMPDIR: the test process's private one, so mktemp and the compiler never litter the real /tmp.
+ */
 export async function run(argv: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const proc = Bun.spawn(argv, { cwd: opts.cwd, env: opts.env ?? { PATH: "/usr/local/bin:/usr/bin:/bin" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const env = { TMPDIR: process.env.TMPDIR!, ...(opts.env ?? { PATH: "/usr/local/bin:/usr/bin:/bin" }) };
+  const proc = Bun.spawn(argv, { cwd: opts.cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }

@@ -7,10 +7,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/binary.ts";
+import { requireTool } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 import { HOST_TARGET, MUSL_TARGET, RELEASE_TIMEOUT, releaseBuild, run, sha256File } from "./_release.ts";
 
 afterAll(cleanupTempDirs);
+const haveBusybox = await requireTool("busybox"); // package busybox-static (scripts/testenv.sh)
 
 const INSTALL_SH = join(repoRoot, "install.sh");
 const ALL = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"];
@@ -155,11 +157,7 @@ describe("install.sh", () => {
     expect(r.stdout).not.toContain("set -eu");
   });
 
-  test("runs under BusyBox sh with BusyBox tools only (as on Alpine)", async () => {
-    if (!Bun.which("busybox")) {
-      console.log("skip: busybox is not installed (package busybox-static)");
-      return;
-    }
+  test.skipIf(!haveBusybox)("runs under BusyBox sh with BusyBox tools only (as on Alpine)", async () => {
     // A PATH of BusyBox applets only: sha256sum, awk, cp, mktemp… but no ldd and no curl.
     const applets = tempDir("imgb-busybox-");
     for (const a of ["sh", "sha256sum", "awk", "cp", "mv", "rm", "mkdir", "chmod", "mktemp", "uname", "cut", "sed", "cat", "getconf"]) {

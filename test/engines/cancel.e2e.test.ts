@@ -1,33 +1,38 @@
 /**
  * Cancellation through `env.signal` stops the real engine mid-RUN: the builder rejects with
  * CancelledError quickly, the RUN step's process is gone (not left behind under runc), no temp
- * files remain, and buildah-style working containers are removed.
+ * files remain, and buildah-style working containers are removed. Temp files are looked for in
+ * the test process's private TMPDIR (test/helpers/preload.ts), working containers by a base
+ * image name of the test's own: other imgb runs on the machine cannot disturb either check.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { CancelledError } from "../../src/errors.ts";
 import { exec } from "../../src/exec.ts";
-import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
 import { makeFixture, newBuilder, removeFixture } from "./_scenario.ts";
 
 const dirs: string[] = [];
-// A private TMPDIR for the builders' temporary files (inherited by the engines too): the shared
-// /tmp holds other test runs' files, which come and go meanwhile.
-const privateTmp = mkdtempSync(join(tmpdir(), "imgb-cancel-tmp-"));
-const sharedTmpdir = process.env.TMPDIR;
-process.env.TMPDIR = privateTmp;
-afterAll(() => {
+const tags: string[] = [];
+afterAll(async () => {
   dirs.forEach(removeFixture);
-  if (sharedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = sharedTmpdir;
-  rmSync(privateTmp, { recursive: true, force: true });
+  // The names only (the image stays under BASE_IMAGE); also after a failed assertion.
+  for (const tag of tags) await exec(["buildah", "rmi", tag]).catch(() => undefined);
 });
-const temps = () => readdirSync(privateTmp).filter((n) => /^imgb-(docker|podman|buildah|context)-/.test(n)).sort();
-const workingContainers = async () => (await exec(["buildah", "containers", "--quiet"])).stdout.split("\n").filter((l) => l !== "");
+/** Everything in the private TMPDIR: imgb's own temp dirs and the engine CLIs' (e.g. buildahNNN). */
+const temps = () => readdirSync(tmpdir()).sort();
+/**
+ * Working containers made FROM `image`: other builds on the machine (other test runs) have their
+ * own, so the check looks only at containers of this test's private base image name.
+ */
+const workingContainers = async (image: string) =>
+  (await exec(["buildah", "containers", "--format", "{{.ContainerID}} {{.ImageName}}"])).stdout
+    .split("\n")
+    .filter((l) => l.endsWith(` ${image}`))
+    .sort();
 
 const cases = [
   { label: "docker BuildKit", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker" },
@@ -40,12 +45,17 @@ for (const c of cases) {
   describe.skipIf(!(await requireEngine(c.needs)))(`${c.label}: cancellation`, () => {
     test("abort during RUN stops the engine and its RUN process, and cleans up", async () => {
       const marker = `imgb-cancel-${Date.now()}-${c.label.replace(/\W/g, "")}`;
-      // A duration of its own, to tell this RUN's sleep from other test runs' on the machine.
-      const sleep = `sleep 45.${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
-      const dir = makeFixture({ Dockerfile: `FROM imgb-test/busybox:latest\nRUN echo ${marker} && ${sleep}\n` });
+      // A sleep of its own length: other runs' RUN processes on the machine are not ours.
+      const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
+      // podman/buildah: the base image under a name of this test's own (see workingContainers).
+      const base = c.needs === "docker" ? BASE_IMAGE : `localhost/${marker.toLowerCase()}:latest`;
+      if (base !== BASE_IMAGE) {
+        await exec(["buildah", "tag", BASE_IMAGE, base]);
+        tags.push(base);
+      }
+      const dir = makeFixture({ Dockerfile: `FROM ${base}\nRUN echo ${marker} && ${sleep} && echo done\n` });
       dirs.push(dir);
       const before = temps();
-      const containersBefore = c.needs === "docker" ? [] : await workingContainers();
       const ac = new AbortController();
       const logs: string[] = [];
       const builder = await newBuilder(c.flavor, c.config, logs, {} as BuildReport, ac.signal);
@@ -59,10 +69,10 @@ for (const c of cases) {
       expect(await done.then(() => "finished", (e) => e)).toBeInstanceOf(CancelledError);
       expect(performance.now() - started).toBeLessThan(30_000);
       await Bun.sleep(500); // the daemon-side cancel of BuildKit is asynchronous
-      expect((await exec(["ps", "-eo", "args"])).stdout).not.toContain(sleep);
+      const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
+      expect(left).toEqual([]);
       expect(temps()).toEqual(before);
-      // Only new ones count: other builds on the shared storage add and remove their own meanwhile.
-      if (c.needs !== "docker") expect((await workingContainers()).filter((id) => !containersBefore.includes(id))).toEqual([]);
+      if (base !== BASE_IMAGE) expect(await workingContainers(base)).toEqual([]);
     }, E2E_TIMEOUT);
   });
 }

@@ -9,7 +9,7 @@ import { randomFillSync } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
-import { requireEngine } from "../helpers/testenv.ts";
+import { requireEngine, requireTool } from "../helpers/testenv.ts";
 import { pushBase, REGISTRY_BASE } from "../oci/_oci_e2e.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
@@ -37,11 +37,7 @@ function fill(dir: string): void {
   }
 }
 
-const canMount = (() => {
-  const d = tmpfs();
-  return d !== undefined;
-})();
-if (!canMount) console.log("skip: full-disk tests need `mount -t tmpfs` (root)");
+const canMount = await requireTool("mount -t tmpfs", () => (tmpfs() === undefined ? "full-disk tests need `mount -t tmpfs` (root)" : undefined));
 
 /** An oci-flavor stack writing an OCI layout to `out`; `big` bytes of incompressible content. */
 function project(out: string, big: number) {
@@ -113,7 +109,8 @@ describe.skipIf(!canMount)("full disk", () => {
   }
 });
 
-describe.skipIf(!canMount || !(await requireEngine("docker", "registry")))("full disk (base image from the registry)", () => {
+const canMountAndPush = canMount && (await requireEngine("docker", "registry"));
+describe.skipIf(!canMountAndPush)("full disk (base image from the registry)", () => {
   test("oci flavor: a base blob download into a full TMPDIR is one line about the disk, not the registry", async () => {
     await pushBase();
     const tmp = tmpfs("size=256k")!;

@@ -7,7 +7,9 @@
  *   describe.skipIf(!ready)("docker", () => { … });
  *
  * Unavailable engine: with CI=true a failing test is registered (CI must never pass by
- * skipping); locally the suite is skipped and the reason printed.
+ * skipping); locally the suite is skipped and the reason printed. `requireTool()` does the same
+ * for a program or file. Every skip in a test goes through one of the two: no suite decides on
+ * its own condition (it would pass silently in CI when the thing is missing).
  */
 import { test } from "bun:test";
 import { MANIFEST_ACCEPT } from "../../src/distribution/types.ts";
@@ -72,10 +74,28 @@ export async function requireEngine(...names: EngineName[]): Promise<boolean> {
     const reason = await cache.get(name)!;
     if (reason !== undefined) reasons.push(`${name}: ${reason}`);
   }
+  return decide(names.join(", "), reasons, START_HINT);
+}
+
+/**
+ * Like requireEngine() for something that is not a service: a program on PATH (default check)
+ * or a file the test reads. `check` returns undefined when available, else the reason.
+ *
+ *   const haveBusybox = await requireTool("busybox");
+ *   test.skipIf(!haveBusybox)("…", …);
+ *   const haveSysfs = await requireTool("sysfs", () => (existsSync(SYSFS) ? undefined : `${SYSFS} is missing`));
+ */
+export async function requireTool(name: string, check: () => string | undefined | Promise<string | undefined> = () => (Bun.which(name) ? undefined : `'${name}' is not on PATH`)): Promise<boolean> {
+  const reason = await check();
+  return decide(name, reason === undefined ? [] : [`${name}: ${reason}`], "scripts/testenv.sh start installs the test tools");
+}
+
+/** Available: true. Not: with CI=true a failing test is registered, else the reason is printed. */
+function decide(what: string, reasons: string[], hint: string): boolean {
   if (reasons.length === 0) return true;
-  const message = `Test environment not available (${START_HINT}): ${reasons.join("; ")}`;
+  const message = `Test environment not available (${hint}): ${reasons.join("; ")}`;
   if (process.env.CI === "true") {
-    test(`requires ${names.join(", ")}`, () => {
+    test(`requires ${what}`, () => {
       throw new Error(message);
     });
   } else {

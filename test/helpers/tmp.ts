@@ -1,4 +1,8 @@
-/** Temporary directories for tests, removed after the suite; trees written from plain objects. */
+/**
+ * Temporary directories for tests, removed after the suite (`afterAll(cleanupTempDirs)`); trees
+ * written from plain objects. They live in the test process's private TMPDIR
+ * (test/helpers/preload.ts), which must be empty when the run ends.
+ */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";

@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
-import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, E2E_TIMEOUT, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, E2E_TIMEOUT, registryDigest, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
 import { fixture, ociBuild, pushBase, REGISTRY_BASE } from "./_oci_e2e.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
@@ -83,8 +83,7 @@ function startRegistry(dir: string) {
   return { proc, ready };
 }
 
-const haveRegistryBinary = Bun.which("docker-registry") !== null;
-describe.skipIf(!haveRegistryBinary)("oci flavor: registry killed mid-push", () => {
+describe.skipIf(!(await requireTool("docker-registry")))("oci flavor: registry killed mid-push", () => {
   test("clear error, and no tag left pointing at a broken manifest", async () => {
     const big = new Uint8Array(96 << 20);
     for (let o = 0; o < big.length; o += 1 << 16) randomFillSync(big, o, 1 << 16); // incompressible: a long upload
