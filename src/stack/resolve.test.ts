@@ -7,7 +7,7 @@ import { loadStack } from "./load.ts";
 afterAll(cleanupTempDirs);
 
 /** The errors of loading a stack whose one image has these extra_files lines. */
-async function extraFileErrors(lines: string[]): Promise<InputError[]> {
+async function extraFileErrors(lines: string[]): Promise<readonly InputError[]> {
   const dir = tempDir("imgb-resolve-");
   const yaml = ["images:", "  app:", "    context: .", "    extra_files:", ...lines.map((l) => `      ${l}`), ""].join("\n");
   writeTree(dir, { "imgb.yaml": yaml, Dockerfile: "FROM scratch\n", "src.txt": "x" });
