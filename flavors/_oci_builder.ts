@@ -5,7 +5,6 @@
  * directory removed when the build ends, also on failure and cancellation.
  */
 import type { Static } from "@sinclair/typebox";
-import { readFileSync } from "node:fs";
 import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../src/builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
@@ -18,7 +17,7 @@ import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
 import { pushImages } from "./_oci_push.ts";
 import { Registries } from "./_oci_registries.ts";
 import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
-import { contextTree, normalize } from "./_oci_tree.ts";
+import { contextTree, normalize, readNode } from "./_oci_tree.ts";
 import { imageReferences, tagOf, withTempDir } from "./_shared.ts";
 import type { OciConfig } from "./oci.ts";
 
@@ -62,7 +61,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
       if (!dockerfile || dockerfile.type !== "file") {
         throw new InputError("oci.no-dockerfile", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context`, { hint: "check the image's dockerfile path" });
       }
-      const text = dockerfile.data ? new TextDecoder().decode(dockerfile.data) : readFileSync(dockerfile.source!, "utf8");
+      const text = new TextDecoder().decode(readNode(dockerfile));
       const df = parseDockerfile(text, context.dockerfile);
       if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
       const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform ?? "linux/amd64"]).map(parsePlatform);

@@ -115,6 +115,7 @@ function entry(path: string, node: FsNode, chmod: number | undefined, owner: { u
   const e: LayerEntry = { path, type: node.type, mode: node.type === "symlink" ? 0o777 : chmod ?? node.mode, size: node.type === "file" ? node.size : 0 };
   if (node.linkTarget !== undefined) e.linkTarget = node.linkTarget;
   if (node.source !== undefined) e.source = node.source;
+  if (node.identity !== undefined) e.identity = node.identity;
   if (node.data !== undefined) e.data = node.data;
   // Docker: copied files belong to 0:0 unless --chown says otherwise (also from other stages).
   const uid = owner?.uid ?? 0;

@@ -10,12 +10,15 @@ import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
 import { CancelledError, writeError } from "../src/errors.ts";
+import { identityFields, type FileIdentity } from "../src/context/snapshot_file.ts";
 import { TarWriter, type TarEntry } from "../src/context/tar.ts";
 import { MediaType } from "../src/distribution/types.ts";
 
-export interface LayerEntry extends TarEntry {
+export interface LayerEntry extends Omit<TarEntry, "ino" | "mtimeMs" | "ctimeMs"> {
   uid?: number;
   gid?: number;
+  /** A build context file: the TarWriter proves after reading it that it is the snapshot's. */
+  identity?: FileIdentity;
 }
 
 export interface Layer {
@@ -36,7 +39,10 @@ export interface LayerOptions {
 }
 
 export async function writeLayer(entries: readonly LayerEntry[], path: string, options: LayerOptions): Promise<Layer> {
-  const tar = new TarWriter(entries, { mtime: options.mtime });
+  const tar = new TarWriter(
+    entries.map((e) => (e.identity ? { ...e, ...identityFields(e.identity) } : e)),
+    { mtime: options.mtime },
+  );
   const owners = new OwnerPatcher(entries);
   const diff = new Bun.CryptoHasher("sha256");
   const blob = new Bun.CryptoHasher("sha256");

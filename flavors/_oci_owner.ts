@@ -3,9 +3,8 @@
  * BuildKit does for numeric users); names are looked up in the stage's own /etc/passwd and
  * /etc/group, read from its layers, since there is no container to ask.
  */
-import { readFileSync } from "node:fs";
 import { InputError, type Location } from "../src/errors.ts";
-import type { FileTree } from "./_oci_tree.ts";
+import { readNode, type FileTree } from "./_oci_tree.ts";
 
 export async function resolveOwner(chown: string, loadTree: () => Promise<FileTree>, location: Location): Promise<{ uid: number; gid: number }> {
   const [user = "", group] = chown.split(":");
@@ -44,9 +43,7 @@ function notFound(what: string, file: string, chown: string, location: Location)
 
 function parseDb(tree: FileTree, path: string): string[][] {
   const node = tree.get(path);
-  let text = "";
-  if (node?.data) text = new TextDecoder().decode(node.data);
-  else if (node?.source) text = readFileSync(node.source, "utf8");
+  const text = node?.type === "file" ? new TextDecoder().decode(readNode(node)) : "";
   return text
     .split("\n")
     .filter((l) => l !== "" && !l.startsWith("#"))

@@ -4,7 +4,6 @@
  * layer. Layers are shared between platforms and stages when their entries are identical
  * (the cache key), so a multi-platform build of COPY-only stages writes each layer once.
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { posix } from "node:path";
 import { InputError } from "../src/errors.ts";
 import type { BuildContext } from "../src/context/build_context.ts";
@@ -18,7 +17,7 @@ import { writeLayer, type Layer, type LayerEntry } from "./_oci_layer.ts";
 import { resolveOwner } from "./_oci_owner.ts";
 import type { Registries } from "./_oci_registries.ts";
 import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../src/dockerfile/stages.ts";
-import { applyLayerBlob, normalize, type FileTree } from "./_oci_tree.ts";
+import { applyLayerBlob, normalize, readNode, type FileTree } from "./_oci_tree.ts";
 
 /** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */
 type Lower = { remote: BaseLayer } | { entries: LayerEntry[] };
@@ -124,7 +123,7 @@ async function stageTree(env: BuildEnv, stage: StageResult, want: (path: string)
         // Extracting a layer creates missing parents; so does reading one into a tree.
         for (let p = posix.dirname(e.path); p !== "." && !tree.has(p); p = posix.dirname(p)) tree.set(p, { type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0 });
         const node = { type: e.type === "hardlink" ? "file" : e.type, mode: e.mode, size: e.size, uid: e.uid ?? 0, gid: e.gid ?? 0 } as const;
-        tree.set(e.path, { ...node, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}), ...(e.source !== undefined ? { source: e.source } : {}), ...(e.data ? { data: e.data } : {}) });
+        tree.set(e.path, { ...node, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}), ...(e.source !== undefined ? { source: e.source } : {}), ...(e.identity ? { identity: e.identity } : {}), ...(e.data ? { data: e.data } : {}) });
       }
     }
   }
@@ -142,22 +141,12 @@ function wantSources(sources: readonly string[]): (path: string) => boolean {
 }
 
 function isArchive(e: LayerEntry): boolean {
-  const head = e.data ? e.data.subarray(0, 512) : e.source ? readHead(e.source) : new Uint8Array(0);
+  const head = readNode({ ...e, type: "file", uid: 0, gid: 0 }, 512);
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const bzip2 = head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68;
   const xz = head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a;
   const tar = head.length >= 262 && new TextDecoder().decode(head.subarray(257, 262)) === "ustar";
   return gzip || bzip2 || xz || tar;
-}
-
-function readHead(path: string): Uint8Array {
-  const buf = new Uint8Array(512);
-  const fd = openSync(path, "r");
-  try {
-    return buf.subarray(0, readSync(fd, buf, 0, 512, 0));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function layerFor(env: BuildEnv, entries: LayerEntry[]): Promise<Layer> {

@@ -3,10 +3,14 @@
  * included), and an image's root filesystem made from its gzip layers with whiteouts applied
  * (`.wh.name` deletes, `.wh..wh..opq` hides the lower layers' directory contents). Image file
  * contents are extracted to disk only for the paths a caller asks for.
+ *
+ * A context file keeps the snapshot's `identity`: whoever reads it (`readNode`, or a layer's
+ * TarWriter) proves it is still the file the checksum pass hashed.
  */
-import { closeSync, openSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import type { BuildContext } from "../src/context/build_context.ts";
+import { readSnapshotFile, type FileIdentity } from "../src/context/snapshot_file.ts";
 import { writeError } from "../src/errors.ts";
 import { readTar } from "./_oci_tar_reader.ts";
 
@@ -19,6 +23,8 @@ export interface FsNode {
   linkTarget?: string;
   /** Content on disk… */
   source?: string;
+  /** …as the context snapshot saw it (context files only; image files are our own copies). */
+  identity?: FileIdentity;
   /** …or in memory (small inline content). */
   data?: Uint8Array;
 }
@@ -33,13 +39,36 @@ export async function contextTree(context: BuildContext): Promise<FileTree> {
     else if (e.type === "symlink") tree.set(e.path, { type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: e.linkTarget ?? "" });
     else if (e.source !== undefined) {
       // A hard link is sent as a link to its first path; a layer gets a plain copy.
-      const size = e.type === "hardlink" ? statSync(e.source).size : e.size;
-      tree.set(e.path, { type: "file", mode: e.mode, size, uid: 0, gid: 0, source: e.source });
+      const size = e.identity?.size ?? e.size;
+      const node: FsNode = { type: "file", mode: e.mode, size, uid: 0, gid: 0, source: e.source };
+      if (e.identity) node.identity = e.identity;
+      tree.set(e.path, node);
     } else {
       tree.set(e.path, { type: "file", mode: e.mode, size: e.size, uid: 0, gid: 0, data: e.content ?? new Uint8Array(0) });
     }
   }
   return tree;
+}
+
+/** A file node's content (its first `limit` bytes), a context file checked against the snapshot. */
+export function readNode(node: FsNode, limit = Infinity): Uint8Array {
+  if (node.data) return node.data.subarray(0, Math.min(limit, node.data.length));
+  if (node.source === undefined) return new Uint8Array(0);
+  if (node.identity) return readSnapshotFile(node.source, node.identity, limit);
+  return readOwnFile(node.source, Math.min(limit, node.size));
+}
+
+/** A file this build extracted into its temp directory (nobody else writes there). */
+function readOwnFile(path: string, size: number): Uint8Array {
+  const buf = new Uint8Array(size);
+  const fd = openSync(path, "r");
+  try {
+    let got = 0;
+    for (let n = 1; got < size && n > 0; got += n) n = readSync(fd, buf, got, size - got, got);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Apply one gzip layer blob to `tree`; extract contents of paths `want` accepts into `dir`. */

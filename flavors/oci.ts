@@ -45,6 +45,7 @@ export default defineFlavor({
   description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
   config: OciConfig,
   capabilities: { multiPlatform: true, run: false },
+  pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),
   implementation: async () => (await import("./_oci_builder.ts")).OciImageBuilder,

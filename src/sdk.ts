@@ -15,9 +15,11 @@ export type { BuildOptions } from "./builder/build_options.ts";
 export { registryHost, stripTag, targetRepository } from "./builder/container_registry.ts";
 export type { ContainerRegistry, RegistryCredentials } from "./builder/container_registry.ts";
 export { CONTRACT_VERSION, defineFlavor } from "./builder/flavor.ts";
-export type { Flavor, FlavorType, ImageBuilderClass, ProbeResult } from "./builder/flavor.ts";
+export type { Flavor, FlavorCapabilities, FlavorType, ImageBuilderClass, ProbeResult } from "./builder/flavor.ts";
 export { BuildContext } from "./context/build_context.ts";
 export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "./context/build_context.ts";
+export { readSnapshotFile } from "./context/snapshot_file.ts";
+export type { FileIdentity } from "./context/snapshot_file.ts";
 export { exec, ExecError, quoteCommand } from "./exec.ts";
 export type { ExecOptions, ExecResult } from "./exec.ts";
 export { CancelledError, ImgbError, InputError, RuntimeError } from "./errors.ts";
@@ -28,10 +30,15 @@ import type { BuildOptions as BuildOptionsType } from "./builder/build_options.t
 import type { ContainerRegistry as ContainerRegistryType } from "./builder/container_registry.ts";
 import type { BuildContext as BuildContextClass } from "./context/build_context.ts";
 
-/** A built-in engine builder as a type: every abstract member implemented, so subclasses may call super. */
+/**
+ * A built-in engine builder as a type: every abstract member implemented, and the optional
+ * reuse hooks too (every engine has them), so subclasses may call super.
+ */
 declare class EngineBuilder extends BaseImageBuilderClass<any> {
   get isBuildingLocally(): boolean;
   build(imageName: string, buildContext: BuildContextClass, buildOptions: BuildOptionsType, containerRegistry?: ContainerRegistryType): Promise<string>;
+  localImageId(reference: string): Promise<string | undefined>;
+  tagImage(source: string, targets: readonly string[]): Promise<void>;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
 import { probeRegistry } from "./registry_probe.ts";
+import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
@@ -57,8 +58,9 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
-  // Before the first build: a wrong password or a registry that is down fails now, in seconds.
-  if (registry && order.length > 0) await probeRegistry(registry, options.signal);
+  // Before the first build: a wrong password or a registry that is down fails now, in seconds
+  // (when the run will use it at all: not for oci archives from bases elsewhere).
+  if (registry && order.length > 0 && usesStackRegistry(stack, flavor, order, registry)) await probeRegistry(registry, options.signal);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 

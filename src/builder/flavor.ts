@@ -54,6 +54,12 @@ export interface Flavor<Schema extends TObject = TObject> {
   extraFlags?: readonly string[];
   /** What it can build; checked statically by `imgb validate` and before `imgb build` starts. */
   capabilities?: FlavorCapabilities;
+  /**
+   * Does a build with this config push to the stack's container_registry? Missing means yes. A
+   * flavor that can write elsewhere (oci's `output: oci-layout:DIR`) answers no, and imgb then
+   * checks the registry before the first build only when a base image comes from it.
+   */
+  pushesToRegistry?(config: Static<Schema>): boolean;
   /** Is the engine usable here? Cheap; must not build anything. */
   probe?(config: Static<Schema>): Promise<ProbeResult>;
   /** Load the implementation. Called only when a build needs it. */

@@ -4,7 +4,7 @@
  */
 import { statSync } from "node:fs";
 import { InputError, type Location } from "../errors.ts";
-import { cleanPath } from "./ignore.ts";
+import { contextDestination } from "./destination.ts";
 import { ioError, statEntry, walkContext, type WalkEntry } from "./walk.ts";
 
 /** `location`: where the extra was declared (a stack's JSON path), for errors about it. */
@@ -22,10 +22,8 @@ export interface Node extends WalkEntry {
 
 /** A clean relative POSIX destination, or InputError for one that is empty or escapes. */
 export function checkDestination(destination: string, location?: Location): string {
-  const slashed = destination.replaceAll("\\", "/");
-  const cleaned = cleanPath(slashed);
-  // Any ".." is refused, even one that stays inside ("a/../b"): a destination names one place.
-  if (destination.trim() === "" || cleaned === "." || slashed.startsWith("/") || slashed.split("/").includes("..")) {
+  const cleaned = contextDestination(destination);
+  if (cleaned === undefined) {
     throw new InputError("context.destination", `Invalid destination "${destination}" in the build context: it must be a relative path inside the context, without ".."`, {
       location,
       hint: 'Use a path like "config/app.yaml"',

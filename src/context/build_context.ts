@@ -38,6 +38,7 @@ import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
+import type { FileIdentity } from "./snapshot_file.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter, type TarEntry } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
@@ -57,11 +58,17 @@ export interface BuildContextOptions {
 }
 
 /** An entry as sent: a tar entry whose `source` is absolute and whose inline bytes are `content`. */
-export interface ContextEntry extends Omit<TarEntry, "source" | "data"> {
+export interface ContextEntry extends Omit<TarEntry, "source" | "data" | "ino" | "mtimeMs" | "ctimeMs"> {
   /** Absolute path on disk, undefined for inline content. */
   source?: string;
   /** The bytes of an inline-content entry (`addContent`). */
   content?: Uint8Array;
+  /**
+   * Files and hard links read from disk: the file as the snapshot saw it (a hard link's `size`
+   * is 0, its identity's is the file's). Read `source` through `readSnapshotFile` (or give a
+   * TarWriter `identityFields`), never directly: see snapshot_file.ts.
+   */
+  identity?: FileIdentity;
 }
 
 /** A node as sent: hard links resolved. */
@@ -143,11 +150,17 @@ export class BuildContext {
   /** What will be sent, in archive order. */
   async files(): Promise<ContextEntry[]> {
     const { entries, cwd } = await this.snapshot();
-    return entries.map(({ path, type, mode, size, linkTarget, source, data }) => {
+    const sizes = new Map<string, number>(); // a hard link's file size is its first path's
+    return entries.map(({ path, type, mode, size, linkTarget, source, data, ino, mtimeMs, ctimeMs }) => {
       const e: ContextEntry = { path, type, mode, size };
       if (linkTarget !== undefined) e.linkTarget = linkTarget;
       if (source) e.source = resolve(cwd, source);
       if (data) e.content = data;
+      if (source && mtimeMs !== undefined && ctimeMs !== undefined) {
+        if (type === "file") sizes.set(path, size);
+        const fileSize = type === "hardlink" ? sizes.get(linkTarget ?? "") : size;
+        if (fileSize !== undefined) e.identity = { ino, size: fileSize, mtimeMs, ctimeMs };
+      }
       return e;
     });
   }

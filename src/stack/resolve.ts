@@ -4,6 +4,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, posix, resolve } from "node:path";
+import { contextDestination } from "../context/destination.ts";
 import { isLoopback } from "../distribution/client.ts";
 import { InputError } from "../errors.ts";
 import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
@@ -77,9 +78,10 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
   }
 
   for (const [dest, spec] of Object.entries(e.extra_files ?? {})) {
-    const destination = cleanDestination(dest);
+    const destination = contextDestination(dest);
     if (destination === undefined) {
-      err(p("extra_files", dest), "stack.extra-file-escapes", `Extra file destination '${dest}' is outside the build context`, "use a relative path without '..'", true);
+      const problem = destinationProblem(dest);
+      err(p("extra_files", dest), "stack.extra-file-escapes", problem.message, problem.hint, true);
       continue;
     }
     const extra: ExtraFile = { destination };
@@ -212,11 +214,14 @@ function isLoopbackUri(uri: string): boolean {
   return isLoopback(uri.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
 }
 
-function cleanDestination(dest: string): string | undefined {
-  if (dest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(dest)) return undefined;
-  const clean = posix.normalize(dest.replace(/\\/g, "/")).replace(/\/+$/, "");
-  if (clean === "." || clean === "" || clean === ".." || clean.startsWith("../")) return undefined;
-  return clean;
+/** Why `contextDestination` refused `dest`: it leaves the context, or a ".." would silently move it. */
+function destinationProblem(dest: string): { message: string; hint: string } {
+  const slashed = dest.replaceAll("\\", "/");
+  const clean = posix.normalize(slashed).replace(/\/+$/, "");
+  if (dest.trim() !== "" && !/^([A-Za-z]:)?\//.test(slashed) && clean !== "." && clean !== "" && clean !== ".." && !clean.startsWith("../")) {
+    return { message: `Extra file destination '${dest}' must not contain '..'`, hint: `write the path it stands for: '${clean}'` };
+  }
+  return { message: `Extra file destination '${dest}' is outside the build context`, hint: "use a relative path without '..'" };
 }
 
 function stringMap(m: Record<string, string | number | boolean> | undefined): Record<string, string> {

@@ -63,7 +63,11 @@ export const ImageSchema = Type.Object(
     tags: Type.Optional(Type.Array(Type.String({ pattern: TAG_PATTERN }), { uniqueItems: true, description: "Tags to apply. Default: [latest]." })),
     extra_files: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ExtraFileSchema, { description: "Files added to the context, by destination path inside the context. They override context files of the same path." })),
     depends_on: Type.Optional(Type.Array(Type.String(), { uniqueItems: true, description: "Images of this stack that must be built first." })),
-    no_cache: Type.Optional(Type.Boolean({ description: "Do not use the build cache (--no-cache)." })),
+    no_cache: Type.Optional(
+      Type.Boolean({
+        description: "Always build this image: without the engine's build cache (--no-cache), and never reusing an earlier identical build (as --no-reuse does for the whole run).",
+      }),
+    ),
     pull: Type.Optional(Type.Boolean({ description: "Always attempt to pull newer base images (--pull)." })),
     network: Type.Optional(Type.String({ minLength: 1, description: "Network for RUN instructions: default, none, host (--network)." })),
     extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),

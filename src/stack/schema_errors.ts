@@ -19,7 +19,7 @@ export type Locator = (pointer: string, key: boolean) => Location;
  * Here a missing key that an unknown key is a typo of is dropped (the unknown key's hint names
  * it), nothing is reported about the value of a missing key, and each JSON path gets one error.
  */
-export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, prefix = ""): InputError[] {
+export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, prefix = "", siblings?: Siblings): InputError[] {
   const raw = [...Value.Errors(schema, value)];
   const missing = new Set(raw.filter((e) => e.type === ValueErrorType.ObjectRequiredProperty).map((e) => e.path));
   const typos = new Set<string>();
@@ -37,9 +37,16 @@ export function schemaErrors(schema: TSchema, value: unknown, locator: Locator, 
     const id = `${e.type === ValueErrorType.ObjectRequiredProperty ? "missing" : "value"}|${e.path}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push(...(variantErrors(e, locator, prefix) ?? [toInputError(e, schema, locator, prefix)]));
+    out.push(...(variantErrors(e, locator, prefix) ?? [toInputError(e, schema, locator, prefix, siblings)]));
   }
   return out;
+}
+
+/** The keys of the other variants of a union a mapping was checked against as one variant. */
+interface Siblings {
+  keys: readonly string[];
+  /** The required keys of the variant chosen, which a sibling's key would replace. */
+  chosen: readonly string[];
 }
 
 /**
@@ -51,13 +58,36 @@ function variantErrors(e: ValueError, locator: Locator, prefix: string): InputEr
   const variants = (e.schema.anyOf ?? []) as TSchema[];
   if (!variants.length || !variants.every((v) => v.type === "object")) return undefined;
   const value = e.value as Record<string, unknown>;
+  const keysOf = (v: TSchema) => Object.keys((v.properties ?? {}) as object);
   const fitting = variants.filter((v) => ((v.required ?? []) as string[]).every((k) => k in value));
+  if (fitting.length === 0) return misspeltVariantKeys(value, [...new Set(variants.flatMap(keysOf))], locator, prefix + e.path);
   if (fitting.length !== 1) return undefined;
-  const errors = schemaErrors(fitting[0]!, value, locator, prefix + e.path);
+  const chosen = fitting[0]!;
+  // An unknown key is looked up among every variant's keys: `{ content: x, sorce: y }` meant source.
+  const siblings = { keys: variants.filter((v) => v !== chosen).flatMap(keysOf), chosen: (chosen.required ?? []) as string[] };
+  const errors = schemaErrors(chosen, value, locator, prefix + e.path, siblings);
   return errors.length ? errors : undefined;
 }
 
-function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: string): InputError {
+/**
+ * A mapping with the required keys of no variant, because one is misspelt (`{ sorce: x }`):
+ * each unknown key is one error, with its guess among all the variants' keys. Without any
+ * guess, undefined: the union's own message ("either … or …") says more.
+ */
+function misspeltVariantKeys(value: Record<string, unknown>, keys: readonly string[], locator: Locator, pointer: string): InputError[] | undefined {
+  const unknown = Object.keys(value).filter((k) => !keys.includes(k));
+  const guesses = unknown.map((k) => closest(k, keys));
+  if (!guesses.some((g) => g !== undefined)) return undefined;
+  return unknown.map(
+    (k, i) =>
+      new InputError("schema.unknown-key", `Unknown key '${k}'`, {
+        location: locator(`${pointer}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, true),
+        hint: secretHint(k) ?? (guesses[i] !== undefined ? `did you mean '${guesses[i]}'?` : `valid keys: ${keys.join(", ")}`),
+      }),
+  );
+}
+
+function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: string, siblings?: Siblings): InputError {
   const pointer = prefix + e.path;
   const segs = pointerSegments(e.path);
   const last = segs[segs.length - 1] ?? "";
@@ -72,10 +102,14 @@ function toInputError(e: ValueError, root: TSchema, locator: Locator, prefix: st
         hint: explained?.hint ?? keyPatternHint(pattern),
       });
     }
-    const guess = closest(last, known);
+    // The other variants' keys count only for the variant's own keys, not nested mappings.
+    const others = siblings && segs.length === 1 ? siblings.keys.filter((k) => !known.includes(k)) : [];
+    const guess = closest(last, [...known, ...others]);
+    const instead = guess !== undefined && others.includes(guess) ? siblings!.chosen.filter((k) => !others.includes(k)) : [];
+    const guessHint = guess === undefined ? undefined : `did you mean '${guess}'?${instead.length ? ` (in place of ${instead.map((k) => `'${k}'`).join(", ")})` : ""}`;
     return new InputError("schema.unknown-key", `Unknown key '${last}'`, {
       location: locator(pointer, true),
-      hint: secretHint(last) ?? (guess ? `did you mean '${guess}'?` : known.length ? `valid keys: ${known.join(", ")}` : undefined),
+      hint: secretHint(last) ?? guessHint ?? (known.length ? `valid keys: ${known.join(", ")}` : undefined),
     });
   }
   if (e.type === ValueErrorType.ObjectRequiredProperty) {

@@ -1,0 +1,14 @@
+import { describe, expect, test } from "bun:test";
+import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { stackJsonSchema } from "./json_schema.ts";
+import { ImageSchema } from "./schema.ts";
+
+describe("stack schema descriptions", () => {
+  test("no_cache says it implies no reuse, in the schema and in `imgb schema`", () => {
+    const own = ImageSchema.properties.no_cache.description!;
+    expect(own).toContain("--no-cache");
+    expect(own).toMatch(/never reusing an earlier identical build/);
+    const json = JSON.stringify(stackJsonSchema(FlavorRegistry.withBuiltins()));
+    expect(json).toContain(JSON.stringify(own).slice(1, -1));
+  });
+});
