@@ -73,6 +73,8 @@ describe("expectCleanFailure against the binary", () => {
   test("an invalid stack file: exit 2, one line with file:line:col, the file untouched", async () => {
     const dir = tempDir("imgb-harness-case-");
     const file = join(dir, "imgb.yaml");
+    // One mistake only: the image is otherwise complete (all errors are reported at once).
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
     writeFileSync(file, "images:\n  a: { context: . }\nbogus: 1\n");
     const r = await expectCleanFailure({ args: ["validate", "-f", file], cwd: dir, code: 2, unchanged: [dir] });
     expect(r.errorLine).toStartWith(`${file}:3:1: error: Unknown key 'bogus'`);
