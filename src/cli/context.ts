@@ -13,6 +13,7 @@ import { InputError, UsageError } from "../errors.ts";
 import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage } from "../stack/model.ts";
+import { quoteListingName } from "./_quote.ts";
 import { defineCommand } from "./command.ts";
 import type { Io } from "./io.ts";
 
@@ -36,7 +37,7 @@ export default defineCommand({
     "ignore-file": { type: "string", value: "FILE", description: "With DIR: ignore file to use instead of DIR/.dockerignore" },
     output: { type: "string", short: "o", value: "FILE", description: "Write the context as a tar archive to FILE ('-' for stdout)" },
     gzip: { type: "boolean", description: "Compress the archive written with --output" },
-    list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default)" },
+    list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default); names with control characters quoted like ls" },
     checksum: { type: "boolean", description: "Print the context checksum (sha256 of the archive)" },
   },
   positionals: [{ name: "IMAGE|DIR", description: "An image of the stack file, or a context directory", required: true }],
@@ -70,7 +71,7 @@ export default defineCommand({
       io.out(`${await context.checksum()}\n`);
       return;
     }
-    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${e.path}/` : e.path));
+    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${quoteListingName(e.path)}/` : quoteListingName(e.path)));
     io.out(lines.length > 0 ? `${lines.join("\n")}\n` : "");
   },
 });
