@@ -6,6 +6,7 @@ import { InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { loadFlavorFile } from "../registry/load_flavor_file.ts";
 import { chooseFlavor } from "../registry/auto.ts";
+import { parseAllow } from "../stack/entitlements.ts";
 import { AUTO_FLAVOR, loadStack } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { Store } from "../store/store.ts";
@@ -30,14 +31,17 @@ export function flavorRegistry(io: Io): FlavorRegistry {
   return registry;
 }
 
+/** `options` are the command's `-f FILE` and `--allow` (see stackFileOptions). */
 export async function loadStackForCommand(
-  file: string | undefined,
+  options: { file?: string | undefined; allow?: readonly string[] },
   io: Io,
   set: readonly string[] = [],
   builderConfig?: Record<string, unknown>,
 ): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
+  const allow = parseAllow(options.allow ?? [], io.cwd);
   const registry = flavorRegistry(io);
-  const stack = await loadStack(file, {
+  const stack = await loadStack(options.file, {
+    allow,
     set,
     builderConfig,
     env: io.env,

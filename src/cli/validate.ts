@@ -13,7 +13,7 @@ export default defineCommand({
   },
   async run(args, io) {
     try {
-      const { stack } = await loadStackForCommand(args.options.file, io);
+      const { stack } = await loadStackForCommand(args.options, io);
       const images = Object.keys(stack.images);
       if (args.options.json) io.out(JSON.stringify({ valid: true, file: stack.file, flavor: stack.imageBuilder.flavor, images }) + "\n");
       else io.err(`${stack.file}: valid (flavor ${stack.imageBuilder.flavor}, ${images.length} image${images.length === 1 ? "" : "s"}: ${images.join(", ")})`);

@@ -10,6 +10,7 @@ import type { Document, LineCounter } from "yaml";
 import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
@@ -32,6 +33,8 @@ export interface LoadOptions {
    * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
    * the caller (the CLI), so that this module never imports user code by itself.
    */
+  /** Paths outside the stack file's directory it may read (`--allow fs.read=PATH`). Default: none. */
+  allow?: FsAllow;
   /** `--set IMAGE.KEY=VALUE` overrides, applied before validation. */
   set?: readonly string[];
   /** Keys merged into `image_builder.config` before validation (e.g. `--output` -> `output`). */
@@ -78,6 +81,12 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   errors.push(...invalid);
   if (invalid.length) return fail();
   const stack = value as StackFile;
+  // Before anything is read or a flavor file imported: paths outside need the command line's word.
+  const denied = checkFsEntitlements(stack, file, options.allow ?? NO_EXTRA_ACCESS, at);
+  if (denied.length) {
+    errors.push(...denied);
+    return fail();
+  }
 
   const registry = options.registry ?? FlavorRegistry.withBuiltins();
   if (stack.flavors?.length && options.loadFlavorSources) {
