@@ -2,7 +2,7 @@
  * Loading the stack for a command: the one place the CLI wires the loader to the flavor
  * registry (built-ins, flavors registered in the store, flavor files listed by the stack).
  */
-import { InputError } from "../errors.ts";
+import { ImgbError, InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { loadFlavorFile } from "../registry/load_flavor_file.ts";
 import { chooseFlavor } from "../registry/auto.ts";
@@ -26,7 +26,8 @@ export function flavorRegistry(io: Io): FlavorRegistry {
       }
     }
   } catch (e) {
-    io.err(`warning: registered flavors are unavailable: ${(e as Error).message}`);
+    const hint = e instanceof ImgbError && e.hint ? ` (hint: ${e.hint})` : "";
+    io.err(`warning: registered flavors are unavailable: ${(e as Error).message}${hint}`);
   }
   return registry;
 }
