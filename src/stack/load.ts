@@ -9,6 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { Document, LineCounter } from "yaml";
 import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
+import { checkDockerfileStarts } from "../dockerfile/start.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
@@ -115,6 +116,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const resolved = resolveStack(stack, file, dirname(file), flavorName, config ?? {}, at, errors);
   const flavor = registry.get(flavorName)?.flavor;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
+  if (!errors.length) errors.push(...checkDockerfileStarts(resolved, at));
   if (errors.length) return fail();
   return resolved;
 }
