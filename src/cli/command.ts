@@ -63,7 +63,7 @@ export const allowOption = {
   allow: {
     type: "strings",
     value: "fs.read=PATH",
-    description: "Let the stack read PATH outside its own directory (repeatable; fs.read=* allows any path)",
+    description: "Let the stack read PATH outside its own directory (fs.read=* allows any path)",
   },
 } as const satisfies Record<string, OptionSpec>;
 
