@@ -5,8 +5,9 @@
  * documents fail fast).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
-import { Document, LineCounter, parseDocument, isAlias, visit } from "yaml";
+import { Document, LineCounter, parseDocument, isAlias, isMap, isScalar } from "yaml";
 import { InputError } from "../errors.ts";
+import { forEachNode } from "./_walk.ts";
 import { locateOffset } from "./locate.ts";
 import { MAX_NESTING, findExcessNesting } from "./nesting.ts";
 
@@ -126,23 +127,26 @@ export function parseStack(file: string, text: string, errors: InputError[]): Pa
     }));
     return undefined;
   }
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
+  // uniqueKeys off: the package compares each new key with every earlier one (quadratic: a 1 MiB
+  // mapping took seconds); duplicateKeys does the same check with a set per mapping.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
+  const duplicates = duplicateKeys(doc, lines, file);
+  errors.push(...duplicates);
   for (const e of doc.errors) {
     const loc = locateOffset(lines, file, e.pos[0]);
     errors.push(new InputError(`yaml.${e.code.toLowerCase().replace(/_/g, "-")}`, yamlMessage(e.code, e.message), { location: loc, hint: yamlHint(e.code) }));
   }
-  if (doc.errors.length) return undefined;
+  if (doc.errors.length || duplicates.length) return undefined;
   if (doc.contents === null || doc.contents === undefined) {
     errors.push(new InputError("stack.empty", "Stack file is empty", { location: { file, line: 1, col: 1 }, hint: "a stack needs at least 'image_builder:' and 'images:'" }));
     return undefined;
   }
   let aliases = 0;
   let firstExcess: number | undefined;
-  visit(doc, {
-    Alias(_k, node) {
-      aliases++;
-      if (aliases > MAX_ALIASES && firstExcess === undefined) firstExcess = node.range?.[0];
-    },
+  forEachNode(doc, (node) => {
+    if (!isAlias(node)) return;
+    aliases++;
+    if (aliases > MAX_ALIASES && firstExcess === undefined) firstExcess = node.range?.[0];
   });
   if (firstExcess !== undefined) {
     errors.push(new InputError("yaml.too-many-aliases", `Too many YAML aliases: more than ${MAX_ALIASES}`, {
@@ -152,6 +156,27 @@ export function parseStack(file: string, text: string, errors: InputError[]): Pa
     return undefined;
   }
   return { file, text, doc, lines };
+}
+
+/** A key that appears twice in one mapping (scalar keys compared by value, as the package does). */
+function duplicateKeys(doc: Document, lines: LineCounter, file: string): InputError[] {
+  const out: InputError[] = [];
+  forEachNode(doc, (map) => {
+    if (!isMap(map)) return;
+    const seen = new Set<unknown>();
+    for (const pair of map.items) {
+      if (!isScalar(pair.key)) continue;
+      if (!seen.has(pair.key.value)) {
+        seen.add(pair.key.value);
+        continue;
+      }
+      out.push(new InputError("yaml.duplicate-key", yamlMessage("DUPLICATE_KEY", ""), {
+        location: locateOffset(lines, file, pair.key.range?.[0] ?? 0),
+        hint: yamlHint("DUPLICATE_KEY"),
+      }));
+    }
+  });
+  return out;
 }
 
 /** The YAML value; alias expansion is bounded so a small file cannot become a huge value. */
@@ -170,10 +195,8 @@ export function toValue(parsed: ParsedStack, errors: InputError[]): unknown {
 
 function findFirstAlias(doc: Document): number | undefined {
   let at: number | undefined;
-  visit(doc, {
-    Alias(_k, node) {
-      if (isAlias(node) && at === undefined) at = node.range?.[0];
-    },
+  forEachNode(doc, (node) => {
+    if (isAlias(node) && at === undefined) at = node.range?.[0];
   });
   return at;
 }
