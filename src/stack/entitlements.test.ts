@@ -81,3 +81,24 @@ describe("checkFsEntitlements", () => {
     expect(checkFsEntitlements(s, file, { all: true, paths: [] }, at)).toEqual([]);
   });
 });
+
+describe("coverage", () => {
+  /** Every key of the stack schema whose description says it is a path. */
+  function pathKeys(schema: unknown, name = "", out = new Set<string>()): Set<string> {
+    if (typeof schema !== "object" || schema === null) return out;
+    const s = schema as Record<string, unknown>;
+    if (typeof s.description === "string" && /relative to/i.test(s.description) && name) out.add(name);
+    for (const [k, v] of Object.entries((s.properties as Record<string, unknown>) ?? {})) pathKeys(v, k, out);
+    for (const key of ["items", "additionalProperties", "patternProperties"] as const) {
+      const v = s[key];
+      if (key === "patternProperties" && v) for (const p of Object.values(v as Record<string, unknown>)) pathKeys(p, name, out);
+      else if (v && typeof v === "object") pathKeys(v, name, out);
+    }
+    for (const v of (s.anyOf as unknown[]) ?? []) pathKeys(v, name, out);
+    return out;
+  }
+  test("checkFsEntitlements knows every path key of the stack schema (add a new one there too)", async () => {
+    const { StackSchema } = await import("./schema.ts");
+    expect([...pathKeys(StackSchema)].sort()).toEqual(["context", "dockerfile", "dockerignore", "flavors", "password_file", "source"]);
+  });
+});
