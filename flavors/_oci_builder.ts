@@ -12,7 +12,7 @@ import type { BuildContext } from "../src/context/build_context.ts";
 import { CancelledError, InputError } from "../src/errors.ts";
 import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
 import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
-import { parseDockerfile } from "../src/dockerfile/parse.ts";
+import { dockerfileName, parseDockerfile } from "../src/dockerfile/parse.ts";
 import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
 import { pushImages } from "./_oci_push.ts";
 import { Registries } from "./_oci_registries.ts";
@@ -62,7 +62,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         throw new InputError("oci.no-dockerfile", `The Dockerfile ${JSON.stringify(context.dockerfile)} is missing from the build context`, { hint: "check the image's dockerfile path" });
       }
       const text = new TextDecoder().decode(readNode(dockerfile));
-      const df = parseDockerfile(text, context.dockerfile);
+      const df = parseDockerfile(text, dockerfileName(context.dockerfile, dockerfile.source));
       if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
       const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform ?? "linux/amd64"]).map(parsePlatform);
       const env: Omit<BuildEnv, "plan"> = {

@@ -2,10 +2,11 @@
  * Loading the stack for a command: the one place the CLI wires the loader to the flavor
  * registry (built-ins, flavors registered in the store, flavor files listed by the stack).
  */
-import { InputError } from "../errors.ts";
+import { ImgbError, InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { loadFlavorFile } from "../registry/load_flavor_file.ts";
 import { chooseFlavor } from "../registry/auto.ts";
+import { parseAllow } from "../stack/entitlements.ts";
 import { AUTO_FLAVOR, loadStack } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { Store } from "../store/store.ts";
@@ -25,19 +26,23 @@ export function flavorRegistry(io: Io): FlavorRegistry {
       }
     }
   } catch (e) {
-    io.err(`warning: registered flavors are unavailable: ${(e as Error).message}`);
+    const hint = e instanceof ImgbError && e.hint ? ` (hint: ${e.hint})` : "";
+    io.err(`warning: registered flavors are unavailable: ${(e as Error).message}${hint}`);
   }
   return registry;
 }
 
+/** `options` are the command's `-f FILE` and `--allow` (see stackFileOptions). */
 export async function loadStackForCommand(
-  file: string | undefined,
+  options: { file?: string | undefined; allow?: readonly string[] },
   io: Io,
   set: readonly string[] = [],
   builderConfig?: Record<string, unknown>,
 ): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
+  const allow = parseAllow(options.allow ?? [], io.cwd);
   const registry = flavorRegistry(io);
-  const stack = await loadStack(file, {
+  const stack = await loadStack(options.file, {
+    allow,
     set,
     builderConfig,
     env: io.env,

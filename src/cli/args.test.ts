@@ -8,6 +8,17 @@ const spec = {
   set: { type: "strings", description: "" },
 } as const;
 
+/** The UsageError `fn` throws; fails the test when it throws nothing or something else. */
+function usageError(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return e as UsageError;
+  }
+  throw new Error("expected a UsageError, nothing was thrown");
+}
+
 describe("parseArgs", () => {
   test("long, short, inline and separate values", () => {
     const a = parseArgs(["-f", "a.yaml", "--json", "--set=x=1", "--set", "y=2", "img"], spec, "t");
@@ -22,13 +33,26 @@ describe("parseArgs", () => {
   });
   test("--no-x turns a boolean off", () => expect(parseArgs(["--json", "--no-json"], spec, "t").options.json).toBe(false));
   test("unknown option is a usage error with a suggestion", () => {
-    expect(() => parseArgs(["--jsn"], spec, "t")).toThrow(UsageError);
-    try {
-      parseArgs(["--fil", "x"], spec, "t");
-    } catch (e) {
-      expect((e as UsageError).hint).toContain("--file");
-    }
+    const e = usageError(() => parseArgs(["--fil", "x"], spec, "t"));
+    expect(e.code).toBe("cli.unknown-option");
+    expect(e.message).toBe("Unknown option '--fil' for 'imgb t'");
+    expect(e.hint).toBe("did you mean '--file'?");
+    expect(usageError(() => parseArgs(["--zzz"], spec, "t")).hint).toBe("see 'imgb t --help'");
   });
   test("missing value", () => expect(() => parseArgs(["--file"], spec, "t")).toThrow("needs a value"));
   test("boolean with a value", () => expect(() => parseArgs(["--json=yes"], spec, "t")).toThrow("takes no value"));
+  test("a separate value that looks like an option is refused, not swallowed", () => {
+    for (const argv of [["-f", "--json"], ["--file", "--json"], ["--set", "-x"], ["-f", "--"]]) {
+      const e = usageError(() => parseArgs(argv, spec, "t"));
+      expect(e.code).toBe("cli.missing-value");
+      expect(e.message).toContain(`got the option '${argv[1]}'`);
+      expect(e.hint).toBe(`a value that starts with '-' is written '--${argv[0] === "--set" ? "set" : "file"}=${argv[1]}'`);
+    }
+  });
+  test("inline values may start with '-'; '-' alone is a value", () => {
+    expect(parseArgs(["-f=--json"], spec, "t").options.file).toBe("--json");
+    expect(parseArgs(["--file=--json"], spec, "t").options).toEqual({ file: "--json", json: false, set: [] });
+    expect(parseArgs(["--set=-x"], spec, "t").options.set).toEqual(["-x"]);
+    expect(parseArgs(["-f", "-"], spec, "t").options.file).toBe("-");
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * A small, strict argv parser: long options (`--file x`, `--file=x`), short aliases (`-f x`),
- * booleans, repeatable string lists, `--` to end options. Unknown options are usage errors.
+ * booleans, repeatable string lists, `--` to end options. Unknown options are usage errors, and
+ * so is a separate value that looks like an option (`-o --list`): write it inline (`-o=--list`).
  */
 import { UsageError } from "../errors.ts";
 import type { OptionSpec, ParsedArgs } from "./command.ts";
@@ -54,6 +55,13 @@ export function parseArgs<O extends Record<string, OptionSpec>>(argv: readonly s
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw new UsageError("cli.missing-value", `Option '--${name}' needs a value${spec.value ? ` (${spec.value})` : ""}`, { hint: `imgb ${command} --help` });
+      // `-o --list` is a forgotten value far more often than a file named `--list`; taking it
+      // would swallow the flag and act on a name the user never meant.
+      if (value.startsWith("-") && value !== "-") {
+        throw new UsageError("cli.missing-value", `Option '--${name}' needs a value${spec.value ? ` (${spec.value})` : ""}, got the option '${value}'`, {
+          hint: `a value that starts with '-' is written '--${name}=${value}'`,
+        });
+      }
     }
     if (spec.type === "strings") (values[name] as string[]).push(value);
     else values[name] = value;

@@ -58,7 +58,16 @@ export const commonOptions = {
   debug: { type: "boolean", description: "Print stack traces and debug logs" },
 } as const satisfies Record<string, OptionSpec>;
 
-/** `-f/--file`, shared by commands that read a stack file. */
+/** `--allow`, for every command that reads a stack file (see src/stack/entitlements.ts). */
+export const allowOption = {
+  allow: {
+    type: "strings",
+    value: "fs.read=PATH",
+    description: "Let the stack read PATH outside its own directory (fs.read=* allows any path)",
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** `-f/--file` and `--allow`, shared by commands that read a stack file. */
 export const fileOption = {
   file: {
     type: "string",
@@ -66,4 +75,5 @@ export const fileOption = {
     value: "FILE",
     description: "Stack file (default: imgb.yaml in the current directory)",
   },
+  ...allowOption,
 } as const satisfies Record<string, OptionSpec>;

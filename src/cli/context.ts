@@ -13,13 +13,14 @@ import { InputError, UsageError } from "../errors.ts";
 import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage } from "../stack/model.ts";
-import { defineCommand } from "./command.ts";
+import { quoteListingName } from "./_quote.ts";
+import { allowOption, defineCommand } from "./command.ts";
 import type { Io } from "./io.ts";
 
 export default defineCommand({
   name: "context",
   summary: "Show or write the build context imgb would send (files, checksum or tar)",
-  usage: "context (IMAGE [-f STACK] | DIR [--file DOCKERFILE] [--ignore-file FILE]) [--list | --checksum | -o FILE|-] [--gzip]",
+  usage: "context (IMAGE [-f STACK] [--allow fs.read=PATH] | DIR [--file DOCKERFILE] [--ignore-file FILE]) [--list | --checksum | -o FILE|-] [--gzip]",
   examples: [
     "imgb context app --list",
     "imgb context app -f deploy/imgb.yaml -o app-context.tar.gz --gzip",
@@ -34,9 +35,10 @@ export default defineCommand({
       description: "With IMAGE: the stack file (default imgb.yaml). With DIR: the Dockerfile (default DIR/Dockerfile)",
     },
     "ignore-file": { type: "string", value: "FILE", description: "With DIR: ignore file to use instead of DIR/.dockerignore" },
+    ...allowOption,
     output: { type: "string", short: "o", value: "FILE", description: "Write the context as a tar archive to FILE ('-' for stdout)" },
     gzip: { type: "boolean", description: "Compress the archive written with --output" },
-    list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default)" },
+    list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default); names with control characters quoted like ls" },
     checksum: { type: "boolean", description: "Print the context checksum (sha256 of the archive)" },
   },
   positionals: [{ name: "IMAGE|DIR", description: "An image of the stack file, or a context directory", required: true }],
@@ -70,7 +72,7 @@ export default defineCommand({
       io.out(`${await context.checksum()}\n`);
       return;
     }
-    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${e.path}/` : e.path));
+    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${quoteListingName(e.path)}/` : quoteListingName(e.path)));
     io.out(lines.length > 0 ? `${lines.join("\n")}\n` : "");
   },
 });
@@ -78,6 +80,7 @@ export default defineCommand({
 interface ContextOptions {
   file: string | undefined;
   "ignore-file": string | undefined;
+  allow: string[];
 }
 
 function isDirectory(path: string): boolean {
@@ -112,7 +115,7 @@ async function imageContext(name: string, options: ContextOptions, io: Io): Prom
   if (options["ignore-file"] !== undefined) throw new UsageError("cli.context-conflict", "--ignore-file applies to a directory; a stack image sets 'dockerignore' in the stack file");
   // Loaded only for this form: the stack loader pulls in YAML, TypeBox and the flavors.
   const { loadStackForCommand } = await import("./_stack.ts");
-  const { stack } = await loadStackForCommand(options.file, io);
+  const { stack } = await loadStackForCommand(options, io);
   const image = stack.images[name];
   if (!image) {
     const known = Object.keys(stack.images);

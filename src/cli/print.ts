@@ -16,7 +16,7 @@ export default defineCommand({
   },
   positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
   async run(args, io) {
-    const { stack, registry } = await loadStackForCommand(args.options.file, io, args.options.set);
+    const { stack, registry } = await loadStackForCommand(args.options, io, args.options.set);
     // Credentials carry only where the secret comes from (variable name / file), never its value.
     if (args.options["no-plan"]) {
       io.out(JSON.stringify(stack, null, 2) + "\n");

@@ -14,7 +14,7 @@ export default defineCommand({
   },
   async run(args, io) {
     try {
-      const { stack, registry } = await loadStackForCommand(args.options.file, io);
+      const { stack, registry } = await loadStackForCommand(args.options, io);
       // What the flavor declares it cannot build (auto: not known until a build picks one).
       const flavor = registry.get(stack.imageBuilder.flavor)?.flavor;
       const refused = flavor ? staticChecks(stack, flavor) : [];

@@ -3,9 +3,12 @@
  * parser directives (`# syntax`, `# escape`) at the top only, line continuations with the
  * escape character, comment and blank lines skipped (also inside a continuation), leading
  * `--flag=value` words, JSON (exec) form vs shell form. Every instruction keeps the line it
- * starts on so errors can point at it. No substitution here: that needs the build state.
+ * starts on so errors can point at it. No substitution here: that needs the build state. Errors
+ * name the line and at most a keyword, never the text of the file (see parseInstruction).
  */
 import { InputError } from "../errors.ts";
+import { closest } from "../stack/suggest.ts";
+import { EXTRA_DOCKERFILE } from "../context/for_image.ts";
 
 export interface Instruction {
   /** Upper-case keyword: `COPY`, `FROM`, … */
@@ -30,6 +33,16 @@ export interface Dockerfile {
   instructions: Instruction[];
 }
 
+/**
+ * The name errors give a Dockerfile: the path in the context, except for the copy imgb places at
+ * `.imgb/Dockerfile` (a Dockerfile outside the context, or an inline one), which users never
+ * wrote: then the file they named, or `dockerfile_inline`.
+ */
+export function dockerfileName(inContext: string, source: string | undefined): string {
+  if (inContext !== EXTRA_DOCKERFILE) return inContext;
+  return source ?? "dockerfile_inline";
+}
+
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 
 export function parseDockerfile(text: string, file: string): Dockerfile {
@@ -45,7 +58,7 @@ export function parseDockerfile(text: string, file: string): Dockerfile {
     if (seen.has(key)) throw new InputError("dockerfile.directive", `Parser directive '${key}' is set twice`, { location: { file, line: i + 1, col: 1 } });
     seen.add(key);
     if (key === "escape") {
-      if (m[2] !== "\\" && m[2] !== "`") throw new InputError("dockerfile.directive", `Invalid escape directive ${JSON.stringify(m[2])}: must be \` or \\`, { location: { file, line: i + 1, col: 1 } });
+      if (m[2] !== "\\" && m[2] !== "`") throw new InputError("dockerfile.directive", "Invalid escape directive: must be ` or \\", { location: { file, line: i + 1, col: 1 } });
       out.escape = m[2];
     } else if (key === "syntax") out.syntax = m[2];
   }
@@ -75,6 +88,15 @@ function isSkippable(line: string): boolean {
 function parseInstruction(text: string, line: number, file: string): Instruction {
   const m = text.match(/^(\S+)\s*([\s\S]*)$/)!;
   const keyword = m[1]!.toUpperCase();
+  if (!KEYWORDS.has(keyword)) {
+    // Never quote the word: `dockerfile:` may name any file (/etc/passwd, a key file), and an
+    // error message must not become a way to print its first line.
+    const guess = closest(keyword, KEYWORDS);
+    throw new InputError("dockerfile.unknown-instruction", `Unknown instruction on line ${line}: not a Dockerfile keyword`, {
+      location: { file, line, col: 1 },
+      hint: guess ? `did you mean ${guess}?` : "is 'dockerfile' pointing at a Dockerfile?",
+    });
+  }
   let rest = m[2]!;
   const flags: Record<string, string> = {};
   // Flags only where BuildKit accepts them; elsewhere `--x` is an argument (e.g. CMD --help).
@@ -96,7 +118,7 @@ function parseInstruction(text: string, line: number, file: string): Instruction
     }
   }
   if (/(^|\s)<<-?["']?[A-Za-z_]/.test(rest) && (keyword === "COPY" || keyword === "ADD" || keyword === "RUN")) {
-    throw new InputError("dockerfile.heredoc", `Heredocs are not supported by the 'oci' flavor: ${keyword} ${rest.trim().slice(0, 40)}`, {
+    throw new InputError("dockerfile.heredoc", `Heredocs are not supported by the 'oci' flavor (in ${keyword})`, {
       location: { file, line, col: 1 },
       hint: "put the content in a file of the build context and COPY it",
     });
@@ -104,5 +126,7 @@ function parseInstruction(text: string, line: number, file: string): Instruction
   return instruction;
 }
 
+/** BuildKit's instructions (`frontend/dockerfile/command`); anything else is not a Dockerfile line. */
+const KEYWORDS = new Set(["ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"]);
 const FLAG_INSTRUCTIONS = new Set(["FROM", "COPY", "ADD", "RUN", "HEALTHCHECK"]);
 const JSON_FORM = new Set(["CMD", "ENTRYPOINT", "RUN", "SHELL", "COPY", "ADD", "VOLUME", "HEALTHCHECK"]);

@@ -3,7 +3,8 @@
  * them: `$VAR`, `${VAR}`, `${VAR:-x}`, `${VAR-x}`, `${VAR:+x}`, `${VAR+x}`, `${VAR:?msg}`,
  * single quotes (literal), double quotes (only `"`, `$` and the escape character can be escaped
  * inside), the escape character outside quotes makes the next character literal. An unset
- * variable expands to "". Throws `WordError` (the caller adds the Dockerfile location).
+ * variable expands to "". Throws `WordError` (the caller adds the Dockerfile location); its
+ * messages never quote the statement, which may be a line of any file a stack points at.
  */
 
 export class WordError extends Error {}
@@ -72,13 +73,13 @@ class Scanner {
         this.pos++;
       }
     }
-    if (stop !== undefined) throw new WordError(`missing '${stop}' in ${JSON.stringify(this.text)}`);
+    if (stop !== undefined) throw new WordError(`missing '${stop}'`);
     return out;
   }
 
   private single(): string {
     const end = this.text.indexOf("'", this.pos + 1);
-    if (end < 0) throw new WordError(`unexpected end of statement while looking for matching single-quote in ${JSON.stringify(this.text)}`);
+    if (end < 0) throw new WordError("unexpected end of statement while looking for matching single-quote");
     const out = this.text.slice(this.pos + 1, end);
     this.pos = end + 1;
     return out;
@@ -88,7 +89,7 @@ class Scanner {
     this.pos++;
     let out = "";
     for (;;) {
-      if (this.pos >= this.text.length) throw new WordError(`unexpected end of statement while looking for matching double-quote in ${JSON.stringify(this.text)}`);
+      if (this.pos >= this.text.length) throw new WordError("unexpected end of statement while looking for matching double-quote");
       const ch = this.text[this.pos]!;
       if (ch === '"') {
         this.pos++;
@@ -118,9 +119,9 @@ class Scanner {
     if (next === "{") {
       this.pos++;
       const name = this.name();
-      if (name === "") throw new WordError(`bad substitution in ${JSON.stringify(this.text)}: missing variable name after '\${'`);
+      if (name === "") throw new WordError("bad substitution: missing variable name after '${'");
       const op = this.text[this.pos];
-      if (op === undefined) throw new WordError(`missing '}' in ${JSON.stringify(this.text)}`);
+      if (op === undefined) throw new WordError("missing '}'");
       if (op === "}") {
         this.pos++;
         return this.env.get(name) ?? "";
@@ -132,7 +133,7 @@ class Scanner {
       }
       const modifier = this.text[this.pos++];
       if (modifier !== "-" && modifier !== "+" && modifier !== "?") {
-        throw new WordError(`unsupported modifier ${JSON.stringify((colon ? ":" : "") + (modifier ?? ""))} in ${JSON.stringify(this.text)}: use :-, -, :+, +, :? or ?`);
+        throw new WordError(`unsupported modifier ${JSON.stringify((colon ? ":" : "") + (modifier ?? ""))} in \${${name}...}: use :-, -, :+, +, :? or ?`);
       }
       const word = this.until("}");
       this.pos++;

@@ -9,7 +9,9 @@ import { Value } from "@sinclair/typebox/value";
 import type { Document, LineCounter } from "yaml";
 import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
+import { checkDockerfileStarts } from "../dockerfile/start.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
@@ -36,6 +38,8 @@ export interface LoadOptions {
    * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
    * the caller (the CLI), so that this module never imports user code by itself.
    */
+  /** Paths outside the stack file's directory it may read (`--allow fs.read=PATH`). Default: none. */
+  allow?: FsAllow;
   /** `--set IMAGE.KEY=VALUE` overrides, applied before validation. */
   set?: readonly string[];
   /** Keys merged into `image_builder.config` before validation (e.g. `--output` -> `output`). */
@@ -90,6 +94,17 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const broken = brokenSections(invalid);
   const stack = value as StackFile;
   if (broken.has("/images") || typeof stack.images !== "object" || stack.images === null) return fail();
+  const names = Object.keys(stack.images);
+  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))).map(([name, image]) => [name, withoutInvalidKeys(image, name, broken)]));
+  const sound: StackFile = { ...stack, images: validImages };
+  if (broken.has("/container_registry")) delete sound.container_registry;
+  if (broken.has("/flavors")) delete sound.flavors;
+  // Before anything is read or a flavor file imported: paths outside need the command line's word.
+  const denied = checkFsEntitlements(sound, file, options.allow ?? NO_EXTRA_ACCESS, at);
+  if (denied.length) {
+    errors.push(...denied);
+    return fail();
+  }
   const registry = options.registry ?? FlavorRegistry.withBuiltins();
   if (stack.flavors?.length && options.loadFlavorSources && !broken.has("/flavors")) {
     const dir = dirname(file);
@@ -113,15 +128,12 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
       config = undefined;
     }
   }
-  const names = Object.keys(stack.images);
-  const validImages = Object.fromEntries(Object.entries(stack.images).filter(([name]) => !broken.has(toPointer(["images", name]))).map(([name, image]) => [name, withoutInvalidKeys(image, name, broken)]));
-  const sound: StackFile = { ...stack, images: validImages };
-  if (broken.has("/container_registry")) delete sound.container_registry;
   const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
   const flavor = builderOk && flavorName !== AUTO_FLAVOR ? registry.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
+  if (!errors.length) errors.push(...checkDockerfileStarts(resolved, at));
   if (errors.length) return fail();
   return resolved;
 }

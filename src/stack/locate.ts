@@ -2,7 +2,7 @@
  * From a JSON path in the parsed value back to the YAML node it came from, so every error can
  * say file:line:col. Paths are JSON pointers (`/images/app/tags/0`), as TypeBox reports them.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from "yaml";
 import type { Location } from "../errors.ts";
 
 export function pointerSegments(pointer: string): string[] {
@@ -27,7 +27,7 @@ export function nodeAt(doc: Document, segments: readonly string[], key = false):
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === seg);
+      const pair = pairsByKey(node).get(seg);
       if (!pair) return last;
       const isLast = i === segments.length - 1;
       if (isLast && key && pair.key) return pair.key as Node;
@@ -43,6 +43,24 @@ export function nodeAt(doc: Document, segments: readonly string[], key = false):
     last = node as Node;
   }
   return last;
+}
+
+/**
+ * A mapping's pairs by key text, built once per mapping: locating every error of a stack with
+ * thousands of keys by scanning them each time was quadratic. The first pair of a key wins, as
+ * `find` did. (The document is not changed after parsing, so the index stays true.)
+ */
+const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  let index = indexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p as Pair);
+    }
+    indexes.set(map, index);
+  }
+  return index;
 }
 
 export function locate(

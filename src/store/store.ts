@@ -7,9 +7,10 @@
  * containers.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError } from "../errors.ts";
+import { storeError } from "./_errors.ts";
 
 export interface FlavorRecord {
   name: string;
@@ -81,17 +82,38 @@ export class Store {
       });
     }
     const path = join(dir, "imgb.db");
+    const doing = options.readonly ? "read it" : "write to it";
+    let db: Database | undefined;
     try {
-      if (!options.readonly) mkdirSync(dir, { recursive: true });
-      const db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
+      if (!options.readonly) {
+        mkdirSync(dir, { recursive: true });
+        // SQLite opens a file it cannot write read-only without a word and fails only at the
+        // first write; ask the file system first (EROFS holds for root too). The rollback
+        // journal is created beside the database, so the directory must be writable as well.
+        accessSync(dir, constants.W_OK);
+        if (existsSync(path)) accessSync(path, constants.W_OK);
+      }
+      db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
       db.exec("PRAGMA busy_timeout = 10000");
       if (!options.readonly) for (const s of SCHEMA) db.exec(s);
       return new Store(path, db);
     } catch (e) {
+      db?.close();
+      const mapped = storeError(e, path, doing);
+      if (mapped !== e) throw mapped;
       throw new RuntimeError("store.open", `Cannot open imgb's store '${path}': ${(e as Error).message}`, {
         hint: "set IMGB_HOME to a writable directory",
         cause: e,
       });
+    }
+  }
+
+  /** Runs one store operation; SQLite's failures become RuntimeErrors that say what to do. */
+  #run<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw storeError(e, this.path, doing);
     }
   }
 
@@ -104,15 +126,17 @@ export class Store {
   }
 
   listFlavors(): FlavorRecord[] {
-    try {
-      return this.#db
-        .query<Record<string, string>, []>("SELECT name, source, sha256, schema, description, registered_at FROM flavors ORDER BY name")
-        .all()
-        .map((r) => ({ name: r.name!, source: r.source!, sha256: r.sha256!, schema: r.schema!, description: r.description!, registeredAt: r.registered_at! }));
-    } catch (e) {
-      if (/no such table/.test((e as Error).message)) return [];
-      throw e;
-    }
+    return this.#run("list the registered flavors", () => {
+      try {
+        return this.#db
+          .query<Record<string, string>, []>("SELECT name, source, sha256, schema, description, registered_at FROM flavors ORDER BY name")
+          .all()
+          .map((r) => ({ name: r.name!, source: r.source!, sha256: r.sha256!, schema: r.schema!, description: r.description!, registeredAt: r.registered_at! }));
+      } catch (e) {
+        if (/no such table/.test((e as Error).message)) return [];
+        throw e;
+      }
+    });
   }
 
   getFlavor(name: string): FlavorRecord | undefined {
@@ -124,55 +148,67 @@ export class Store {
    * current record of that name, so "already registered from elsewhere" is decided race-free.
    */
   putFlavor(record: FlavorRecord, check?: (existing: FlavorRecord | undefined) => void): void {
-    const tx = this.#db.transaction(() => {
-      check?.(this.getFlavor(record.name));
-      this.#db
-        .query(
-          `INSERT INTO flavors (name, source, sha256, schema, description, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-           ON CONFLICT(name) DO UPDATE SET source = ?2, sha256 = ?3, schema = ?4, description = ?5, registered_at = ?6`,
-        )
-        .run(record.name, record.source, record.sha256, record.schema, record.description, record.registeredAt);
+    this.#run("register the flavor", () => {
+      const tx = this.#db.transaction(() => {
+        check?.(this.getFlavor(record.name));
+        this.#db
+          .query(
+            `INSERT INTO flavors (name, source, sha256, schema, description, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET source = ?2, sha256 = ?3, schema = ?4, description = ?5, registered_at = ?6`,
+          )
+          .run(record.name, record.source, record.sha256, record.schema, record.description, record.registeredAt);
+      });
+      tx.immediate();
     });
-    tx.immediate();
   }
 
   removeFlavor(name: string): boolean {
-    return this.#db.query("DELETE FROM flavors WHERE name = ?1").run(name).changes > 0;
+    return this.#run("remove the flavor", () => this.#db.query("DELETE FROM flavors WHERE name = ?1").run(name).changes > 0);
   }
 
   getBuild(checksum: string): BuildRecord | undefined {
-    const r = this.#db.query<Record<string, string | null>, [string]>("SELECT * FROM builds WHERE checksum = ?1").get(checksum);
-    if (!r) return undefined;
-    const rec: BuildRecord = { checksum: r.checksum!, image: r.image!, ref: r.ref!, builtAt: r.built_at! };
-    if (r.digest) rec.digest = r.digest;
-    if (r.image_id) rec.imageId = r.image_id;
-    return rec;
+    return this.#run("look up earlier builds", () => {
+      const r = this.#db.query<Record<string, string | null>, [string]>("SELECT * FROM builds WHERE checksum = ?1").get(checksum);
+      if (!r) return undefined;
+      const rec: BuildRecord = { checksum: r.checksum!, image: r.image!, ref: r.ref!, builtAt: r.built_at! };
+      if (r.digest) rec.digest = r.digest;
+      if (r.image_id) rec.imageId = r.image_id;
+      return rec;
+    });
   }
 
   putBuild(r: BuildRecord): void {
-    this.#db
-      .query("INSERT OR REPLACE INTO builds (checksum, image, ref, digest, image_id, built_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-      .run(r.checksum, r.image, r.ref, r.digest ?? null, r.imageId ?? null, r.builtAt);
+    this.#run("record the build", () => {
+      this.#db
+        .query("INSERT OR REPLACE INTO builds (checksum, image, ref, digest, image_id, built_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .run(r.checksum, r.image, r.ref, r.digest ?? null, r.imageId ?? null, r.builtAt);
+    });
   }
 
   deleteBuild(checksum: string): void {
-    this.#db.query("DELETE FROM builds WHERE checksum = ?1").run(checksum);
+    this.#run("forget the build", () => {
+      this.#db.query("DELETE FROM builds WHERE checksum = ?1").run(checksum);
+    });
   }
 
   /** File hashes recorded under a directory (one query; the caller looks them up by path). */
   fileHashes(prefix: string): Map<string, FileHashRecord> {
-    const rows = this.#db
-      .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
-      .all(prefix, `${prefix}\uffff`);
-    return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), sha256: String(r.sha256) }]));
+    return this.#run("read the file hash cache", () => {
+      const rows = this.#db
+        .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
+        .all(prefix, `${prefix}\uffff`);
+      return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), sha256: String(r.sha256) }]));
+    });
   }
 
   putFileHashes(records: readonly FileHashRecord[]): void {
-    if (!records.length) return;
-    const q = this.#db.query("INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    this.#db.transaction(() => {
-      for (const r of records) q.run(r.path, r.dev, r.ino, r.size, r.mtimeNs, r.sha256);
-    }).immediate();
+    this.#run("update the file hash cache", () => {
+      if (!records.length) return;
+      const q = this.#db.query("INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      this.#db.transaction(() => {
+        for (const r of records) q.run(r.path, r.dev, r.ino, r.size, r.mtimeNs, r.sha256);
+      }).immediate();
+    });
   }
 
   close(): void {

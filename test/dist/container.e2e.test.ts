@@ -40,7 +40,7 @@ describe.skipIf(!(await requireEngine("docker")))("imgb's own image, built by im
       expect(prep.code).toBe(0);
 
       const home = tempDir("imgb-home-");
-      const build = await run([hostBinary, "build", "-f", join(tree, "container/imgb.yaml")], {
+      const build = await run([hostBinary, "build", "-f", join(tree, "container/imgb.yaml"), "--allow", `fs.read=${join(tree, "dist/container")}`], {
         cwd: tempDir(),
         env: { PATH: "/usr/bin:/bin", HOME: home, DOCKER_HOST, DOCKER_BINARY: DOCKER_CLI, IMGB_IMAGE_TAG: tag },
       });
