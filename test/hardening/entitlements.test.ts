@@ -36,7 +36,7 @@ describe("paths outside the stack's directory need --allow", () => {
     ["dockerignore", (o) => `images:\n  app:\n    context: ctx\n    dockerignore: ${o}/.dockerignore\n`, /imgb\.yaml:5:5: error: 'dockerignore' reads .*\(at \/images\/app\/dockerignore\)/],
     ["password_file", (o) => `container_registry:\n  uri: 127.0.0.1:5000\n  credentials: { username: u, password_file: ${o}/secret.txt }\nimages:\n  app: { context: ctx }\n`, /imgb\.yaml:4:31: error: 'password_file' reads .*\(at \/container_registry\/credentials\/password_file\)/],
     ["a flavor file (it would be run, not only read)", (o) => `flavors: [${o}/f.ts]\nimages:\n  app: { context: ctx }\n`, /imgb\.yaml:2:11: error: 'flavors' reads .*\(at \/flavors\/0\)/],
-    ["a relative path climbing out", () => `images:\n  app:\n    context: ../..\n`, /error: 'context' reads '\/tmp'|error: 'context' reads '\/'/],
+    ["a relative path climbing out", () => `images:\n  app:\n    context: ../..\n`, /imgb\.yaml:4:5: error: 'context' reads '[^']+', outside the stack file's directory /],
   ];
   for (const [name, body, expected] of cases) {
     test(name, async () => {

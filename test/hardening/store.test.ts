@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, runImgb } from "../helpers/binary.ts";
+import { requireTool } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 const flavorFile = join(repoRoot, "examples/custom-flavor/stamped_flavor.ts");
@@ -29,11 +30,7 @@ afterAll(() => {
   cleanupTempDirs();
 });
 
-const canMount = (() => {
-  const probe = tmpfs();
-  return probe !== undefined;
-})();
-if (!canMount && process.env.CI === "true") throw new Error("store hardening needs root and mount (a read-only tmpfs)");
+const canMount = await requireTool("mount -t tmpfs", () => (tmpfs() === undefined ? "store hardening needs root and mount (a read-only tmpfs)" : undefined));
 
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split("\n");
