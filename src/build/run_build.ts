@@ -16,6 +16,7 @@ import { closest } from "../stack/suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
+import { probeEngine } from "./engine_probe.ts";
 import { probeRegistry } from "./registry_probe.ts";
 import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
@@ -57,7 +58,9 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
-  // Before the first build: a wrong password or a registry that is down fails now, in seconds.
+  // Before the first build: an engine that is down, a wrong password or a registry that is
+  // down fails now, in seconds, once (not once per image).
+  if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
   if (registry && order.length > 0) await probeRegistry(registry, options.signal);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
