@@ -52,7 +52,7 @@ export interface BuildRun {
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
-  const refused = staticChecks(stack, flavor, order);
+  const refused = await staticChecks(stack, flavor, order);
   if (refused.length > 0) throw new InputErrors(refused);
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
