@@ -58,10 +58,10 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
-  // Before the first build: an engine that is down, a wrong password or a registry that is
-  // down fails now, in seconds, once (not once per image).
-  if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
+  // Before the first build: a wrong password, a registry or an engine that is down fails now,
+  // in seconds, once (not once per image). The registry first: it costs no engine process.
   if (registry && order.length > 0) await probeRegistry(registry, options.signal);
+  if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 

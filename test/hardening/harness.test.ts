@@ -74,6 +74,7 @@ describe("expectCleanFailure against the binary", () => {
     const dir = tempDir("imgb-harness-case-");
     const file = join(dir, "imgb.yaml");
     writeFileSync(file, "images:\n  a: { context: . }\nbogus: 1\n");
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n"); // one error only: validate also reports a missing Dockerfile
     const r = await expectCleanFailure({ args: ["validate", "-f", file], cwd: dir, code: 2, unchanged: [dir] });
     expect(r.errorLine).toStartWith(`${file}:3:1: error: Unknown key 'bogus'`);
   });
