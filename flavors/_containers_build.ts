@@ -4,6 +4,7 @@
  * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
  * registry's settings when the build cannot, build in the right format, push.
  */
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildReport } from "../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../src/builder/build_options.ts";
@@ -30,12 +31,20 @@ export interface ContainersEngine extends ContainersPushPlan {
 }
 
 export async function buildWithContainersTools(given: ContainersEngine, imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
-  // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
   const secret = registry?.credentials?.password.reveal();
-  const engine: ContainersEngine = secret ? { ...given, run: (a, o = {}) => given.run(a, { ...o, redact: [...(o.redact ?? []), secret] }) } : given;
   const refs = imageReferences(imageName, options, registry);
-  const platform = singlePlatform(engine.name, options);
-  return withTempDir(engine.name, async (tmp) => {
+  const platform = singlePlatform(given.name, options);
+  return withTempDir(given.name, async (tmp) => {
+    // podman and buildah put their own temp files (buildahNNNN, layer tars) in TMPDIR, and a
+    // cancel that kills them leaves those behind: give them this build's private directory,
+    // which is removed with it whatever happens.
+    const engineTmp = join(tmp, "engine-tmp");
+    await mkdir(engineTmp, { mode: 0o700 });
+    // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
+    const engine: ContainersEngine = {
+      ...given,
+      run: (a, o = {}) => given.run(a, { ...o, env: { ...o.env, TMPDIR: engineTmp }, redact: secret ? [...(o.redact ?? []), secret] : o.redact }),
+    };
     const iidfile = join(tmp, "iid");
     let registryFlags: string[] = [];
     await withContextDirectory(buildContext, engine.signal, async (dir) => {

@@ -5,8 +5,9 @@
  * the target image uses one of them, and an explicit `oci` with one of them is an input error
  * that names the Dockerfile line.
  */
+import type { StaticImage } from "../src/builder/flavor.ts";
 import { InputError } from "../src/errors.ts";
-import type { DockerOnlyUse } from "./_dockerfile_facts.ts";
+import { dockerfileFacts, type DockerOnlyUse } from "./_dockerfile_facts.ts";
 
 export type FormatSetting = "auto" | "oci" | "docker";
 
@@ -38,4 +39,20 @@ export function chooseFormat(engine: string, setting: FormatSetting, extraFlags:
     });
   }
   return fromFlags === undefined ? (format as "oci" | "docker") : undefined;
+}
+
+/**
+ * The flavors' `staticCheck`: the same refusal before anything builds (`imgb validate`), from the
+ * Dockerfile as the stack names it. Inline content or extras that replace the Dockerfile in the
+ * context are seen by the build's own check only.
+ */
+export function formatCheck(engine: string, setting: FormatSetting, image: StaticImage): InputError[] {
+  const { dockerOnly } = dockerfileFacts(image.dockerfile, image);
+  try {
+    chooseFormat(engine, setting, image.extraFlags, dockerOnly, image.dockerfilePath);
+    return [];
+  } catch (e) {
+    if (e instanceof InputError) return [e];
+    throw e;
+  }
 }

@@ -33,6 +33,8 @@ export default defineFlavor({
   description: "Build with buildah (daemonless), push with buildah push.",
   config: BuildahConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
+  // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
+  staticCheck: async (config, image) => (await import("./_image_format.ts")).formatCheck("buildah", config.format, image),
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./_buildah_builder.ts")).probeBuildah(config),
   implementation: async () => (await import("./_buildah_builder.ts")).BuildahImageBuilder,

@@ -35,6 +35,8 @@ export default defineFlavor({
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
+  // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
+  staticCheck: async (config, image) => (await import("./_image_format.ts")).formatCheck("podman", config.format, image),
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./_podman_builder.ts")).probePodman(config),
   implementation: async () => (await import("./_podman_builder.ts")).PodmanImageBuilder,

@@ -12,7 +12,7 @@ function tree() {
   writeTree(dir, { Dockerfile: "FROM scratch\n", "a/b.txt": "bee\n", "big.bin": new Uint8Array(1 << 20).fill(7) });
   return dir;
 }
-const digest = async (dir: string, cache = memoryHashCache(), stats?: DigestStats) => contextDigest(await new BuildContext({ root: dir }).files(), cache, stats);
+const digest = async (dir: string, cache = memoryHashCache(), stats?: DigestStats) => contextDigest(await new BuildContext({ root: dir }).files(), { cache, stats });
 
 describe("contextDigest", () => {
   test("unchanged tree: same digest, and nothing is read the second time", async () => {
@@ -62,5 +62,28 @@ describe("contextDigest", () => {
     const b = tree();
     utimesSync(join(b, "a/b.txt"), new Date(1e12), new Date(1e12));
     expect(await digest(a)).toBe(await digest(b));
+  });
+
+  test("an aborted signal stops it before the first file is read", async () => {
+    const stats: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+    const reason = new DOMException("cancelled", "AbortError");
+    const entries = await new BuildContext({ root: tree() }).files();
+    const err = await contextDigest(entries, { stats, signal: AbortSignal.abort(reason) }).catch((e) => e);
+    expect(err).toBe(reason);
+    expect(stats.hashed).toBe(0);
+  });
+
+  test("an abort while a big file is read stops within a chunk, with the signal's reason (not a read error)", async () => {
+    const dir = tempDir();
+    writeTree(dir, { Dockerfile: "FROM scratch\n", "huge.bin": new Uint8Array(64 << 20) });
+    const entries = await new BuildContext({ root: dir }).files();
+    const abort = new AbortController();
+    const reason = new DOMException("cancelled", "AbortError");
+    const stats: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+    // Abort as soon as the read has begun: the first timer tick after the digest started.
+    const pending = contextDigest(entries, { stats, signal: abort.signal });
+    setTimeout(() => abort.abort(reason), 0);
+    expect(await pending.catch((e) => e)).toBe(reason);
+    expect(stats.bytesHashed).toBe("FROM scratch\n".length); // the Dockerfile only: huge.bin was never finished
   });
 });

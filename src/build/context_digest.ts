@@ -28,14 +28,23 @@ export interface DigestStats {
   bytesHashed: number;
 }
 
+export interface DigestOptions {
+  cache?: FileHashCache;
+  stats?: DigestStats;
+  /** Ctrl-C: checked per file and per chunk read, so a 10 GB context stops within one chunk. */
+  signal?: AbortSignal;
+}
+
 /** `entries` is `context.files()`: the caller walks the context once and shares the list. */
-export async function contextDigest(entries: readonly ContextEntry[], cache?: FileHashCache, stats?: DigestStats): Promise<string> {
+export async function contextDigest(entries: readonly ContextEntry[], options: DigestOptions = {}): Promise<string> {
+  const { cache, stats, signal } = options;
   const hasher = new Bun.CryptoHasher("sha256");
   for (const e of entries) {
+    signal?.throwIfAborted();
     let content = "";
     if (e.type === "file") {
       if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");
-      else if (e.source) content = await fileHash(e.source, cache, stats);
+      else if (e.source) content = await fileHash(e.source, cache, stats, signal);
       if (stats) stats.files++;
     }
     hasher.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.size}\0${e.linkTarget ?? ""}\0${content}\n`);
@@ -43,7 +52,7 @@ export async function contextDigest(entries: readonly ContextEntry[], cache?: Fi
   return `sha256:${hasher.digest("hex")}`;
 }
 
-async function fileHash(path: string, cache: FileHashCache | undefined, stats: DigestStats | undefined): Promise<string> {
+async function fileHash(path: string, cache: FileHashCache | undefined, stats: DigestStats | undefined, signal: AbortSignal | undefined): Promise<string> {
   const st = stat(path);
   const key = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs) };
   const hit = cache?.lookup(path);
@@ -54,8 +63,13 @@ async function fileHash(path: string, cache: FileHashCache | undefined, stats: D
     for await (const chunk of Bun.file(path).stream()) {
       hasher.update(chunk);
       read += chunk.length;
+      // Bun resolves a file stream's chunks without returning to the event loop, so a SIGINT
+      // handler (and the abort it fires) would wait for the whole file: yield once per chunk.
+      if (signal) await new Promise((r) => setImmediate(r));
+      signal?.throwIfAborted(); // leaving the loop cancels the stream: the file is closed
     }
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     throw new RuntimeError("context.read", `Cannot read '${path}': ${(e as Error).message}`);
   }
   if (read !== key.size) throw new RuntimeError("context.changed", `File '${path}' changed while it was read: ${key.size} bytes expected, ${read} read`);

@@ -54,8 +54,10 @@ export async function prepareImage(
   });
   const imageName = first ? `${image.name}:${first}` : image.name;
   const entries = await context.files(); // one walk for both digests below
+  // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.
+  signal.throwIfAborted();
   const checksum = imageChecksum({
-    contextDigest: await contextDigest(entries, hashes),
+    contextDigest: await contextDigest(entries, { cache: hashes, signal }),
     ignoreFile: context.ignoreFile,
     options,
     flavor: stack.imageBuilder.flavor,

@@ -16,6 +16,7 @@ import { closest } from "../stack/suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
+import { probeEngine } from "./engine_probe.ts";
 import { probeRegistry } from "./registry_probe.ts";
 import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
@@ -52,15 +53,17 @@ export interface BuildRun {
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
-  const refused = staticChecks(stack, flavor, order);
+  const refused = await staticChecks(stack, flavor, order);
   if (refused.length > 0) throw new InputErrors(refused);
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
   const Builder = await blame("loading its implementation", () => flavor.implementation());
-  // Before the first build: a wrong password or a registry that is down fails now, in seconds
-  // (when the run will use it at all: not for oci archives from bases elsewhere).
+  // Before the first build: a wrong password, a registry or an engine that is down fails now,
+  // in seconds, once (not once per image). The registry first: it costs no engine process; and
+  // only when the run will use it at all (not for oci archives from bases elsewhere).
   if (registry && order.length > 0 && usesStackRegistry(stack, flavor, order, registry)) await probeRegistry(registry, options.signal);
+  if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
   const done = new Map<string, ImageResult>();
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 

@@ -1,19 +1,22 @@
 /**
- * What can be known about a stack before anything builds, from the flavor's declared
- * capabilities: several platforms on a flavor that makes one image per build, a `RUN` for a
- * flavor that runs no containers. `imgb validate` reports these with the other input errors and
- * `imgb build` refuses them before the first build, so validate never accepts what build
- * refuses. The Dockerfile is parsed, and only the stages the target needs are looked at (as
- * BuildKit, which skips the others); one imgb cannot parse is left to the engine.
+ * What can be known about a stack before anything builds, from what the flavor declares:
+ * several platforms on a flavor that makes one image per build, a `RUN` for a flavor that runs
+ * no containers (its `capabilities`), and whatever its `staticCheck` refuses for its config
+ * (podman's `format: oci` with a HEALTHCHECK). `imgb validate` reports these with the other
+ * input errors and `imgb build` refuses them before the first build, so validate never accepts
+ * what build refuses. The Dockerfile is parsed once per image, and only the stages the target
+ * needs are looked at (as BuildKit, which skips the others); one imgb cannot parse is left to
+ * the engine.
  */
 import { readFileSync } from "node:fs";
-import type { AnyFlavor } from "../builder/flavor.ts";
-import { parseDockerfile } from "../dockerfile/parse.ts";
+import { relative } from "node:path";
+import type { AnyFlavor, StaticImage } from "../builder/flavor.ts";
+import { parseDockerfile, type Dockerfile } from "../dockerfile/parse.ts";
 import { at, parsePlatform, planBuild } from "../dockerfile/stages.ts";
-import { InputError } from "../errors.ts";
+import { InputError, RuntimeError } from "../errors.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 
-export function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, images: readonly string[] = Object.keys(stack.images)): InputError[] {
+export async function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, images: readonly string[] = Object.keys(stack.images)): Promise<InputError[]> {
   const caps = flavor.capabilities ?? {};
   const errors: InputError[] = [];
   for (const name of images) {
@@ -27,25 +30,55 @@ export function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, images: re
         }),
       );
     }
+    if (caps.run !== false && !flavor.staticCheck) continue;
+    const df = dockerfileOf(stack, image);
+    if (!df) continue;
     if (caps.run === false) {
-      const run = firstRun(stack, image, flavor.name);
+      const run = firstRun(stack, image, df, flavor.name);
       if (run) errors.push(run);
     }
+    if (flavor.staticCheck) errors.push(...(await flavorCheck(stack, flavor, image, df)));
   }
   return errors;
 }
 
-function firstRun(stack: ResolvedStack, image: ResolvedImage, flavorName: string): InputError | undefined {
-  let text: string;
+/**
+ * The image's Dockerfile as the build will send it (an extra file at its path replaces the one
+ * on disk), parsed; undefined when it is missing (the stack's own checks say so) or imgb cannot
+ * parse it (the build does).
+ */
+function dockerfileOf(stack: ResolvedStack, image: ResolvedImage): Dockerfile | undefined {
   try {
-    text = image.dockerfileInline ?? (image.dockerfile ? readFileSync(image.dockerfile, "utf8") : "");
+    if (image.dockerfileInline !== undefined) return parseDockerfile(image.dockerfileInline, stack.file);
+    if (!image.dockerfile) return undefined;
+    const inContext = image.context ? relative(image.context, image.dockerfile) : undefined;
+    const extra = image.extraFiles.find((x) => x.destination === inContext);
+    if (extra?.content !== undefined) return parseDockerfile(extra.content, image.dockerfile);
+    const file = extra?.source ?? image.dockerfile;
+    return parseDockerfile(readFileSync(file, "utf8"), file);
   } catch {
-    return undefined; // a missing Dockerfile is reported by the stack's own checks
+    return undefined;
   }
+}
+
+/** The flavor's own check; errors located in an inline Dockerfile point at its stack key. */
+async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage, df: Dockerfile): Promise<InputError[]> {
   const inline = image.dockerfileInline !== undefined;
-  const file = inline ? stack.file : image.dockerfile!;
+  const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags };
+  let found: InputError[];
   try {
-    const df = parseDockerfile(text, file);
+    found = await flavor.staticCheck!(stack.imageBuilder.config, seen);
+  } catch (e) {
+    if (e instanceof InputError) found = [e];
+    else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (!inline) return found;
+  return found.map((e) => new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
+}
+
+function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, flavorName: string): InputError | undefined {
+  const inline = image.dockerfileInline !== undefined;
+  try {
     const plan = planBuild(df, image.buildArgs, parsePlatform(image.platforms[0] ?? "linux/amd64"), image.target);
     for (const i of plan.order) {
       const ins = plan.stages[i]!.instructions.find((x) => x.keyword === "RUN");

@@ -1,4 +1,6 @@
 import type { TObject, Static } from "@sinclair/typebox";
+import type { Dockerfile } from "../dockerfile/parse.ts";
+import type { InputError } from "../errors.ts";
 import type { BaseImageBuilder, BuilderEnv } from "./base_image_builder.ts";
 
 /**
@@ -25,6 +27,18 @@ export interface FlavorCapabilities {
   multiPlatform?: boolean;
   /** Dockerfile `RUN` instructions (needs a container runtime). */
   run?: boolean;
+}
+
+/** One image of a stack as a flavor's `staticCheck` sees it: its parsed Dockerfile and options. */
+export interface StaticImage {
+  name: string;
+  dockerfile: Dockerfile;
+  /** Where the Dockerfile is: its file, or the stack file for an inline one. */
+  dockerfilePath: string;
+  buildArgs: Readonly<Record<string, string>>;
+  platforms: readonly string[];
+  target?: string;
+  extraFlags: readonly string[];
 }
 
 /** A builder class constructor as a flavor's implementation loader returns it. */
@@ -60,6 +74,13 @@ export interface Flavor<Schema extends TObject = TObject> {
    * checks the registry before the first build only when a base image comes from it.
    */
   pushesToRegistry?(config: Static<Schema>): boolean;
+  /**
+   * What this flavor, with this config, would refuse to build in `image`: the InputErrors its
+   * build would end with, found by `imgb validate` and before `imgb build` starts. For what
+   * depends on the config (a `format` that cannot hold an instruction); plain yes/no limits are
+   * `capabilities`. Cheap and engine-free: it must not run anything.
+   */
+  staticCheck?(config: Static<Schema>, image: StaticImage): Promise<InputError[]>;
   /** Is the engine usable here? Cheap; must not build anything. */
   probe?(config: Static<Schema>): Promise<ProbeResult>;
   /** Load the implementation. Called only when a build needs it. */

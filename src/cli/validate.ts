@@ -17,7 +17,7 @@ export default defineCommand({
       const { stack, registry } = await loadStackForCommand(args.options, io);
       // What the flavor declares it cannot build (auto: not known until a build picks one).
       const flavor = registry.get(stack.imageBuilder.flavor)?.flavor;
-      const refused = flavor ? staticChecks(stack, flavor) : [];
+      const refused = flavor ? await staticChecks(stack, flavor) : [];
       if (refused.length > 0) throw new InputErrors(refused);
       const images = Object.keys(stack.images);
       if (args.options.json) io.out(JSON.stringify({ valid: true, file: stack.file, flavor: stack.imageBuilder.flavor, images }) + "\n");

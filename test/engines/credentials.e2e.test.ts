@@ -4,9 +4,9 @@
  * child (proof that it was looking at the right moment) and must never see the password.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { Secret } from "../../src/secret.ts";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, DOCKER_CLI, DOCKER_HOST, PODMAN_URL, registryDigest, requireEngine, E2E_TIMEOUT } from "../helpers/testenv.ts";
+import { watchProcesses, type ProcHit } from "./_proc_watch.ts";
 import { build, makeFixture, removeFixture } from "./_scenario.ts";
 
 const fixture = makeFixture({ Dockerfile: "FROM imgb-test/busybox:latest\nCOPY a /a\nRUN sleep 1\n", a: `${Date.now()}\n` });
@@ -14,27 +14,15 @@ afterAll(() => removeFixture(fixture));
 
 /** Runs `fn` while the watcher looks for the password and for `--password-stdin` in any argv. */
 async function watchArgv(fn: () => Promise<string>): Promise<{ ref: string; leaks: number; loginsSeen: number }> {
-  const watcher = Bun.spawn([process.execPath, join(import.meta.dir, "_proc_watch.ts")], {
-    env: { ...process.env, WATCH_NEEDLES: JSON.stringify([AUTH_PASSWORD, "--password-stdin"]) },
-    stdout: "pipe",
-  });
-  const reader = watcher.stdout.getReader();
-  let output = "";
-  while (!output.includes("READY")) output += new TextDecoder().decode((await reader.read()).value);
+  const watch = await watchProcesses({ argv: [AUTH_PASSWORD, "--password-stdin"] });
   let ref: string;
+  let hits: ProcHit[] = [];
   try {
     ref = await fn();
-    await Bun.sleep(50);
   } finally {
-    watcher.kill();
+    hits = await watch.stop();
   }
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    output += new TextDecoder().decode(value);
-  }
-  const hits = output.split("\n").filter((l) => l.startsWith("HIT "));
-  return { ref, leaks: hits.filter((l) => l.startsWith("HIT 0 ")).length, loginsSeen: hits.filter((l) => l.startsWith("HIT 1 ")).length };
+  return { ref, leaks: hits.filter((h) => h.needle === 0).length, loginsSeen: hits.filter((h) => h.needle === 1).length };
 }
 
 const registry = () => ({ uri: AUTH_REGISTRY, insecure: true, credentials: { username: AUTH_USER, password: new Secret(AUTH_PASSWORD, "test") } });

@@ -8,10 +8,10 @@
  * child's environment, and the login's `--password-stdin` in an argv.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { imgbBinary } from "../helpers/binary.ts";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, registryDigest, requireEngine, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
+import { isCommand, watchProcesses, type ProcHit } from "./_proc_watch.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -34,34 +34,28 @@ interface Watched {
 }
 
 async function buildWatched(dir: string, passwordVar: string, control: string): Promise<Watched> {
-  const watcher = Bun.spawn([process.execPath, join(import.meta.dir, "_proc_watch.ts")], {
-    env: { PATH: process.env.PATH, WATCH_NEEDLES: JSON.stringify(["--password-stdin"]), WATCH_ENV_NEEDLES: JSON.stringify([`${passwordVar}=`, control]) },
-    stdout: "pipe",
-  });
-  const reader = watcher.stdout.getReader();
-  let output = "";
-  while (!output.includes("READY")) output += new TextDecoder().decode((await reader.read()).value);
+  const watch = await watchProcesses({ argv: ["--password-stdin"], environ: [`${passwordVar}=`, control] });
   const [name, value] = control.split("=");
-  const imgb = Bun.spawn([imgbBinary(), "build", "--progress", "plain"], {
+  const argv = [imgbBinary(), "build", "--progress", "plain"];
+  const imgb = Bun.spawn(argv, {
     cwd: dir,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1", [passwordVar]: AUTH_PASSWORD, [name!]: value! },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [, stderr, code] = await Promise.all([new Response(imgb.stdout).text(), new Response(imgb.stderr).text(), imgb.exited]);
-  await Bun.sleep(50);
-  watcher.kill();
-  for (;;) {
-    const { value: chunk, done } = await reader.read();
-    if (done) break;
-    output += new TextDecoder().decode(chunk);
+  let stderr = "";
+  let code = -1;
+  let hits: ProcHit[] = [];
+  try {
+    [, stderr, code] = await Promise.all([new Response(imgb.stdout).text(), new Response(imgb.stderr).text(), imgb.exited]);
+  } finally {
+    hits = await watch.stop();
   }
-  const lines = output.split("\n");
   // imgb itself, and its children caught between fork and exec (still imgb's argv and environment).
-  const isImgb = (hit: string) => Number(hit.split(" ")[0]) === imgb.pid || hit.slice(hit.indexOf(" ") + 1).startsWith(`${imgbBinary()} build`);
-  const hits = (prefix: string) => lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length)).filter((l) => !isImgb(l));
-  return { code, stderr, imgbPid: imgb.pid, leaks: hits("ENV 0 "), controls: hits("ENV 1 "), loginsSeen: lines.filter((l) => l.startsWith("HIT 0 ")).length };
+  const shown = (kind: ProcHit["kind"], needle: number) =>
+    hits.filter((h) => h.kind === kind && h.needle === needle && h.pid !== imgb.pid && !isCommand(h, argv)).map((h) => `${h.pid} ${h.argv}`);
+  return { code, stderr, imgbPid: imgb.pid, leaks: shown("environ", 0), controls: shown("environ", 1), loginsSeen: hits.filter((h) => h.kind === "argv" && h.needle === 0).length };
 }
 
 for (const c of cases) {

@@ -76,6 +76,7 @@ describe("expectCleanFailure against the binary", () => {
     // One mistake only: the image is otherwise complete (all errors are reported at once).
     writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
     writeFileSync(file, "images:\n  a: { context: . }\nbogus: 1\n");
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n"); // one error only: validate also reports a missing Dockerfile
     const r = await expectCleanFailure({ args: ["validate", "-f", file], cwd: dir, code: 2, unchanged: [dir] });
     expect(r.errorLine).toStartWith(`${file}:3:1: error: Unknown key 'bogus'`);
   });
