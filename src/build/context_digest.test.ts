@@ -26,6 +26,20 @@ describe("contextDigest", () => {
     expect(second).toEqual({ files: 3, hashed: 0, bytesHashed: 0 });
   });
 
+  test("a same-size rewrite with the mtime put back is not taken from the cache (ctime moved)", async () => {
+    const dir = tree();
+    const file = join(dir, "a/b.txt");
+    utimesSync(file, 1_000_000, 1_000_000); // whole seconds: exactly restorable
+    const cache = memoryHashCache();
+    const before = await digest(dir, cache);
+    await Bun.sleep(10); // a ctime of its own
+    writeFileSync(file, "BEA\n"); // same size
+    utimesSync(file, 1_000_000, 1_000_000); // mtime as it was: only ctime tells
+    const stats: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+    expect(await digest(dir, cache, stats)).not.toBe(before);
+    expect(stats.hashed).toBe(1);
+  });
+
   test("changes of content, mode, path or link change the digest", async () => {
     const dir = tree();
     const base = await digest(dir);

@@ -1,7 +1,7 @@
 /**
  * A digest of what a BuildContext sends, for deciding whether an image must be rebuilt: one
  * record per entry (type, path, mode, size, link target, content sha256). File contents are
- * hashed through a stat cache — (device, inode, size, mtime in ns) -> sha256 — so an unchanged
+ * hashed through a stat cache — (device, inode, size, mtime and ctime in ns) -> sha256 — so an unchanged
  * 1 GB context is digested without reading it. Any change of path, mode, link or content
  * changes the digest, as with `BuildContext.checksum()`; the two digests are different numbers.
  */
@@ -54,9 +54,9 @@ export async function contextDigest(entries: readonly ContextEntry[], options: D
 
 async function fileHash(path: string, cache: FileHashCache | undefined, stats: DigestStats | undefined, signal: AbortSignal | undefined): Promise<string> {
   const st = stat(path);
-  const key = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs) };
+  const key = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
   const hit = cache?.lookup(path);
-  if (hit && hit.dev === key.dev && hit.ino === key.ino && hit.size === key.size && hit.mtimeNs === key.mtimeNs) return hit.sha256;
+  if (hit && hit.dev === key.dev && hit.ino === key.ino && hit.size === key.size && hit.mtimeNs === key.mtimeNs && hit.ctimeNs === key.ctimeNs) return hit.sha256;
   const hasher = new Bun.CryptoHasher("sha256");
   let read = 0;
   try {

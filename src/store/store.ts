@@ -41,6 +41,8 @@ export interface FileHashRecord {
   ino: number;
   size: number;
   mtimeNs: string;
+  /** ctime too: a rewrite that puts the mtime back (touch -r, tar -x, rsync -t) still moves it. */
+  ctimeNs: string;
   sha256: string;
 }
 
@@ -55,6 +57,19 @@ const SCHEMA = [
      path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,
      mtime_ns TEXT NOT NULL, sha256 TEXT NOT NULL)`,
 ];
+
+/** Columns added after a table was first created: (table, column, definition). Old rows get the default. */
+const ADDED_COLUMNS: readonly [string, string, string][] = [
+  // '' matches no real ctime, so records from before it are hashed again once.
+  ["file_hashes", "ctime_ns", "TEXT NOT NULL DEFAULT ''"],
+];
+
+function addMissingColumns(db: Database): void {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const columns = db.query<{ name: string }, []>(`PRAGMA table_info(${table})`).all();
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** Where the store lives, or why there is none (HOME unset and no IMGB_HOME/XDG_DATA_HOME). */
 export function storeDir(env: Record<string, string | undefined>): string | undefined {
@@ -95,7 +110,10 @@ export class Store {
       }
       db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
       db.exec("PRAGMA busy_timeout = 10000");
-      if (!options.readonly) for (const s of SCHEMA) db.exec(s);
+      if (!options.readonly) {
+        for (const s of SCHEMA) db.exec(s);
+        addMissingColumns(db);
+      }
       return new Store(path, db);
     } catch (e) {
       db?.close();
@@ -197,16 +215,16 @@ export class Store {
       const rows = this.#db
         .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
         .all(prefix, `${prefix}\uffff`);
-      return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), sha256: String(r.sha256) }]));
+      return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), ctimeNs: String(r.ctime_ns ?? ""), sha256: String(r.sha256) }]));
     });
   }
 
   putFileHashes(records: readonly FileHashRecord[]): void {
     this.#run("update the file hash cache", () => {
       if (!records.length) return;
-      const q = this.#db.query("INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      const q = this.#db.query("INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime_ns, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
       this.#db.transaction(() => {
-        for (const r of records) q.run(r.path, r.dev, r.ino, r.size, r.mtimeNs, r.sha256);
+        for (const r of records) q.run(r.path, r.dev, r.ino, r.size, r.mtimeNs, r.ctimeNs, r.sha256);
       }).immediate();
     });
   }
