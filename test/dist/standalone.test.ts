@@ -65,8 +65,8 @@ describe("release binary from an empty directory, HOME unset", () => {
     const store = join(dir, "file", "imgb");
     const r = await imgb(["flavor", "register", join(stackDir, "custom/stamped_flavor.ts")], { ...ENV, IMGB_HOME: store });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Cannot open imgb's store '${store}/imgb.db'`);
-    expect(r.stderr).toContain("set IMGB_HOME to a writable directory");
+    expect(r.stderr).toContain(`Cannot open imgb's store '${store}/imgb.db' (ENOTDIR`);
+    expect(r.stderr).toContain("point IMGB_HOME at a writable directory");
     // Reading commands are not affected by a store that does not exist.
     expect((await imgb(["validate", "-f", join(stackDir, "imgb.yaml")], { ...ENV, IMGB_HOME: store })).code).toBe(0);
   });
@@ -80,7 +80,8 @@ describe("release binary from an empty directory, HOME unset", () => {
     chmodSync(home, 0o555);
     const r = await asNobody(["flavor", "register", join(stackDir, "custom/stamped_flavor.ts")], { ...ENV, IMGB_HOME: home });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Cannot open imgb's store '${home}/imgb.db'`);
+    expect(r.stderr).toContain(`imgb's store '${home}/imgb.db' is read-only: cannot write to it`);
+    expect(r.stderr).toContain("point IMGB_HOME at a writable directory");
     expect(r.stderr).not.toContain("internal error");
   });
 
