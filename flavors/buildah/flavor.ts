@@ -3,7 +3,7 @@
  * The builder lives in `_buildah_builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const BuildahConfig = Type.Object(
   {
@@ -34,6 +34,6 @@ export default defineFlavor({
   config: BuildahConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_buildah_builder.ts")).probeBuildah(config),
-  implementation: async () => (await import("./_buildah_builder.ts")).BuildahImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probeBuildah(config),
+  implementation: async () => (await import("./builder.ts")).BuildahImageBuilder,
 });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { defaultBuildOptions } from "../src/builder/build_options.ts";
-import { InputError } from "../src/errors.ts";
-import { ExecError } from "../src/exec.ts";
-import { commonBuildFlags, explainFailure, imageReferences, singlePlatform, tagOf } from "./_shared.ts";
+import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { InputError } from "../../src/errors.ts";
+import { ExecError } from "../../src/exec.ts";
+import { commonBuildFlags, explainFailure, imageReferences, singlePlatform, tagOf } from "./shared.ts";
 
 const failure = (tail: string[], argv = ["docker", "build", "-"]) => new ExecError({ argv, exitCode: 1, durationMs: 5, tail });
 

@@ -3,7 +3,7 @@
  * pushes with `podman push --digestfile`. The builder lives in `_podman_builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const PodmanConfig = Type.Object(
   {
@@ -36,6 +36,6 @@ export default defineFlavor({
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_podman_builder.ts")).probePodman(config),
-  implementation: async () => (await import("./_podman_builder.ts")).PodmanImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probePodman(config),
+  implementation: async () => (await import("./builder.ts")).PodmanImageBuilder,
 });

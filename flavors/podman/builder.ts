@@ -6,17 +6,17 @@
  */
 import type { Static } from "@sinclair/typebox";
 import { join } from "node:path";
-import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import type { ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { ProbeResult } from "../src/builder/flavor.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { exec, type ExecOptions } from "../src/exec.ts";
-import type { RuntimeError } from "../src/errors.ts";
-import { buildWithContainersTools, type ContainersBuildExtras, type ContainersEngine } from "./_containers_build.ts";
-import { DirectoryBuildContext } from "./_directory_context.ts";
-import type { PodmanConfig } from "./podman.ts";
-import { commonBuildFlags, hasFlag, inspectImageId, singlePlatform } from "./_shared.ts";
+import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ProbeResult } from "../../src/builder/flavor.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { exec, type ExecOptions } from "../../src/exec.ts";
+import type { RuntimeError } from "../../src/errors.ts";
+import { buildWithContainersTools, type ContainersBuildExtras, type ContainersEngine } from "../_containers/build.ts";
+import { DirectoryBuildContext } from "../_containers/directory_context.ts";
+import type { PodmanConfig } from "./flavor.ts";
+import { commonBuildFlags, hasFlag, inspectImageId, singlePlatform } from "../_engine/shared.ts";
 
 type Config = Static<typeof PodmanConfig>;
 

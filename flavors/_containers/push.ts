@@ -4,11 +4,11 @@
  * serve the build's pulls from the same registry too (see `_containers_pulls.ts`).
  */
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { ImageReferences } from "./_shared.ts";
-import { explainFailure, readDigestFile, tagOf, type FailureContext } from "./_shared.ts";
-import { registryManifestDigest } from "./_registry_digest.ts";
-import type { ExecOptions, ExecResult } from "../src/exec.ts";
+import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ImageReferences } from "../_engine/shared.ts";
+import { explainFailure, readDigestFile, tagOf, type FailureContext } from "../_engine/shared.ts";
+import { registryManifestDigest } from "../_registry_digest.ts";
+import type { ExecOptions, ExecResult } from "../../src/exec.ts";
 
 export interface ContainersPushPlan {
   /** The CLI and its global flags, e.g. `["podman", "--remote", "--url", "unix://…"]`. */

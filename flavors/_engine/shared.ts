@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import { stripTag, targetRepository, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { InputError, RuntimeError } from "../src/errors.ts";
-import { exec, ExecError } from "../src/exec.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import { stripTag, targetRepository, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { InputError, RuntimeError } from "../../src/errors.ts";
+import { exec, ExecError } from "../../src/exec.ts";
 
 export interface ImageReferences {
   /** The reference the build tags first and the one returned / pushed for the digest. */

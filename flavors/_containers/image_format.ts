@@ -5,8 +5,8 @@
  * the target image uses one of them, and an explicit `oci` with one of them is an input error
  * that names the Dockerfile line.
  */
-import { InputError } from "../src/errors.ts";
-import type { DockerOnlyUse } from "./_dockerfile_facts.ts";
+import { InputError } from "../../src/errors.ts";
+import type { DockerOnlyUse } from "../_engine/dockerfile_facts.ts";
 
 export type FormatSetting = "auto" | "oci" | "docker";
 

@@ -4,7 +4,7 @@
  * imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const DockerConfig = Type.Object(
   {
@@ -35,6 +35,6 @@ export default defineFlavor({
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_docker_builder.ts")).probeDocker(config),
-  implementation: async () => (await import("./_docker_builder.ts")).DockerImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probeDocker(config),
+  implementation: async () => (await import("./builder.ts")).DockerImageBuilder,
 });
