@@ -14,7 +14,10 @@ import { loginWithContainersTools, pushWithContainersTools, type ContainersPushP
 import { withContextDirectory } from "./directory_context.ts";
 import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
 import { chooseFormat, type FormatSetting } from "./image_format.ts";
-import { explainFailure, imageReferences, readDigestFile, singlePlatform, withTempDir } from "../_engine/shared.ts";
+import { explainFailure } from "../_engine/failure.ts";
+import { readDigestFile, withTempDir } from "../_engine/files.ts";
+import { singlePlatform } from "../_engine/flags.ts";
+import { imageReferences } from "../_engine/references.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {

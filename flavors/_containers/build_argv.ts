@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
-import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/shared.ts";
+import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import type { ContainersBuildExtras } from "./build.ts";
 
 export interface BuildArgvShape {

@@ -5,8 +5,10 @@
  */
 import { join } from "node:path";
 import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
-import type { ImageReferences } from "../_engine/shared.ts";
-import { explainFailure, readDigestFile, tagOf, type FailureContext } from "../_engine/shared.ts";
+import type { ImageReferences } from "../_engine/references.ts";
+import { explainFailure, type FailureContext } from "../_engine/failure.ts";
+import { readDigestFile } from "../_engine/files.ts";
+import { tagOf } from "../_engine/references.ts";
 import { registryManifestDigest } from "../_registry_digest.ts";
 import type { ExecOptions, ExecResult } from "../../src/exec.ts";
 

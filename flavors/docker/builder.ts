@@ -14,7 +14,10 @@ import { RuntimeError } from "../../src/errors.ts";
 import { exec, ExecError, type ExecOptions } from "../../src/exec.ts";
 import type { DockerConfig } from "./flavor.ts";
 import { contextDockerfileFacts } from "../_engine/dockerfile_facts.ts";
-import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "../_engine/shared.ts";
+import { explainFailure } from "../_engine/failure.ts";
+import { readDigestFile, withTempDir } from "../_engine/files.ts";
+import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
+import { imageReferences } from "../_engine/references.ts";
 
 type Config = Static<typeof DockerConfig>;
 
