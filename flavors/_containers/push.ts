@@ -1,7 +1,7 @@
 /**
  * Login and push for the containers-tools engines (podman, buildah): both take `--authfile`,
  * `--tls-verify` and `--digestfile` and share `containers/image` semantics. The login's flags
- * serve the build's pulls from the same registry too (see `_containers_pulls.ts`).
+ * serve the build's pulls from the same registry too (see `pulls.ts`).
  */
 import { join } from "node:path";
 import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";

@@ -1,9 +1,10 @@
 /**
  * The `buildah` flavor: builds with `buildah bud`, pushes with `buildah push --digestfile`.
- * The builder lives in `_buildah_builder.ts`.
+ * The builder lives in `builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
+import { containersBuildOptions } from "../_containers/config_schema.ts";
 
 export const BuildahConfig = Type.Object(
   {
@@ -16,12 +17,7 @@ export const BuildahConfig = Type.Object(
     storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs." })),
     root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root)." })),
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot)." })),
-    layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
-    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
-      default: "auto",
-      description:
-        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
-    }),
+    ...containersBuildOptions,
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 /**
  * The `docker` flavor: builds with a Docker daemon through the docker CLI (BuildKit or the
- * classic builder), pushes with `docker push`. The builder lives in `_docker_builder.ts` and is
+ * classic builder), pushes with `docker push`. The builder lives in `builder.ts` and is
  * imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";

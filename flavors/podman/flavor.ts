@@ -1,9 +1,10 @@
 /**
  * The `podman` flavor: builds with podman (local, or a remote podman service with --remote),
- * pushes with `podman push --digestfile`. The builder lives in `_podman_builder.ts`.
+ * pushes with `podman push --digestfile`. The builder lives in `builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
+import { containersBuildOptions } from "../_containers/config_schema.ts";
 
 export const PodmanConfig = Type.Object(
   {
@@ -18,12 +19,7 @@ export const PodmanConfig = Type.Object(
     root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root), local mode only." })),
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot), local mode only." })),
     storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs; local mode only." })),
-    layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
-    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
-      default: "auto",
-      description:
-        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
-    }),
+    ...containersBuildOptions,
   },
   { additionalProperties: false },
 );
