@@ -18,7 +18,8 @@ import { pushImages } from "./_oci_push.ts";
 import { Registries } from "./_oci_registries.ts";
 import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
 import { contextTree, normalize, readNode } from "./_oci_tree.ts";
-import { imageReferences, tagOf, withTempDir } from "./_shared.ts";
+import { withTempDir } from "./_engine/files.ts";
+import { imageReferences, tagOf } from "./_engine/references.ts";
 import type { OciConfig } from "./oci.ts";
 
 type Config = Static<typeof OciConfig>;

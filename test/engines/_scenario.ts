@@ -13,9 +13,9 @@ import { defaultBuildOptions, type BuildOptions } from "../../src/builder/build_
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import type { Flavor } from "../../src/builder/flavor.ts";
 import { exec } from "../../src/exec.ts";
-import buildah from "../../flavors/buildah.ts";
-import docker from "../../flavors/docker.ts";
-import podman from "../../flavors/podman.ts";
+import buildah from "../../flavors/buildah/flavor.ts";
+import docker from "../../flavors/docker/flavor.ts";
+import podman from "../../flavors/podman/flavor.ts";
 import { BASE_IMAGE, manifestBytesDigest, REGISTRY, registryDigest, uniqueRepo } from "../helpers/testenv.ts";
 
 export const flavors: Record<string, Flavor> = { docker, podman, buildah } as unknown as Record<string, Flavor>;

@@ -4,7 +4,7 @@
  * in Docker format when the target uses them, and stays OCI otherwise. Checked on what the
  * registry serves (manifest media type, config blob), not on the engine's local view; an
  * explicit `format: oci` is refused, naming the Dockerfile line (that no engine command runs
- * then is checked against a fake engine in flavors/builders.test.ts).
+ * then is checked against a fake engine in flavors/_containers/builder.test.ts).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { InputError } from "../../src/errors.ts";

@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, w
 import { join } from "node:path";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { InputError } from "../../src/errors.ts";
-import { DirectoryBuildContext } from "../../flavors/_directory_context.ts";
+import { DirectoryBuildContext } from "../../flavors/_containers/directory_context.ts";
 import { runImgb } from "../helpers/binary.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { parseDockerfile } from "../src/dockerfile/parse.ts";
-import { defaultBuildOptions } from "../src/builder/build_options.ts";
-import { dockerfileFacts } from "./_dockerfile_facts.ts";
+import { parseDockerfile } from "../../src/dockerfile/parse.ts";
+import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { dockerfileFacts } from "./dockerfile_facts.ts";
 
 const facts = (text: string, options = {}) => dockerfileFacts(parseDockerfile(text, "Dockerfile"), defaultBuildOptions(options));
 

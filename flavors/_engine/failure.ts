@@ -1,88 +1,8 @@
 /**
- * Engine-agnostic pieces the built-in builders share: which references an image gets, the flags
- * every engine spells the same way, private temporary files, and turning an engine's failure
- * output into an error that says what went wrong.
+ * Turning an engine's failure output into an error that says what went wrong: the engine is
+ * unreachable, a step failed, a base image is missing or refused, the registry refused us.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import { stripTag, targetRepository, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { InputError, RuntimeError } from "../src/errors.ts";
-import { exec, ExecError } from "../src/exec.ts";
-
-export interface ImageReferences {
-  /** The reference the build tags first and the one returned / pushed for the digest. */
-  primary: string;
-  /** Every reference to tag (primary first), all pushed when a registry is given. */
-  all: string[];
-  /** `registry/repo` when pushing. */
-  repository?: string;
-}
-
-/** `app:v1` -> `v1`; `app` -> `latest`; `host:5000/app` -> `latest`. */
-export function tagOf(reference: string): string {
-  const repo = stripTag(reference);
-  const rest = reference.slice(repo.length);
-  return rest.startsWith(":") ? rest.slice(1).split("@")[0]! : "latest";
-}
-
-/** `app` + tags [v1] -> app:latest, app:v1; with a registry: 127.0.0.1:5000/app:latest, …:v1. */
-export function imageReferences(imageName: string, options: Pick<BuildOptions, "tags">, registry?: ContainerRegistry): ImageReferences {
-  const repository = registry ? targetRepository(registry, imageName) : stripTag(imageName);
-  const tags = [tagOf(imageName), ...options.tags];
-  const all = [...new Set(tags.map((t) => `${repository}:${t}`))];
-  return { primary: all[0]!, all, repository: registry ? repository : undefined };
-}
-
-/** Flags docker, podman and buildah spell the same way, in a stable order. */
-export function commonBuildFlags(options: BuildOptions): string[] {
-  const flags: string[] = [];
-  for (const key of Object.keys(options.buildArgs).sort()) flags.push("--build-arg", `${key}=${options.buildArgs[key]}`);
-  for (const key of Object.keys(options.labels).sort()) flags.push("--label", `${key}=${options.labels[key]}`);
-  if (options.target) flags.push("--target", options.target);
-  if (options.noCache) flags.push("--no-cache");
-  if (options.network && options.network !== "default") flags.push(`--network=${options.network}`);
-  return flags;
-}
-
-/** One platform at most: these builders make one image per build, not a manifest list. */
-export function singlePlatform(engine: string, options: BuildOptions): string[] {
-  if (options.platforms.length > 1) {
-    throw new InputError(
-      "build.platforms-unsupported",
-      `The ${engine} flavor cannot build several platforms into one image: got ${options.platforms.map((p) => `'${p}'`).join(", ")}`,
-      { hint: "build one platform per image, or use a builder that makes manifest lists (e.g. docker buildx)" },
-    );
-  }
-  return options.platforms.length === 1 ? ["--platform", options.platforms[0]!] : [];
-}
-
-/** Does `flags` (extra flags) already set `--name` (as `--name` or `--name=…`)? */
-export function hasFlag(flags: readonly string[], name: string): boolean {
-  return flags.some((f) => f === name || f.startsWith(`${name}=`));
-}
-
-/** A private (0700) temporary directory, removed when `fn` settles, whatever happens. */
-export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), `imgb-${prefix}-`));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Reads a `sha256:…` value an engine wrote to a file (--iidfile, --digestfile). */
-export async function readDigestFile(path: string, what: string): Promise<string> {
-  const file = Bun.file(path);
-  const text = (await file.exists()) ? (await file.text()).trim() : "";
-  const digest = text.startsWith("sha256:") ? text : /^[0-9a-f]{64}$/.test(text) ? `sha256:${text}` : "";
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    throw new RuntimeError("build.no-digest", `The engine did not report the ${what}: ${JSON.stringify(path)} holds ${JSON.stringify(text.slice(0, 80))}`);
-  }
-  return digest;
-}
+import { ExecError } from "../../src/exec.ts";
 
 interface Pattern {
   code: string;
@@ -223,14 +143,4 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
     }
   }
   return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? e.reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
-}
-
-/** The image ID an inspect command prints (`sha256:…`), or undefined when the engine has no such image. */
-export async function inspectImageId(argv: string[], signal: AbortSignal): Promise<string | undefined> {
-  try {
-    const id = (await exec(argv, { signal })).stdout.trim();
-    return id ? (id.startsWith("sha256:") ? id : `sha256:${id}`) : undefined;
-  } catch {
-    return undefined;
-  }
 }

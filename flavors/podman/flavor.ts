@@ -1,9 +1,10 @@
 /**
  * The `podman` flavor: builds with podman (local, or a remote podman service with --remote),
- * pushes with `podman push --digestfile`. The builder lives in `_podman_builder.ts`.
+ * pushes with `podman push --digestfile`. The builder lives in `builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
+import { containersBuildOptions } from "../_containers/config_schema.ts";
 
 export const PodmanConfig = Type.Object(
   {
@@ -18,12 +19,7 @@ export const PodmanConfig = Type.Object(
     root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root), local mode only." })),
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot), local mode only." })),
     storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs; local mode only." })),
-    layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
-    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
-      default: "auto",
-      description:
-        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
-    }),
+    ...containersBuildOptions,
   },
   { additionalProperties: false },
 );
@@ -36,8 +32,8 @@ export default defineFlavor({
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
-  staticCheck: async (config, image) => (await import("./_image_format.ts")).formatCheck("podman", config.format, image),
+  staticCheck: async (config, image) => (await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_podman_builder.ts")).probePodman(config),
-  implementation: async () => (await import("./_podman_builder.ts")).PodmanImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probePodman(config),
+  implementation: async () => (await import("./builder.ts")).PodmanImageBuilder,
 });

@@ -1,14 +1,16 @@
 /**
  * Login and push for the containers-tools engines (podman, buildah): both take `--authfile`,
  * `--tls-verify` and `--digestfile` and share `containers/image` semantics. The login's flags
- * serve the build's pulls from the same registry too (see `_containers_pulls.ts`).
+ * serve the build's pulls from the same registry too (see `pulls.ts`).
  */
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { ImageReferences } from "./_shared.ts";
-import { explainFailure, readDigestFile, tagOf, type FailureContext } from "./_shared.ts";
-import { registryManifestDigest } from "./_registry_digest.ts";
-import type { ExecOptions, ExecResult } from "../src/exec.ts";
+import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ImageReferences } from "../_engine/references.ts";
+import { explainFailure, type FailureContext } from "../_engine/failure.ts";
+import { readDigestFile } from "../_engine/files.ts";
+import { tagOf } from "../_engine/references.ts";
+import { registryManifestDigest } from "../_registry_digest.ts";
+import type { ExecOptions, ExecResult } from "../../src/exec.ts";
 
 export interface ContainersPushPlan {
   /** The CLI and its global flags, e.g. `["podman", "--remote", "--url", "unix://…"]`. */

@@ -12,10 +12,11 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { BuildContext, type ContextEntry } from "../src/context/build_context.ts";
+import { BuildContext, type ContextEntry } from "../../src/context/build_context.ts";
 import { lstatSync, type Stats } from "node:fs";
-import { CancelledError, RuntimeError } from "../src/errors.ts";
-import { DOCKERFILE_MISSING_HINT, withTempDir } from "./_shared.ts";
+import { CancelledError, RuntimeError } from "../../src/errors.ts";
+import { DOCKERFILE_MISSING_HINT } from "../_engine/failure.ts";
+import { withTempDir } from "../_engine/files.ts";
 
 /** Names an engine would read as ignore files inside the context. */
 export function ignoreFileNames(dockerfile: string): string[] {

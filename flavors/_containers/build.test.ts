@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { defaultBuildOptions } from "../src/builder/build_options.ts";
-import { BuildContext } from "../src/context/build_context.ts";
-import type { ExecOptions } from "../src/exec.ts";
-import { cleanupTempDirs, tempDir, writeTree } from "../test/helpers/tmp.ts";
-import { buildWithContainersTools, type ContainersEngine } from "./_containers_build.ts";
+import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { BuildContext } from "../../src/context/build_context.ts";
+import type { ExecOptions } from "../../src/exec.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
+import { buildWithContainersTools, type ContainersEngine } from "./build.ts";
 
 afterAll(cleanupTempDirs);
 

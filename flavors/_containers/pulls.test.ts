@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { planPulls } from "./_containers_pulls.ts";
+import { planPulls } from "./pulls.ts";
 
 const registry = { uri: "127.0.0.1:5001", insecure: true };
 const flags = ["--tls-verify=false", "--authfile", "/t/auth.json"];

@@ -1,9 +1,10 @@
 /**
  * The `buildah` flavor: builds with `buildah bud`, pushes with `buildah push --digestfile`.
- * The builder lives in `_buildah_builder.ts`.
+ * The builder lives in `builder.ts`.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
+import { containersBuildOptions } from "../_containers/config_schema.ts";
 
 export const BuildahConfig = Type.Object(
   {
@@ -16,12 +17,7 @@ export const BuildahConfig = Type.Object(
     storage_driver: Type.Optional(Type.String({ minLength: 1, description: "Storage driver (--storage-driver), e.g. overlay or vfs." })),
     root: Type.Optional(Type.String({ minLength: 1, description: "Storage root directory (--root)." })),
     runroot: Type.Optional(Type.String({ minLength: 1, description: "Storage state directory (--runroot)." })),
-    layers: Type.Boolean({ default: true, description: "Cache intermediate layers (--layers)." }),
-    format: Type.Union([Type.Literal("auto"), Type.Literal("oci"), Type.Literal("docker")], {
-      default: "auto",
-      description:
-        "Image format (--format). auto: docker when the image uses HEALTHCHECK, SHELL or ONBUILD (OCI cannot hold them), else oci. oci with one of those is an error, never a silent loss.",
-    }),
+    ...containersBuildOptions,
   },
   { additionalProperties: false },
 );
@@ -34,8 +30,8 @@ export default defineFlavor({
   config: BuildahConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
-  staticCheck: async (config, image) => (await import("./_image_format.ts")).formatCheck("buildah", config.format, image),
+  staticCheck: async (config, image) => (await import("../_containers/image_format.ts")).formatCheck("buildah", config.format, image),
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_buildah_builder.ts")).probeBuildah(config),
-  implementation: async () => (await import("./_buildah_builder.ts")).BuildahImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probeBuildah(config),
+  implementation: async () => (await import("./builder.ts")).BuildahImageBuilder,
 });

@@ -5,9 +5,9 @@
  * the target image uses one of them, and an explicit `oci` with one of them is an input error
  * that names the Dockerfile line.
  */
-import type { StaticImage } from "../src/builder/flavor.ts";
-import { InputError } from "../src/errors.ts";
-import { dockerfileFacts, type DockerOnlyUse } from "./_dockerfile_facts.ts";
+import type { StaticImage } from "../../src/builder/flavor.ts";
+import { InputError } from "../../src/errors.ts";
+import { dockerfileFacts, type DockerOnlyUse } from "../_engine/dockerfile_facts.ts";
 
 export type FormatSetting = "auto" | "oci" | "docker";
 

@@ -5,16 +5,19 @@
  */
 import type { Static } from "@sinclair/typebox";
 import { join } from "node:path";
-import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { ProbeResult } from "../src/builder/flavor.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { RuntimeError } from "../src/errors.ts";
-import { exec, ExecError, type ExecOptions } from "../src/exec.ts";
-import type { DockerConfig } from "./docker.ts";
-import { contextDockerfileFacts } from "./_dockerfile_facts.ts";
-import { commonBuildFlags, explainFailure, hasFlag, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ProbeResult } from "../../src/builder/flavor.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { RuntimeError } from "../../src/errors.ts";
+import { exec, ExecError, type ExecOptions } from "../../src/exec.ts";
+import type { DockerConfig } from "./flavor.ts";
+import { contextDockerfileFacts } from "../_engine/dockerfile_facts.ts";
+import { explainFailure } from "../_engine/failure.ts";
+import { readDigestFile, withTempDir } from "../_engine/files.ts";
+import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
+import { imageReferences } from "../_engine/references.ts";
 
 type Config = Static<typeof DockerConfig>;
 

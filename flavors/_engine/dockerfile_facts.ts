@@ -7,10 +7,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { parseDockerfile, type Dockerfile, type Instruction } from "../src/dockerfile/parse.ts";
-import { parsePlatform, planBuild, type BuildPlan } from "../src/dockerfile/stages.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { parseDockerfile, type Dockerfile, type Instruction } from "../../src/dockerfile/parse.ts";
+import { parsePlatform, planBuild, type BuildPlan } from "../../src/dockerfile/stages.ts";
 
 /** Instructions whose effect only the Docker image format can hold (OCI image config has no field for them). */
 export const DOCKER_ONLY = ["HEALTHCHECK", "SHELL", "ONBUILD"] as const;

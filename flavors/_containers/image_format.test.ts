@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { InputError } from "../src/errors.ts";
-import { chooseFormat } from "./_image_format.ts";
+import { InputError } from "../../src/errors.ts";
+import { chooseFormat } from "./image_format.ts";
 
 const hc = [{ keyword: "HEALTHCHECK", line: 4 }];
 

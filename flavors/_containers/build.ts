@@ -6,16 +6,19 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { BuildReport } from "../src/builder/base_image_builder.ts";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import type { ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { planPulls } from "./_containers_pulls.ts";
-import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./_containers_push.ts";
-import { withContextDirectory } from "./_directory_context.ts";
-import { readDockerfileFacts } from "./_dockerfile_facts.ts";
-import { chooseFormat, type FormatSetting } from "./_image_format.ts";
-import { explainFailure, imageReferences, readDigestFile, singlePlatform, withTempDir } from "./_shared.ts";
+import type { BuildReport } from "../../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { planPulls } from "./pulls.ts";
+import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./push.ts";
+import { withContextDirectory } from "./directory_context.ts";
+import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
+import { chooseFormat, type FormatSetting } from "./image_format.ts";
+import { explainFailure } from "../_engine/failure.ts";
+import { readDigestFile, withTempDir } from "../_engine/files.ts";
+import { singlePlatform } from "../_engine/flags.ts";
+import { imageReferences } from "../_engine/references.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {

@@ -10,8 +10,8 @@
  * registry never loses TLS verification, nor the user's own logins (an `--authfile` replaces the
  * default auth file).
  */
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { parseReference } from "../src/distribution/reference.ts";
+import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { parseReference } from "../../src/distribution/reference.ts";
 
 export interface PullPlan {
   /** Registry flags for the build itself (pulls during the build). */

@@ -1,10 +1,10 @@
 /**
  * The `docker` flavor: builds with a Docker daemon through the docker CLI (BuildKit or the
- * classic builder), pushes with `docker push`. The builder lives in `_docker_builder.ts` and is
+ * classic builder), pushes with `docker push`. The builder lives in `builder.ts` and is
  * imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const DockerConfig = Type.Object(
   {
@@ -35,6 +35,6 @@ export default defineFlavor({
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // The probe lives beside the builder so that validating a stack never loads engine code.
-  probe: async (config) => (await import("./_docker_builder.ts")).probeDocker(config),
-  implementation: async () => (await import("./_docker_builder.ts")).DockerImageBuilder,
+  probe: async (config) => (await import("./builder.ts")).probeDocker(config),
+  implementation: async () => (await import("./builder.ts")).DockerImageBuilder,
 });

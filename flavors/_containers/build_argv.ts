@@ -1,0 +1,31 @@
+/**
+ * The `podman build` / `buildah bud` argv: the same flags in the same order, with each engine's
+ * own additions at two fixed places. Pure: unit-tested without an engine.
+ */
+import { join } from "node:path";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
+import type { ContainersBuildExtras } from "./build.ts";
+
+export interface BuildArgvShape {
+  engine: "podman" | "buildah";
+  prefix: readonly string[];
+  subcommand: "build" | "bud";
+  layers: boolean;
+  /** Right after `--layers=…`. */
+  afterLayers?: readonly string[];
+  /** Right after the registry flags. */
+  afterRegistryFlags?: readonly string[];
+}
+
+export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
+  const argv = [...shape.prefix, shape.subcommand, "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform(shape.engine, options)];
+  argv.push(`--layers=${shape.layers}`, ...(shape.afterLayers ?? []));
+  if (extras.format) argv.push("--format", extras.format);
+  argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
+  if (options.pull) argv.push("--pull=always");
+  if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
+  for (const ref of references) argv.push("-t", ref);
+  argv.push(...options.extraFlags, contextDir);
+  return argv;
+}
