@@ -50,10 +50,6 @@ export class BuildahImageBuilder extends BaseImageBuilder<Config> {
     return DirectoryBuildContext;
   }
 
-  get isBuildingLocally(): boolean {
-    return true;
-  }
-
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
     // killTree: on SIGTERM the engine exits but leaves the RUN step's process running under runc.

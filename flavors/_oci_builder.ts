@@ -34,10 +34,6 @@ export function parseOutput(value: string): Output {
 }
 
 export class OciImageBuilder extends BaseImageBuilder<Config> {
-  get isBuildingLocally(): boolean {
-    return true;
-  }
-
   async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const output = parseOutput(this.config.output ?? "registry");
     if (output.kind === "registry" && !registry) {

@@ -63,10 +63,6 @@ export class PodmanImageBuilder extends BaseImageBuilder<Config> {
     return DirectoryBuildContext;
   }
 
-  get isBuildingLocally(): boolean {
-    return !isRemote(this.config) || /^unix:\/\//.test(this.config.url ?? "");
-  }
-
   private run(argv: string[], options: ExecOptions = {}) {
     const log = (line: string) => this.env.log(line);
     // killTree: on SIGTERM the engine exits but leaves the RUN step's process running under runc.

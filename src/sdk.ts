@@ -10,6 +10,7 @@ export { Type, Kind, FormatRegistry, TypeRegistry } from "@sinclair/typebox";
 export type { Static, TObject, TSchema } from "@sinclair/typebox";
 export { BaseImageBuilder, quietBuilderEnv } from "./builder/base_image_builder.ts";
 export type { BuilderEnv, BuildReport } from "./builder/base_image_builder.ts";
+export type { BuildContextClass, ImageBuildContext } from "./builder/build_context.ts";
 export { defaultBuildOptions } from "./builder/build_options.ts";
 export type { BuildOptions } from "./builder/build_options.ts";
 export { registryHost, stripTag, targetRepository } from "./builder/container_registry.ts";
@@ -35,7 +36,6 @@ import type { BuildContext as BuildContextClass } from "./context/build_context.
  * reuse hooks too (every engine has them), so subclasses may call super.
  */
 declare class EngineBuilder extends BaseImageBuilderClass<any> {
-  get isBuildingLocally(): boolean;
   build(imageName: string, buildContext: BuildContextClass, buildOptions: BuildOptionsType, containerRegistry?: ContainerRegistryType): Promise<string>;
   localImageId(reference: string): Promise<string | undefined>;
   tagImage(source: string, targets: readonly string[]): Promise<void>;

@@ -4,6 +4,7 @@ import { CHECKSUM_VERSION, imageChecksum, type ChecksumInputs } from "./image_ch
 
 const inputs = (over: Partial<ChecksumInputs> = {}, options = {}): ChecksumInputs => ({
   contextDigest: "sha256:aa",
+  dockerfile: "Dockerfile",
   options: defaultBuildOptions({ buildArgs: { A: "1" }, ...options }),
   flavor: "docker",
   flavorConfig: { binary: "docker" },

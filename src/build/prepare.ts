@@ -4,9 +4,9 @@
  * options, and its checksum. Shared by `imgb build` and the plan `imgb print` shows.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import type { ImageBuildContext } from "../builder/build_context.ts";
 import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
 import { targetRepository, type ContainerRegistry } from "../builder/container_registry.ts";
-import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 import { baseImageDigests } from "./base_images.ts";
@@ -23,7 +23,7 @@ export interface PreparedImage {
    * tags), `repo` being the registry repository when pushed, else the local image name.
    */
   destinations: string[];
-  context: BuildContext;
+  context: ImageBuildContext;
   options: BuildOptions;
   checksum: string;
 }
@@ -41,7 +41,6 @@ export async function prepareImage(
   const { context } = contextForImage(image, builder.buildContextClass, { onWarning });
   const [first, ...more] = image.tags;
   const options = defaultBuildOptions({
-    dockerfile: context.dockerfile,
     buildArgs: resolveImageRefs(image.buildArgs, built),
     target: image.target,
     platforms: image.platforms,
@@ -57,6 +56,7 @@ export async function prepareImage(
   const checksum = imageChecksum({
     contextDigest: await contextDigest(entries, hashes),
     ignoreFile: context.ignoreFile,
+    dockerfile: context.dockerfile,
     options,
     flavor: stack.imageBuilder.flavor,
     flavorConfig: stack.imageBuilder.config,

@@ -10,7 +10,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
-import type { BuildContext } from "../context/build_context.ts";
+import type { ImageBuildContext } from "../builder/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import { quoteListingName } from "./_quote.ts";
@@ -92,7 +92,7 @@ function isDirectory(path: string): boolean {
 }
 
 /** `docker build DIR -f DOCKERFILE`: the Dockerfile path is relative to the working directory. */
-function directoryContext(dir: string, options: ContextOptions, io: Io): BuildContext {
+function directoryContext(dir: string, options: ContextOptions, io: Io): ImageBuildContext {
   const image: ResolvedImage = {
     name: dir,
     context: dir,
@@ -111,7 +111,7 @@ function directoryContext(dir: string, options: ContextOptions, io: Io): BuildCo
   return contextForImage(image, undefined, warnings(io)).context;
 }
 
-async function imageContext(name: string, options: ContextOptions, io: Io): Promise<BuildContext> {
+async function imageContext(name: string, options: ContextOptions, io: Io): Promise<ImageBuildContext> {
   if (options["ignore-file"] !== undefined) throw new UsageError("cli.context-conflict", "--ignore-file applies to a directory; a stack image sets 'dockerignore' in the stack file");
   // Loaded only for this form: the stack loader pulls in YAML, TypeBox and the flavors.
   const { loadStackForCommand } = await import("./_stack.ts");

@@ -179,6 +179,7 @@ describe("bad flavor files", () => {
     { name: "syntax error", file: { "f.ts": 'import { Type } from "imgb";\nexport default {\n  name: "x",,\n};\n' }, expect: /f\.ts:3:\d+: error: Flavor file has a syntax error/ },
     { name: "imports an unknown package", file: { "f.ts": 'import { z } from "zod";\nexport default z;\n' }, expect: /imports 'zod', which cannot be found.*from 'imgb'/ },
     { name: "old contract version", file: { "f.ts": 'import { Type } from "imgb";\nexport default { contractVersion: 0, name: "old", type: "image_builder", config: Type.Object({}), implementation: async () => null };\n' }, expect: /Unsupported flavor contract version 0/ },
+    { name: "newer contract version, through defineFlavor", file: { "f.ts": 'import { Type, defineFlavor } from "imgb";\nexport default defineFlavor({ contractVersion: 3, name: "future", type: "image_builder", config: Type.Object({}), implementation: async () => null as any });\n' }, expect: /Unsupported flavor contract version 3: this imgb supports versions 1, 2 .*hint: update the flavor to contract 2/ },
     { name: "config is not a TypeBox object", file: { "f.ts": 'import { defineFlavor } from "imgb";\nexport default defineFlavor({ name: "nocfg", type: "image_builder", description: "", config: { type: "object" } as any, implementation: async () => null as any });\n' }, expect: /no TypeBox config schema/ },
     { name: "shadows a built-in", file: { "f.ts": archiveFlavor("docker") }, expect: /Flavor name 'docker' is taken by a built-in flavor/ },
   ];
