@@ -52,8 +52,3 @@ export async function builtinBuilder(name: "docker" | "podman" | "buildah"): Pro
   if (!flavor) throw new Error(`No built-in flavor '${name}'`);
   return (await flavor.implementation()) as unknown as typeof EngineBuilder;
 }
-
-/** The config schema of a built-in flavor, to extend it: `Type.Composite([await builtinConfig("docker"), …])`. */
-export function builtinConfigSchema(name: "docker" | "podman" | "buildah") {
-  return import("./registry/builtins.ts").then(({ builtinFlavors }) => builtinFlavors.find((f) => f.name === name)!.config);
-}

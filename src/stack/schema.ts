@@ -115,16 +115,3 @@ export const StackSchema = Type.Object(
 
 export type StackFile = Static<typeof StackSchema>;
 export type ImageEntry = Static<typeof ImageSchema>;
-
-/** Walks to the sub-schema describing the value at a JSON path, for hints. */
-export function schemaAt(schema: TSchema, segments: readonly string[]): TSchema | undefined {
-  let s: TSchema | undefined = schema;
-  for (const seg of segments) {
-    if (!s) return undefined;
-    if (s.type === "object" && s.properties && seg in s.properties) s = s.properties[seg] as TSchema;
-    else if (s.type === "object" && s.patternProperties) s = Object.values(s.patternProperties)[0] as TSchema;
-    else if (s.type === "array" && s.items) s = s.items as TSchema;
-    else return undefined;
-  }
-  return s;
-}
