@@ -13,7 +13,7 @@ import { CancelledError, InputError } from "../src/errors.ts";
 import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
 import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
 import { dockerfileName, parseDockerfile } from "../src/dockerfile/parse.ts";
-import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
+import { buildPlatform, type PlatformBuildInputs } from "./_oci_platform_build.ts";
 import { pushImages } from "./_oci_push.ts";
 import { Registries } from "./_oci_registries.ts";
 import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
@@ -61,7 +61,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
       const df = parseDockerfile(text, dockerfileName(context.dockerfile, dockerfile.source));
       if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
       const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform ?? "linux/amd64"]).map(parsePlatform);
-      const env: Omit<BuildEnv, "plan"> = {
+      const env: Omit<PlatformBuildInputs, "plan"> = {
         df,
         context,
         contextTree: tree,

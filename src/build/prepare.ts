@@ -12,7 +12,7 @@ import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 import { baseImageDigests } from "./base_images.ts";
 import { contextDigest, type FileHashCache } from "./context_digest.ts";
 import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
-import { resolveImageRefs, type BuiltImage } from "./refs.ts";
+import { resolveImageRefs, type BuiltReference } from "./refs.ts";
 
 export interface PreparedImage {
   image: ResolvedImage;
@@ -33,7 +33,7 @@ export async function prepareImage(
   image: ResolvedImage,
   builder: BaseImageBuilder,
   registry: ContainerRegistry | undefined,
-  built: (name: string) => BuiltImage | undefined,
+  built: (name: string) => BuiltReference | undefined,
   hashes: FileHashCache | undefined,
   onWarning: (message: string) => void,
   signal: AbortSignal,
