@@ -30,6 +30,7 @@ import type { BaseImageBuilder as BaseImageBuilderClass } from "./builder/base_i
 import type { BuildOptions as BuildOptionsType } from "./builder/build_options.ts";
 import type { ContainerRegistry as ContainerRegistryType } from "./builder/container_registry.ts";
 import type { BuildContext as BuildContextClass } from "./context/build_context.ts";
+import type { BuiltinEngineName } from "./registry/builtins.ts";
 
 /**
  * A built-in engine builder as a type: every abstract member implemented, and the optional
@@ -46,7 +47,7 @@ declare class EngineBuilder extends BaseImageBuilderClass<any> {
  *   const Docker = await builtinBuilder("docker");
  *   class MyBuilder extends Docker { … }
  */
-export async function builtinBuilder(name: "docker" | "podman" | "buildah"): Promise<typeof EngineBuilder> {
+export async function builtinBuilder(name: BuiltinEngineName): Promise<typeof EngineBuilder> {
   const { builtinFlavors } = await import("./registry/builtins.ts");
   const flavor = builtinFlavors.find((f) => f.name === name);
   if (!flavor) throw new Error(`No built-in flavor '${name}'`);
