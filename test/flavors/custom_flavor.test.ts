@@ -40,8 +40,10 @@ export class ArchiveBuilder extends BaseImageBuilder<{ out_dir: string; release:
       constructor(o?: BuildContextOptions) { super(o); this.addContent(release + "\\n", "RELEASE"); }
     };
   }
-  async build(imageName: string, context: BuildContext) {
+  // Written against contract 1 (no contractVersion), which gave the Dockerfile path in options too.
+  async build(imageName: string, context: BuildContext, options: { dockerfile?: string }) {
     if (imageName.startsWith("explode")) throw new TypeError("boom inside the builder");
+    writeFileSync(join(import.meta.dir, "OPTIONS_DOCKERFILE"), String(options.dockerfile) + " " + context.dockerfile);
     await context.writeArchive(join(this.config.out_dir, imageName.replace(/[/:]/g, "_") + ".tar"));
     return imageName;
   }
@@ -112,6 +114,8 @@ describe("custom flavors (compiled binary)", () => {
     expect(listing).toEqual(["Dockerfile", "RELEASE", "hello.txt"]);
     const release = Bun.spawnSync(["tar", "-xOf", join(dir, "out", "app_latest.tar"), "RELEASE"]).stdout.toString();
     expect(release).toBe("v3\n");
+    // A contract 1 flavor (it declares no version) still gets options.dockerfile, equal to the context's.
+    expect(await Bun.file(join(dir, "OPTIONS_DOCKERFILE")).text()).toBe("Dockerfile Dockerfile");
   });
 
   test("a builder that throws: exit 1, the error names the flavor file, no crash", async () => {
