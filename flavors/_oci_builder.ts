@@ -5,7 +5,8 @@
  * directory removed when the build ends, also on failure and cancellation.
  */
 import type { Static } from "@sinclair/typebox";
-import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
+import { Value } from "@sinclair/typebox/value";
+import { BaseImageBuilder, type BuilderEnv } from "../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../src/builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
 import type { BuildContext } from "../src/context/build_context.ts";
@@ -13,14 +14,14 @@ import { CancelledError, InputError } from "../src/errors.ts";
 import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
 import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
 import { dockerfileName, parseDockerfile } from "../src/dockerfile/parse.ts";
-import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
+import { buildPlatform, type PlatformBuildInputs } from "./_oci_platform_build.ts";
 import { pushImages } from "./_oci_push.ts";
 import { Registries } from "./_oci_registries.ts";
 import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
 import { contextTree, normalize, readNode } from "./_oci_tree.ts";
 import { withTempDir } from "./_engine/files.ts";
 import { imageReferences, tagOf } from "./_engine/references.ts";
-import type { OciConfig } from "./oci.ts";
+import { OciConfig } from "./oci.ts";
 
 type Config = Static<typeof OciConfig>;
 
@@ -35,12 +36,13 @@ export function parseOutput(value: string): Output {
 }
 
 export class OciImageBuilder extends BaseImageBuilder<Config> {
-  get isBuildingLocally(): boolean {
-    return true;
+  /** imgb passes a defaulted config; a direct caller may leave keys out: they take OciConfig's defaults. */
+  constructor(config: Partial<Config>, env?: BuilderEnv) {
+    super(Value.Default(OciConfig, Value.Clone(config)) as Config, env);
   }
 
   async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
-    const output = parseOutput(this.config.output ?? "registry");
+    const output = parseOutput(this.config.output);
     if (output.kind === "registry" && !registry) {
       throw new InputError("oci.no-registry", `The 'oci' flavor has nowhere to put image '${imageName}': the stack has no container_registry`, {
         hint: "add a container_registry, or set the flavor's output to oci-layout:DIR or docker-archive:FILE",
@@ -51,7 +53,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
     return withTempDir("oci", async (tmp) => {
       const registries = new Registries({
         registry,
-        insecureRegistries: this.config.insecure_registries ?? [],
+        insecureRegistries: this.config.insecure_registries,
         signal,
         log: (l) => this.env.log(l),
         blobDir: tmp,
@@ -65,8 +67,8 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
       const text = new TextDecoder().decode(readNode(dockerfile));
       const df = parseDockerfile(text, dockerfileName(context.dockerfile, dockerfile.source));
       if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
-      const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform ?? "linux/amd64"]).map(parsePlatform);
-      const env: Omit<BuildEnv, "plan"> = {
+      const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform]).map(parsePlatform);
+      const env: Omit<PlatformBuildInputs, "plan"> = {
         df,
         context,
         contextTree: tree,
@@ -75,7 +77,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         tmp,
         epoch: context.sourceDateEpoch,
         created: createdAt(context.sourceDateEpoch),
-        compressionLevel: this.config.compression_level ?? 1,
+        compressionLevel: this.config.compression_level,
         signal,
         log: (l) => this.env.log(l),
         layerCache: new Map(),

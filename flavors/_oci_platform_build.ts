@@ -31,7 +31,8 @@ export interface StageResult {
   multiPlatform: boolean;
 }
 
-export interface BuildEnv {
+/** What one platform's build reads (not the host's BuilderEnv: that is log, signal, report). */
+export interface PlatformBuildInputs {
   df: Dockerfile;
   plan: BuildPlan;
   context: BuildContext;
@@ -48,7 +49,7 @@ export interface BuildEnv {
   layerCache: Map<string, Promise<Layer>>;
 }
 
-export async function buildPlatform(env: BuildEnv, platform: Platform): Promise<StageResult> {
+export async function buildPlatform(env: PlatformBuildInputs, platform: Platform): Promise<StageResult> {
   const results = new Map<number, StageResult>();
   for (const index of env.plan.order) {
     const stage = env.plan.stages[index]!;
@@ -85,13 +86,13 @@ export async function buildPlatform(env: BuildEnv, platform: Platform): Promise<
   return results.get(env.plan.order.at(-1)!)!;
 }
 
-async function imageStage(env: BuildEnv, ref: string, platform: Platform): Promise<StageResult> {
+async function imageStage(env: PlatformBuildInputs, ref: string, platform: Platform): Promise<StageResult> {
   const base = await fetchBase(ref, platform, env.registries);
   const layers = base.layers.map((l): Blob => ({ descriptor: l.descriptor, remote: l.remote }));
   return { config: base.config, layers, lowers: base.layers.map((remote) => ({ remote })), scratch: false, multiPlatform: base.multiPlatform };
 }
 
-async function copyStep(env: BuildEnv, op: CopyOp, current: StageResult, results: Map<number, StageResult>, platform: Platform): Promise<LayerEntry[]> {
+async function copyStep(env: PlatformBuildInputs, op: CopyOp, current: StageResult, results: Map<number, StageResult>, platform: Platform): Promise<LayerEntry[]> {
   const location = at(env.df, op.instruction);
   let tree = env.contextTree;
   let origin = "build context";
@@ -112,7 +113,7 @@ async function copyStep(env: BuildEnv, op: CopyOp, current: StageResult, results
 }
 
 /** The files of a stage, contents extracted for the paths `want` accepts. */
-async function stageTree(env: BuildEnv, stage: StageResult, want: (path: string) => boolean): Promise<FileTree> {
+async function stageTree(env: PlatformBuildInputs, stage: StageResult, want: (path: string) => boolean): Promise<FileTree> {
   const tree: FileTree = new Map();
   for (const lower of stage.lowers) {
     if ("remote" in lower) {
@@ -149,7 +150,7 @@ function isArchive(e: LayerEntry): boolean {
   return gzip || bzip2 || xz || tar;
 }
 
-async function layerFor(env: BuildEnv, entries: LayerEntry[]): Promise<Layer> {
+async function layerFor(env: PlatformBuildInputs, entries: LayerEntry[]): Promise<Layer> {
   const key = JSON.stringify(entries.map((e) => [e.path, e.type, e.mode, e.size, e.linkTarget, e.source, e.uid, e.gid, e.data ? Bun.hash(e.data).toString() : undefined]));
   let layer = env.layerCache.get(key);
   if (!layer) {

@@ -40,6 +40,7 @@ export const OciConfig = Type.Object(
 );
 
 export default defineFlavor({
+  contractVersion: 2,
   name: "oci",
   type: "image_builder",
   description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",

@@ -106,10 +106,6 @@ export class CancelledError extends ImgbError {
   }
 }
 
-export function isImgbError(e: unknown): e is ImgbError {
-  return e instanceof ImgbError;
-}
-
 /** errno codes that mean "this file system takes no more": full, over quota, read-only. */
 const DISK_CODES: Record<string, string> = { ENOSPC: "no space left on the device", EDQUOT: "the disk quota is exhausted", EROFS: "the file system is read-only" };
 

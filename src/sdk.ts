@@ -10,6 +10,7 @@ export { Type, Kind, FormatRegistry, TypeRegistry } from "@sinclair/typebox";
 export type { Static, TObject, TSchema } from "@sinclair/typebox";
 export { BaseImageBuilder, quietBuilderEnv } from "./builder/base_image_builder.ts";
 export type { BuilderEnv, BuildReport } from "./builder/base_image_builder.ts";
+export type { BuildContextClass, ImageBuildContext } from "./builder/build_context.ts";
 export { defaultBuildOptions } from "./builder/build_options.ts";
 export type { BuildOptions } from "./builder/build_options.ts";
 export { registryHost, stripTag, targetRepository } from "./builder/container_registry.ts";
@@ -29,13 +30,13 @@ import type { BaseImageBuilder as BaseImageBuilderClass } from "./builder/base_i
 import type { BuildOptions as BuildOptionsType } from "./builder/build_options.ts";
 import type { ContainerRegistry as ContainerRegistryType } from "./builder/container_registry.ts";
 import type { BuildContext as BuildContextClass } from "./context/build_context.ts";
+import type { BuiltinEngineName } from "./registry/builtins.ts";
 
 /**
  * A built-in engine builder as a type: every abstract member implemented, and the optional
  * reuse hooks too (every engine has them), so subclasses may call super.
  */
 declare class EngineBuilder extends BaseImageBuilderClass<any> {
-  get isBuildingLocally(): boolean;
   build(imageName: string, buildContext: BuildContextClass, buildOptions: BuildOptionsType, containerRegistry?: ContainerRegistryType): Promise<string>;
   localImageId(reference: string): Promise<string | undefined>;
   tagImage(source: string, targets: readonly string[]): Promise<void>;
@@ -46,14 +47,9 @@ declare class EngineBuilder extends BaseImageBuilderClass<any> {
  *   const Docker = await builtinBuilder("docker");
  *   class MyBuilder extends Docker { … }
  */
-export async function builtinBuilder(name: "docker" | "podman" | "buildah"): Promise<typeof EngineBuilder> {
+export async function builtinBuilder(name: BuiltinEngineName): Promise<typeof EngineBuilder> {
   const { builtinFlavors } = await import("./registry/builtins.ts");
   const flavor = builtinFlavors.find((f) => f.name === name);
   if (!flavor) throw new Error(`No built-in flavor '${name}'`);
   return (await flavor.implementation()) as unknown as typeof EngineBuilder;
-}
-
-/** The config schema of a built-in flavor, to extend it: `Type.Composite([await builtinConfig("docker"), …])`. */
-export function builtinConfigSchema(name: "docker" | "podman" | "buildah") {
-  return import("./registry/builtins.ts").then(({ builtinFlavors }) => builtinFlavors.find((f) => f.name === name)!.config);
 }

@@ -34,6 +34,7 @@ export const StampedConfig = Type.Object(
 );
 
 export default defineFlavor({
+  contractVersion: 2,
   name: "stamped",
   type: "image_builder",
   description: "Docker builds stamped with a release version (VERSION file + OCI labels).",

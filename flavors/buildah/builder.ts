@@ -41,10 +41,6 @@ export class BuildahImageBuilder extends ContainersToolsBuilder<Config> {
   protected readonly digestFile = true;
   protected readonly explicitDestination = true;
 
-  get isBuildingLocally(): boolean {
-    return true;
-  }
-
   protected prefix(): string[] {
     return buildahPrefix(this.config);
   }

@@ -23,6 +23,7 @@ export const BuildahConfig = Type.Object(
 );
 
 export default defineFlavor({
+  contractVersion: 2,
   name: "buildah",
   capabilities: { multiPlatform: false },
   type: "image_builder",

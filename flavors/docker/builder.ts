@@ -52,11 +52,6 @@ export function parsePushDigest(output: string): string | undefined {
 }
 
 export class DockerImageBuilder extends BaseImageBuilder<Config> {
-  get isBuildingLocally(): boolean {
-    const host = this.config.host;
-    return !host || host.startsWith("unix://") || /^tcp:\/\/(127\.|localhost[:/]|\[::1\])/.test(host);
-  }
-
   private get where() {
     return { engine: `the Docker daemon at ${JSON.stringify(this.config.host ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock")}` };
   }

@@ -28,6 +28,7 @@ export const DockerConfig = Type.Object(
 );
 
 export default defineFlavor({
+  contractVersion: 2,
   name: "docker",
   capabilities: { multiPlatform: false },
   type: "image_builder",

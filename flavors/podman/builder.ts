@@ -40,10 +40,6 @@ export class PodmanImageBuilder extends ContainersToolsBuilder<Config> {
   protected readonly engineName = "podman";
   protected readonly installHint = INSTALL_HINT;
 
-  get isBuildingLocally(): boolean {
-    return !isRemote(this.config) || /^unix:\/\//.test(this.config.url ?? "");
-  }
-
   protected get digestFile(): boolean {
     return !isRemote(this.config);
   }

@@ -25,6 +25,7 @@ export const PodmanConfig = Type.Object(
 );
 
 export default defineFlavor({
+  contractVersion: 2,
   name: "podman",
   capabilities: { multiPlatform: false },
   type: "image_builder",

@@ -10,14 +10,14 @@ import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import type { BuildContext, ContextEntry } from "../context/build_context.ts";
+import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { RegistryClient } from "../distribution/client.ts";
 import { canonicalHost, parseReference } from "../distribution/reference.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
 export async function baseImageDigests(
-  context: BuildContext,
+  context: ImageBuildContext,
   entries: readonly ContextEntry[],
   options: BuildOptions,
   builder: BaseImageBuilder,
@@ -30,7 +30,7 @@ export async function baseImageDigests(
   return out;
 }
 
-function baseRefs(context: BuildContext, entries: readonly ContextEntry[], options: BuildOptions): string[] {
+function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], options: BuildOptions): string[] {
   try {
     const entry = entries.find((e) => e.path === context.dockerfile);
     if (!entry) return [];

@@ -5,7 +5,7 @@ import { RuntimeError } from "../errors.ts";
 import { probeEngine } from "./engine_probe.ts";
 
 const flavor = (probe?: () => Promise<ProbeResult>) =>
-  defineFlavor({ name: "fake", type: "image_builder", description: "x", config: Type.Object({}), probe, implementation: async () => { throw new Error("not loaded"); } });
+  defineFlavor({ name: "fake", type: "image_builder", contractVersion: 2, description: "x", config: Type.Object({}), probe, implementation: async () => { throw new Error("not loaded"); } });
 const live = new AbortController().signal;
 
 describe("probeEngine", () => {

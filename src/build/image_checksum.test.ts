@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { defaultBuildOptions } from "../builder/build_options.ts";
-import { CHECKSUM_VERSION, imageChecksum, type ChecksumInputs } from "./image_checksum.ts";
+import { canonical, CHECKSUM_VERSION, imageChecksum, type ChecksumInputs } from "./image_checksum.ts";
 
 const inputs = (over: Partial<ChecksumInputs> = {}, options = {}): ChecksumInputs => ({
   contextDigest: "sha256:aa",
+  dockerfile: "Dockerfile",
   options: defaultBuildOptions({ buildArgs: { A: "1" }, ...options }),
   flavor: "docker",
   flavorConfig: { binary: "docker" },
@@ -25,6 +26,22 @@ describe("imageChecksum", () => {
     expect(imageChecksum(inputs({ destination: "127.0.0.1:5000/other" }))).not.toBe(base);
     expect(imageChecksum(inputs({ contextDigest: "sha256:bb" }))).not.toBe(base);
     expect(imageChecksum(inputs({ bases: { busybox: "sha256:cc" } }))).not.toBe(base);
+    expect(imageChecksum(inputs({ dockerfile: "other.Dockerfile" }))).not.toBe(base);
+  });
+
+  test("the Dockerfile path (no longer a build option) keeps its place: records made before stay valid", () => {
+    // The document as imgb hashed it when BuildOptions still had `dockerfile`.
+    const before = {
+      v: 2,
+      context: "sha256:aa",
+      ignore: null,
+      options: { dockerfile: "Dockerfile", buildArgs: { A: "1" }, platforms: [], labels: {}, pull: false, extraFlags: [] },
+      flavor: "docker",
+      config: { binary: "docker" },
+      destination: "127.0.0.1:5000/app",
+      bases: {},
+    };
+    expect(imageChecksum(inputs())).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(canonical(before)).digest("hex")}`);
   });
 
   test("the version is in it: records of version 1 (tags included) stop matching", () => {

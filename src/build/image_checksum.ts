@@ -15,6 +15,8 @@ export interface ChecksumInputs {
   contextDigest: string;
   /** Absolute path of the ignore file in use, if any. */
   ignoreFile?: string;
+  /** Path of the Dockerfile inside the context (`buildContext.dockerfile`). */
+  dockerfile: string;
   options: BuildOptions;
   flavor: string;
   flavorConfig: unknown;
@@ -36,7 +38,8 @@ export function imageChecksum(i: ChecksumInputs): string {
     v: i.version ?? CHECKSUM_VERSION,
     context: i.contextDigest,
     ignore: i.ignoreFile ? sha256(readFileSync(i.ignoreFile)) : null,
-    options: { ...i.options, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels) },
+    // The Dockerfile path kept its place of contract 1 (options.dockerfile): records stay valid.
+    options: { ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels) },
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,

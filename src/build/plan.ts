@@ -12,7 +12,7 @@ import type { ResolvedRegistry, ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import { prepareImage } from "./prepare.ts";
-import type { BuiltImage } from "./refs.ts";
+import type { BuiltReference } from "./refs.ts";
 import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { selectImages } from "./run_build.ts";
@@ -34,11 +34,12 @@ export interface PlanOptions {
   signal: AbortSignal;
 }
 
-export async function planBuild(stack: ResolvedStack, flavor: Flavor<TObject>, options: PlanOptions): Promise<PlanEntry[]> {
+/** The plan of a stack's build that `imgb print` shows: per image, reuse, build or pending. */
+export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObject>, options: PlanOptions): Promise<PlanEntry[]> {
   const order = selectImages(stack, options.images);
   const registry = stack.containerRegistry ? registryForPlan(stack.containerRegistry, options.env) : undefined;
   const Builder = await flavor.implementation();
-  const known = new Map<string, BuiltImage>();
+  const known = new Map<string, BuiltReference>();
   const plan: PlanEntry[] = [];
   for (const name of order) {
     const entry: PlanEntry = { image: name, dependsOn: dependenciesOf(stack.images[name]!), checksum: null, decision: "pending" };

@@ -4,15 +4,15 @@
  * options, and its checksum. Shared by `imgb build` and the plan `imgb print` shows.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import type { ImageBuildContext } from "../builder/build_context.ts";
 import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
 import { targetRepository, type ContainerRegistry } from "../builder/container_registry.ts";
-import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 import { baseImageDigests } from "./base_images.ts";
 import { contextDigest, type FileHashCache } from "./context_digest.ts";
 import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
-import { resolveImageRefs, type BuiltImage } from "./refs.ts";
+import { resolveImageRefs, type BuiltReference } from "./refs.ts";
 
 export interface PreparedImage {
   image: ResolvedImage;
@@ -23,7 +23,7 @@ export interface PreparedImage {
    * tags), `repo` being the registry repository when pushed, else the local image name.
    */
   destinations: string[];
-  context: BuildContext;
+  context: ImageBuildContext;
   options: BuildOptions;
   checksum: string;
 }
@@ -33,7 +33,7 @@ export async function prepareImage(
   image: ResolvedImage,
   builder: BaseImageBuilder,
   registry: ContainerRegistry | undefined,
-  built: (name: string) => BuiltImage | undefined,
+  built: (name: string) => BuiltReference | undefined,
   hashes: FileHashCache | undefined,
   onWarning: (message: string) => void,
   signal: AbortSignal,
@@ -41,7 +41,6 @@ export async function prepareImage(
   const { context } = contextForImage(image, builder.buildContextClass, { onWarning });
   const [first, ...more] = image.tags;
   const options = defaultBuildOptions({
-    dockerfile: context.dockerfile,
     buildArgs: resolveImageRefs(image.buildArgs, built),
     target: image.target,
     platforms: image.platforms,
@@ -59,6 +58,7 @@ export async function prepareImage(
   const checksum = imageChecksum({
     contextDigest: await contextDigest(entries, { cache: hashes, signal }),
     ignoreFile: context.ignoreFile,
+    dockerfile: context.dockerfile,
     options,
     flavor: stack.imageBuilder.flavor,
     flavorConfig: stack.imageBuilder.config,

@@ -7,13 +7,14 @@ import { RuntimeError } from "../errors.ts";
 
 const REF = /\$\{images\.([^}.]+)\.(ref|digest|name)\}/g;
 
-export interface BuiltImage {
+/** A built image as `${images.NAME.*}` references it (not an image's content: see the oci flavor). */
+export interface BuiltReference {
   ref: string;
   digest?: string;
   imageId?: string;
 }
 
-export function resolveImageRefs(args: Readonly<Record<string, string>>, built: (name: string) => BuiltImage | undefined): Record<string, string> {
+export function resolveImageRefs(args: Readonly<Record<string, string>>, built: (name: string) => BuiltReference | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(args)) {
     out[k] = v.replace(REF, (whole, name: string, field: string) => {

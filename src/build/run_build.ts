@@ -7,7 +7,7 @@
 import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
-import type { Flavor, ImageBuilderClass } from "../builder/flavor.ts";
+import { optionsForContract, type Flavor, type ImageBuilderClass } from "../builder/flavor.ts";
 import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
@@ -72,7 +72,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     deps,
     async (name, signal) => {
       try {
-        const result = await buildOne(stack, name, Builder, registry, done, options, signal, blame);
+        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame);
         done.set(name, result);
         options.events({ type: "done", image: name, result });
         return result;
@@ -96,6 +96,7 @@ async function buildOne(
   stack: ResolvedStack,
   name: string,
   Builder: ImageBuilderClass<TObject>,
+  contractVersion: number,
   registry: ContainerRegistry | undefined,
   done: Map<string, ImageResult>,
   options: RunBuildOptions,
@@ -136,7 +137,7 @@ async function buildOne(
     options.reuse!.forget(prepared.checksum);
   }
   options.events({ type: "step", image: name, step: "build" });
-  const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, prepared.options, registry));
+  const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, optionsForContract(contractVersion, prepared.options, prepared.context.dockerfile), registry));
   const result: ImageResult = { image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() };
   options.reuse?.record({ checksum: result.checksum, image: name, ref, digest: result.digest, imageId: result.imageId, builtAt: new Date().toISOString() });
   return result;

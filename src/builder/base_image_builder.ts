@@ -1,4 +1,4 @@
-import { BuildContext } from "../context/build_context.ts";
+import type { BuildContextClass, ImageBuildContext } from "./build_context.ts";
 import type { BuildOptions } from "./build_options.ts";
 import type { ContainerRegistry } from "./container_registry.ts";
 
@@ -44,13 +44,11 @@ export abstract class BaseImageBuilder<Config = unknown> {
   /**
    * The BuildContext class imgb instantiates for this builder. Override it with a subclass when
    * the engine wants another layout (a directory instead of a tar, extra generated files, …).
+   * Undefined (the default): imgb's own `BuildContext`. The contract names no implementation.
    */
-  get buildContextClass(): typeof BuildContext {
-    return BuildContext;
+  get buildContextClass(): BuildContextClass | undefined {
+    return undefined;
   }
-
-  /** True when images are built on this machine (a local engine), false for remote builders. */
-  abstract get isBuildingLocally(): boolean;
 
   /**
    * The ID of a local image, or undefined when the engine does not have it. Used to verify a
@@ -68,7 +66,7 @@ export abstract class BaseImageBuilder<Config = unknown> {
 
   abstract build(
     imageName: string,
-    buildContext: BuildContext,
+    buildContext: ImageBuildContext,
     buildOptions: BuildOptions,
     containerRegistry?: ContainerRegistry,
   ): Promise<string>;

@@ -3,8 +3,8 @@
  * flags and rejects what its engine cannot honour (see `Flavor.extraFlags` for the escape hatch).
  */
 export interface BuildOptions {
-  /** Path of the Dockerfile inside the build context (POSIX, relative). Default `Dockerfile`. */
-  dockerfile: string;
+  // The Dockerfile path is `buildContext.dockerfile`, its one source of truth (contract 2; see
+  // docs/custom-flavor.md for flavors written against contract 1).
   /** `--build-arg K=V`, in key order. */
   buildArgs: Readonly<Record<string, string>>;
   /** Stage to build (`--target`). */
@@ -30,7 +30,6 @@ export interface BuildOptions {
 
 export function defaultBuildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
   return {
-    dockerfile: "Dockerfile",
     buildArgs: {},
     platforms: [],
     labels: {},

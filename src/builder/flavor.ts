@@ -4,10 +4,32 @@ import type { InputError } from "../errors.ts";
 import type { BaseImageBuilder, BuilderEnv } from "./base_image_builder.ts";
 
 /**
- * The version of the flavor contract. A flavor declares the version it was written against;
- * imgb refuses flavors of another major version with a clear message instead of failing later.
+ * The version of the flavor contract this imgb implements. A flavor declares the version it was
+ * written against (`contractVersion`); imgb refuses one it does not support with a clear message
+ * instead of failing later.
+ *
+ * 2: `BuildOptions.dockerfile` is gone (`buildContext.dockerfile` is the one Dockerfile path),
+ *    `isBuildingLocally` is gone (read by nothing), `buildContextClass` may be undefined, and
+ *    `defineFlavor` requires `contractVersion`.
  */
-export const CONTRACT_VERSION = 1;
+export const CONTRACT_VERSION = 2;
+
+/**
+ * The versions imgb still runs. 1 (also: no `contractVersion` at all, the flavors written before
+ * it was required) is compatible: its builders get `BuildOptions.dockerfile` as before.
+ */
+export const SUPPORTED_CONTRACT_VERSIONS: readonly number[] = [1, 2];
+
+/** A flavor object without `contractVersion` was written against contract 1. */
+export const UNDECLARED_CONTRACT_VERSION = 1;
+
+/**
+ * The build options as a builder of contract `version` reads them: contract 1 builders may read
+ * `options.dockerfile`, so they get it, equal to `buildContext.dockerfile`.
+ */
+export function optionsForContract<O extends object>(version: number, options: O, dockerfile: string): O {
+  return version < 2 ? { ...options, dockerfile } : options;
+}
 
 export type FlavorType = "image_builder";
 
@@ -52,7 +74,7 @@ export type ImageBuilderClass<Schema extends TObject> = new (
  * behind a lazy loader so validation never imports engine code.
  */
 export interface Flavor<Schema extends TObject = TObject> {
-  /** Contract version the flavor was written against (`CONTRACT_VERSION`). */
+  /** Contract version the flavor was written against (`CONTRACT_VERSION` when it was written). */
   contractVersion: number;
   /** Unique name, used as `image_builder.flavor` in stack files. Lowercase, `[a-z][a-z0-9_-]*`. */
   name: string;
@@ -88,16 +110,15 @@ export interface Flavor<Schema extends TObject = TObject> {
 }
 
 /**
- * Identity helper: gives a flavor file full type inference and stamps the contract version.
+ * Identity helper: gives a flavor file full type inference. It stamps nothing: the flavor
+ * declares the contract version it was written against, so imgb can refuse one it does not
+ * support (see CONTRACT_VERSION).
  *
- *   export default defineFlavor({ name: "kaniko", type: "image_builder", config: Type.Object({…}),
- *     implementation: async () => (await import("./kaniko_builder.ts")).KanikoBuilder })
+ *   export default defineFlavor({ contractVersion: 2, name: "kaniko", type: "image_builder",
+ *     config: Type.Object({…}), implementation: async () => (await import("./kaniko_builder.ts")).KanikoBuilder })
  */
-export function defineFlavor<Schema extends TObject>(
-  flavor: Omit<Flavor<Schema>, "contractVersion"> & { contractVersion?: number },
-): Flavor<Schema> {
-  flavor.contractVersion ??= CONTRACT_VERSION;
-  return flavor as Flavor<Schema>;
+export function defineFlavor<Schema extends TObject>(flavor: Flavor<Schema>): Flavor<Schema> {
+  return flavor;
 }
 
 /**

@@ -10,7 +10,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
-import type { BuildContext } from "../context/build_context.ts";
+import type { ImageBuildContext } from "../builder/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import { quoteListingName } from "./_quote.ts";
@@ -54,7 +54,7 @@ export default defineCommand({
     // `-f x.yaml` names a stack file, so the target is an image even if a directory has its name.
     const stackFile = options.file !== undefined && /\.ya?ml$/i.test(options.file);
     const dirMode = !stackFile && isDirectory(resolve(io.cwd, target));
-    const context = dirMode ? directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
+    const context = dirMode ? await directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
 
     if (options.output !== undefined) {
       const gzip = options.gzip;
@@ -92,26 +92,15 @@ function isDirectory(path: string): boolean {
 }
 
 /** `docker build DIR -f DOCKERFILE`: the Dockerfile path is relative to the working directory. */
-function directoryContext(dir: string, options: ContextOptions, io: Io): BuildContext {
-  const image: ResolvedImage = {
-    name: dir,
-    context: dir,
-    dockerfile: resolve(io.cwd, options.file ?? resolve(dir, "Dockerfile")),
-    buildArgs: {},
-    platforms: [],
-    labels: {},
-    tags: [],
-    extraFiles: [],
-    dependsOn: [],
-    noCache: false,
-    pull: false,
-    extraFlags: [],
-  };
+async function directoryContext(dir: string, options: ContextOptions, io: Io): Promise<ImageBuildContext> {
+  // An image with no stack entry: the schema's defaults (loaded only for this form, as the stack is for the other).
+  const { imageFromEntry } = await import("../stack/image_entry.ts");
+  const image: ResolvedImage = { ...imageFromEntry(dir, {}), context: dir, dockerfile: resolve(io.cwd, options.file ?? resolve(dir, "Dockerfile")) };
   if (options["ignore-file"] !== undefined) image.dockerignore = resolve(io.cwd, options["ignore-file"]);
   return contextForImage(image, undefined, warnings(io)).context;
 }
 
-async function imageContext(name: string, options: ContextOptions, io: Io): Promise<BuildContext> {
+async function imageContext(name: string, options: ContextOptions, io: Io): Promise<ImageBuildContext> {
   if (options["ignore-file"] !== undefined) throw new UsageError("cli.context-conflict", "--ignore-file applies to a directory; a stack image sets 'dockerignore' in the stack file");
   // Loaded only for this form: the stack loader pulls in YAML, TypeBox and the flavors.
   const { loadStackForCommand } = await import("./_stack.ts");

@@ -1,4 +1,4 @@
-import { planBuild } from "../build/plan.ts";
+import { planStackBuild } from "../build/plan.ts";
 import { storeReuseCache } from "../build/reuse.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
@@ -30,7 +30,7 @@ export default defineCommand({
       io.err(`warning: earlier builds are unknown: ${(e as Error).message}`);
     }
     try {
-      const plan = await planBuild(stack, registry.get(stack.imageBuilder.flavor)!.flavor, {
+      const plan = await planStackBuild(stack, registry.get(stack.imageBuilder.flavor)!.flavor, {
         images: args.positionals,
         env: io.env,
         reuse: store ? storeReuseCache(store) : undefined,

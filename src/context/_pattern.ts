@@ -11,7 +11,9 @@
  */
 
 /** "buildkit": moby/patternmatcher (Docker 23+, buildx). "legacy": Docker 20.10's pkg/fileutils. */
-export type IgnoreDialect = "buildkit" | "legacy";
+import type { IgnoreDialect } from "../builder/build_context.ts";
+
+export type { IgnoreDialect };
 
 type MatchType = "exact" | "prefix" | "suffix" | "regexp";
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { dir, file, hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "../stack/model.ts";
+import type { ImageBuildContext } from "../builder/build_context.ts";
 import { BuildContext, type ContextEntry } from "./build_context.ts";
 import { contextForImage, EXTRA_DOCKERFILE } from "./for_image.ts";
 
@@ -11,7 +12,7 @@ const work = tempDir("build-context");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let n = 0;
 const tree = (t: Parameters<typeof makeTree>[1]) => makeTree(join(work, `t${n++}`), t);
-const paths = async (c: BuildContext) => (await c.files()).map((f) => (f.type === "dir" ? `${f.path}/` : f.path));
+const paths = async (c: ImageBuildContext) => (await c.files()).map((f) => (f.type === "dir" ? `${f.path}/` : f.path));
 const tarList = async (c: BuildContext) => Bun.spawnSync(["tar", "-tvf", "-"], { stdin: new Uint8Array(await new Response(c.stream()).arrayBuffer()) }).stdout.toString();
 
 describe("what is sent", () => {

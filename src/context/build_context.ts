@@ -31,6 +31,7 @@
  * - `alwaysIncluded()`: paths kept even when ignored (default: Dockerfile and ignore file).
  */
 import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, RuntimeError, type Location } from "../errors.ts";
 import { placeInside } from "./_inside.ts";
@@ -38,51 +39,16 @@ import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
-import type { FileIdentity } from "./snapshot_file.ts";
 import { tarStream } from "./_tar_stream.ts";
-import { TarWriter, type TarEntry } from "./tar.ts";
+import { TarWriter } from "./tar.ts";
 import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
 
-export interface BuildContextOptions {
-  /** Context directory; optional: a context of only extra files is valid. */
-  root?: string;
-  /** Dockerfile path relative to root (POSIX), default "Dockerfile". */
-  dockerfile?: string;
-  /** Explicit ignore file; null = none; undefined = `<root>/<dockerfile>.dockerignore`, else `<root>/.dockerignore`. */
-  ignoreFile?: string | null;
-  /** Which Docker's ignore semantics to follow (default "buildkit": current Docker; see ignore.ts). */
-  ignoreDialect?: IgnoreDialect;
-  /** mtime of every entry; default env SOURCE_DATE_EPOCH, else 0. */
-  sourceDateEpoch?: number;
-  onWarning?: (message: string) => void;
-}
-
-/** An entry as sent: a tar entry whose `source` is absolute and whose inline bytes are `content`. */
-export interface ContextEntry extends Omit<TarEntry, "source" | "data" | "ino" | "mtimeMs" | "ctimeMs"> {
-  /** Absolute path on disk, undefined for inline content. */
-  source?: string;
-  /** The bytes of an inline-content entry (`addContent`). */
-  content?: Uint8Array;
-  /**
-   * Files and hard links read from disk: the file as the snapshot saw it (a hard link's `size`
-   * is 0, its identity's is the file's). Read `source` through `readSnapshotFile` (or give a
-   * TarWriter `identityFields`), never directly: see snapshot_file.ts.
-   */
-  identity?: FileIdentity;
-}
+export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "../builder/build_context.ts";
 
 /** A node as sent: hard links resolved. */
 type SendEntry = Omit<Node, "type"> & { type: ContextEntry["type"] };
 
-export interface ArchiveOptions {
-  gzip?: boolean;
-  signal?: AbortSignal;
-}
-
-/** A path, a file descriptor, a web stream, a Bun FileSink (e.g. subprocess stdin) or a Node writable. */
-export type ArchiveSink = string | number | WritableStream<Uint8Array> | import("bun").FileSink | NodeJS.WritableStream;
-
-export class BuildContext {
+export class BuildContext implements ImageBuildContext {
   readonly root?: string;
   readonly dockerfile: string;
   /** Absolute path of the ignore file in use, if any. */

@@ -15,6 +15,7 @@ import { relative, sep } from "node:path";
 import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import { placeInside } from "./_inside.ts";
+import type { BuildContextClass, ImageBuildContext } from "../builder/build_context.ts";
 import { BuildContext, type BuildContextOptions } from "./build_context.ts";
 
 /** Where a Dockerfile that does not live inside the context is placed. */
@@ -23,9 +24,9 @@ export const EXTRA_DOCKERFILE = ".imgb/Dockerfile";
 /** `options` passes through to the context (warnings callback, ignore dialect, mtime). */
 export function contextForImage(
   image: ResolvedImage,
-  ContextClass: typeof BuildContext = BuildContext,
+  ContextClass: BuildContextClass = BuildContext,
   options: Pick<BuildContextOptions, "onWarning" | "ignoreDialect" | "sourceDateEpoch"> = {},
-): { context: BuildContext; dockerfile: string } {
+): { context: ImageBuildContext; dockerfile: string } {
   const root = image.context;
   let inside: string | undefined;
   if (root && image.dockerfile && image.dockerfileInline === undefined) {

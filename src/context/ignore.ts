@@ -2,7 +2,8 @@
  * .dockerignore files, read and matched with Docker's semantics: moby/patternmatcher's
  * `ignorefile.ReadAll` + `patternmatcher.New` for reading, `MatchesUsingParentResults` for
  * matching, and tonistiigi/fsutil's filter walk for deciding which excluded directories must
- * still be entered. See DESIGN.md ".dockerignore semantics".
+ * still be entered. ignore.test.ts pins the rules; test/context/dockerignore_vs_docker.test.ts
+ * checks them against what a real Docker daemon sends.
  *
  * Two dialects, because Docker changed behaviour: "buildkit" (default) is current Docker
  * (Engine 23+, buildx): moby/patternmatcher and today's fsutil filter. "legacy" is Docker

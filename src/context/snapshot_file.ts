@@ -9,17 +9,12 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
+import type { FileIdentity } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import type { TarEntry } from "./tar.ts";
 import { ioError } from "./walk.ts";
 
-/** What a context file was when the snapshot was taken. Treat as opaque: compare, don't build. */
-export interface FileIdentity {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-}
+export type { FileIdentity } from "../builder/build_context.ts";
 
 /**
  * The whole content of `path` (or its first `limit` bytes), failing with `context.changed` when

@@ -1,17 +1,16 @@
 /**
  * `flavor: auto` (or no image_builder at all): the first built-in engine that answers its probe
- * — docker, podman, buildah — with its default config, else the daemonless `oci` flavor, which
- * needs nothing on the machine. Like buildx's driver manager picking a default.
+ * (AUTO_ORDER, from the built-in list) with its default config, else the daemonless fallback
+ * (AUTO_FALLBACK, `oci`), which needs nothing on the machine. Like buildx's driver manager picking a default.
  */
 import { Value } from "@sinclair/typebox/value";
 import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, InputErrors } from "../errors.ts";
 import { AUTO_FLAVOR, checkExtraFlags } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
+import { AUTO_FALLBACK, AUTO_ORDER } from "./builtins.ts";
 import type { FlavorRegistry } from "./flavor_registry.ts";
 
-export const AUTO_ORDER = ["docker", "podman", "buildah"] as const;
-export const FALLBACK_FLAVOR = "oci";
 
 /** Replaces an `auto` image builder in place; returns the reasons engines were passed over. */
 export async function chooseFlavor(stack: ResolvedStack, registry: FlavorRegistry): Promise<{ chosen: string; passedOver: string[] }> {
@@ -28,7 +27,7 @@ export async function chooseFlavor(stack: ResolvedStack, registry: FlavorRegistr
     }
     passedOver.push(`${name}: ${probe.reason ?? "not available"}`);
   }
-  chosen ??= registry.get(FALLBACK_FLAVOR)?.flavor;
+  chosen ??= registry.get(AUTO_FALLBACK)?.flavor;
   if (!chosen) throw new InputError("flavor.auto", "No image builder is available", { hint: "name a flavor in image_builder.flavor" });
   stack.imageBuilder = { flavor: chosen.name, config: Value.Default(chosen.config, {}) as Record<string, unknown> };
   const errors: InputError[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Type, type TObject } from "@sinclair/typebox";
-import { CONTRACT_VERSION } from "../builder/flavor.ts";
+import { defaultBuildOptions } from "../builder/build_options.ts";
+import { CONTRACT_VERSION, defineFlavor, optionsForContract, UNDECLARED_CONTRACT_VERSION } from "../builder/flavor.ts";
 import { InputError } from "../errors.ts";
 import { builtinFlavors } from "./builtins.ts";
 import { checkFlavor } from "./check_flavor.ts";
@@ -33,5 +34,47 @@ describe("config defaults are checked at registration", () => {
   });
   test("valid defaults pass", () => {
     expect(() => checkFlavor(flavor(Type.Object({ retries: Type.Integer({ minimum: 5, default: 5 }), name: Type.Optional(Type.String({ default: "x" })) })), {})).not.toThrow();
+  });
+});
+
+describe("the contract version a flavor declares is checked", () => {
+  const withVersion = (contractVersion: unknown) => {
+    const f: Record<string, unknown> = { ...flavor(Type.Object({})), contractVersion };
+    if (contractVersion === undefined) delete f.contractVersion;
+    return f;
+  };
+  test("a version this imgb does not support is refused, naming both versions and the fix", () => {
+    for (const v of [CONTRACT_VERSION + 1, 0, "2"]) {
+      let e: InputError | undefined;
+      try {
+        checkFlavor(withVersion(v), { file: "/x/mine.ts" });
+      } catch (x) {
+        e = x as InputError;
+      }
+      expect(e).toBeInstanceOf(InputError);
+      expect(e!.code).toBe("flavor.invalid");
+      expect(e!.message).toBe(`Unsupported flavor contract version ${JSON.stringify(v)}: this imgb supports versions 1, 2 (current: ${CONTRACT_VERSION})`);
+      expect(e!.hint).toContain(`contractVersion: ${CONTRACT_VERSION}`);
+      expect(e!.location?.file).toBe("/x/mine.ts");
+    }
+  });
+  test("defineFlavor stamps nothing: what the flavor declares is what is checked", () => {
+    const declared = defineFlavor({ ...flavor(Type.Object({})), type: "image_builder", contractVersion: 99 } as never) as { contractVersion: number };
+    expect(declared.contractVersion).toBe(99);
+    expect(() => checkFlavor(declared, {})).toThrow(/Unsupported flavor contract version 99/);
+  });
+  test("no declared version: a flavor written before it was required, run as contract 1", () => {
+    expect(checkFlavor(withVersion(undefined), {}).contractVersion).toBe(UNDECLARED_CONTRACT_VERSION);
+    expect(checkFlavor(withVersion(1), {}).contractVersion).toBe(1);
+    expect(checkFlavor(withVersion(CONTRACT_VERSION), {}).contractVersion).toBe(CONTRACT_VERSION);
+  });
+  test("every built-in flavor declares the current version", () => {
+    for (const f of builtinFlavors) expect(f.contractVersion).toBe(CONTRACT_VERSION);
+  });
+  test("contract 1 builders still get options.dockerfile; contract 2 builders do not", () => {
+    const options = defaultBuildOptions();
+    expect(optionsForContract(1, options, "app.Dockerfile")).toEqual({ ...options, dockerfile: "app.Dockerfile" } as never);
+    expect(optionsForContract(2, options, "app.Dockerfile")).toBe(options);
+    expect("dockerfile" in options).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { Kind, type TObject, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
+import { CONTRACT_VERSION, SUPPORTED_CONTRACT_VERSIONS, UNDECLARED_CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
 
 export const FLAVOR_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -15,10 +15,11 @@ export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
     throw fail("Not a flavor: expected an object made with defineFlavor()", "export default defineFlavor({ name, type: 'image_builder', config, implementation })");
   }
   const f = candidate as Partial<Flavor> & Record<string, unknown>;
-  if (f.contractVersion !== CONTRACT_VERSION) {
+  if (f.contractVersion === undefined) f.contractVersion = UNDECLARED_CONTRACT_VERSION;
+  if (typeof f.contractVersion !== "number" || !SUPPORTED_CONTRACT_VERSIONS.includes(f.contractVersion)) {
     throw fail(
-      `Unsupported flavor contract version ${JSON.stringify(f.contractVersion)}: this imgb supports version ${CONTRACT_VERSION}`,
-      "rebuild the flavor against this imgb's SDK (import { defineFlavor } from 'imgb')",
+      `Unsupported flavor contract version ${JSON.stringify(f.contractVersion)}: this imgb supports versions ${SUPPORTED_CONTRACT_VERSIONS.join(", ")} (current: ${CONTRACT_VERSION})`,
+      `update the flavor to contract ${CONTRACT_VERSION} (docs/custom-flavor.md) and declare it: defineFlavor({ contractVersion: ${CONTRACT_VERSION}, … })`,
     );
   }
   if (typeof f.name !== "string" || !FLAVOR_NAME_PATTERN.test(f.name)) {

@@ -3,6 +3,7 @@
  * `image_builder` narrowed to one variant per known flavor so editors check `config` too.
  */
 import { Type, type TSchema } from "@sinclair/typebox";
+import { AUTO_DESCRIPTION } from "../registry/builtins.ts";
 import type { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
@@ -14,7 +15,7 @@ export function stackJsonSchema(registry: FlavorRegistry): Record<string, unknow
     ),
   );
   variants.push(
-    Type.Object({ flavor: Type.Literal("auto", { description: "The first engine found (docker, podman, buildah), else oci." }) }, { additionalProperties: false }),
+    Type.Object({ flavor: Type.Literal("auto", { description: AUTO_DESCRIPTION }) }, { additionalProperties: false }),
   );
   const schema = {
     ...StackSchema,

@@ -10,6 +10,7 @@ import { InputError } from "../errors.ts";
 import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
 import type { Locator } from "./schema_errors.ts";
 import type { ImageEntry, StackFile } from "./schema.ts";
+import { imageFromEntry } from "./image_entry.ts";
 import { closest } from "./suggest.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
@@ -54,20 +55,7 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
   const err = (ptr: string, code: string, message: string, hint?: string, key = false) =>
     errors.push(new InputError(code, message, { location: at(ptr, key), hint }));
 
-  const image: ResolvedImage = {
-    name,
-    buildArgs: stringMap(e.build_args),
-    platforms: e.platforms ?? [],
-    labels: stringMap(e.labels),
-    tags: e.tags ?? ["latest"],
-    extraFiles: [],
-    dependsOn: e.depends_on ?? [],
-    noCache: e.no_cache ?? false,
-    pull: e.pull ?? false,
-    extraFlags: e.extra_flags ?? [],
-  };
-  if (e.target !== undefined) image.target = e.target;
-  if (e.network !== undefined) image.network = e.network;
+  const image = imageFromEntry(name, e);
 
   let contextMissing = false;
   if (e.context !== undefined) {
@@ -224,11 +212,6 @@ function destinationProblem(dest: string): { message: string; hint: string } {
   return { message: `Extra file destination '${dest}' is outside the build context`, hint: "use a relative path without '..'" };
 }
 
-function stringMap(m: Record<string, string | number | boolean> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m ?? {})) out[k] = String(v);
-  return out;
-}
 
 function suggestImage(name: string, names: string[]): string {
   const guess = closest(name, names);

@@ -56,21 +56,22 @@ export const ImageSchema = Type.Object(
     dockerfile: Type.Optional(Type.String({ minLength: 1, description: "Dockerfile path, relative to the context directory (like docker build -f). Default: Dockerfile." })),
     dockerfile_inline: Type.Optional(Type.String({ minLength: 1, description: "The Dockerfile itself, written inline. Excludes `dockerfile`." })),
     dockerignore: Type.Optional(Type.String({ minLength: 1, description: "Ignore file, relative to the stack file. Default: <dockerfile>.dockerignore beside the Dockerfile, else <context>/.dockerignore." })),
-    build_args: Type.Optional(Type.Record(Type.String({ pattern: ARG_NAME_PATTERN }), ScalarString, { additionalProperties: false, description: "Build-time variables (--build-arg). Names are letters, digits and _." })),
+    build_args: Type.Optional(Type.Record(Type.String({ pattern: ARG_NAME_PATTERN }), ScalarString, { additionalProperties: false, default: {}, description: "Build-time variables (--build-arg). Names are letters, digits and _." })),
     target: Type.Optional(Type.String({ minLength: 1, description: "Build stage to stop at (--target)." })),
-    platforms: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$" }), { uniqueItems: true, description: "Target platforms, e.g. [linux/amd64, linux/arm64]." })),
-    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { description: "Image labels." })),
-    tags: Type.Optional(Type.Array(Type.String({ pattern: TAG_PATTERN }), { uniqueItems: true, description: "Tags to apply. Default: [latest]." })),
+    platforms: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$" }), { uniqueItems: true, default: [], description: "Target platforms, e.g. [linux/amd64, linux/arm64]." })),
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { default: {}, description: "Image labels." })),
+    tags: Type.Optional(Type.Array(Type.String({ pattern: TAG_PATTERN }), { uniqueItems: true, default: ["latest"], description: "Tags to apply. Default: [latest]." })),
     extra_files: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ExtraFileSchema, { description: "Files added to the context, by destination path inside the context. They override context files of the same path." })),
-    depends_on: Type.Optional(Type.Array(Type.String(), { uniqueItems: true, description: "Images of this stack that must be built first." })),
+    depends_on: Type.Optional(Type.Array(Type.String(), { uniqueItems: true, default: [], description: "Images of this stack that must be built first." })),
     no_cache: Type.Optional(
       Type.Boolean({
+        default: false,
         description: "Always build this image: without the engine's build cache (--no-cache), and never reusing an earlier identical build (as --no-reuse does for the whole run).",
       }),
     ),
-    pull: Type.Optional(Type.Boolean({ description: "Always attempt to pull newer base images (--pull)." })),
+    pull: Type.Optional(Type.Boolean({ default: false, description: "Always attempt to pull newer base images (--pull)." })),
     network: Type.Optional(Type.String({ minLength: 1, description: "Network for RUN instructions: default, none, host (--network)." })),
-    extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+    extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
   },
   { ...strict, description: "One image to build." },
 );
@@ -96,7 +97,7 @@ export const RegistrySchema = Type.Object(
 
 export const ImageBuilderSchema = Type.Object(
   {
-    flavor: Type.String({ minLength: 1, description: "docker, podman, buildah, oci, a registered custom flavor, or auto (the first engine found: docker, podman, buildah; else oci)." }),
+    flavor: Type.String({ minLength: 1, description: "A built-in flavor or a registered custom one (`imgb flavor list` shows them), or auto: the first built-in engine found, else the daemonless one." }),
     config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The flavor's configuration (see `imgb flavor describe FLAVOR`)." })),
   },
   { ...strict, description: "The stack component that builds images." },
@@ -115,16 +116,3 @@ export const StackSchema = Type.Object(
 
 export type StackFile = Static<typeof StackSchema>;
 export type ImageEntry = Static<typeof ImageSchema>;
-
-/** Walks to the sub-schema describing the value at a JSON path, for hints. */
-export function schemaAt(schema: TSchema, segments: readonly string[]): TSchema | undefined {
-  let s: TSchema | undefined = schema;
-  for (const seg of segments) {
-    if (!s) return undefined;
-    if (s.type === "object" && s.properties && seg in s.properties) s = s.properties[seg] as TSchema;
-    else if (s.type === "object" && s.patternProperties) s = Object.values(s.patternProperties)[0] as TSchema;
-    else if (s.type === "array" && s.items) s = s.items as TSchema;
-    else return undefined;
-  }
-  return s;
-}

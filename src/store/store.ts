@@ -1,5 +1,6 @@
 /**
- * imgb's embedded store (bun:sqlite): registered flavors now, build records later. One file,
+ * imgb's embedded store (bun:sqlite): registered flavors, build records (for reuse) and
+ * content hashes of context files (a stat cache). One file,
  * `imgb.db`, in $IMGB_HOME, else $XDG_DATA_HOME/imgb, else ~/.local/share/imgb. Writes are short
  * IMMEDIATE transactions and every connection waits on a busy timeout, so two imgb processes at
  * once are safe. The rollback journal (not WAL) is deliberate: a WAL database cannot be read

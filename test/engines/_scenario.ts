@@ -12,6 +12,7 @@ import type { BaseImageBuilder, BuildReport } from "../../src/builder/base_image
 import { defaultBuildOptions, type BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import type { Flavor } from "../../src/builder/flavor.ts";
+import { BuildContext } from "../../src/context/build_context.ts";
 import { exec } from "../../src/exec.ts";
 import buildah from "../../flavors/buildah/flavor.ts";
 import docker from "../../flavors/docker/flavor.ts";
@@ -97,7 +98,7 @@ export async function build(
   const logs: string[] = [];
   const report: BuildReport = {};
   const builder = await newBuilder(flavorName, config, logs, report);
-  const context = new builder.buildContextClass({ root, dockerfile });
+  const context = new (builder.buildContextClass ?? BuildContext)({ root, dockerfile });
   const ref = await builder.build(imageName, context, defaultBuildOptions({ network: "none", ...options }), registry);
   return { ref, report, logs };
 }

@@ -10,6 +10,7 @@ import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { BuildContext } from "../../src/context/build_context.ts";
 import { CancelledError } from "../../src/errors.ts";
 import { exec } from "../../src/exec.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine } from "../helpers/testenv.ts";
@@ -60,7 +61,7 @@ for (const c of cases) {
       const logs: string[] = [];
       const builder = await newBuilder(c.flavor, c.config, logs, {} as BuildReport, ac.signal);
       const started = performance.now();
-      const done = builder.build(`imgb-e2e/cancel`, new builder.buildContextClass({ root: dir }), defaultBuildOptions({ network: "none", noCache: true }));
+      const done = builder.build(`imgb-e2e/cancel`, new (builder.buildContextClass ?? BuildContext)({ root: dir }), defaultBuildOptions({ network: "none", noCache: true }));
       while (!logs.some((l) => l.includes(marker) && !l.includes("RUN"))) {
         if (performance.now() - started > 30_000) throw new Error(`the RUN step never started: ${logs.slice(-5).join(" / ")}`);
         await Bun.sleep(25);

@@ -40,8 +40,10 @@ export class ArchiveBuilder extends BaseImageBuilder<{ out_dir: string; release:
       constructor(o?: BuildContextOptions) { super(o); this.addContent(release + "\\n", "RELEASE"); }
     };
   }
-  async build(imageName: string, context: BuildContext) {
+  // Written against contract 1 (no contractVersion), which gave the Dockerfile path in options too.
+  async build(imageName: string, context: BuildContext, options: { dockerfile?: string }) {
     if (imageName.startsWith("explode")) throw new TypeError("boom inside the builder");
+    writeFileSync(join(import.meta.dir, "OPTIONS_DOCKERFILE"), String(options.dockerfile) + " " + context.dockerfile);
     await context.writeArchive(join(this.config.out_dir, imageName.replace(/[/:]/g, "_") + ".tar"));
     return imageName;
   }
@@ -112,6 +114,8 @@ describe("custom flavors (compiled binary)", () => {
     expect(listing).toEqual(["Dockerfile", "RELEASE", "hello.txt"]);
     const release = Bun.spawnSync(["tar", "-xOf", join(dir, "out", "app_latest.tar"), "RELEASE"]).stdout.toString();
     expect(release).toBe("v3\n");
+    // A contract 1 flavor (it declares no version) still gets options.dockerfile, equal to the context's.
+    expect(await Bun.file(join(dir, "OPTIONS_DOCKERFILE")).text()).toBe("Dockerfile Dockerfile");
   });
 
   test("a builder that throws: exit 1, the error names the flavor file, no crash", async () => {
@@ -179,6 +183,7 @@ describe("bad flavor files", () => {
     { name: "syntax error", file: { "f.ts": 'import { Type } from "imgb";\nexport default {\n  name: "x",,\n};\n' }, expect: /f\.ts:3:\d+: error: Flavor file has a syntax error/ },
     { name: "imports an unknown package", file: { "f.ts": 'import { z } from "zod";\nexport default z;\n' }, expect: /imports 'zod', which cannot be found.*from 'imgb'/ },
     { name: "old contract version", file: { "f.ts": 'import { Type } from "imgb";\nexport default { contractVersion: 0, name: "old", type: "image_builder", config: Type.Object({}), implementation: async () => null };\n' }, expect: /Unsupported flavor contract version 0/ },
+    { name: "newer contract version, through defineFlavor", file: { "f.ts": 'import { Type, defineFlavor } from "imgb";\nexport default defineFlavor({ contractVersion: 3, name: "future", type: "image_builder", config: Type.Object({}), implementation: async () => null as any });\n' }, expect: /Unsupported flavor contract version 3: this imgb supports versions 1, 2 .*hint: update the flavor to contract 2/ },
     { name: "config is not a TypeBox object", file: { "f.ts": 'import { defineFlavor } from "imgb";\nexport default defineFlavor({ name: "nocfg", type: "image_builder", description: "", config: { type: "object" } as any, implementation: async () => null as any });\n' }, expect: /no TypeBox config schema/ },
     { name: "shadows a built-in", file: { "f.ts": archiveFlavor("docker") }, expect: /Flavor name 'docker' is taken by a built-in flavor/ },
   ];
