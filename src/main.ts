@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
         const sub = Object.keys(commands).filter((n) => n.startsWith(`${first} `));
         throw new UsageError("cli.missing-subcommand", `'imgb ${first}' needs a subcommand: ${sub.map((s) => s.split(" ")[1]).join(", ")}`, { hint: `imgb ${sub[0]} --help` });
       }
-      const { closest } = await import("./stack/suggest.ts");
+      const { closest } = await import("./suggest.ts");
       const guess = closest(first, Object.keys(commands).map((n) => n.split(" ")[0]!));
       throw new UsageError("cli.unknown-command", `Unknown command '${first}'`, { hint: guess ? `did you mean 'imgb ${guess}'?` : "imgb --help lists the commands" });
     }

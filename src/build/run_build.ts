@@ -12,7 +12,7 @@ import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeErro
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
-import { closest } from "../stack/suggest.ts";
+import { closest } from "../suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";

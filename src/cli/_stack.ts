@@ -4,8 +4,8 @@
  */
 import { ImgbError, InputError } from "../errors.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
-import { loadFlavorFile } from "../registry/load_flavor_file.ts";
-import { chooseFlavor } from "../registry/auto.ts";
+import { loadFlavorFile } from "../plugins/load_flavor_file.ts";
+import { chooseFlavor } from "../stack/auto_flavor.ts";
 import { parseAllow } from "../stack/entitlements.ts";
 import { AUTO_FLAVOR, loadStack } from "../stack/load.ts";
 import type { ResolvedStack } from "../stack/model.ts";
@@ -14,7 +14,7 @@ import type { Io } from "./io.ts";
 
 /** Built-ins plus the flavors registered in the store (declared, not imported). */
 export function flavorRegistry(io: Io): FlavorRegistry {
-  const registry = FlavorRegistry.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`) });
+  const registry = FlavorRegistry.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`), loadFile: (path) => loadFlavorFile(path) });
   // The store is optional here: without it only the built-ins (and a stack's own flavor files) exist.
   try {
     const store = Store.openIfExists(io.env);

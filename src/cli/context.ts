@@ -11,7 +11,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
-import { contextForImage } from "../context/for_image.ts";
+import { contextForImage } from "../stack/image_context.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import { quoteListingName } from "./_quote.ts";
 import { allowOption, defineCommand } from "./command.ts";

@@ -1,6 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
 import { InputError } from "../errors.ts";
-import { closest } from "../stack/suggest.ts";
+import { closest } from "../suggest.ts";
 import { defineCommand } from "./command.ts";
 import { flavorRegistry } from "./_stack.ts";
 

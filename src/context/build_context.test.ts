@@ -6,7 +6,7 @@ import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
 import { BuildContext, type ContextEntry } from "./build_context.ts";
-import { contextForImage, EXTRA_DOCKERFILE } from "./for_image.ts";
+import { contextForImage, EXTRA_DOCKERFILE } from "../stack/image_context.ts";
 
 const work = tempDir("build-context");
 afterAll(() => rmSync(work, { recursive: true, force: true }));

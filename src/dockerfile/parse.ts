@@ -7,8 +7,8 @@
  * name the line and at most a keyword, never the text of the file (see parseInstruction).
  */
 import { InputError } from "../errors.ts";
-import { closest } from "../stack/suggest.ts";
-import { EXTRA_DOCKERFILE } from "../context/for_image.ts";
+import { closest } from "../suggest.ts";
+import { EXTRA_DOCKERFILE } from "../builder/build_context.ts";
 
 export interface Instruction {
   /** Upper-case keyword: `COPY`, `FROM`, … */

@@ -10,7 +10,6 @@ import { InputError, type Location } from "../errors.ts";
 import type { FlavorRecord } from "../store/store.ts";
 import { builtinFlavors } from "./builtins.ts";
 import { checkFlavor } from "./check_flavor.ts";
-import { loadFlavorFile } from "./load_flavor_file.ts";
 
 export interface RegisteredFlavor {
   flavor: AnyFlavor;
@@ -18,16 +17,27 @@ export interface RegisteredFlavor {
   origin: "builtin" | string;
 }
 
+export interface FlavorRegistryOptions {
+  onWarning?: (message: string) => void;
+  /**
+   * Imports a user's flavor file (src/plugins/load_flavor_file.ts, which serves it the SDK).
+   * Given by the caller, so the registry never depends on the SDK, which depends on it.
+   */
+  loadFile?: (path: string) => Promise<AnyFlavor>;
+}
+
 export class FlavorRegistry {
   readonly #flavors = new Map<string, RegisteredFlavor>();
   readonly #declared = new Map<string, FlavorRecord>();
   readonly #onWarning: (message: string) => void;
+  readonly #loadFile: ((path: string) => Promise<AnyFlavor>) | undefined;
 
-  constructor(options: { onWarning?: (message: string) => void } = {}) {
+  constructor(options: FlavorRegistryOptions = {}) {
     this.#onWarning = options.onWarning ?? (() => {});
+    this.#loadFile = options.loadFile;
   }
 
-  static withBuiltins(options: { onWarning?: (message: string) => void } = {}): FlavorRegistry {
+  static withBuiltins(options: FlavorRegistryOptions = {}): FlavorRegistry {
     const r = new FlavorRegistry(options);
     for (const f of builtinFlavors) r.add(f, "builtin", {});
     return r;
@@ -71,7 +81,8 @@ export class FlavorRegistry {
     if (sha256File(record.source) !== record.sha256) {
       this.#onWarning(`flavor '${name}': '${record.source}' changed since it was registered; run 'imgb flavor register ${record.source}' to record it`);
     }
-    const flavor = await loadFlavorFile(record.source);
+    if (!this.#loadFile) throw new Error(`FlavorRegistry: no loadFile given, cannot import registered flavor '${name}'`);
+    const flavor = await this.#loadFile(record.source);
     if (flavor.name !== name) {
       throw new InputError("flavor.renamed", `Flavor file '${record.source}' now defines flavor '${flavor.name}', not '${name}'`, {
         location: where,

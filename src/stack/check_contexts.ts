@@ -4,7 +4,7 @@
  * error of `validate`, with the ignore file's line, rather than a failure in the middle of a build.
  */
 import { readFileSync } from "node:fs";
-import { contextForImage } from "../context/for_image.ts";
+import { contextForImage } from "./image_context.ts";
 import { IgnoreMatcher } from "../context/ignore.ts";
 import { InputError } from "../errors.ts";
 import { toPointer } from "./locate.ts";

@@ -9,7 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { Document, LineCounter } from "yaml";
 import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
-import { checkDockerfileStarts } from "../dockerfile/start.ts";
+import { checkDockerfileStarts } from "./dockerfile_start.ts";
 import { FlavorRegistry } from "../registry/flavor_registry.ts";
 import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
@@ -24,7 +24,7 @@ import { resolveStack } from "./resolve.ts";
 import { brokenSections, imagesWithErrors, withoutInvalidKeys } from "./sections.ts";
 import { StackSchema, type StackFile } from "./schema.ts";
 import { schemaErrors, type Locator } from "./schema_errors.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../suggest.ts";
 
 /** At most this many errors are reported for one file. */
 export const MAX_ERRORS = 20;

@@ -9,7 +9,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { UsageError } from "../errors.ts";
 import { toPointer } from "./locate.ts";
 import { ImageSchema } from "./schema.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../suggest.ts";
 
 export interface Override {
   pattern: string;

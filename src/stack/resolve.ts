@@ -11,7 +11,7 @@ import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "
 import type { Locator } from "./schema_errors.ts";
 import type { ImageEntry, StackFile } from "./schema.ts";
 import { imageFromEntry } from "./image_entry.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../suggest.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
 

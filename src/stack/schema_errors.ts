@@ -8,7 +8,7 @@ import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import { InputError, type Location } from "../errors.ts";
 import { pointerSegments } from "./locate.ts";
 import { patternExplainers } from "./names.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../suggest.ts";
 
 /** Resolves a JSON pointer (and whether the key itself is at fault) to a location. */
 export type Locator = (pointer: string, key: boolean) => Location;

@@ -5,7 +5,7 @@ import { Glob } from "bun";
 import { parse } from "yaml";
 import { dirname } from "node:path";
 import { FlavorRegistry } from "../../src/registry/flavor_registry.ts";
-import { loadFlavorFile } from "../../src/registry/load_flavor_file.ts";
+import { loadFlavorFile } from "../../src/plugins/load_flavor_file.ts";
 import { stackJsonSchema } from "../../src/stack/json_schema.ts";
 import { corpus } from "./corpus.ts";
 

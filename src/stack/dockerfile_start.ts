@@ -10,9 +10,9 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
-import { toPointer } from "../stack/locate.ts";
-import type { ResolvedStack } from "../stack/model.ts";
-import type { Locator } from "../stack/schema_errors.ts";
+import { toPointer } from "./locate.ts";
+import type { ResolvedStack } from "./model.ts";
+import type { Locator } from "./schema_errors.ts";
 
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 /** The first instruction lies in the first few KiB of any real Dockerfile. */

@@ -6,10 +6,10 @@
 import { Value } from "@sinclair/typebox/value";
 import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, InputErrors } from "../errors.ts";
-import { AUTO_FLAVOR, checkExtraFlags } from "../stack/load.ts";
-import type { ResolvedStack } from "../stack/model.ts";
-import { AUTO_FALLBACK, AUTO_ORDER } from "./builtins.ts";
-import type { FlavorRegistry } from "./flavor_registry.ts";
+import { AUTO_FLAVOR, checkExtraFlags } from "./load.ts";
+import type { ResolvedStack } from "./model.ts";
+import { AUTO_FALLBACK, AUTO_ORDER } from "../registry/builtins.ts";
+import type { FlavorRegistry } from "../registry/flavor_registry.ts";
 
 
 /** Replaces an `auto` image builder in place; returns the reasons engines were passed over. */

@@ -13,13 +13,12 @@
 import { existsSync, statSync } from "node:fs";
 import { relative, sep } from "node:path";
 import { InputError } from "../errors.ts";
-import type { ResolvedImage } from "../stack/model.ts";
-import { placeInside } from "./_inside.ts";
-import type { BuildContextClass, ImageBuildContext } from "../builder/build_context.ts";
-import { BuildContext, type BuildContextOptions } from "./build_context.ts";
+import type { ResolvedImage } from "./model.ts";
+import { placeInside } from "../context/_inside.ts";
+import { EXTRA_DOCKERFILE, type BuildContextClass, type ImageBuildContext } from "../builder/build_context.ts";
+import { BuildContext, type BuildContextOptions } from "../context/build_context.ts";
 
-/** Where a Dockerfile that does not live inside the context is placed. */
-export const EXTRA_DOCKERFILE = ".imgb/Dockerfile";
+export { EXTRA_DOCKERFILE };
 
 /** `options` passes through to the context (warnings callback, ignore dialect, mtime). */
 export function contextForImage(

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
-import { badFirstInstruction, readDockerfileStart } from "./start.ts";
+import { badFirstInstruction, readDockerfileStart } from "./dockerfile_start.ts";
 
 afterAll(cleanupTempDirs);
 
