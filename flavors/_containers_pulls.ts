@@ -11,7 +11,7 @@
  * default auth file).
  */
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { parseReference } from "../src/distribution/reference.ts";
+import { parseReference } from "../src/image/name.ts";
 
 export interface PullPlan {
   /** Registry flags for the build itself (pulls during the build). */

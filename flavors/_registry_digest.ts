@@ -8,7 +8,7 @@
  * points at).
  */
 import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { RegistryClient } from "../src/distribution/client.ts";
+import { RegistryClient } from "../src/image/remote/client.ts";
 import { RuntimeError } from "../src/errors.ts";
 
 /** `sha256:…` of the manifest `repository:tag` points at; `repository` is `host/path`. */

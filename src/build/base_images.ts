@@ -11,8 +11,8 @@ import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
 import type { BuildContext, ContextEntry } from "../context/build_context.ts";
-import { RegistryClient } from "../distribution/client.ts";
-import { canonicalHost, parseReference } from "../distribution/reference.ts";
+import { RegistryClient } from "../image/remote/client.ts";
+import { canonicalHost, parseReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 

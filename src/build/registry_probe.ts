@@ -5,7 +5,7 @@
  * the engine may push with a login of its own (docker's config.json), which imgb cannot see.
  */
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../distribution/client.ts";
+import { RegistryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 
 export const PROBE_TIMEOUT_MS = 30_000;

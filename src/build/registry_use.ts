@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
-import { canonicalHost, parseReference } from "../distribution/reference.ts";
+import { canonicalHost, parseReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";

@@ -7,7 +7,7 @@
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../distribution/client.ts";
+import { RegistryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 import type { BuildRecord } from "../store/store.ts";
 

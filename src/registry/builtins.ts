@@ -4,7 +4,7 @@
  */
 import buildah from "../../flavors/buildah.ts";
 import docker from "../../flavors/docker.ts";
-import oci from "../../flavors/oci.ts";
+import oci from "../../flavors/oci/flavor.ts";
 import podman from "../../flavors/podman.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
 

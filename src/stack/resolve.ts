@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { contextDestination } from "../context/destination.ts";
-import { isLoopback } from "../distribution/client.ts";
+import { isLoopback } from "../image/remote/client.ts";
 import { InputError } from "../errors.ts";
 import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
 import type { Locator } from "./schema_errors.ts";

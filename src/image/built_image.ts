@@ -3,9 +3,9 @@
  * Serialised once, with keys in a fixed order, so the same inputs give the same bytes and
  * digests. Blobs know where their bytes are: a local file, inline bytes, or a registry.
  */
-import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../src/distribution/types.ts";
-import type { RemoteBlob } from "./_oci_registries.ts";
-import type { Platform } from "../src/dockerfile/stages.ts";
+import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "./image.ts";
+import type { RemoteBlob } from "./remote/registries.ts";
+import type { Platform } from "../dockerfile/stages.ts";
 
 export interface Blob {
   descriptor: Descriptor;

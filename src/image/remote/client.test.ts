@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RuntimeError } from "../errors.ts";
-import { Secret } from "../secret.ts";
+import { RuntimeError } from "../../errors.ts";
+import { Secret } from "../../secret.ts";
 import { parseChallenge } from "./auth.ts";
 import { isLoopback, manifestExists, RegistryClient } from "./client.ts";
 import { dockerConfigCredentials } from "./docker_config.ts";
-import { parseReference } from "./reference.ts";
-import { MediaType, sha256 } from "./types.ts";
+import { parseReference } from "../name.ts";
+import { MediaType, sha256 } from "../image.ts";
 
 const PASSWORD = "s3cret-test-password";
 const creds = (password = PASSWORD) => ({ username: "u", password: new Secret(password, "test") });

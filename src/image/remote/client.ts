@@ -5,11 +5,11 @@
  * URL (without query: upload URLs carry state) and the registry's own error, never credentials.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import type { RegistryCredentials } from "../builder/container_registry.ts";
-import { CancelledError, ImgbError, RuntimeError, writeError } from "../errors.ts";
+import type { RegistryCredentials } from "../../builder/container_registry.ts";
+import { CancelledError, ImgbError, RuntimeError, writeError } from "../../errors.ts";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
-import { apiHost } from "./reference.ts";
-import { MANIFEST_ACCEPT } from "./types.ts";
+import { apiHost } from "../name.ts";
+import { MANIFEST_ACCEPT } from "../image.ts";
 
 export interface ClientOptions {
   /** Plain HTTP. Loopback hosts (127.0.0.0/8, localhost, ::1) always use HTTP. */

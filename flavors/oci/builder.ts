@@ -5,21 +5,21 @@
  * directory removed when the build ends, also on failure and cancellation.
  */
 import type { Static } from "@sinclair/typebox";
-import { BaseImageBuilder } from "../src/builder/base_image_builder.ts";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { CancelledError, InputError } from "../src/errors.ts";
-import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
-import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
-import { dockerfileName, parseDockerfile } from "../src/dockerfile/parse.ts";
-import { buildPlatform, type BuildEnv } from "./_oci_platform_build.ts";
-import { pushImages } from "./_oci_push.ts";
-import { Registries } from "./_oci_registries.ts";
-import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
-import { contextTree, normalize, readNode } from "./_oci_tree.ts";
-import { imageReferences, tagOf, withTempDir } from "./_shared.ts";
-import type { OciConfig } from "./oci.ts";
+import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { CancelledError, InputError } from "../../src/errors.ts";
+import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "../../src/image/built_image.ts";
+import { writeDockerArchive, writeOciLayout } from "../../src/image/layout.ts";
+import { dockerfileName, parseDockerfile } from "../../src/dockerfile/parse.ts";
+import { buildPlatform, type BuildEnv } from "./platform_build.ts";
+import { pushImages } from "../../src/image/remote/push.ts";
+import { Registries } from "../../src/image/remote/registries.ts";
+import { parsePlatform, planBuild, platformString } from "../../src/dockerfile/stages.ts";
+import { contextTree, normalize, readNode } from "./tree.ts";
+import { imageReferences, tagOf, withTempDir } from "../_shared.ts";
+import type { OciConfig } from "./flavor.ts";
 
 type Config = Static<typeof OciConfig>;
 

@@ -6,10 +6,10 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry, type RegistryCredentials } from "../src/builder/container_registry.ts";
-import { RegistryClient } from "../src/distribution/client.ts";
-import { canonicalHost } from "../src/distribution/reference.ts";
-import { defaultDockerConfigPath, dockerConfigCredentials } from "../src/distribution/docker_config.ts";
+import { registryHost, type ContainerRegistry, type RegistryCredentials } from "../../builder/container_registry.ts";
+import { RegistryClient } from "./client.ts";
+import { canonicalHost } from "../name.ts";
+import { defaultDockerConfigPath, dockerConfigCredentials } from "./docker_config.ts";
 
 export interface RegistriesOptions {
   registry?: ContainerRegistry;

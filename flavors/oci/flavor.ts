@@ -5,7 +5,7 @@
  * lives in `_oci_builder.ts` and is imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const OciConfig = Type.Object(
   {
@@ -48,5 +48,5 @@ export default defineFlavor({
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),
-  implementation: async () => (await import("./_oci_builder.ts")).OciImageBuilder,
+  implementation: async () => (await import("./builder.ts")).OciImageBuilder,
 });

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { InputError } from "../src/errors.ts";
-import { scratchConfig } from "./_oci_base.ts";
-import { parseDockerfile } from "../src/dockerfile/parse.ts";
-import { evaluateStage } from "./_oci_evaluate.ts";
-import { parseDuration } from "./_oci_instruction_args.ts";
-import { planBuild, stageByName } from "../src/dockerfile/stages.ts";
+import { InputError } from "../../src/errors.ts";
+import { scratchConfig } from "../../src/image/remote/fetch_image.ts";
+import { parseDockerfile } from "../../src/dockerfile/parse.ts";
+import { evaluateStage } from "./evaluate.ts";
+import { parseDuration } from "./instruction_args.ts";
+import { planBuild, stageByName } from "../../src/dockerfile/stages.ts";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 

@@ -8,11 +8,11 @@
  */
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError, isDiskFull, RuntimeError, writeError } from "../src/errors.ts";
-import { TarWriter, type TarEntry } from "../src/context/tar.ts";
-import { MediaType, type Descriptor, type ImageIndex } from "../src/distribution/types.ts";
-import type { Blob, BuiltImage } from "./_oci_image.ts";
-import type { Registries } from "./_oci_registries.ts";
+import { InputError, isDiskFull, RuntimeError, writeError } from "../errors.ts";
+import { TarWriter, type TarEntry } from "../context/tar.ts";
+import { MediaType, type Descriptor, type ImageIndex } from "./image.ts";
+import type { Blob, BuiltImage } from "./built_image.ts";
+import type { Registries } from "./remote/registries.ts";
 
 /** The blob's bytes on disk (downloading a base layer when needed), or inline bytes. */
 async function blobSource(blob: Blob, registries: Registries): Promise<{ path?: string; bytes?: Uint8Array }> {

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Secret } from "../secret.ts";
-import { RegistryClient } from "./client.ts";
-import { dockerConfigCredentials } from "./docker_config.ts";
-import { apiHost, canonicalHost, parseReference } from "./reference.ts";
+import { RegistryClient } from "./remote/client.ts";
+import { dockerConfigCredentials } from "./remote/docker_config.ts";
+import { apiHost, canonicalHost, parseReference } from "./name.ts";
 import { cleanupTempDirs, tempDir } from "../../test/helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);

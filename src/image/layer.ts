@@ -9,10 +9,10 @@
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
-import { CancelledError, writeError } from "../src/errors.ts";
-import { identityFields, type FileIdentity } from "../src/context/snapshot_file.ts";
-import { TarWriter, type TarEntry } from "../src/context/tar.ts";
-import { MediaType } from "../src/distribution/types.ts";
+import { CancelledError, writeError } from "../errors.ts";
+import { identityFields, type FileIdentity } from "../context/snapshot_file.ts";
+import { TarWriter, type TarEntry } from "../context/tar.ts";
+import { MediaType } from "./image.ts";
 
 export interface LayerEntry extends Omit<TarEntry, "ino" | "mtimeMs" | "ctimeMs"> {
   uid?: number;
