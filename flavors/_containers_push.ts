@@ -4,7 +4,8 @@
  * serve the build's pulls from the same registry too (see `_containers_pulls.ts`).
  */
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
+import type { ContainerRegistry } from "../src/builder/container_registry.ts";
+import { registryHost } from "../src/image/name.ts";
 import type { ImageReferences } from "./_shared.ts";
 import { explainFailure, readDigestFile, tagOf, type FailureContext } from "./_shared.ts";
 import { registryManifestDigest } from "./_registry_digest.ts";

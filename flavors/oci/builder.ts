@@ -7,7 +7,8 @@
 import type { Static } from "@sinclair/typebox";
 import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
-import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { registryHost, tagOf } from "../../src/image/name.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
 import { CancelledError, InputError } from "../../src/errors.ts";
 import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "../../src/image/built_image.ts";
@@ -18,7 +19,7 @@ import { pushImages } from "../../src/image/remote/push.ts";
 import { Registries } from "../../src/image/remote/registries.ts";
 import { parsePlatform, planBuild, platformString } from "../../src/dockerfile/stages.ts";
 import { contextTree, normalize, readNode } from "./tree.ts";
-import { imageReferences, tagOf, withTempDir } from "../_shared.ts";
+import { imageReferences, withTempDir } from "../_shared.ts";
 import type { OciConfig } from "./flavor.ts";
 
 type Config = Static<typeof OciConfig>;

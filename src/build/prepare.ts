@@ -5,7 +5,8 @@
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
-import { targetRepository, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { targetRepository } from "../image/name.ts";
 import type { BuildContext } from "../context/build_context.ts";
 import { contextForImage } from "../context/for_image.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";

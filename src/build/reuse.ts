@@ -6,8 +6,9 @@
  * The record lives in imgb's store; `--no-reuse` (no ReuseCache) always builds.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../image/remote/client.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { inRegistry } from "../image/name.ts";
+import { registryClient } from "../image/remote/client.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 
 export interface ReuseCache {
@@ -31,12 +32,12 @@ export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, r
   return (await builder.localImageId(rec.imageId)) === rec.imageId;
 }
 
-/** Is the manifest `digest` still in `repository` (`host/path`)? Unreachable or refused: no. */
+/** Is the manifest `digest` still in `repository` (`host/path`)? Another registry, unreachable or refused: no. */
 export async function registryHasManifest(registry: ContainerRegistry, repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
-  const host = registryHost(registry);
-  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal });
+  const name = inRegistry(registry, repository);
+  if (!name) return false;
   try {
-    return (await client.manifestHead(repository.slice(host.length + 1), digest))?.digest === digest;
+    return (await registryClient(registry, signal).manifestHead(name.repository, digest))?.digest === digest;
   } catch (e) {
     if (signal.aborted) throw e;
     return false; // cannot verify, so build

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { InputError, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { TarWriter, type TarEntry } from "../context/tar.ts";
 import { MediaType, type Descriptor, type ImageIndex } from "./image.ts";
+import { tagOf } from "./name.ts";
 import type { Blob, BuiltImage } from "./built_image.ts";
 import type { Registries } from "./remote/registries.ts";
 
@@ -111,11 +112,4 @@ export async function writeDockerArchive(file: string, image: BuiltImage, names:
     if (isDiskFull(e)) throw writeError(e, "the docker archive", file);
     throw new RuntimeError("oci.output", `Writing the docker archive ${JSON.stringify(file)} failed: ${(e as Error).message}`, { cause: e });
   }
-}
-
-/** `host:5000/app:v1` -> `v1`. */
-function tagOf(name: string): string {
-  const slash = name.lastIndexOf("/");
-  const colon = name.lastIndexOf(":");
-  return colon > slash ? name.slice(colon + 1) : "latest";
 }
