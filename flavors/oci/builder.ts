@@ -8,11 +8,13 @@ import type { Static } from "@sinclair/typebox";
 import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
-import { registryHost, tagOf } from "../../src/image/name.ts";
+import { parseReference, tagOf } from "../../src/image/name.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
 import { CancelledError, InputError } from "../../src/errors.ts";
-import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "../../src/image/built_image.ts";
-import { writeDockerArchive, writeOciLayout } from "../../src/image/layout.ts";
+import { assembleImage, createdAt, type BuiltImage } from "../../src/image/built_image.ts";
+import { assembleIndex } from "../../src/image/index.ts";
+import { writeOciLayout } from "../../src/image/layout.ts";
+import { writeDockerArchive } from "../../src/image/tarball.ts";
 import { dockerfileName, parseDockerfile } from "../../src/dockerfile/parse.ts";
 import { buildPlatform, type BuildEnv } from "./platform_build.ts";
 import { pushImages } from "../../src/image/remote/push.ts";
@@ -110,8 +112,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         await writeDockerArchive(file, images[0]!, refs.all, env.epoch, registries);
         return refs.primary;
       }
-      const host = registryHost(registry!);
-      const repository = refs.repository!.slice(host.length + 1);
+      const { host, repository } = parseReference(refs.repository!);
       const pushed = await pushImages(registries, { host, repository, tags: refs.all.map(tagOf) }, images, index, (l) => this.env.log(l));
       this.env.report({ digest: pushed });
       return `${refs.repository}@${pushed}`;
