@@ -2,7 +2,8 @@
  * The `oci` flavor: builds RUN-less Dockerfiles natively (no engine, no subprocess) and pushes
  * over the OCI distribution API, or writes an OCI layout / docker-archive. Every COPY/ADD is a
  * deterministic gzip layer, so the same inputs give the same digest on any machine. The builder
- * lives in `_oci_builder.ts` and is imported only when a build needs it.
+ * lives in `builder.ts` (with its Dockerfile evaluator beside it, on top of src/image/) and is
+ * imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
