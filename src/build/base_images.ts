@@ -12,7 +12,7 @@ import type { BuildOptions } from "../builder/build_options.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { BuildContext, ContextEntry } from "../context/build_context.ts";
 import { registryClient } from "../image/remote/client.ts";
-import { inRegistry, referenceTarget } from "../image/name.ts";
+import { inRegistry, referenceTarget, splitReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
@@ -49,7 +49,8 @@ function baseRefs(context: BuildContext, entries: readonly ContextEntry[], optio
 }
 
 async function resolveBase(ref: string, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<string | null> {
-  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return ref.slice(ref.indexOf("@") + 1);
+  const pinned = splitReference(ref).digest;
+  if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) return pinned;
   const local = await builder.localImageId?.(ref).catch(() => undefined);
   if (local) return local;
   const name = registry && inRegistry(registry, ref);

@@ -7,7 +7,7 @@
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
-import { inRegistry } from "../image/name.ts";
+import { inRegistry, splitReference } from "../image/name.ts";
 import { registryClient } from "../image/remote/client.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 
@@ -23,18 +23,17 @@ export function storeReuseCache(store: Store): ReuseCache {
 
 /** Does the recorded build still exist where it was put? */
 export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<boolean> {
-  const at = rec.ref.indexOf("@sha256:");
-  if (at > 0) {
+  if (splitReference(rec.ref).digest !== undefined) {
     if (!registry || !rec.digest) return false;
-    return registryHasManifest(registry, rec.ref.slice(0, at), rec.digest, signal);
+    return registryHasManifest(registry, rec.ref, rec.digest, signal);
   }
   if (!builder.localImageId || !rec.imageId) return false;
   return (await builder.localImageId(rec.imageId)) === rec.imageId;
 }
 
-/** Is the manifest `digest` still in `repository` (`host/path`)? Another registry, unreachable or refused: no. */
-export async function registryHasManifest(registry: ContainerRegistry, repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
-  const name = inRegistry(registry, repository);
+/** Is the manifest `digest` still in the repository of `reference` (`host/path@digest`)? Another registry, unreachable or refused: no. */
+export async function registryHasManifest(registry: ContainerRegistry, reference: string, digest: string, signal: AbortSignal): Promise<boolean> {
+  const name = inRegistry(registry, reference);
   if (!name) return false;
   try {
     return (await registryClient(registry, signal).manifestHead(name.repository, digest))?.digest === digest;
