@@ -7,7 +7,7 @@
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
-import { parseReference, registryHost } from "../image/name.ts";
+import { parseReference, registryHost, splitReference } from "../image/name.ts";
 import { registryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 import type { BuildRecord } from "../store/store.ts";
@@ -46,4 +46,4 @@ export async function retag(rec: BuildRecord, destinations: readonly string[], b
   }
 }
 
-const isPushed = (rec: BuildRecord) => rec.ref.includes("@sha256:");
+const isPushed = (rec: BuildRecord) => splitReference(rec.ref).digest !== undefined;
