@@ -7,17 +7,18 @@
  * tag by someone else is the one race, and it is reported, not hidden: the digest is what the tag
  * points at).
  */
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import { RegistryClient } from "../src/distribution/client.ts";
+import type { ContainerRegistry } from "../src/builder/container_registry.ts";
+import { inRegistry } from "../src/image/name.ts";
+import { registryClient } from "../src/image/remote/client.ts";
 import { RuntimeError } from "../src/errors.ts";
 
 /** `sha256:…` of the manifest `repository:tag` points at; `repository` is `host/path`. */
 export async function registryManifestDigest(registry: ContainerRegistry, repository: string, tag: string, signal?: AbortSignal): Promise<string> {
-  const host = registryHost(registry);
-  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal });
+  const name = inRegistry(registry, repository);
+  if (!name) throw new RuntimeError("push.no-digest", `Pushed '${repository}:${tag}' but it is not in the stack's registry ${registry.uri}: its digest cannot be read`);
   let problem: string;
   try {
-    const info = await client.manifestHead(repository.slice(host.length + 1), tag);
+    const info = await registryClient(registry, signal).manifestHead(name.repository, tag);
     if (info && /^sha256:[0-9a-f]{64}$/.test(info.digest)) return info.digest;
     problem = info ? "the registry sent no Docker-Content-Digest header" : "the registry has no such manifest";
   } catch (e) {

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { defaultBuildOptions } from "../src/builder/build_options.ts";
 import { BuildContext } from "../src/context/build_context.ts";
 import { exec } from "../src/exec.ts";
-import oci from "../flavors/oci.ts";
+import oci from "../flavors/oci/flavor.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, mb: { type: "string", default: "200" }, level: { type: "string", default: "1" } } });
 const RUNS = Number(values.runs);

@@ -13,7 +13,7 @@ export type { BuilderEnv, BuildReport } from "./builder/base_image_builder.ts";
 export type { BuildContextClass, ImageBuildContext } from "./builder/build_context.ts";
 export { defaultBuildOptions } from "./builder/build_options.ts";
 export type { BuildOptions } from "./builder/build_options.ts";
-export { registryHost, stripTag, targetRepository } from "./builder/container_registry.ts";
+export { registryHost, stripTag, targetRepository } from "./image/name.ts";
 export type { ContainerRegistry, RegistryCredentials } from "./builder/container_registry.ts";
 export { CONTRACT_VERSION, defineFlavor } from "./builder/flavor.ts";
 export type { Flavor, FlavorCapabilities, FlavorType, ImageBuilderClass, ProbeResult } from "./builder/flavor.ts";

@@ -25,6 +25,7 @@ const rules: { files: string; forbidden: RegExp; why: string }[] = [
   { files: "flavors/**/*.ts", forbidden: /^(src\/cli\/|src\/main|src\/registry\/|src\/stack\/load)/, why: "flavors depend on the contract, never on the CLI" },
   { files: "src/context/**/*.ts", forbidden: /^(flavors\/|src\/cli\/|src\/main|src\/registry\/)/, why: "the build context is engine- and CLI-free" },
   { files: "src/stack/**/*.ts", forbidden: /^(flavors\/|src\/cli\/|src\/main)/, why: "stack loading knows flavors only through the registry" },
+  { files: "src/image/**/*.ts", forbidden: /^(flavors\/|src\/(cli|stack|build|registry|dockerfile|store)\/|src\/main|src\/exec)/, why: "the image library knows registries and images, not flavors, stacks or builds" },
 ];
 
 describe("layering", () => {

@@ -10,8 +10,8 @@
  * registry never loses TLS verification, nor the user's own logins (an `--authfile` replaces the
  * default auth file).
  */
-import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
-import { parseReference } from "../../src/distribution/reference.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { inRegistry } from "../../src/image/name.ts";
 
 export interface PullPlan {
   /** Registry flags for the build itself (pulls during the build). */
@@ -26,8 +26,7 @@ export interface PullPlan {
 export function planPulls(bases: readonly string[] | undefined, pull: boolean, registry: ContainerRegistry | undefined, registryFlags: readonly string[]): PullPlan {
   const none: PullPlan = { buildFlags: [], prePull: [], pullAlways: pull };
   if (!registry || !bases || registryFlags.length === 0) return none;
-  const host = registryHost(registry);
-  const inStack = bases.filter((ref) => hostOf(ref) === host);
+  const inStack = bases.filter((ref) => inRegistry(registry, ref) !== undefined);
   if (inStack.length === 0) return none;
   const others = bases.filter((ref) => !inStack.includes(ref));
   if (others.length === 0) return { buildFlags: [...registryFlags], prePull: [], pullAlways: pull };
@@ -35,12 +34,4 @@ export function planPulls(bases: readonly string[] | undefined, pull: boolean, r
   // that the build need not pull again the stack's bases without the flags.
   const prePull = [...inStack.map((ref) => ({ ref, flags: [...registryFlags] })), ...(pull ? others.map((ref) => ({ ref, flags: [] })) : [])];
   return { buildFlags: [], prePull, pullAlways: false };
-}
-
-function hostOf(ref: string): string | undefined {
-  try {
-    return parseReference(ref).host;
-  } catch {
-    return undefined;
-  }
 }

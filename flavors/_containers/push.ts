@@ -4,7 +4,8 @@
  * serve the build's pulls from the same registry too (see `pulls.ts`).
  */
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { registryHost } from "../../src/image/name.ts";
 import type { ImageReferences } from "../_engine/references.ts";
 import { explainFailure, type FailureContext } from "../_engine/failure.ts";
 import { readDigestFile } from "../_engine/files.ts";

@@ -3,7 +3,8 @@
  * repository when it is pushed.
  */
 import type { BuildOptions } from "../../src/builder/build_options.ts";
-import { stripTag, targetRepository, type ContainerRegistry } from "../../src/builder/container_registry.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { stripTag, tagOf, targetRepository } from "../../src/image/name.ts";
 
 export interface ImageReferences {
   /** The reference the build tags first and the one returned / pushed for the digest. */
@@ -14,12 +15,8 @@ export interface ImageReferences {
   repository?: string;
 }
 
-/** `app:v1` -> `v1`; `app` -> `latest`; `host:5000/app` -> `latest`. */
-export function tagOf(reference: string): string {
-  const repo = stripTag(reference);
-  const rest = reference.slice(repo.length);
-  return rest.startsWith(":") ? rest.slice(1).split("@")[0]! : "latest";
-}
+/** The one parser's `tagOf`, re-exported for the engine builders that import it from here. */
+export { tagOf };
 
 /** `app` + tags [v1] -> app:latest, app:v1; with a registry: 127.0.0.1:5000/app:latest, …:v1. */
 export function imageReferences(imageName: string, options: Pick<BuildOptions, "tags">, registry?: ContainerRegistry): ImageReferences {

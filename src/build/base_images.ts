@@ -9,10 +9,10 @@
 import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
-import { RegistryClient } from "../distribution/client.ts";
-import { canonicalHost, parseReference } from "../distribution/reference.ts";
+import { registryClient } from "../image/remote/client.ts";
+import { inRegistry, referenceTarget, splitReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
@@ -49,14 +49,14 @@ function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], 
 }
 
 async function resolveBase(ref: string, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<string | null> {
-  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return ref.slice(ref.indexOf("@") + 1);
+  const pinned = splitReference(ref).digest;
+  if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) return pinned;
   const local = await builder.localImageId?.(ref).catch(() => undefined);
   if (local) return local;
+  const name = registry && inRegistry(registry, ref);
+  if (!name) return null;
   try {
-    const parsed = parseReference(ref);
-    if (!registry || parsed.host !== canonicalHost(registryHost(registry))) return null;
-    const client = new RegistryClient(parsed.host, { insecure: registry.insecure, credentials: registry.credentials, signal });
-    return (await client.manifestHead(parsed.repository, parsed.tag ?? "latest"))?.digest || null;
+    return (await registryClient(registry, signal).manifestHead(name.repository, referenceTarget(name)))?.digest || null;
   } catch (e) {
     if (signal.aborted) throw e;
     return null;

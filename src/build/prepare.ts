@@ -6,7 +6,8 @@
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
 import { defaultBuildOptions, type BuildOptions } from "../builder/build_options.ts";
-import { targetRepository, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { targetRepository } from "../image/name.ts";
 import { contextForImage } from "../stack/image_context.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
 import { baseImageDigests } from "./base_images.ts";

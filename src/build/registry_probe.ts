@@ -4,8 +4,9 @@
  * not at push time after every build. Without stack credentials only reachability is checked:
  * the engine may push with a login of its own (docker's config.json), which imgb cannot see.
  */
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../distribution/client.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { registryHost } from "../image/name.ts";
+import { registryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 
 export const PROBE_TIMEOUT_MS = 30_000;
@@ -13,7 +14,7 @@ export const PROBE_TIMEOUT_MS = 30_000;
 export async function probeRegistry(registry: ContainerRegistry, signal: AbortSignal, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
   const host = registryHost(registry);
   const timeout = AbortSignal.timeout(timeoutMs);
-  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal: AbortSignal.any([signal, timeout]) });
+  const client = registryClient(registry, AbortSignal.any([signal, timeout]));
   try {
     if (registry.credentials) await client.checkAccess();
     else await client.ping();

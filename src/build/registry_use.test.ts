@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import ociFlavor from "../../flavors/oci.ts";
+import ociFlavor from "../../flavors/oci/flavor.ts";
 import dockerFlavor from "../../flavors/docker/flavor.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";

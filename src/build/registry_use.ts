@@ -6,9 +6,9 @@
  * When a Dockerfile cannot be read or parsed here, the answer is yes: probing is the safe side.
  */
 import { readFileSync } from "node:fs";
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
-import { canonicalHost, parseReference } from "../distribution/reference.ts";
+import { canonicalHost, parseReference, registryHost } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";

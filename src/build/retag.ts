@@ -6,8 +6,9 @@
  * a local image with the builder's `tagImage`.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../distribution/client.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { parseReference, registryHost, splitReference } from "../image/name.ts";
+import { registryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 import type { BuildRecord } from "../store/store.ts";
 
@@ -24,12 +25,11 @@ export async function retag(rec: BuildRecord, destinations: readonly string[], b
     return;
   }
   const host = registryHost(registry!);
-  const client = new RegistryClient(host, { insecure: registry!.insecure, credentials: registry!.credentials, signal });
+  const client = registryClient(registry!, signal);
   const byRepo = new Map<string, string[]>();
   for (const d of destinations) {
-    const colon = d.lastIndexOf(":");
-    const repo = d.slice(host.length + 1, colon);
-    byRepo.set(repo, [...(byRepo.get(repo) ?? []), d.slice(colon + 1)]);
+    const { repository: repo, tag = "latest" } = parseReference(d);
+    byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
   }
   for (const [repo, tags] of byRepo) {
     const manifest = await client.manifestGet(repo, rec.digest!);
@@ -46,4 +46,4 @@ export async function retag(rec: BuildRecord, destinations: readonly string[], b
   }
 }
 
-const isPushed = (rec: BuildRecord) => rec.ref.includes("@sha256:");
+const isPushed = (rec: BuildRecord) => splitReference(rec.ref).digest !== undefined;

@@ -6,8 +6,9 @@
  * The record lives in imgb's store; `--no-reuse` (no ReuseCache) always builds.
  */
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
-import { registryHost, type ContainerRegistry } from "../builder/container_registry.ts";
-import { RegistryClient } from "../distribution/client.ts";
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { inRegistry, splitReference } from "../image/name.ts";
+import { registryClient } from "../image/remote/client.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 
 export interface ReuseCache {
@@ -22,21 +23,20 @@ export function storeReuseCache(store: Store): ReuseCache {
 
 /** Does the recorded build still exist where it was put? */
 export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<boolean> {
-  const at = rec.ref.indexOf("@sha256:");
-  if (at > 0) {
+  if (splitReference(rec.ref).digest !== undefined) {
     if (!registry || !rec.digest) return false;
-    return registryHasManifest(registry, rec.ref.slice(0, at), rec.digest, signal);
+    return registryHasManifest(registry, rec.ref, rec.digest, signal);
   }
   if (!builder.localImageId || !rec.imageId) return false;
   return (await builder.localImageId(rec.imageId)) === rec.imageId;
 }
 
-/** Is the manifest `digest` still in `repository` (`host/path`)? Unreachable or refused: no. */
-export async function registryHasManifest(registry: ContainerRegistry, repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
-  const host = registryHost(registry);
-  const client = new RegistryClient(host, { insecure: registry.insecure, credentials: registry.credentials, signal });
+/** Is the manifest `digest` still in the repository of `reference` (`host/path@digest`)? Another registry, unreachable or refused: no. */
+export async function registryHasManifest(registry: ContainerRegistry, reference: string, digest: string, signal: AbortSignal): Promise<boolean> {
+  const name = inRegistry(registry, reference);
+  if (!name) return false;
   try {
-    return (await client.manifestHead(repository.slice(host.length + 1), digest))?.digest === digest;
+    return (await registryClient(registry, signal).manifestHead(name.repository, digest))?.digest === digest;
   } catch (e) {
     if (signal.aborted) throw e;
     return false; // cannot verify, so build

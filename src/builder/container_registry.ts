@@ -19,24 +19,3 @@ export interface ContainerRegistry {
   /** Plain HTTP / unverified TLS (loopback registries are insecure for engines by default). */
   insecure: boolean;
 }
-
-/** The registry host (with port), e.g. `127.0.0.1:5000` for `127.0.0.1:5000/team`. */
-export function registryHost(registry: Pick<ContainerRegistry, "uri">): string {
-  return registry.uri.replace(/^[a-z]+:\/\//, "").split("/")[0] ?? registry.uri;
-}
-
-/** The full repository an image is pushed to, e.g. `127.0.0.1:5000/team/app`. */
-export function targetRepository(registry: ContainerRegistry, imageName: string): string {
-  const uri = registry.uri.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
-  const repoName = registry.repository ?? stripTag(imageName);
-  return `${uri}/${repoName}`;
-}
-
-/** `repo:tag` -> `repo` (keeps a registry port such as `host:5000/repo`). */
-export function stripTag(reference: string): string {
-  const at = reference.indexOf("@");
-  const noDigest = at >= 0 ? reference.slice(0, at) : reference;
-  const lastSlash = noDigest.lastIndexOf("/");
-  const colon = noDigest.lastIndexOf(":");
-  return colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
-}

@@ -74,7 +74,7 @@ function writeString(block: Uint8Array, offset: number, width: number, value: st
 }
 
 /** width-1 zero-padded octal digits and a NUL, as GNU tar and Go write them. */
-function writeOctal(block: Uint8Array, offset: number, width: number, value: number): void {
+export function writeOctal(block: Uint8Array, offset: number, width: number, value: number): void {
   let v = value;
   for (let i = offset + width - 2; i >= offset; i--) {
     block[i] = 0x30 + (v % 8);

@@ -20,6 +20,9 @@ import { RuntimeError } from "../errors.ts";
 import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 
+/** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
+export { writeOctal } from "./_tar_header.ts";
+
 export interface TarEntry {
   /** POSIX relative path; directories without a trailing slash. */
   path: string;

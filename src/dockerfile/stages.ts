@@ -2,17 +2,15 @@
  * From a parsed Dockerfile to build stages: global ARGs (the "meta args" FROM lines may use,
  * plus BuildKit's automatic platform args), one stage per FROM with its base (scratch, an
  * earlier stage, or an image), and the stages the target needs (FROM and COPY --from
- * dependencies), in order. Instruction-level work is `_oci_evaluate.ts`.
+ * dependencies), in order. Instruction-level work is flavors/oci/evaluate.ts.
  */
 import { InputError } from "../errors.ts";
 import type { Dockerfile, Instruction } from "./parse.ts";
 import { processWord, WordError } from "./words.ts";
+import { platformString, type Platform } from "../image/platform.ts";
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
+/** The platform is the image library's (a FROM names an image for one); re-exported for the planners that import it from here. */
+export { parsePlatform, platformString, type Platform } from "../image/platform.ts";
 
 export type StageBase = { kind: "scratch" } | { kind: "stage"; index: number } | { kind: "image"; ref: string; platform?: string };
 
@@ -33,16 +31,6 @@ export interface BuildPlan {
   metaArgs: Map<string, string>;
   /** Build args no ARG declared (BuildKit warns about them). */
   unusedBuildArgs: string[];
-}
-
-export function platformString(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
-}
-
-export function parsePlatform(text: string): Platform {
-  const [os, architecture, variant] = text.split("/");
-  if (!os || !architecture) throw new InputError("oci.platform", `Invalid platform ${JSON.stringify(text)}: expected os/arch[/variant], e.g. linux/amd64`);
-  return variant ? { os, architecture, variant } : { os, architecture };
 }
 
 /** BuildKit's automatic platform args (build platform = target platform: nothing runs here). */

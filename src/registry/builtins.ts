@@ -8,7 +8,7 @@
  */
 import buildah from "../../flavors/buildah/flavor.ts";
 import docker from "../../flavors/docker/flavor.ts";
-import oci from "../../flavors/oci.ts";
+import oci from "../../flavors/oci/flavor.ts";
 import podman from "../../flavors/podman/flavor.ts";
 import type { AnyFlavor } from "../builder/flavor.ts";
 

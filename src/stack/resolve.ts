@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { contextDestination } from "../context/destination.ts";
-import { isLoopback } from "../distribution/client.ts";
+import { isLoopback, registryHost } from "../image/name.ts";
 import { InputError } from "../errors.ts";
 import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "./model.ts";
 import type { Locator } from "./schema_errors.ts";
@@ -199,7 +199,7 @@ function checkNameLengths(stack: ResolvedStack, at: Locator, errors: InputError[
 
 /** Loopback registries (127.0.0.0/8, localhost, ::1) are plain HTTP for every engine. */
 function isLoopbackUri(uri: string): boolean {
-  return isLoopback(uri.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
+  return isLoopback(registryHost({ uri }));
 }
 
 /** Why `contextDestination` refused `dest`: it leaves the context, or a ".." would silently move it. */

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { linkSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import oci from "../../flavors/oci.ts";
+import oci from "../../flavors/oci/flavor.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { RuntimeError } from "../../src/errors.ts";

@@ -12,7 +12,7 @@
  * its own condition (it would pass silently in CI when the thing is missing).
  */
 import { test } from "bun:test";
-import { MANIFEST_ACCEPT } from "../../src/distribution/types.ts";
+import { MANIFEST_ACCEPT } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
 
 export const RUN_DIR = "/run/imgb-test";

@@ -7,7 +7,7 @@ import { defaultBuildOptions, type BuildOptions } from "../../src/builder/build_
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import { BuildContext } from "../../src/context/build_context.ts";
 import { exec } from "../../src/exec.ts";
-import oci from "../../flavors/oci.ts";
+import oci from "../../flavors/oci/flavor.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, REGISTRY } from "../helpers/testenv.ts";
 import { tempDir, writeTree } from "../helpers/tmp.ts";
 

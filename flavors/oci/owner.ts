@@ -3,8 +3,8 @@
  * BuildKit does for numeric users); names are looked up in the stage's own /etc/passwd and
  * /etc/group, read from its layers, since there is no container to ask.
  */
-import { InputError, type Location } from "../src/errors.ts";
-import { readNode, type FileTree } from "./_oci_tree.ts";
+import { InputError, type Location } from "../../src/errors.ts";
+import { readNode, type FileTree } from "./tree.ts";
 
 export async function resolveOwner(chown: string, loadTree: () => Promise<FileTree>, location: Location): Promise<{ uid: number; gid: number }> {
   const [user = "", group] = chown.split(":");

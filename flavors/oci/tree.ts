@@ -9,10 +9,10 @@
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { posix } from "node:path";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { readSnapshotFile, type FileIdentity } from "../src/context/snapshot_file.ts";
-import { writeError } from "../src/errors.ts";
-import { readTar } from "./_oci_tar_reader.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { readSnapshotFile, type FileIdentity } from "../../src/context/snapshot_file.ts";
+import { writeError } from "../../src/errors.ts";
+import { readTar } from "../../src/image/tar_reader.ts";
 
 export interface FsNode {
   type: "file" | "dir" | "symlink";

@@ -10,11 +10,11 @@
  * podman create a missing working directory when the container starts.
  */
 import { posix } from "node:path";
-import { InputError } from "../src/errors.ts";
-import type { ContainerConfig, HistoryEntry, ImageConfig } from "../src/distribution/types.ts";
-import type { Dockerfile, Instruction } from "../src/dockerfile/parse.ts";
-import { argDeclarations, at, expand, type Stage } from "../src/dockerfile/stages.ts";
-import { command, exposedPorts, healthcheck, keyValues } from "./_oci_instruction_args.ts";
+import { InputError } from "../../src/errors.ts";
+import type { ContainerConfig, HistoryEntry, ImageConfig } from "../../src/image/image.ts";
+import type { Dockerfile, Instruction } from "../../src/dockerfile/parse.ts";
+import { argDeclarations, at, expand, type Stage } from "../../src/dockerfile/stages.ts";
+import { command, exposedPorts, healthcheck, keyValues } from "./instruction_args.ts";
 
 export interface CopyOp {
   instruction: Instruction;

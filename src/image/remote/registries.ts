@@ -6,10 +6,10 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { registryHost, type ContainerRegistry, type RegistryCredentials } from "../src/builder/container_registry.ts";
-import { RegistryClient } from "../src/distribution/client.ts";
-import { canonicalHost } from "../src/distribution/reference.ts";
-import { defaultDockerConfigPath, dockerConfigCredentials } from "../src/distribution/docker_config.ts";
+import type { ContainerRegistry, RegistryCredentials } from "../../builder/container_registry.ts";
+import { RegistryClient } from "./client.ts";
+import { registryHost, sameHost } from "../name.ts";
+import { defaultDockerConfigPath, dockerConfigCredentials } from "./docker_config.ts";
 
 export interface RegistriesOptions {
   registry?: ContainerRegistry;
@@ -37,7 +37,7 @@ export class Registries {
     let client = this.clients.get(host);
     if (!client) {
       const { registry } = this.options;
-      const own = registry !== undefined && canonicalHost(registryHost(registry)) === canonicalHost(host);
+      const own = registry !== undefined && sameHost(registryHost(registry), host);
       const insecure = (own && registry.insecure) || this.options.insecureRegistries.includes(host);
       const credentials = own && registry.credentials ? registry.credentials : this.configCredentials(host);
       client = new RegistryClient(host, { insecure, signal: this.options.signal, ...(credentials ? { credentials } : {}) });

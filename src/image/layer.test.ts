@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanupTempDirs, tempDir, writeTree } from "../test/helpers/tmp.ts";
-import { writeLayer, type LayerEntry } from "./_oci_layer.ts";
-import { readTar } from "./_oci_tar_reader.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
+import { writeLayer, type LayerEntry } from "./layer.ts";
+import { readTar } from "./tar_reader.ts";
 
 afterAll(cleanupTempDirs);
 

@@ -5,10 +5,10 @@
  * leaves no tag pointing at a manifest with missing blobs: the registry only ever sees a
  * manifest once everything it references is there.
  */
-import { RuntimeError } from "../src/errors.ts";
-import type { Blob, BuiltImage } from "./_oci_image.ts";
-import type { Registries } from "./_oci_registries.ts";
-import { MediaType } from "../src/distribution/types.ts";
+import { RuntimeError } from "../../errors.ts";
+import type { Blob, BuiltImage } from "../built_image.ts";
+import type { Registries } from "./registries.ts";
+import { MediaType } from "../image.ts";
 
 export interface PushTarget {
   host: string;

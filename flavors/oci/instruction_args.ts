@@ -3,9 +3,9 @@
  * `KEY=value` pairs (and the legacy `KEY value` form), exec vs shell form commands, EXPOSE
  * ports and ranges, HEALTHCHECK flags with Go durations.
  */
-import type { ContainerConfig } from "../src/distribution/types.ts";
-import type { Instruction } from "../src/dockerfile/parse.ts";
-import { splitWords } from "../src/dockerfile/words.ts";
+import type { ContainerConfig } from "../../src/image/image.ts";
+import type { Instruction } from "../../src/dockerfile/parse.ts";
+import { splitWords } from "../../src/dockerfile/words.ts";
 
 export function keyValues(ins: Instruction, escape: string, fail: (m: string) => Error): [string, string][] {
   const words = splitWords(ins.args, escape);

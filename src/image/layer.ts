@@ -9,10 +9,10 @@
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
-import { CancelledError, writeError } from "../src/errors.ts";
-import { identityFields, type FileIdentity } from "../src/context/snapshot_file.ts";
-import { TarWriter, type TarEntry } from "../src/context/tar.ts";
-import { MediaType } from "../src/distribution/types.ts";
+import { CancelledError, writeError } from "../errors.ts";
+import { identityFields, type FileIdentity } from "../context/snapshot_file.ts";
+import { TarWriter, writeOctal, type TarEntry } from "../context/tar.ts";
+import { MediaType } from "./image.ts";
 
 export interface LayerEntry extends Omit<TarEntry, "ino" | "mtimeMs" | "ctimeMs"> {
   uid?: number;
@@ -157,13 +157,4 @@ function readName(b: Uint8Array, off: number): string {
   let end = off;
   while (end < off + 100 && b[end] !== 0) end++;
   return new TextDecoder().decode(b.subarray(off, end));
-}
-
-function writeOctal(b: Uint8Array, off: number, width: number, value: number): void {
-  let v = value;
-  for (let i = off + width - 2; i >= off; i--) {
-    b[i] = 0x30 + (v % 8);
-    v = Math.floor(v / 8);
-  }
-  b[off + width - 1] = 0;
 }

@@ -1,11 +1,11 @@
 /**
- * The documents of a built image: config, manifest, and an index over several platforms.
- * Serialised once, with keys in a fixed order, so the same inputs give the same bytes and
- * digests. Blobs know where their bytes are: a local file, inline bytes, or a registry.
+ * The documents of a built image: config and manifest (the index over several platforms is
+ * index.ts). Serialised once, with keys in a fixed order, so the same inputs give the same
+ * bytes and digests. Blobs know where their bytes are: a local file, inline bytes, or a registry.
  */
-import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../src/distribution/types.ts";
-import type { RemoteBlob } from "./_oci_registries.ts";
-import type { Platform } from "../src/dockerfile/stages.ts";
+import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageManifest } from "./image.ts";
+import type { RemoteBlob } from "./remote/registries.ts";
+import type { Platform } from "./platform.ts";
 
 export interface Blob {
   descriptor: Descriptor;
@@ -36,12 +36,6 @@ export function assembleImage(image: ImageConfig, layers: Blob[], platform: Plat
   const descriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(bytes), size: bytes.length, platform: { architecture: platform.architecture, os: platform.os } };
   if (platform.variant) descriptor.platform!.variant = platform.variant;
   return { platform, config, layers, manifest: { bytes, descriptor }, image };
-}
-
-export function assembleIndex(images: readonly BuiltImage[]): { bytes: Uint8Array; descriptor: Descriptor } {
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: images.map((i) => i.manifest.descriptor) };
-  const bytes = encoder.encode(JSON.stringify(index));
-  return { bytes, descriptor: { mediaType: MediaType.ociIndex, digest: sha256(bytes), size: bytes.length } };
 }
 
 /** `1970-01-01T00:00:00Z` style, from seconds since the epoch (SOURCE_DATE_EPOCH). */

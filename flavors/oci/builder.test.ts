@@ -6,11 +6,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultBuildOptions } from "../src/builder/build_options.ts";
-import { quietBuilderEnv } from "../src/builder/base_image_builder.ts";
-import { BuildContext } from "../src/context/build_context.ts";
-import { cleanupTempDirs, tempDir, writeTree } from "../test/helpers/tmp.ts";
-import { OciImageBuilder, parseOutput } from "./_oci_builder.ts";
+import { defaultBuildOptions } from "../../src/builder/build_options.ts";
+import { quietBuilderEnv } from "../../src/builder/base_image_builder.ts";
+import { BuildContext } from "../../src/context/build_context.ts";
+import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
+import { OciImageBuilder, parseOutput } from "./builder.ts";
 
 afterAll(cleanupTempDirs);
 

@@ -5,11 +5,11 @@
  * URL (without query: upload URLs carry state) and the registry's own error, never credentials.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import type { RegistryCredentials } from "../builder/container_registry.ts";
-import { CancelledError, ImgbError, RuntimeError, writeError } from "../errors.ts";
+import type { ContainerRegistry, RegistryCredentials } from "../../builder/container_registry.ts";
+import { CancelledError, ImgbError, RuntimeError, writeError } from "../../errors.ts";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
-import { apiHost } from "./reference.ts";
-import { MANIFEST_ACCEPT } from "./types.ts";
+import { apiHost, isLoopback, registryHost } from "../name.ts";
+import { MANIFEST_ACCEPT } from "../image.ts";
 
 export interface ClientOptions {
   /** Plain HTTP. Loopback hosts (127.0.0.0/8, localhost, ::1) always use HTTP. */
@@ -24,13 +24,17 @@ export interface ManifestInfo {
   size: number;
 }
 
-export function isLoopback(host: string): boolean {
-  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
-  return /^127\.\d+\.\d+\.\d+$/.test(name) || name === "localhost" || name === "[::1]";
-}
-
 const pull = (repo: string) => `repository:${repo}:pull`;
 const push = (repo: string) => `repository:${repo}:pull,push`;
+
+/**
+ * The client of a stack's registry (`ContainerRegistry`): its host, its transport (insecure or
+ * loopback: plain HTTP) and its credentials. Repositories are then the `repository` of a name
+ * parsed by `../name.ts` (`inRegistry`), never sliced out of a string.
+ */
+export function registryClient(registry: ContainerRegistry, signal?: AbortSignal): RegistryClient {
+  return new RegistryClient(registryHost(registry), { insecure: registry.insecure, ...(registry.credentials ? { credentials: registry.credentials } : {}), ...(signal ? { signal } : {}) });
+}
 
 export class RegistryClient {
   readonly host: string;
@@ -229,18 +233,4 @@ const strip = (url: string) => url.split("?")[0]!;
 function verify(digest: string, hash: Bun.CryptoHasher, url: string): void {
   const actual = `sha256:${hash.digest("hex")}`;
   if (actual !== digest) throw new RuntimeError("registry.digest-mismatch", `Blob ${strip(url)} has digest ${actual}, expected ${digest}`);
-}
-
-/**
- * Does `repo:reference` (a tag or digest) exist in the registry? Used to check cached builds.
- * Stable signature: `registryHostPort` like `127.0.0.1:5000`, `insecure` for plain HTTP.
- */
-export async function manifestExists(
-  registryHostPort: string,
-  repo: string,
-  reference: string,
-  options: { credentials?: RegistryCredentials; insecure: boolean },
-): Promise<boolean> {
-  const client = new RegistryClient(registryHostPort, options);
-  return (await client.manifestHead(repo, reference)) !== undefined;
 }

@@ -5,8 +5,8 @@
  * auth, or anonymously) and send it". Tokens are cached per scope set. The password only ever
  * goes into an Authorization header.
  */
-import { RuntimeError } from "../errors.ts";
-import type { RegistryCredentials } from "../builder/container_registry.ts";
+import { RuntimeError } from "../../errors.ts";
+import type { RegistryCredentials } from "../../builder/container_registry.ts";
 
 export interface Challenge {
   scheme: string;

@@ -5,19 +5,19 @@
  * (the cache key), so a multi-platform build of COPY-only stages writes each layer once.
  */
 import { posix } from "node:path";
-import { InputError } from "../src/errors.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import type { ImageConfig } from "../src/distribution/types.ts";
-import { fetchBase, scratchConfig, type BaseLayer } from "./_oci_base.ts";
-import { copyEntries, hasWildcard } from "./_oci_copy.ts";
-import type { Dockerfile } from "../src/dockerfile/parse.ts";
-import { evaluateStage, type CopyOp } from "./_oci_evaluate.ts";
-import type { Blob } from "./_oci_image.ts";
-import { writeLayer, type Layer, type LayerEntry } from "./_oci_layer.ts";
-import { resolveOwner } from "./_oci_owner.ts";
-import type { Registries } from "./_oci_registries.ts";
-import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../src/dockerfile/stages.ts";
-import { applyLayerBlob, normalize, readNode, type FileTree } from "./_oci_tree.ts";
+import { InputError } from "../../src/errors.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import type { ImageConfig } from "../../src/image/image.ts";
+import { fetchBase, scratchConfig, type BaseLayer } from "../../src/image/remote/fetch_image.ts";
+import { copyEntries, hasWildcard } from "./copy.ts";
+import type { Dockerfile } from "../../src/dockerfile/parse.ts";
+import { evaluateStage, type CopyOp } from "./evaluate.ts";
+import type { Blob } from "../../src/image/built_image.ts";
+import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
+import { resolveOwner } from "./owner.ts";
+import type { Registries } from "../../src/image/remote/registries.ts";
+import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
 
 /** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */
 type Lower = { remote: BaseLayer } | { entries: LayerEntry[] };

@@ -4,7 +4,7 @@
  * through a few buffers. Used to read a base image's file tree (COPY --from an image stage,
  * --chown by name) and the inline-content entries of a build context.
  */
-import { RuntimeError } from "../src/errors.ts";
+import { RuntimeError } from "../errors.ts";
 
 export interface TarHeader {
   path: string;

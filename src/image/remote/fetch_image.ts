@@ -4,11 +4,11 @@
  * descriptors paired with their diff_ids. Layers are not downloaded here: a push may mount or
  * skip them; they are fetched only when an output or a COPY --from needs their bytes.
  */
-import { RuntimeError } from "../src/errors.ts";
-import { formatReference, parseReference, referenceTarget } from "../src/distribution/reference.ts";
-import { isIndex, MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../src/distribution/types.ts";
-import type { Registries, RemoteBlob } from "./_oci_registries.ts";
-import { platformString, type Platform } from "../src/dockerfile/stages.ts";
+import { RuntimeError } from "../../errors.ts";
+import { formatReference, parseReference, referenceTarget } from "../name.ts";
+import { isIndex, MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../image.ts";
+import type { Registries, RemoteBlob } from "./registries.ts";
+import { platformString, type Platform } from "../platform.ts";
 
 export interface BaseLayer {
   descriptor: Descriptor;

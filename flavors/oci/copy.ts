@@ -6,11 +6,11 @@
  * are copied as links. The result is the layer's entries, sorted for the tar writer.
  */
 import { posix } from "node:path";
-import { InputError } from "../src/errors.ts";
-import { comparePaths } from "../src/context/walk.ts";
-import type { CopyOp } from "./_oci_evaluate.ts";
-import type { LayerEntry } from "./_oci_layer.ts";
-import { normalize, type FileTree, type FsNode } from "./_oci_tree.ts";
+import { InputError } from "../../src/errors.ts";
+import { comparePaths } from "../../src/context/walk.ts";
+import type { CopyOp } from "./evaluate.ts";
+import type { LayerEntry } from "../../src/image/layer.ts";
+import { normalize, type FileTree, type FsNode } from "./tree.ts";
 
 export interface CopyInput {
   op: CopyOp;

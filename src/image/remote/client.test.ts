@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RuntimeError } from "../errors.ts";
-import { Secret } from "../secret.ts";
+import { RuntimeError } from "../../errors.ts";
+import { Secret } from "../../secret.ts";
 import { parseChallenge } from "./auth.ts";
-import { isLoopback, manifestExists, RegistryClient } from "./client.ts";
+import { registryClient, RegistryClient } from "./client.ts";
 import { dockerConfigCredentials } from "./docker_config.ts";
-import { parseReference } from "./reference.ts";
-import { MediaType, sha256 } from "./types.ts";
+import { isLoopback, parseReference } from "../name.ts";
+import { MediaType, sha256 } from "../image.ts";
 
 const PASSWORD = "s3cret-test-password";
 const creds = (password = PASSWORD) => ({ username: "u", password: new Secret(password, "test") });
@@ -100,8 +100,8 @@ describe("RegistryClient", () => {
       expect(await client.blobMount("c/d", digest, "a/b")).toBe(true);
       const manifest = new TextEncoder().encode('{"schemaVersion":2}');
       expect(await client.manifestPut("a/b", "v1", manifest, MediaType.ociManifest)).toBe(sha256(manifest));
-      expect(await manifestExists(reg.host, "a/b", "v1", { credentials: creds(), insecure: true })).toBe(true);
-      expect(await manifestExists(reg.host, "a/b", "v2", { credentials: creds(), insecure: true })).toBe(false);
+      expect((await registryClient({ uri: reg.host, credentials: creds(), insecure: true }).manifestHead("a/b", "v1")) !== undefined).toBe(true);
+      expect((await registryClient({ uri: reg.host, credentials: creds(), insecure: true }).manifestHead("a/b", "v2")) !== undefined).toBe(false);
       await client.blobToFile("a/b", digest, join(dir, `${kind}.copy`));
       expect(await Bun.file(join(dir, `${kind}.copy`)).text()).toBe("layer bytes");
     });
@@ -115,7 +115,7 @@ describe("RegistryClient", () => {
 
   test("wrong password: unauthorized, and the password is never in the message", async () => {
     for (const reg of [bearer, basicReg]) {
-      const err = (await manifestExists(reg.host, "a/b", "v1", { credentials: creds("wrong-password"), insecure: true }).catch((e) => e)) as RuntimeError;
+      const err = (await registryClient({ uri: reg.host, credentials: creds("wrong-password"), insecure: true }).manifestHead("a/b", "v1").catch((e) => e)) as RuntimeError;
       expect(err).toBeInstanceOf(RuntimeError);
       expect(err.code).toBe("registry.unauthorized");
       expect(`${err.message} ${err.hint}`).not.toContain("wrong-password");
@@ -134,7 +134,7 @@ describe("RegistryClient", () => {
   });
 
   test("no credentials: 401 is a clear error", async () => {
-    const err = (await manifestExists(basicReg.host, "a/b", "v1", { insecure: true }).catch((e) => e)) as RuntimeError;
+    const err = (await registryClient({ uri: basicReg.host, insecure: true }).manifestHead("a/b", "v1").catch((e) => e)) as RuntimeError;
     expect(err.code).toBe("registry.unauthorized");
     expect(err.message).toContain(`Registry ${basicReg.host} requires authentication for HEAD http://${basicReg.host}/v2/a/b/manifests/v1`);
   });
@@ -146,7 +146,7 @@ describe("RegistryClient", () => {
   });
 
   test("unreachable registry", async () => {
-    const err = (await manifestExists("127.0.0.1:9", "a/b", "v1", { insecure: true }).catch((e) => e)) as RuntimeError;
+    const err = (await registryClient({ uri: "127.0.0.1:9", insecure: true }).manifestHead("a/b", "v1").catch((e) => e)) as RuntimeError;
     expect(err.code).toBe("registry.unreachable");
     expect(err.message).toStartWith("Registry 127.0.0.1:9 is not reachable: HEAD http://127.0.0.1:9/v2/a/b/manifests/v1 failed:");
   });

@@ -6,22 +6,25 @@
  */
 import type { Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { BaseImageBuilder, type BuilderEnv } from "../src/builder/base_image_builder.ts";
-import type { BuildOptions } from "../src/builder/build_options.ts";
-import { registryHost, type ContainerRegistry } from "../src/builder/container_registry.ts";
-import type { BuildContext } from "../src/context/build_context.ts";
-import { CancelledError, InputError } from "../src/errors.ts";
-import { assembleImage, assembleIndex, createdAt, type BuiltImage } from "./_oci_image.ts";
-import { writeDockerArchive, writeOciLayout } from "./_oci_archives.ts";
-import { dockerfileName, parseDockerfile } from "../src/dockerfile/parse.ts";
-import { buildPlatform, type PlatformBuildInputs } from "./_oci_platform_build.ts";
-import { pushImages } from "./_oci_push.ts";
-import { Registries } from "./_oci_registries.ts";
-import { parsePlatform, planBuild, platformString } from "../src/dockerfile/stages.ts";
-import { contextTree, normalize, readNode } from "./_oci_tree.ts";
-import { withTempDir } from "./_engine/files.ts";
-import { imageReferences, tagOf } from "./_engine/references.ts";
-import { OciConfig } from "./oci.ts";
+import { BaseImageBuilder, type BuilderEnv } from "../../src/builder/base_image_builder.ts";
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { parseReference, tagOf } from "../../src/image/name.ts";
+import type { BuildContext } from "../../src/context/build_context.ts";
+import { CancelledError, InputError } from "../../src/errors.ts";
+import { assembleImage, createdAt, type BuiltImage } from "../../src/image/built_image.ts";
+import { assembleIndex } from "../../src/image/index.ts";
+import { writeOciLayout } from "../../src/image/layout.ts";
+import { writeDockerArchive } from "../../src/image/tarball.ts";
+import { dockerfileName, parseDockerfile } from "../../src/dockerfile/parse.ts";
+import { buildPlatform, type PlatformBuildInputs } from "./platform_build.ts";
+import { pushImages } from "../../src/image/remote/push.ts";
+import { Registries } from "../../src/image/remote/registries.ts";
+import { parsePlatform, planBuild, platformString } from "../../src/dockerfile/stages.ts";
+import { contextTree, normalize, readNode } from "./tree.ts";
+import { withTempDir } from "../_engine/files.ts";
+import { imageReferences } from "../_engine/references.ts";
+import { OciConfig } from "./flavor.ts";
 
 type Config = Static<typeof OciConfig>;
 
@@ -112,8 +115,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         await writeDockerArchive(file, images[0]!, refs.all, env.epoch, registries);
         return refs.primary;
       }
-      const host = registryHost(registry!);
-      const repository = refs.repository!.slice(host.length + 1);
+      const { host, repository } = parseReference(refs.repository!);
       const pushed = await pushImages(registries, { host, repository, tags: refs.all.map(tagOf) }, images, index, (l) => this.env.log(l));
       this.env.report({ digest: pushed });
       return `${refs.repository}@${pushed}`;

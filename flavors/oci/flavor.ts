@@ -2,10 +2,11 @@
  * The `oci` flavor: builds RUN-less Dockerfiles natively (no engine, no subprocess) and pushes
  * over the OCI distribution API, or writes an OCI layout / docker-archive. Every COPY/ADD is a
  * deterministic gzip layer, so the same inputs give the same digest on any machine. The builder
- * lives in `_oci_builder.ts` and is imported only when a build needs it.
+ * lives in `builder.ts` (with its Dockerfile evaluator beside it, on top of src/image/) and is
+ * imported only when a build needs it.
  */
 import { Type } from "@sinclair/typebox";
-import { defineFlavor } from "../src/builder/flavor.ts";
+import { defineFlavor } from "../../src/builder/flavor.ts";
 
 export const OciConfig = Type.Object(
   {
@@ -49,5 +50,5 @@ export default defineFlavor({
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),
-  implementation: async () => (await import("./_oci_builder.ts")).OciImageBuilder,
+  implementation: async () => (await import("./builder.ts")).OciImageBuilder,
 });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { InputError } from "../src/errors.ts";
-import { copyEntries, matchSources, type CopyInput } from "./_oci_copy.ts";
-import type { CopyOp } from "./_oci_evaluate.ts";
-import type { FileTree, FsNode } from "./_oci_tree.ts";
+import { InputError } from "../../src/errors.ts";
+import { copyEntries, matchSources, type CopyInput } from "./copy.ts";
+import type { CopyOp } from "./evaluate.ts";
+import type { FileTree, FsNode } from "./tree.ts";
 
 const file = (size = 1, mode = 0o644): FsNode => ({ type: "file", mode, size, uid: 0, gid: 0, source: "/dev/null" });
 const dir = (mode = 0o755): FsNode => ({ type: "dir", mode, size: 0, uid: 0, gid: 0 });

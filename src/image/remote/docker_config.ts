@@ -8,10 +8,10 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { InputError } from "../errors.ts";
-import { canonicalHost } from "./reference.ts";
-import { Secret } from "../secret.ts";
-import type { RegistryCredentials } from "../builder/container_registry.ts";
+import { InputError } from "../../errors.ts";
+import { canonicalHost } from "../name.ts";
+import { Secret } from "../../secret.ts";
+import type { RegistryCredentials } from "../../builder/container_registry.ts";
 
 interface DockerConfigFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string }>;
