@@ -10,7 +10,7 @@ import type { ImageReferences } from "../_engine/references.ts";
 import { explainFailure, type FailureContext } from "../_engine/failure.ts";
 import { readDigestFile } from "../_engine/files.ts";
 import { tagOf } from "../_engine/references.ts";
-import { registryManifestDigest } from "../_registry_digest.ts";
+import { registryManifestDigest } from "./registry_digest.ts";
 import type { ExecOptions, ExecResult } from "../../src/exec.ts";
 
 export interface ContainersPushPlan {

@@ -7,10 +7,10 @@
  * tag by someone else is the one race, and it is reported, not hidden: the digest is what the tag
  * points at).
  */
-import type { ContainerRegistry } from "../src/builder/container_registry.ts";
-import { inRegistry } from "../src/image/name.ts";
-import { registryClient } from "../src/image/remote/client.ts";
-import { RuntimeError } from "../src/errors.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { inRegistry } from "../../src/image/name.ts";
+import { registryClient } from "../../src/image/remote/client.ts";
+import { RuntimeError } from "../../src/errors.ts";
 
 /** `sha256:…` of the manifest `repository:tag` points at; `repository` is `host/path`. */
 export async function registryManifestDigest(registry: ContainerRegistry, repository: string, tag: string, signal?: AbortSignal): Promise<string> {
