@@ -30,7 +30,7 @@ import type { BaseImageBuilder as BaseImageBuilderClass } from "./builder/base_i
 import type { BuildOptions as BuildOptionsType } from "./builder/build_options.ts";
 import type { ContainerRegistry as ContainerRegistryType } from "./builder/container_registry.ts";
 import type { BuildContext as BuildContextClass } from "./context/build_context.ts";
-import type { BuiltinEngineName } from "./registry/builtins.ts";
+import type { BuiltinEngineName } from "./catalog/builtins.ts";
 
 /**
  * A built-in engine builder as a type: every abstract member implemented, and the optional
@@ -48,7 +48,7 @@ declare class EngineBuilder extends BaseImageBuilderClass<any> {
  *   class MyBuilder extends Docker { … }
  */
 export async function builtinBuilder(name: BuiltinEngineName): Promise<typeof EngineBuilder> {
-  const { builtinFlavors } = await import("./registry/builtins.ts");
+  const { builtinFlavors } = await import("./catalog/builtins.ts");
   const flavor = builtinFlavors.find((f) => f.name === name);
   if (!flavor) throw new Error(`No built-in flavor '${name}'`);
   return (await flavor.implementation()) as unknown as typeof EngineBuilder;

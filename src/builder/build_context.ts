@@ -65,9 +65,6 @@ export interface BuildContextOptions {
  * method sends the same entries). The one source of truth for the Dockerfile path is
  * `dockerfile` (POSIX, relative to the context root).
  */
-/** Where imgb places a Dockerfile that does not live inside the context (a path in the context). */
-export const EXTRA_DOCKERFILE = ".imgb/Dockerfile";
-
 export interface ImageBuildContext {
   /** Context directory (absolute), undefined for a context of only extra files. */
   readonly root?: string;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ImageResult } from "../build/events.ts";
+import type { ImageResult } from "../orchestrate/events.ts";
 import { RuntimeError } from "../errors.ts";
 import { renderer } from "./_progress.ts";
 import type { Io } from "./io.ts";

@@ -3,7 +3,7 @@
  * object per line), `tty` (one live line per image: state, step, elapsed, last output), and
  * the final summary. stdout is never touched here.
  */
-import type { BuildEvent } from "../build/events.ts";
+import type { BuildEvent } from "../orchestrate/events.ts";
 import { ImgbError } from "../errors.ts";
 import { paint, type Io } from "./io.ts";
 

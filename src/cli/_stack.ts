@@ -3,7 +3,7 @@
  * registry (built-ins, flavors registered in the store, flavor files listed by the stack).
  */
 import { ImgbError, InputError } from "../errors.ts";
-import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { FlavorCatalog } from "../catalog/catalog.ts";
 import { loadFlavorFile } from "../plugins/load_flavor_file.ts";
 import { chooseFlavor } from "../stack/auto_flavor.ts";
 import { parseAllow } from "../stack/entitlements.ts";
@@ -13,8 +13,8 @@ import { Store } from "../store/store.ts";
 import type { Io } from "./io.ts";
 
 /** Built-ins plus the flavors registered in the store (declared, not imported). */
-export function flavorRegistry(io: Io): FlavorRegistry {
-  const registry = FlavorRegistry.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`), loadFile: (path) => loadFlavorFile(path) });
+export function flavorRegistry(io: Io): FlavorCatalog {
+  const registry = FlavorCatalog.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`), loadFile: (path) => loadFlavorFile(path) });
   // The store is optional here: without it only the built-ins (and a stack's own flavor files) exist.
   try {
     const store = Store.openIfExists(io.env);
@@ -38,7 +38,7 @@ export async function loadStackForCommand(
   io: Io,
   set: readonly string[] = [],
   builderConfig?: Record<string, unknown>,
-): Promise<{ stack: ResolvedStack; registry: FlavorRegistry }> {
+): Promise<{ stack: ResolvedStack; registry: FlavorCatalog }> {
   const allow = parseAllow(options.allow ?? [], io.cwd);
   const registry = flavorRegistry(io);
   const stack = await loadStack(options.file, {
@@ -66,7 +66,7 @@ export async function loadStackForCommand(
 }
 
 /** Resolves `flavor: auto` to a real flavor for commands that build or plan, and says which. */
-export async function useAutoFlavor(stack: ResolvedStack, registry: FlavorRegistry, io: Io): Promise<void> {
+export async function useAutoFlavor(stack: ResolvedStack, registry: FlavorCatalog, io: Io): Promise<void> {
   if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return;
   const { chosen, passedOver } = await chooseFlavor(stack, registry);
   for (const reason of passedOver) io.debug(`auto flavor: ${reason}`);

@@ -7,10 +7,10 @@
 import { availableParallelism } from "node:os";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { FileHashCache } from "../build/context_digest.ts";
-import type { ImageResult } from "../build/events.ts";
-import { storeReuseCache, type ReuseCache } from "../build/reuse.ts";
-import { runBuild, type BuildRun } from "../build/run_build.ts";
+import type { FileHashCache } from "../orchestrate/context_digest.ts";
+import type { ImageResult } from "../orchestrate/events.ts";
+import { storeReuseCache, type ReuseCache } from "../orchestrate/reuse.ts";
+import { runBuild, type BuildRun } from "../orchestrate/run_build.ts";
 import { CancelledError, InputError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { sha256File } from "../registry/flavor_registry.ts";
+import { sha256File } from "../catalog/catalog.ts";
 import { defineCommand } from "./command.ts";
 import { flavorRegistry } from "./_stack.ts";
 

@@ -1,6 +1,6 @@
 import { InputError } from "../errors.ts";
-import { sha256File } from "../registry/flavor_registry.ts";
-import { builtinFlavors } from "../registry/builtins.ts";
+import { sha256File } from "../catalog/catalog.ts";
+import { builtinFlavors } from "../catalog/builtins.ts";
 import { loadFlavorFile } from "../plugins/load_flavor_file.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand } from "./command.ts";

@@ -1,5 +1,5 @@
-import { planStackBuild } from "../build/plan.ts";
-import { storeReuseCache } from "../build/reuse.ts";
+import { planStackBuild } from "../orchestrate/plan.ts";
+import { storeReuseCache } from "../orchestrate/reuse.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";

@@ -1,7 +1,7 @@
 import { InputErrors, type ImgbError } from "../errors.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand } from "./_stack.ts";
-import { staticChecks } from "../build/static_checks.ts";
+import { staticChecks } from "../orchestrate/static_checks.ts";
 
 export default defineCommand({
   name: "validate",

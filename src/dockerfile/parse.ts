@@ -8,7 +8,9 @@
  */
 import { InputError } from "../errors.ts";
 import { closest } from "../suggest.ts";
-import { EXTRA_DOCKERFILE } from "../builder/build_context.ts";
+
+/** Where imgb places a Dockerfile that does not live inside the build context (a context path). */
+export const EXTRA_DOCKERFILE = ".imgb/Dockerfile";
 
 export interface Instruction {
   /** Upper-case keyword: `COPY`, `FROM`, … */

@@ -7,10 +7,10 @@
 import { InputError } from "../errors.ts";
 import type { Dockerfile, Instruction } from "./parse.ts";
 import { processWord, WordError } from "./words.ts";
-import { platformString, type Platform } from "../image/platform.ts";
+import { platformString, type Platform } from "../platform.ts";
 
-/** The platform is the image library's (a FROM names an image for one); re-exported for the planners that import it from here. */
-export { parsePlatform, platformString, type Platform } from "../image/platform.ts";
+/** The platform (src/platform.ts, shared with the image library), re-exported for the planners that import it from here. */
+export { parsePlatform, platformString, type Platform } from "../platform.ts";
 
 export type StageBase = { kind: "scratch" } | { kind: "stage"; index: number } | { kind: "image"; ref: string; platform?: string };
 

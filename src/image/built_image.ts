@@ -5,7 +5,7 @@
  */
 import { MediaType, sha256, type Descriptor, type ImageConfig, type ImageManifest } from "./image.ts";
 import type { RemoteBlob } from "./remote/registries.ts";
-import type { Platform } from "./platform.ts";
+import type { Platform } from "../platform.ts";
 
 export interface Blob {
   descriptor: Descriptor;

@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
-import { checkFlavor } from "../registry/check_flavor.ts";
+import { checkFlavor } from "../catalog/check_flavor.ts";
 import { installSdkModule } from "./sdk_module.ts";
 
 export async function loadFlavorFile(path: string, cwd = process.cwd()): Promise<AnyFlavor> {

@@ -8,12 +8,12 @@ import type { AnyFlavor } from "../builder/flavor.ts";
 import { InputError, InputErrors } from "../errors.ts";
 import { AUTO_FLAVOR, checkExtraFlags } from "./load.ts";
 import type { ResolvedStack } from "./model.ts";
-import { AUTO_FALLBACK, AUTO_ORDER } from "../registry/builtins.ts";
-import type { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { AUTO_FALLBACK, AUTO_ORDER } from "../catalog/builtins.ts";
+import type { FlavorCatalog } from "../catalog/catalog.ts";
 
 
 /** Replaces an `auto` image builder in place; returns the reasons engines were passed over. */
-export async function chooseFlavor(stack: ResolvedStack, registry: FlavorRegistry): Promise<{ chosen: string; passedOver: string[] }> {
+export async function chooseFlavor(stack: ResolvedStack, registry: FlavorCatalog): Promise<{ chosen: string; passedOver: string[] }> {
   const passedOver: string[] = [];
   if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return { chosen: stack.imageBuilder.flavor, passedOver };
   let chosen: AnyFlavor | undefined;

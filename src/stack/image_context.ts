@@ -15,7 +15,8 @@ import { relative, sep } from "node:path";
 import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "./model.ts";
 import { placeInside } from "../context/_inside.ts";
-import { EXTRA_DOCKERFILE, type BuildContextClass, type ImageBuildContext } from "../builder/build_context.ts";
+import type { BuildContextClass, ImageBuildContext } from "../builder/build_context.ts";
+import { EXTRA_DOCKERFILE } from "../dockerfile/parse.ts";
 import { BuildContext, type BuildContextOptions } from "../context/build_context.ts";
 
 export { EXTRA_DOCKERFILE };

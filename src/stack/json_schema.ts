@@ -3,11 +3,11 @@
  * `image_builder` narrowed to one variant per known flavor so editors check `config` too.
  */
 import { Type, type TSchema } from "@sinclair/typebox";
-import { AUTO_DESCRIPTION } from "../registry/builtins.ts";
-import type { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { AUTO_DESCRIPTION } from "../catalog/builtins.ts";
+import type { FlavorCatalog } from "../catalog/catalog.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
-export function stackJsonSchema(registry: FlavorRegistry): Record<string, unknown> {
+export function stackJsonSchema(registry: FlavorCatalog): Record<string, unknown> {
   const variants: TSchema[] = registry.list().map(({ flavor }) =>
     Type.Object(
       { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(flavor.config) },

@@ -10,7 +10,7 @@ import type { Document, LineCounter } from "yaml";
 import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { checkDockerfileStarts } from "./dockerfile_start.ts";
-import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { FlavorCatalog } from "../catalog/catalog.ts";
 import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
@@ -33,7 +33,7 @@ export interface LoadOptions {
   env: Record<string, string | undefined>;
   cwd: string;
   /** Flavors to resolve `image_builder.flavor` against. Default: the built-ins. */
-  registry?: FlavorRegistry;
+  registry?: FlavorCatalog;
   /**
    * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
    * the caller (the CLI), so that this module never imports user code by itself.
@@ -44,7 +44,7 @@ export interface LoadOptions {
   set?: readonly string[];
   /** Keys merged into `image_builder.config` before validation (e.g. `--output` -> `output`). */
   builderConfig?: Record<string, unknown>;
-  loadFlavorSources?: (paths: string[], registry: FlavorRegistry, where: (index: number) => Location) => Promise<void>;
+  loadFlavorSources?: (paths: string[], registry: FlavorCatalog, where: (index: number) => Location) => Promise<void>;
 }
 
 export const DEFAULT_STACK_FILE = "imgb.yaml";
@@ -105,7 +105,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     errors.push(...denied);
     return fail();
   }
-  const registry = options.registry ?? FlavorRegistry.withBuiltins();
+  const registry = options.registry ?? FlavorCatalog.withBuiltins();
   if (stack.flavors?.length && options.loadFlavorSources && !broken.has("/flavors")) {
     const dir = dirname(file);
     await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
@@ -148,7 +148,7 @@ function atOverride(e: InputError, overrides: readonly AppliedOverride[]): Input
 }
 
 /** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
-function checkFlavorConfig(name: string, config: unknown, registry: FlavorRegistry, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
+function checkFlavorConfig(name: string, config: unknown, registry: FlavorCatalog, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
   const entry = registry.get(name);
   if (!entry) {
     const guess = closest(name, registry.names());

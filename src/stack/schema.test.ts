@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FlavorRegistry } from "../registry/flavor_registry.ts";
+import { FlavorCatalog } from "../catalog/catalog.ts";
 import { stackJsonSchema } from "./json_schema.ts";
 import { ImageSchema } from "./schema.ts";
 
@@ -8,7 +8,7 @@ describe("stack schema descriptions", () => {
     const own = ImageSchema.properties.no_cache.description!;
     expect(own).toContain("--no-cache");
     expect(own).toMatch(/never reusing an earlier identical build/);
-    const json = JSON.stringify(stackJsonSchema(FlavorRegistry.withBuiltins()));
+    const json = JSON.stringify(stackJsonSchema(FlavorCatalog.withBuiltins()));
     expect(json).toContain(JSON.stringify(own).slice(1, -1));
   });
 });

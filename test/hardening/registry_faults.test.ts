@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
-import { probeRegistry } from "../../src/build/registry_probe.ts";
+import { probeRegistry } from "../../src/orchestrate/registry_probe.ts";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
 import { runImgb } from "../helpers/binary.ts";

@@ -4,13 +4,13 @@ import Ajv from "ajv";
 import { Glob } from "bun";
 import { parse } from "yaml";
 import { dirname } from "node:path";
-import { FlavorRegistry } from "../../src/registry/flavor_registry.ts";
+import { FlavorCatalog } from "../../src/catalog/catalog.ts";
 import { loadFlavorFile } from "../../src/plugins/load_flavor_file.ts";
 import { stackJsonSchema } from "../../src/stack/json_schema.ts";
 import { corpus } from "./corpus.ts";
 
 const ajv = new Ajv({ strict: false, allErrors: true });
-const validate = ajv.compile(stackJsonSchema(FlavorRegistry.withBuiltins()));
+const validate = ajv.compile(stackJsonSchema(FlavorCatalog.withBuiltins()));
 const root = `${import.meta.dir}/../..`;
 
 describe("imgb schema (validated by ajv)", () => {
@@ -22,7 +22,7 @@ describe("imgb schema (validated by ajv)", () => {
       // A stack with its own flavor files is checked against a schema that includes them.
       let check = validate;
       if (value.flavors?.length) {
-        const registry = FlavorRegistry.withBuiltins();
+        const registry = FlavorCatalog.withBuiltins();
         for (const f of value.flavors as string[]) registry.add(await loadFlavorFile(f, dirname(`${root}/${rel}`)), f, {});
         check = new Ajv({ strict: false, allErrors: true }).compile(stackJsonSchema(registry));
       }

@@ -8,7 +8,7 @@ import { RuntimeError } from "../../errors.ts";
 import { formatReference, parseReference, referenceTarget } from "../name.ts";
 import { isIndex, MediaType, sha256, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "../image.ts";
 import type { Registries, RemoteBlob } from "./registries.ts";
-import { platformString, type Platform } from "../platform.ts";
+import { platformString, type Platform } from "../../platform.ts";
 
 export interface BaseLayer {
   descriptor: Descriptor;

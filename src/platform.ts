@@ -2,7 +2,7 @@
  * An image platform, `os/architecture[/variant]` (go-containerregistry's v1.Platform): what a
  * manifest in an index is for, and what a build targets.
  */
-import { InputError } from "../errors.ts";
+import { InputError } from "./errors.ts";
 
 export interface Platform {
   os: string;

@@ -17,7 +17,7 @@ export interface RegisteredFlavor {
   origin: "builtin" | string;
 }
 
-export interface FlavorRegistryOptions {
+export interface FlavorCatalogOptions {
   onWarning?: (message: string) => void;
   /**
    * Imports a user's flavor file (src/plugins/load_flavor_file.ts, which serves it the SDK).
@@ -26,19 +26,19 @@ export interface FlavorRegistryOptions {
   loadFile?: (path: string) => Promise<AnyFlavor>;
 }
 
-export class FlavorRegistry {
+export class FlavorCatalog {
   readonly #flavors = new Map<string, RegisteredFlavor>();
   readonly #declared = new Map<string, FlavorRecord>();
   readonly #onWarning: (message: string) => void;
   readonly #loadFile: ((path: string) => Promise<AnyFlavor>) | undefined;
 
-  constructor(options: FlavorRegistryOptions = {}) {
+  constructor(options: FlavorCatalogOptions = {}) {
     this.#onWarning = options.onWarning ?? (() => {});
     this.#loadFile = options.loadFile;
   }
 
-  static withBuiltins(options: FlavorRegistryOptions = {}): FlavorRegistry {
-    const r = new FlavorRegistry(options);
+  static withBuiltins(options: FlavorCatalogOptions = {}): FlavorCatalog {
+    const r = new FlavorCatalog(options);
     for (const f of builtinFlavors) r.add(f, "builtin", {});
     return r;
   }
@@ -81,7 +81,7 @@ export class FlavorRegistry {
     if (sha256File(record.source) !== record.sha256) {
       this.#onWarning(`flavor '${name}': '${record.source}' changed since it was registered; run 'imgb flavor register ${record.source}' to record it`);
     }
-    if (!this.#loadFile) throw new Error(`FlavorRegistry: no loadFile given, cannot import registered flavor '${name}'`);
+    if (!this.#loadFile) throw new Error(`FlavorCatalog: no loadFile given, cannot import registered flavor '${name}'`);
     const flavor = await this.#loadFile(record.source);
     if (flavor.name !== name) {
       throw new InputError("flavor.renamed", `Flavor file '${record.source}' now defines flavor '${flavor.name}', not '${name}'`, {
