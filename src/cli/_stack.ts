@@ -13,14 +13,14 @@ import { Store } from "../store/store.ts";
 import type { Io } from "./io.ts";
 
 /** Built-ins plus the flavors registered in the store (declared, not imported). */
-export function flavorRegistry(io: Io): FlavorCatalog {
-  const registry = FlavorCatalog.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`), loadFile: (path) => loadFlavorFile(path) });
+export function flavorCatalog(io: Io): FlavorCatalog {
+  const catalog = FlavorCatalog.withBuiltins({ onWarning: (m) => io.err(`warning: ${m}`), loadFile: (path) => loadFlavorFile(path) });
   // The store is optional here: without it only the built-ins (and a stack's own flavor files) exist.
   try {
     const store = Store.openIfExists(io.env);
     if (store) {
       try {
-        for (const record of store.listFlavors()) registry.declare(record);
+        for (const record of store.listFlavors()) catalog.declare(record);
       } finally {
         store.close();
       }
@@ -29,7 +29,7 @@ export function flavorRegistry(io: Io): FlavorCatalog {
     const hint = e instanceof ImgbError && e.hint ? ` (hint: ${e.hint})` : "";
     io.err(`warning: registered flavors are unavailable: ${(e as Error).message}${hint}`);
   }
-  return registry;
+  return catalog;
 }
 
 /** `options` are the command's `-f FILE` and `--allow` (see stackFileOptions). */
@@ -38,16 +38,16 @@ export async function loadStackForCommand(
   io: Io,
   set: readonly string[] = [],
   builderConfig?: Record<string, unknown>,
-): Promise<{ stack: ResolvedStack; registry: FlavorCatalog }> {
+): Promise<{ stack: ResolvedStack; catalog: FlavorCatalog }> {
   const allow = parseAllow(options.allow ?? [], io.cwd);
-  const registry = flavorRegistry(io);
+  const catalog = flavorCatalog(io);
   const stack = await loadStack(options.file, {
     allow,
     set,
     builderConfig,
     env: io.env,
     cwd: io.cwd,
-    registry,
+    catalog,
     async loadFlavorSources(paths, reg, where) {
       for (const [i, path] of paths.entries()) {
         try {
@@ -62,13 +62,13 @@ export async function loadStackForCommand(
       }
     },
   });
-  return { stack, registry };
+  return { stack, catalog };
 }
 
 /** Resolves `flavor: auto` to a real flavor for commands that build or plan, and says which. */
-export async function useAutoFlavor(stack: ResolvedStack, registry: FlavorCatalog, io: Io): Promise<void> {
+export async function useAutoFlavor(stack: ResolvedStack, catalog: FlavorCatalog, io: Io): Promise<void> {
   if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return;
-  const { chosen, passedOver } = await chooseFlavor(stack, registry);
+  const { chosen, passedOver } = await chooseFlavor(stack, catalog);
   for (const reason of passedOver) io.debug(`auto flavor: ${reason}`);
   io.err(`imgb: image builder: ${chosen} (auto${passedOver.length ? `; passed over ${passedOver.map((r) => r.split(":")[0]).join(", ")}` : ""})`);
 }

@@ -52,9 +52,9 @@ export default defineCommand({
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UsageError("cli.bad-progress", `Invalid --progress '${o.progress}'`, { hint: "one of: auto, tty, plain, json" });
 
     // --output is the flavor's own `output` config key: validated by its schema like the file's.
-    const { stack, registry } = await loadStackForCommand(o, io, o.set, o.output === undefined ? undefined : { output: o.output });
-    await useAutoFlavor(stack, registry, io);
-    const { flavor, origin } = registry.get(stack.imageBuilder.flavor)!;
+    const { stack, catalog } = await loadStackForCommand(o, io, o.set, o.output === undefined ? undefined : { output: o.output });
+    await useAutoFlavor(stack, catalog, io);
+    const { flavor, origin } = catalog.get(stack.imageBuilder.flavor)!;
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
     const hashes = store ? new StoreHashCache(store) : undefined;

@@ -2,7 +2,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { InputError } from "../errors.ts";
 import { closest } from "../suggest.ts";
 import { defineCommand } from "./command.ts";
-import { flavorRegistry } from "./_stack.ts";
+import { flavorCatalog } from "./_stack.ts";
 
 export default defineCommand({
   name: "flavor describe",
@@ -12,12 +12,12 @@ export default defineCommand({
   options: { json: { type: "boolean", description: "Print the flavor's config JSON Schema" } },
   positionals: [{ name: "NAME", description: "Flavor name", required: true }],
   async run(args, io) {
-    const registry = flavorRegistry(io);
+    const catalog = flavorCatalog(io);
     const name = args.positionals[0]!;
-    const entry = await registry.load(name, {});
+    const entry = await catalog.load(name, {});
     if (!entry) {
-      const guess = closest(name, registry.names());
-      throw new InputError("flavor.unknown", `Unknown flavor '${name}'`, { hint: guess ? `did you mean '${guess}'?` : `known flavors: ${registry.names().join(", ")}` });
+      const guess = closest(name, catalog.names());
+      throw new InputError("flavor.unknown", `Unknown flavor '${name}'`, { hint: guess ? `did you mean '${guess}'?` : `known flavors: ${catalog.names().join(", ")}` });
     }
     const { flavor, origin } = entry;
     if (args.options.json) {

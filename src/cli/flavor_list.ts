@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { sha256File } from "../catalog/catalog.ts";
 import { defineCommand } from "./command.ts";
-import { flavorRegistry } from "./_stack.ts";
+import { flavorCatalog } from "./_stack.ts";
 
 export default defineCommand({
   name: "flavor list",
@@ -10,11 +10,11 @@ export default defineCommand({
   examples: ["imgb flavor list", "imgb flavor list --json"],
   options: { json: { type: "boolean", description: "Print as JSON" } },
   async run(args, io) {
-    const registry = flavorRegistry(io);
+    const catalog = flavorCatalog(io);
     const rows = [
-      ...registry.list().map(({ flavor, origin }) => ({ name: flavor.name, origin, status: "ok", description: flavor.description })),
+      ...catalog.list().map(({ flavor, origin }) => ({ name: flavor.name, origin, status: "ok", description: flavor.description })),
       // Registered flavors are described from their records: listing imports no user code.
-      ...registry.declared().map((r) => ({
+      ...catalog.declared().map((r) => ({
         name: r.name,
         origin: r.source,
         status: !existsSync(r.source) ? "missing" : sha256File(r.source) !== r.sha256 ? "changed" : "ok",

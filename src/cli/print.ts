@@ -16,13 +16,13 @@ export default defineCommand({
   },
   positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
   async run(args, io) {
-    const { stack, registry } = await loadStackForCommand(args.options, io, args.options.set);
+    const { stack, catalog } = await loadStackForCommand(args.options, io, args.options.set);
     // Credentials carry only where the secret comes from (variable name / file), never its value.
     if (args.options["no-plan"]) {
       io.out(JSON.stringify(stack, null, 2) + "\n");
       return;
     }
-    await useAutoFlavor(stack, registry, io);
+    await useAutoFlavor(stack, catalog, io);
     let store: Store | undefined;
     try {
       store = Store.openIfExists(io.env);
@@ -30,7 +30,7 @@ export default defineCommand({
       io.err(`warning: earlier builds are unknown: ${(e as Error).message}`);
     }
     try {
-      const plan = await planStackBuild(stack, registry.get(stack.imageBuilder.flavor)!.flavor, {
+      const plan = await planStackBuild(stack, catalog.get(stack.imageBuilder.flavor)!.flavor, {
         images: args.positionals,
         env: io.env,
         reuse: store ? storeReuseCache(store) : undefined,

@@ -14,9 +14,9 @@ export default defineCommand({
   },
   async run(args, io) {
     try {
-      const { stack, registry } = await loadStackForCommand(args.options, io);
+      const { stack, catalog } = await loadStackForCommand(args.options, io);
       // What the flavor declares it cannot build (auto: not known until a build picks one).
-      const flavor = registry.get(stack.imageBuilder.flavor)?.flavor;
+      const flavor = catalog.get(stack.imageBuilder.flavor)?.flavor;
       const refused = flavor ? await staticChecks(stack, flavor) : [];
       if (refused.length > 0) throw new InputErrors(refused);
       const images = Object.keys(stack.images);

@@ -13,12 +13,12 @@ import type { FlavorCatalog } from "../catalog/catalog.ts";
 
 
 /** Replaces an `auto` image builder in place; returns the reasons engines were passed over. */
-export async function chooseFlavor(stack: ResolvedStack, registry: FlavorCatalog): Promise<{ chosen: string; passedOver: string[] }> {
+export async function chooseFlavor(stack: ResolvedStack, catalog: FlavorCatalog): Promise<{ chosen: string; passedOver: string[] }> {
   const passedOver: string[] = [];
   if (stack.imageBuilder.flavor !== AUTO_FLAVOR) return { chosen: stack.imageBuilder.flavor, passedOver };
   let chosen: AnyFlavor | undefined;
   for (const name of AUTO_ORDER) {
-    const flavor = registry.get(name)?.flavor;
+    const flavor = catalog.get(name)?.flavor;
     if (!flavor?.probe) continue;
     const probe = await flavor.probe(Value.Default(flavor.config, {}));
     if (probe.available) {
@@ -27,7 +27,7 @@ export async function chooseFlavor(stack: ResolvedStack, registry: FlavorCatalog
     }
     passedOver.push(`${name}: ${probe.reason ?? "not available"}`);
   }
-  chosen ??= registry.get(AUTO_FALLBACK)?.flavor;
+  chosen ??= catalog.get(AUTO_FALLBACK)?.flavor;
   if (!chosen) throw new InputError("flavor.auto", "No image builder is available", { hint: "name a flavor in image_builder.flavor" });
   stack.imageBuilder = { flavor: chosen.name, config: Value.Default(chosen.config, {}) as Record<string, unknown> };
   const errors: InputError[] = [];

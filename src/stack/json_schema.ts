@@ -7,8 +7,8 @@ import { AUTO_DESCRIPTION } from "../catalog/builtins.ts";
 import type { FlavorCatalog } from "../catalog/catalog.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
-export function stackJsonSchema(registry: FlavorCatalog): Record<string, unknown> {
-  const variants: TSchema[] = registry.list().map(({ flavor }) =>
+export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown> {
+  const variants: TSchema[] = catalog.list().map(({ flavor }) =>
     Type.Object(
       { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(flavor.config) },
       { additionalProperties: false, description: `image_builder with the ${flavor.name} flavor` },

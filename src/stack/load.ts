@@ -33,9 +33,9 @@ export interface LoadOptions {
   env: Record<string, string | undefined>;
   cwd: string;
   /** Flavors to resolve `image_builder.flavor` against. Default: the built-ins. */
-  registry?: FlavorCatalog;
+  catalog?: FlavorCatalog;
   /**
-   * Loads the custom flavor sources a stack lists under `flavors:` into the registry. Given by
+   * Loads the custom flavor sources a stack lists under `flavors:` into the catalog. Given by
    * the caller (the CLI), so that this module never imports user code by itself.
    */
   /** Paths outside the stack file's directory it may read (`--allow fs.read=PATH`). Default: none. */
@@ -44,7 +44,7 @@ export interface LoadOptions {
   set?: readonly string[];
   /** Keys merged into `image_builder.config` before validation (e.g. `--output` -> `output`). */
   builderConfig?: Record<string, unknown>;
-  loadFlavorSources?: (paths: string[], registry: FlavorCatalog, where: (index: number) => Location) => Promise<void>;
+  loadFlavorSources?: (paths: string[], catalog: FlavorCatalog, where: (index: number) => Location) => Promise<void>;
 }
 
 export const DEFAULT_STACK_FILE = "imgb.yaml";
@@ -105,10 +105,10 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     errors.push(...denied);
     return fail();
   }
-  const registry = options.registry ?? FlavorCatalog.withBuiltins();
+  const catalog = options.catalog ?? FlavorCatalog.withBuiltins();
   if (stack.flavors?.length && options.loadFlavorSources && !broken.has("/flavors")) {
     const dir = dirname(file);
-    await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), registry, (i) => at(toPointer(["flavors", i]), false));
+    await options.loadFlavorSources(stack.flavors.map((p) => resolve(dir, p)), catalog, (i) => at(toPointer(["flavors", i]), false));
   }
   const builderOk = !broken.has("/image_builder");
   const flavorName = (builderOk ? stack.image_builder?.flavor : undefined) ?? AUTO_FLAVOR;
@@ -119,9 +119,9 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
     checkAutoFlavor(stack, at, errors);
   } else {
     try {
-      await registry.load(flavorName, at("/image_builder/flavor", false));
+      await catalog.load(flavorName, at("/image_builder/flavor", false));
       // A config the stack schema already refused (not a mapping) is not checked a second time.
-      config = checkFlavorConfig(flavorName, broken.has("/image_builder/config") ? undefined : stack.image_builder?.config ?? {}, registry, at, errors);
+      config = checkFlavorConfig(flavorName, broken.has("/image_builder/config") ? undefined : stack.image_builder?.config ?? {}, catalog, at, errors);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e);
@@ -130,7 +130,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   }
   const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
-  const flavor = builderOk && flavorName !== AUTO_FLAVOR ? registry.get(flavorName)?.flavor : undefined;
+  const flavor = builderOk && flavorName !== AUTO_FLAVOR ? catalog.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (!errors.length) errors.push(...checkDockerfileStarts(resolved, at));
@@ -148,13 +148,13 @@ function atOverride(e: InputError, overrides: readonly AppliedOverride[]): Input
 }
 
 /** Validates `image_builder.config` against the flavor's schema; returns it with defaults filled in. */
-function checkFlavorConfig(name: string, config: unknown, registry: FlavorCatalog, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
-  const entry = registry.get(name);
+function checkFlavorConfig(name: string, config: unknown, catalog: FlavorCatalog, at: Locator, errors: InputError[]): Record<string, unknown> | undefined {
+  const entry = catalog.get(name);
   if (!entry) {
-    const guess = closest(name, registry.names());
+    const guess = closest(name, catalog.names());
     errors.push(new InputError("stack.unknown-flavor", `Unknown flavor '${name}'`, {
       location: at("/image_builder/flavor", false),
-      hint: guess ? `did you mean '${guess}'?` : `known flavors: ${registry.names().join(", ")}; register your own with 'imgb flavor register PATH'`,
+      hint: guess ? `did you mean '${guess}'?` : `known flavors: ${catalog.names().join(", ")}; register your own with 'imgb flavor register PATH'`,
     }));
     return undefined;
   }

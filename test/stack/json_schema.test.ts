@@ -22,9 +22,9 @@ describe("imgb schema (validated by ajv)", () => {
       // A stack with its own flavor files is checked against a schema that includes them.
       let check = validate;
       if (value.flavors?.length) {
-        const registry = FlavorCatalog.withBuiltins();
-        for (const f of value.flavors as string[]) registry.add(await loadFlavorFile(f, dirname(`${root}/${rel}`)), f, {});
-        check = new Ajv({ strict: false, allErrors: true }).compile(stackJsonSchema(registry));
+        const catalog = FlavorCatalog.withBuiltins();
+        for (const f of value.flavors as string[]) catalog.add(await loadFlavorFile(f, dirname(`${root}/${rel}`)), f, {});
+        check = new Ajv({ strict: false, allErrors: true }).compile(stackJsonSchema(catalog));
       }
       const ok = check(value);
       expect(ok ? [] : check.errors).toEqual([]);
