@@ -1,7 +1,7 @@
 /**
  * The SDK: what a user's flavor file imports as `import { … } from "imgb"`. Inside the compiled
  * binary there is no node_modules, so this module is served by a runtime plugin
- * (src/registry/sdk_module.ts) as the virtual module `imgb`; in this repository `imgb` maps to
+ * (src/plugins/sdk_module.ts) as the virtual module `imgb`; in this repository `imgb` maps to
  * this file through tsconfig paths, for types and editors.
  *
  * Everything here is part of the flavor contract (CONTRACT_VERSION): change it compatibly.
