@@ -16,6 +16,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
@@ -23,14 +24,8 @@ import { ioError } from "./walk.ts";
 /** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
 export { writeOctal } from "./_tar_header.ts";
 
-export interface TarEntry {
-  /** POSIX relative path; directories without a trailing slash. */
-  path: string;
-  type: "file" | "dir" | "symlink" | "hardlink";
-  mode: number;
-  size: number;
-  /** Symlink target, or for a hard link the path of the entry it links to. */
-  linkTarget?: string;
+/** An archive entry: the context entry's shape (path, type, mode, size, link), and where its bytes come from. */
+export interface TarEntry extends Pick<ContextEntry, "path" | "type" | "mode" | "size" | "linkTarget"> {
   /** File on disk to read the content from (relative paths: to `TarOptions.cwd`)... */
   source?: string;
   /** ...or the content itself. */
