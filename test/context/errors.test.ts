@@ -97,7 +97,8 @@ catch (e) { console.log(e.constructor.name + ": " + e.message); }`;
     chmodSync(join(work, "as-nobody.ts"), 0o644);
     const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(work, "as-nobody.ts")], {
       stderr: "pipe",
-      env: { PATH: process.env.PATH, HOME: "/tmp" },
+      // No transpiler cache: as nobody, Bun would write it below HOME (or /tmp/.bun), outside the test's TMPDIR.
+      env: { PATH: process.env.PATH, HOME: work, TMPDIR: process.env.TMPDIR, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
     });
     expect(p.stderr.toString()).toBe("");
     expect(p.stdout.toString().trim()).toBe(`RuntimeError: Cannot read "${join(root, "secret.txt")}": EACCES: permission denied`);
