@@ -58,6 +58,11 @@ export async function helperCredentials(name: string, serverUrl: string, signal?
   return { kind: "basic", username, password: secret, source: program };
 }
 
+/** Is `e` a credential helper's failure (not an answer, not a registry's refusal)? */
+export function isHelperFailure(e: unknown): boolean {
+  return e instanceof RuntimeError && e.code === "registry.credential-helper";
+}
+
 function helperError(program: string, serverUrl: string, what: string): RuntimeError {
   return new RuntimeError("registry.credential-helper", `Credential helper '${program}' ${what} (asked for ${serverUrl})`, {
     hint: `run 'echo ${serverUrl} | ${program} get' to see what it says`,

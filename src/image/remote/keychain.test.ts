@@ -128,10 +128,10 @@ describe("identity token: the OAuth2 refresh-token grant, as go-containerregistr
   /** A registry + token server on one port: the token endpoint takes the grant (or 404s, with `oauth: false`). */
   function tokenRegistry(oauth: boolean) {
     const seen: string[] = [];
-    const server = Bun.serve({
+    const server: ReturnType<typeof Bun.serve> = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      async fetch(req) {
+      async fetch(req): Promise<Response> {
         const url = new URL(req.url);
         if (url.pathname === "/token") {
           if (req.method === "POST") {
