@@ -21,7 +21,7 @@ import { useHelper, type TestHelper } from "../helpers/credential_helper.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 import { watchProcesses } from "./_proc_watch.ts";
 import { build } from "./_scenario.ts";
-import { ociBuild } from "../oci/_oci_e2e.ts";
+import { ociBuild, pushBase, REGISTRY_BASE } from "../oci/_oci_e2e.ts";
 
 const ready = await requireEngine("docker", "registry", "auth-registry");
 const BASE_REPO = "imgb-e2e/helper-base";
@@ -100,6 +100,36 @@ for (const e of engines) {
       expect(ids.slice(0, baseDiffIds.length)).toEqual(baseDiffIds); // built on the base from 5001
       expect(ids.length).toBeGreaterThan(baseDiffIds.length);
       expect(helper.asked().slice(before)).toContain(AUTH_REGISTRY); // the engine asked the user's helper
+    }, E2E_TIMEOUT);
+  });
+}
+
+for (const e of engines.filter((x) => x.flavor !== "docker")) {
+  describe.skipIf(!ready || !(await requireEngine(e.needs)))(`${e.label}: the private authfile keeps the user's helper`, () => {
+    test("every FROM is in the stack's registry (the build gets --authfile), a COPY --from image needs the user's helper from $REGISTRY_AUTH_FILE", async () => {
+      await pushBase();
+      // The helper named where `podman login` users have their logins: the primary auth file, which --authfile replaces.
+      const authFile = join(helper.dir, "auth.json");
+      writeFileSync(authFile, JSON.stringify({ credHelpers: { [AUTH_REGISTRY]: "imgbtest" } }));
+      const dockerConfig = join(helper.dockerConfigDir, "config.json");
+      const saved = readFileSync(dockerConfig, "utf8");
+      writeFileSync(dockerConfig, "{}");
+      process.env.REGISTRY_AUTH_FILE = authFile;
+      try {
+      await exec([e.config.binary, "rmi", "-f", BASE]).catch(() => {}); // a COPY --from image in local storage is not pulled again
+      helper.setMode("ok");
+      const before = helper.asked().length;
+      const repo = uniqueRepo(`helper-authfile-${e.label}`);
+      const root = tempDir("imgb-helper-ctx-");
+      writeTree(root, { Dockerfile: `FROM ${REGISTRY_BASE}\nCOPY --from=${BASE} /bin/busybox /bb\n` });
+      const { ref } = await noSecretInArgv(() => build(e.flavor, e.config, root, repo, { pull: true, noCache: true }, pushRegistry()));
+      expect(ref).toBe(`${REGISTRY}/${repo}@${await registryDigest(REGISTRY, repo, "latest")}`);
+      expect((await diffIds(REGISTRY, repo, "latest")).length).toBe(baseDiffIds.length + 1);
+      expect(helper.asked().slice(before)).toContain(AUTH_REGISTRY);
+      } finally {
+        delete process.env.REGISTRY_AUTH_FILE;
+        writeFileSync(dockerConfig, saved);
+      }
     }, E2E_TIMEOUT);
   });
 }

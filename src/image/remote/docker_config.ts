@@ -42,7 +42,8 @@ export function defaultContainersAuthPath(env: Record<string, string | undefined
 }
 
 /** `https://index.docker.io/v1/` (where `docker login` puts Hub credentials) -> `docker.io`. */
-const normalize = (key: string) => canonicalHost(key.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
+export const configKeyHost = (key: string) => canonicalHost(key.replace(/^[a-z]+:\/\//, "").split("/")[0]!);
+const normalize = configKeyHost;
 
 /** The server URL a helper is asked about: Hub's legacy key, as `docker login` stores it, else the host. */
 export const helperServerUrl = (host: string) => (canonicalHost(host) === DOCKER_HUB ? "https://index.docker.io/v1/" : host);
