@@ -71,7 +71,7 @@ const pushRegistry = () => ({ uri: REGISTRY, insecure: true, credentials: { user
 
 /** Runs `fn` while watching every argv for the helper's password and the stack's. */
 async function noSecretInArgv<T>(fn: () => Promise<T>): Promise<T> {
-  const watch = await watchProcesses({ argv: [AUTH_PASSWORD, "stack-push-password"] });
+  const watch = await watchProcesses({ argv: [AUTH_PASSWORD, "stack-push-password", "stack-env-password-4711"] });
   let out: T;
   try {
     out = await fn();
@@ -145,6 +145,25 @@ describe.skipIf(!ready)("oci flavor and the registry client through the helper",
     expect(ref).toBe(`${REGISTRY}/${repo}@${await registryDigest(REGISTRY, repo, "latest")}`);
     expect((await diffIds(REGISTRY, repo, "latest")).slice(0, baseDiffIds.length)).toEqual(baseDiffIds);
     expect(helper.asked().slice(before)).toEqual([AUTH_REGISTRY]);
+  }, E2E_TIMEOUT);
+
+  test("oci with stack credentials for the push registry: the helper's environment does not carry the stack's password", async () => {
+    helper.setMode("ok");
+    const root = tempDir("imgb-helper-oci-");
+    writeTree(root, { Dockerfile: `FROM ${BASE}\nCOPY a /a\n`, a: "b\n" });
+    const stackPassword = "stack-env-password-4711";
+    process.env.IMGB_TEST_STACK_PASSWORD = stackPassword; // as password_env leaves it in imgb's environment
+    const before = helper.asked().length;
+    try {
+      const registry = { uri: REGISTRY, insecure: true, credentials: { username: "u", password: new Secret(stackPassword, "env IMGB_TEST_STACK_PASSWORD") } };
+      await noSecretInArgv(() => ociBuild(root, uniqueRepo("helper-oci-env"), {}, registry));
+    } finally {
+      delete process.env.IMGB_TEST_STACK_PASSWORD;
+    }
+    expect(helper.asked().slice(before)).toEqual([AUTH_REGISTRY]);
+    const env = helper.lastEnv();
+    expect(env.filter((l) => l.includes(stackPassword))).toEqual([]);
+    expect(env).toContain(`HOME=${process.env.HOME}`); // the rest of the environment, as docker gives it
   }, E2E_TIMEOUT);
 
   test("oci: a failing helper is one clear line; 'not found' is anonymous and the 401 says so", async () => {

@@ -3,7 +3,8 @@
  * get`, the server URL on stdin, `{"ServerURL","Username","Secret"}` on stdout. It is a shell
  * script in `<dir>/bin` (put that on PATH); what it answers is in files beside it, so the secret is
  * never in any argv or environment: `mode` (ok | notfound | fail | token), `secret`, and it
- * appends every server URL it is asked about to `asked`. It knows one server (`host`); any other
+ * appends every server URL it is asked about to `asked` and writes the environment it got to
+ * `last-env` (what imgb gives a helper). It knows one server (`host`); any other
  * gets "credentials not found", as a real helper would.
  *
  * `useHelper()` also writes `<dir>/docker/config.json` naming it in `credHelpers` and points
@@ -20,6 +21,7 @@ d=$(dirname "$0")/..
 [ "$1" = get ] || { echo "unsupported action: $1" >&2; exit 2; }
 read -r url
 echo "$url" >> "$d/asked"
+env > "$d/last-env"
 mode=$(cat "$d/mode")
 if [ "$url" != "$(cat "$d/host")" ] || [ "$mode" = notfound ]; then
   echo "credentials not found in native keychain"; exit 1
@@ -40,6 +42,8 @@ export interface TestHelper {
   setMode(mode: HelperMode): void;
   /** Every server URL the helper was asked about, in order. */
   asked(): string[];
+  /** The environment of the helper's last run, `NAME=value` lines. */
+  lastEnv(): string[];
   /** The environment the engines and imgb need to find the helper. */
   env: { PATH: string; DOCKER_CONFIG: string };
   restore(): void;
@@ -68,6 +72,7 @@ export function useHelper(dir: string, host: string, user: string, secret: strin
       clearKeychainCache();
     },
     asked: () => (existsSync(join(dir, "asked")) ? readFileSync(join(dir, "asked"), "utf8").split("\n").filter(Boolean) : []),
+    lastEnv: () => (existsSync(join(dir, "last-env")) ? readFileSync(join(dir, "last-env"), "utf8").split("\n") : []),
     restore: () => {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];

@@ -9,7 +9,8 @@
  * helpers read variables of their own (pass: PASSWORD_STORE_DIR and GNUPGHOME; secretservice:
  * DBUS_SESSION_BUS_ADDRESS; ecr-login: AWS_*; gcloud: CLOUDSDK_*; acr: AZURE_*), which no
  * allow-list can know. The helper is the user's own program, chosen in their own config, and
- * runs as the user: it sees nothing the user's shell does not already give it. Its answer never
+ * runs as the user: it sees nothing the user's shell does not already give it — except the
+ * stack's registry password (`password_env`), which is kept out (`hide`). Its answer never
  * reaches a log or an error: a failure shows the helper's name, its exit code and the tail of
  * its stderr only (stdout may hold a secret).
  */
@@ -24,11 +25,11 @@ const NOT_FOUND = "credentials not found in native keychain";
 const TOKEN_USERNAME = "<token>";
 
 /** The helper's answer for `serverUrl`: credentials, or undefined when it has none for that server. */
-export async function helperCredentials(name: string, serverUrl: string, signal?: AbortSignal): Promise<Authn | undefined> {
+export async function helperCredentials(name: string, serverUrl: string, signal?: AbortSignal, hide: readonly string[] = []): Promise<Authn | undefined> {
   const program = `docker-credential-${name}`;
   let stdout: string;
   try {
-    stdout = (await exec([program, "get"], { stdin: `${serverUrl}\n`, inheritEnv: "all", tailLines: 0, ...(signal ? { signal } : {}) })).stdout;
+    stdout = (await exec([program, "get"], { stdin: `${serverUrl}\n`, inheritEnv: "all", redact: hide, tailLines: 0, ...(signal ? { signal } : {}) })).stdout;
   } catch (e) {
     if (e instanceof CancelledError) throw e;
     if (e instanceof ExecError && e.code === "exec.not-found") {

@@ -14,6 +14,7 @@
  */
 import { canonicalHost } from "../name.ts";
 import type { Authn } from "./auth.ts";
+import type { Secret } from "../../secret.ts";
 import { helperCredentials } from "./credential_helper.ts";
 import { configEntry, defaultContainersAuthPath, defaultDockerConfigPath, helperServerUrl, readDockerConfig } from "./docker_config.ts";
 
@@ -22,6 +23,8 @@ export interface KeychainOptions {
   dockerConfig?: string;
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** Secrets a helper's environment must not carry (the stack's registry password). */
+  hide?: readonly Secret[];
 }
 
 export interface KeychainAnswer {
@@ -42,7 +45,7 @@ export function userKeychain(options: KeychainOptions = {}): Keychain {
     const key = JSON.stringify([files, canonicalHost(host)]);
     let answer = answers.get(key);
     if (!answer) {
-      answer = lookup(files, host, options.signal);
+      answer = lookup(files, host, options.signal, (options.hide ?? []).map((h) => h.reveal()));
       answers.set(key, answer);
       answer.catch(() => answers.delete(key)); // a failed or cancelled helper is asked again next time
     }
@@ -55,7 +58,7 @@ export function clearKeychainCache(): void {
   answers.clear();
 }
 
-async function lookup(files: readonly string[], host: string, signal: AbortSignal | undefined): Promise<KeychainAnswer> {
+async function lookup(files: readonly string[], host: string, signal: AbortSignal | undefined, hide: readonly string[]): Promise<KeychainAnswer> {
   const searched: string[] = [];
   for (const file of files) {
     const entry = configEntry(readDockerConfig(file), file, host);
@@ -64,7 +67,7 @@ async function lookup(files: readonly string[], host: string, signal: AbortSigna
       continue;
     }
     if ("authn" in entry) return { authn: entry.authn, searched };
-    const authn = await helperCredentials(entry.helper, helperServerUrl(host), signal);
+    const authn = await helperCredentials(entry.helper, helperServerUrl(host), signal, hide);
     if (authn) return { authn, searched };
     searched.push(`${file} (docker-credential-${entry.helper}: credentials not found)`);
   }

@@ -34,7 +34,8 @@ export class Registries {
   private readonly keychain: Keychain;
 
   constructor(private readonly options: RegistriesOptions) {
-    this.keychain = userKeychain({ signal: options.signal, ...(options.dockerConfig ? { dockerConfig: options.dockerConfig } : {}) });
+    const hide = options.registry?.credentials ? [options.registry.credentials.password] : [];
+    this.keychain = userKeychain({ signal: options.signal, hide, ...(options.dockerConfig ? { dockerConfig: options.dockerConfig } : {}) });
   }
 
   client(host: string): RegistryClient {
