@@ -11,7 +11,7 @@
  * not) — and `login` then adds the stack's registry. Only `auths` and `credHelpers` are copied
  * (containers/image reads nothing else); the file is 0600 in the build's private temp dir.
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { configKeyHost, defaultContainersAuthPath, defaultDockerConfigPath, readDockerConfig } from "../../src/image/remote/docker_config.ts";
@@ -38,5 +38,7 @@ export function seedAuthfile(path: string, stackHost: string, env: Record<string
     for (const [key, entry] of Object.entries(config.auths ?? {})) if (!skip(key) && !(key in auths)) auths[key] = entry;
     for (const [key, helper] of Object.entries(config.credHelpers ?? {})) if (!skip(key) && !(key in credHelpers)) credHelpers[key] = helper;
   }
-  writeFileSync(path, JSON.stringify({ auths, ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {}) }), { mode: 0o600 });
+  // A new file (wx), so the mode holds: the logins are secrets.
+  rmSync(path, { force: true });
+  writeFileSync(path, JSON.stringify({ auths, ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {}) }), { mode: 0o600, flag: "wx" });
 }
