@@ -2,7 +2,7 @@
  * A docker credential helper for the tests, speaking the real protocol: `docker-credential-imgbtest
  * get`, the server URL on stdin, `{"ServerURL","Username","Secret"}` on stdout. It is a shell
  * script in `<dir>/bin` (put that on PATH); what it answers is in files beside it, so the secret is
- * never in any argv or environment: `mode` (ok | notfound | fail | token), `secret`, and it
+ * never in any argv or environment: `mode` (ok | notfound | fail | token | garbage: not JSON, with the secret in it), `secret`, and it
  * appends every server URL it is asked about to `asked` and writes the environment it got to
  * `last-env` (what imgb gives a helper). It knows one server (`host`); any other
  * gets "credentials not found", as a real helper would.
@@ -28,12 +28,13 @@ if [ "$url" != "$(cat "$d/host")" ] || [ "$mode" = notfound ]; then
 fi
 case "$mode" in
   ok) printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}\\n' "$url" "$(cat "$d/user")" "$(cat "$d/secret")" ;;
+  garbage) printf 'Username=imgb Secret=%s\n' "$(cat "$d/secret")" ;;
   token) printf '{"ServerURL":"%s","Username":"<token>","Secret":"%s"}\\n' "$url" "$(cat "$d/secret")" ;;
   *) echo "starting the keyring" >&2; echo "gpg: decryption failed: No secret key" >&2; exit 3 ;;
 esac
 `;
 
-export type HelperMode = "ok" | "notfound" | "fail" | "token";
+export type HelperMode = "ok" | "notfound" | "fail" | "token" | "garbage";
 
 export interface TestHelper {
   dir: string;
