@@ -89,7 +89,7 @@ const engines = [
 ] as const;
 
 for (const e of engines) {
-  describe.skipIf(!ready || !(await requireEngine(e.needs)))(`${e.label}: base from the user's credential helper, push with the stack's credentials`, () => {
+  describe.skipIf(!(await requireEngine("docker", "registry", "auth-registry", e.needs)))(`${e.label}: base from the user's credential helper, push with the stack's credentials`, () => {
     test("the engine pulls the base through docker-credential-imgbtest and pushes the image built on it", async () => {
       helper.setMode("ok");
       const before = helper.asked().length;
@@ -105,7 +105,7 @@ for (const e of engines) {
 }
 
 for (const e of engines.filter((x) => x.flavor !== "docker")) {
-  describe.skipIf(!ready || !(await requireEngine(e.needs)))(`${e.label}: the private authfile keeps the user's helper`, () => {
+  describe.skipIf(!(await requireEngine("docker", "registry", "auth-registry", e.needs)))(`${e.label}: the private authfile keeps the user's helper`, () => {
     test("every FROM is in the stack's registry (the build gets --authfile), a COPY --from image needs the user's helper from $REGISTRY_AUTH_FILE", async () => {
       await pushBase();
       // The helper named where `podman login` users have their logins: the primary auth file, which --authfile replaces.
