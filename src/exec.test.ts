@@ -91,6 +91,10 @@ describe("exec", () => {
       expect(env.some((l) => l.startsWith("BUILDAH_EXEC_TEST="))).toBe(false);
       // "all" is the caller's explicit choice.
       expect((await exec(["env"], { inheritEnv: "all" })).stdout).toContain("IMGB_EXEC_TEST_PASSWORD=s3cret-in-env");
+      // …but `redact` still holds with "all" (a credential helper gets the whole environment minus the stack's password).
+      const all = (await exec(["env"], { inheritEnv: "all", redact: ["s3cret-in-env"] })).stdout.split("\n");
+      expect(all.filter((l) => l.includes("s3cret-in-env"))).toEqual([]);
+      expect(all).toContain(`HOME=${process.env.HOME}`);
     } finally {
       delete process.env.IMGB_EXEC_TEST_PASSWORD;
       delete process.env.BUILDAH_EXEC_TEST;

@@ -322,8 +322,14 @@ function inputError(e: unknown, argv: readonly string[], options: ExecOptions): 
 
 function childEnv(options: ExecOptions): Record<string, string> {
   if (options.inheritEnv !== "all") return engineEnvironment(process.env, options.env, options.redact);
+  // The whole environment, but `redact` holds here too: an inherited variable holding a secret stays out.
+  const hidden = (options.redact ?? []).filter((r) => r.length > 0);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !hidden.some((h) => v.includes(h))) env[k] = v;
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   return env;
 }
 

@@ -11,6 +11,7 @@ import { explainFailure, type FailureContext } from "../_engine/failure.ts";
 import { readDigestFile } from "../_engine/files.ts";
 import { tagOf } from "../_engine/references.ts";
 import { registryManifestDigest } from "./registry_digest.ts";
+import { seedAuthfile } from "./authfile.ts";
 import type { ExecOptions, ExecResult } from "../../src/exec.ts";
 
 export interface ContainersPushPlan {
@@ -33,7 +34,8 @@ function registryFlags(registry: ContainerRegistry, authfile: string | undefined
 }
 
 /**
- * Logs in when the registry has credentials (on stdin, into a private authfile inside `tmp`,
+ * Logs in when the registry has credentials (on stdin, into a private authfile inside `tmp`
+ * that starts with the user's own logins and helpers, see authfile.ts,
  * removed with it) and returns the flags every pull from and push to the registry needs.
  */
 export async function loginWithContainersTools(plan: ContainersPushPlan, registry: ContainerRegistry, tmp: string): Promise<string[]> {
@@ -41,6 +43,7 @@ export async function loginWithContainersTools(plan: ContainersPushPlan, registr
   if (registry.credentials) {
     authfile = join(tmp, "auth.json");
     const host = registryHost(registry);
+    seedAuthfile(authfile, host); // the user's other logins and helpers stay usable (authfile.ts)
     const { username, password } = registry.credentials;
     try {
       // The password goes to stdin only: never argv (visible in /proc), never a log line.

@@ -23,7 +23,7 @@ export const OciConfig = Type.Object(
       description: "Platform built when the image lists no platforms, as os/arch[/variant].",
     }),
     docker_config: Type.Optional(
-      Type.String({ minLength: 1, description: "A docker config.json whose logins (auths) are used for base-image registries. Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json." }),
+      Type.String({ minLength: 1, description: "A docker config.json whose logins (auths, credHelpers, credsStore) are used for registries without stack credentials, before the containers auth.json. Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json." }),
     ),
     insecure_registries: Type.Array(Type.String({ minLength: 1 }), {
       default: [],

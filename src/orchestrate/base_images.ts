@@ -12,6 +12,7 @@ import type { BuildOptions } from "../builder/build_options.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { registryClient } from "../image/remote/client.ts";
+import { isHelperFailure } from "../image/remote/credential_helper.ts";
 import { inRegistry, referenceTarget, splitReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
@@ -58,7 +59,7 @@ async function resolveBase(ref: string, builder: BaseImageBuilder, registry: Con
   try {
     return (await registryClient(registry, signal).manifestHead(name.repository, referenceTarget(name)))?.digest || null;
   } catch (e) {
-    if (signal.aborted) throw e;
+    if (signal.aborted || isHelperFailure(e)) throw e; // the build would fail on it too: say it once, now
     return null;
   }
 }

@@ -2,7 +2,8 @@
  * One look at the stack's registry before anything is built: is it there, and do the stack's
  * credentials open it? A wrong password or a registry that is down then fails in seconds,
  * not at push time after every build. Without stack credentials only reachability is checked:
- * the engine may push with a login of its own (docker's config.json), which imgb cannot see.
+ * the engine pushes with the user's own login (config.json, credential helpers), and asking a
+ * helper before anything needs it could prompt for a passphrase on a run that never pushes.
  */
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import { registryHost } from "../image/name.ts";

@@ -9,6 +9,7 @@ import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import { inRegistry, splitReference } from "../image/name.ts";
 import { registryClient } from "../image/remote/client.ts";
+import { isHelperFailure } from "../image/remote/credential_helper.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 
 export interface ReuseCache {
@@ -38,7 +39,7 @@ export async function registryHasManifest(registry: ContainerRegistry, reference
   try {
     return (await registryClient(registry, signal).manifestHead(name.repository, digest))?.digest === digest;
   } catch (e) {
-    if (signal.aborted) throw e;
+    if (signal.aborted || isHelperFailure(e)) throw e; // a broken credential helper is the user's to fix, not a reason to rebuild
     return false; // cannot verify, so build
   }
 }

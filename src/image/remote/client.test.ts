@@ -174,7 +174,7 @@ describe("helpers", () => {
     expect(found.username).toBe("imgb");
     expect(found.password.reveal()).toBe("pw:with:colons");
     expect(dockerConfigCredentials(path, "other:1").credentials?.username).toBe("a");
-    expect(dockerConfigCredentials(path, "gcr.io").note).toContain("docker-credential-gcloud");
+    expect(dockerConfigCredentials(path, "gcr.io").helper).toBe("gcloud");
     expect(dockerConfigCredentials(join(dir, "missing.json"), "x")).toEqual({});
   });
 

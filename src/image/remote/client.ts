@@ -7,14 +7,18 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { ContainerRegistry, RegistryCredentials } from "../../builder/container_registry.ts";
 import { CancelledError, ImgbError, RuntimeError, writeError } from "../../errors.ts";
-import { basicHeader, fetchToken, parseChallenge } from "./auth.ts";
+import { basicHeader, describeAuthn, fetchToken, parseChallenge, stackAuthn, type Authn } from "./auth.ts";
+import { userKeychain, type Keychain, type KeychainAnswer } from "./keychain.ts";
 import { apiHost, isLoopback, registryHost } from "../name.ts";
 import { MANIFEST_ACCEPT } from "../image.ts";
 
 export interface ClientOptions {
   /** Plain HTTP. Loopback hosts (127.0.0.0/8, localhost, ::1) always use HTTP. */
   insecure?: boolean;
+  /** The stack's credentials: they win over the keychain. */
   credentials?: RegistryCredentials;
+  /** Where to look when there are no stack credentials (keychain.ts), asked on the first 401 only. */
+  keychain?: Keychain;
   signal?: AbortSignal;
 }
 
@@ -30,16 +34,22 @@ const push = (repo: string) => `repository:${repo}:pull,push`;
 /**
  * The client of a stack's registry (`ContainerRegistry`): its host, its transport (insecure or
  * loopback: plain HTTP) and its credentials. Repositories are then the `repository` of a name
- * parsed by `../name.ts` (`inRegistry`), never sliced out of a string.
+ * parsed by `../name.ts` (`inRegistry`), never sliced out of a string. Without stack
+ * credentials, the user's own (docker config, credential helpers, containers auth.json).
  */
 export function registryClient(registry: ContainerRegistry, signal?: AbortSignal): RegistryClient {
-  return new RegistryClient(registryHost(registry), { insecure: registry.insecure, ...(registry.credentials ? { credentials: registry.credentials } : {}), ...(signal ? { signal } : {}) });
+  const auth = registry.credentials ? { credentials: registry.credentials } : { keychain: userKeychain(signal ? { signal } : {}) };
+  return new RegistryClient(registryHost(registry), { insecure: registry.insecure, ...auth, ...(signal ? { signal } : {}) });
 }
 
 export class RegistryClient {
   readonly host: string;
   readonly base: string;
   private readonly credentials?: RegistryCredentials;
+  private readonly keychain?: Keychain;
+  /** What the client authenticates with, resolved on the first 401. */
+  private answer?: Promise<KeychainAnswer>;
+  private authn?: Authn;
   private readonly signal?: AbortSignal;
   /** Authorization header per scope set; "basic" once the registry asked for Basic auth. */
   private readonly auth = new Map<string, string>();
@@ -49,6 +59,7 @@ export class RegistryClient {
     this.host = host;
     this.base = `${options.insecure || isLoopback(host) ? "http" : "https"}://${apiHost(host)}`;
     if (options.credentials) this.credentials = options.credentials;
+    if (options.keychain) this.keychain = options.keychain;
     if (options.signal) this.signal = options.signal;
   }
 
@@ -166,19 +177,35 @@ export class RegistryClient {
       await res.body?.cancel();
       const header = res.headers.get("www-authenticate") ?? "";
       const challenge = parseChallenge(header);
+      const { authn, searched } = await this.resolveAuthn();
       if (challenge.scheme === "bearer") {
-        this.auth.set(key, `Bearer ${await fetchToken(challenge, req.scopes, this.credentials, this.signal)}`);
-      } else if (challenge.scheme === "basic" && this.credentials) {
-        this.basic = basicHeader(this.credentials);
+        this.auth.set(key, `Bearer ${await fetchToken(challenge, req.scopes, authn, this.signal)}`);
+      } else if (challenge.scheme === "basic" && authn?.kind === "basic") {
+        this.basic = basicHeader(authn);
+      } else if (challenge.scheme === "basic" && authn?.kind === "registry-token") {
+        this.basic = `Bearer ${authn.token.reveal()}`; // as go-containerregistry's basic transport sends it
       } else {
-        throw new RuntimeError("registry.unauthorized", `Registry ${this.host} requires authentication for ${method} ${strip(url)}: HTTP 401${header ? ` (${header.split(",")[0]})` : ""}`, {
-          hint: "give credentials: the stack's container_registry.credentials, or a docker config.json with a login for this registry (docker_config)",
+        const why = authn ? `; ${describeAuthn(authn)} cannot answer a ${challenge.scheme || "non-standard"} challenge` : searched.length > 0 ? `; no credentials for ${this.host} in ${searched.join(", ")}` : "";
+        throw new RuntimeError("registry.unauthorized", `Registry ${this.host} requires authentication for ${method} ${strip(url)}: HTTP 401${header ? ` (${header.split(",")[0]})` : ""}${why}`, {
+          hint: "give credentials: the stack's container_registry.credentials, a docker config.json login or credential helper (credHelpers, credsStore), or a containers auth.json",
         });
       }
       headers.Authorization = this.basic ?? this.auth.get(key)!;
       res = await this.send(method, url, headers, req.body, req.ok);
     }
     return res;
+  }
+
+  private resolveAuthn(): Promise<KeychainAnswer> {
+    this.answer ??= this.credentials
+      ? Promise.resolve({ authn: stackAuthn(this.credentials), searched: [] })
+      : this.keychain
+        ? this.keychain(this.host)
+        : Promise.resolve({ searched: [] });
+    return this.answer.then((a) => {
+      if (a.authn) this.authn = a.authn;
+      return a;
+    });
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: Uint8Array | Blob | undefined, ok: number[]): Promise<Response> {
@@ -192,7 +219,7 @@ export class RegistryClient {
     if (ok.includes(res.status)) return res;
     const text = method === "HEAD" ? "" : await res.text().catch(() => "");
     const code = res.status === 401 || res.status === 403 ? "registry.unauthorized" : res.status === 404 ? "registry.not-found" : "registry.failed";
-    const hint = code === "registry.unauthorized" ? (this.credentials ? `check the credentials of '${this.credentials.username}' and their permissions on the repository` : "give the registry credentials") : undefined;
+    const hint = code === "registry.unauthorized" ? (this.authn ? `check ${describeAuthn(this.authn)} and their permissions on the repository` : "give the registry credentials") : undefined;
     throw new RuntimeError(code, `Registry ${this.host} refused ${method} ${strip(url)}: HTTP ${res.status}${registryErrors(text)}`, hint ? { hint } : {});
   }
 

@@ -1,15 +1,16 @@
 /**
  * Registry access for one build: a client per host with the right transport and credentials,
  * and a blob cache on disk. Credentials: the stack's registry credentials for its own host,
- * else a docker config.json login (`docker_config`, DOCKER_CONFIG, ~/.docker). Plain HTTP for
+ * else the user's keychain (keychain.ts: `docker_config` or DOCKER_CONFIG or ~/.docker, its
+ * credential helpers, then the containers auth.json). Plain HTTP for
  * loopback hosts, the stack registry when marked insecure, and `insecure_registries`.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ContainerRegistry, RegistryCredentials } from "../../builder/container_registry.ts";
+import type { ContainerRegistry } from "../../builder/container_registry.ts";
 import { RegistryClient } from "./client.ts";
 import { registryHost, sameHost } from "../name.ts";
-import { defaultDockerConfigPath, dockerConfigCredentials } from "./docker_config.ts";
+import { userKeychain, type Keychain } from "./keychain.ts";
 
 export interface RegistriesOptions {
   registry?: ContainerRegistry;
@@ -30,8 +31,12 @@ export interface RemoteBlob {
 export class Registries {
   private readonly clients = new Map<string, RegistryClient>();
   private readonly downloads = new Map<string, Promise<string>>();
+  private readonly keychain: Keychain;
 
-  constructor(private readonly options: RegistriesOptions) {}
+  constructor(private readonly options: RegistriesOptions) {
+    const hide = options.registry?.credentials ? [options.registry.credentials.password] : [];
+    this.keychain = userKeychain({ signal: options.signal, hide, ...(options.dockerConfig ? { dockerConfig: options.dockerConfig } : {}) });
+  }
 
   client(host: string): RegistryClient {
     let client = this.clients.get(host);
@@ -39,8 +44,8 @@ export class Registries {
       const { registry } = this.options;
       const own = registry !== undefined && sameHost(registryHost(registry), host);
       const insecure = (own && registry.insecure) || this.options.insecureRegistries.includes(host);
-      const credentials = own && registry.credentials ? registry.credentials : this.configCredentials(host);
-      client = new RegistryClient(host, { insecure, signal: this.options.signal, ...(credentials ? { credentials } : {}) });
+      const auth = own && registry.credentials ? { credentials: registry.credentials } : { keychain: this.keychain };
+      client = new RegistryClient(host, { insecure, signal: this.options.signal, ...auth });
       this.clients.set(host, client);
     }
     return client;
@@ -60,12 +65,5 @@ export class Registries {
       pending.catch(() => this.downloads.delete(digest));
     }
     return pending;
-  }
-
-  private configCredentials(host: string): RegistryCredentials | undefined {
-    const path = this.options.dockerConfig ?? defaultDockerConfigPath();
-    const found = dockerConfigCredentials(path, host);
-    if (found.note) this.options.log(`note: ${found.note}`);
-    return found.credentials;
   }
 }
