@@ -48,6 +48,11 @@ export default defineFlavor({
   config: OciConfig,
   capabilities: { multiPlatform: true, run: false },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
+  // cache_from/cache_to: nothing to import or export (annotations are native: on the manifest and index).
+  staticCheck: async (_config, image) => {
+    const { ociProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
+    return locatedProblems(ociProblems(image), image);
+  },
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),
   implementation: async () => (await import("./builder.ts")).OciImageBuilder,

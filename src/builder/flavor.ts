@@ -2,6 +2,7 @@ import type { TObject, Static } from "@sinclair/typebox";
 import type { Dockerfile } from "../dockerfile/parse.ts";
 import type { InputError } from "../errors.ts";
 import type { BaseImageBuilder, BuilderEnv } from "./base_image_builder.ts";
+import type { CacheExport } from "./build_options.ts";
 
 /**
  * The version of the flavor contract this imgb implements. A flavor declares the version it was
@@ -61,6 +62,13 @@ export interface StaticImage {
   platforms: readonly string[];
   target?: string;
   extraFlags: readonly string[];
+  // Registry cache and annotations (issue #13, items 3 and 4). A refusal of one of these is
+  // located at its key: `{ file: stackFile, path: "/images/NAME/cache_to/0" }`.
+  /** The stack file, where `cache_from`, `cache_to` and `annotations` are written. */
+  stackFile?: string;
+  cacheFrom?: readonly string[];
+  cacheTo?: readonly CacheExport[];
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /** A builder class constructor as a flavor's implementation loader returns it. */

@@ -65,6 +65,7 @@ function dockerfileOf(stack: ResolvedStack, image: ResolvedImage): Dockerfile | 
 async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage, df: Dockerfile): Promise<InputError[]> {
   const inline = image.dockerfileInline !== undefined;
   const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags };
+  Object.assign(seen, { stackFile: stack.file, cacheFrom: image.cacheFrom, cacheTo: image.cacheTo, annotations: image.annotations });
   let found: InputError[];
   try {
     found = await flavor.staticCheck!(stack.imageBuilder.config, seen);
@@ -73,7 +74,8 @@ async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: Resol
     else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!inline) return found;
-  return found.map((e) => new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
+  // An error already at a stack key (cache_to, annotations…) stays there; Dockerfile lines move to dockerfile_inline.
+  return found.map((e) => e.location?.path !== undefined ? e : new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
 }
 
 function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, flavorName: string): InputError | undefined {
