@@ -15,7 +15,8 @@ export type CacheDirection = "cache_from" | "cache_to";
 export function parseCacheEntry(text: string, direction: CacheDirection): { value: CacheExport } | { problem: string; hint: string } {
   const forms = direction === "cache_to" ? "REF, type=registry,ref=REF or type=inline" : "REF or type=registry,ref=REF";
   let ref = text;
-  if (text.startsWith("type=")) {
+  // A reference never holds "=": any KEY=VALUE list is the BuildKit form, keys in any order.
+  if (text.includes("=")) {
     const fields = new Map<string, string>();
     for (const part of text.split(",")) {
       const eq = part.indexOf("=");
