@@ -24,7 +24,14 @@ describe("docker: registry cache and annotations", () => {
 describe("podman/buildah: registry cache and annotations", () => {
   test("--cache-from/--cache-to with the repository, --annotation sorted", () => {
     const o = defaultBuildOptions({ cacheFrom: [CACHE], cacheTo: [{ type: "registry", ref: CACHE }], annotations: { z: "1", "org.opencontainers.image.source": "https://x" } });
-    expect(containersPipelineFlags("podman", true, "oci", o)).toEqual(["--cache-from", CACHE, "--cache-to", CACHE, "--annotation", "org.opencontainers.image.source=https://x", "--annotation", "z=1"]);
+    const flags = containersPipelineFlags("podman", true, "oci", o);
+    expect(flags.slice(0, 8)).toEqual(["--cache-from", CACHE, "--cache-to", CACHE, "--annotation", "org.opencontainers.image.source=https://x", "--annotation", "z=1"]);
+    // The label that keeps a cached last step from dropping them: one value per set of annotations.
+    expect(flags[8]).toBe("--label");
+    expect(flags[9]).toMatch(/^dev\.imgb\.annotations=sha256:[0-9a-f]{64}$/);
+    const other = containersPipelineFlags("podman", true, "oci", defaultBuildOptions({ annotations: { z: "2" } }));
+    expect(other[3]).not.toBe(flags[9]);
+    expect(containersPipelineFlags("podman", true, "oci", defaultBuildOptions())).toEqual([]);
   });
 
   test("refused: without --layers, inline, a second repository, a tag, annotations in Docker format", () => {

@@ -4,6 +4,7 @@
  * `imgb validate` (the flavors' staticCheck, located at the stack key) and the build itself
  * (thrown, for a builder called without validation). Never dropped silently.
  */
+import { createHash } from "node:crypto";
 import type { BuildOptions, CacheExport } from "../../src/builder/build_options.ts";
 import type { StaticImage } from "../../src/builder/flavor.ts";
 import { InputError } from "../../src/errors.ts";
@@ -101,8 +102,21 @@ export function containersPipelineFlags(engine: string, layers: boolean, format:
   for (const ref of options.cacheFrom ?? []) flags.push("--cache-from", ref);
   for (const c of options.cacheTo ?? []) if (c.type === "registry") flags.push("--cache-to", c.ref);
   const annotations = options.annotations ?? {};
-  for (const key of Object.keys(annotations).sort()) flags.push("--annotation", `${key}=${annotations[key]}`);
+  const keys = Object.keys(annotations).sort();
+  for (const key of keys) flags.push("--annotation", `${key}=${annotations[key]}`);
+  // podman 4.3 / buildah 1.28 with --layers take the last step from the cache without looking at
+  // --annotation: an image built before without them comes back without them (checked). A label
+  // is a build step of its own, so one that names the annotations makes the last step theirs.
+  if (keys.length > 0) flags.push("--label", `${ANNOTATIONS_LABEL}=${annotationsDigest(annotations)}`);
   return flags;
+}
+
+/** The label that ties a podman/buildah image's last build step to its annotations. */
+export const ANNOTATIONS_LABEL = "dev.imgb.annotations";
+
+function annotationsDigest(annotations: Readonly<Record<string, string>>): string {
+  const sorted = Object.keys(annotations).sort().map((k) => [k, annotations[k]]);
+  return `sha256:${createHash("sha256").update(JSON.stringify(sorted)).digest("hex")}`;
 }
 
 /** The flavor `oci` builds no containers and keeps no layer cache: same inputs, same layers. */
