@@ -17,6 +17,8 @@ describe("cache_from / cache_to entries", () => {
     expect(problem("type=inline", "cache_from")).toContain("an inline cache is read from the image itself");
     expect(problem("type=local,dest=/tmp/x")).toContain("unknown cache type 'local'");
     expect(problem("type=registry")).toContain("type=registry needs ref=REF");
+    expect(problem("ref=a/b")).toContain("no type=");
+    expect((parseCacheEntry("dest=/x", "cache_to") as { hint: string }).hint).toContain("quote an entry that holds commas");
     expect(problem("type=registry,ref=a/b,mode=max")).toContain("unknown key 'mode'");
     expect(problem("type=registry,ref=a,ref=b")).toContain("'ref' is given twice");
     expect(problem("type=inline,ref=a")).toContain("type=inline takes no other keys");

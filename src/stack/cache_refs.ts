@@ -27,6 +27,10 @@ export function parseCacheEntry(text: string, direction: CacheDirection): { valu
     const type = fields.get("type");
     const unknown = [...fields.keys()].filter((k) => k !== "type" && k !== "ref");
     if (type === "inline" && direction === "cache_to" && fields.size === 1) return { value: { type: "inline" } };
+    if (type === undefined) {
+      // `cache_to: [type=registry,ref=X]` is a YAML flow list of two entries: the comma split it.
+      return { problem: `Invalid ${direction} entry ${JSON.stringify(text)}: no type=`, hint: `expected ${forms}; in a [ … ] list, quote an entry that holds commas: ["type=registry,ref=REF"]` };
+    }
     if (type !== "registry" || unknown.length > 0 || !fields.get("ref")) {
       const why = type !== "registry" && type !== "inline" ? `unknown cache type '${type}'` : type === "inline" ? (direction === "cache_from" ? "an inline cache is read from the image itself: list the image's reference" : "type=inline takes no other keys") : unknown.length > 0 ? `unknown key '${unknown[0]}'` : "type=registry needs ref=REF";
       return { problem: `Invalid ${direction} entry ${JSON.stringify(text)}: ${why}`, hint: `expected ${forms}` };
