@@ -9,6 +9,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exec } from "../../src/exec.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, requireEngine, requireTool, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
@@ -18,6 +19,14 @@ import { build } from "./_scenario.ts";
 afterAll(cleanupTempDirs);
 
 const registry = { uri: REGISTRY, insecure: true };
+
+/**
+ * A directory with a short path, in the TMPDIR the test run started with (preload.ts), for paths
+ * the engines limit in length; each suite removes its own in afterAll.
+ */
+function shortTempDir(prefix: string): string {
+  return mkdtempSync(join(process.env.IMGB_TEST_OUTER_TMPDIR ?? tmpdir(), prefix));
+}
 
 /** A Dockerfile no engine has cached yet (the marker), whose RUN is slow and never gives the same /stamp twice. */
 function expensiveContext(): { root: string; marker: string } {
@@ -54,8 +63,8 @@ for (const c of containers) {
     const roots: string[] = [];
     /** A private, empty storage root holding only the base image (copied from the engine's own storage). */
     async function freshStorage(archive: string): Promise<Record<string, string>> {
-      // Short, under /tmp: podman refuses a runroot longer than 50 characters.
-      const dir = mkdtempSync("/tmp/imgb-cs-");
+      // Short: podman refuses a runroot longer than 50 characters, so not in the per-file TMPDIR.
+      const dir = shortTempDir("imgb-cs-");
       roots.push(dir);
       const storage = { root: join(dir, "root"), runroot: join(dir, "run"), storage_driver: "overlay" };
       await exec(["podman", "--root", storage.root, "--runroot", storage.runroot, "--storage-driver", "overlay", "load", "-q", "-i", archive]);
@@ -141,8 +150,8 @@ async function stopDockerd(dir: string): Promise<void> {
 }
 
 describe.skipIf(!(await requireEngine("docker", "registry")) || !(await requireTool("dockerd")))("docker BuildKit: inline cache across daemons", () => {
-  // Short, under /tmp: the daemon's unix sockets must stay under the 108-byte path limit.
-  const dir = mkdtempSync("/tmp/imgb-dk-");
+  // Short: the daemon's unix sockets (and containerd's under its exec root) have a 108-byte limit.
+  const dir = shortTempDir("imgb-dk-");
   afterAll(async () => {
     await stopDockerd(dir);
     rmSync(dir, { recursive: true, force: true });
