@@ -25,7 +25,8 @@ export const BuildahConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "buildah",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with buildah (daemonless), push with buildah push.",
   config: BuildahConfig,

@@ -30,7 +30,8 @@ export const DockerConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "docker",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
   config: DockerConfig,

@@ -27,7 +27,8 @@ export const PodmanConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "podman",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,

@@ -50,6 +50,12 @@ export interface FlavorCapabilities {
   multiPlatform?: boolean;
   /** Dockerfile `RUN` instructions (needs a container runtime). */
   run?: boolean;
+  // Registry cache and annotations (issue #13): keys newer than the flavors written before them,
+  // so here a missing key means "no" — a flavor that never heard of them would drop them silently.
+  /** The builder maps `cacheFrom`/`cacheTo`, and its `staticCheck` refuses the forms it cannot. */
+  registryCache?: boolean;
+  /** The builder maps `annotations`, and its `staticCheck` refuses them where it cannot. */
+  annotations?: boolean;
 }
 
 /** One image of a stack as a flavor's `staticCheck` sees it: its parsed Dockerfile and options. */

@@ -30,6 +30,7 @@ export async function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, imag
         }),
       );
     }
+    errors.push(...undeclaredOptions(stack, flavor, image));
     if (caps.run !== false && !flavor.staticCheck) continue;
     const df = dockerfileOf(stack, image);
     if (!df) continue;
@@ -95,4 +96,20 @@ function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, fl
     return undefined; // the build reports what is wrong with the Dockerfile
   }
   return undefined;
+}
+
+/** cache_from/cache_to/annotations on a flavor that does not declare it maps them (capabilities). */
+function undeclaredOptions(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage): InputError[] {
+  const caps = flavor.capabilities ?? {};
+  const uses: [key: string, used: boolean, declared: boolean | undefined, capability: string][] = [
+    ["cache_from", image.cacheFrom.length > 0, caps.registryCache, "registryCache"],
+    ["cache_to", image.cacheTo.length > 0, caps.registryCache, "registryCache"],
+    ["annotations", Object.keys(image.annotations).length > 0, caps.annotations, "annotations"],
+  ];
+  return uses
+    .filter(([, used, declared]) => used && declared !== true)
+    .map(([key, , , capability]) => new InputError("build.option-unsupported", `The '${flavor.name}' flavor does not support '${key}' (image '${image.name}'): it does not declare capabilities.${capability}`, {
+      location: { file: stack.file, path: `/images/${image.name}/${key}` },
+      hint: "remove the key, or use a built-in flavor that supports it (see the README's per-flavor table)",
+    }));
 }
