@@ -21,6 +21,7 @@ describe("buildWithContainersTools", () => {
       where: {},
       digestFile: true,
       explicitDestination: true,
+      localImageId: async () => undefined,
       signal: new AbortController().signal,
       report: () => {},
       buildArgv: (dir) => ["buildah", "build", dir],

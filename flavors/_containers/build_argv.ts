@@ -6,6 +6,8 @@ import { join } from "node:path";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import type { ContainersBuildExtras } from "./build.ts";
+import { containersPipelineFlags } from "../_engine/pipeline_options.ts";
+import { formatInFlags } from "./image_format.ts";
 
 export interface BuildArgvShape {
   engine: "podman" | "buildah";
@@ -22,10 +24,17 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   const argv = [...shape.prefix, shape.subcommand, "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform(shape.engine, options)];
   argv.push(`--layers=${shape.layers}`, ...(shape.afterLayers ?? []));
   if (extras.format) argv.push("--format", extras.format);
+  argv.push(...containersPipelineFlags(shape.engine, shape.layers, extras.format ?? flagsFormat(options.extraFlags), options));
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   for (const ref of references) argv.push("-t", ref);
   argv.push(...options.extraFlags, contextDir);
   return argv;
+}
+
+/** The format `--format` in extra flags picks (podman/buildah read `oci…` as OCI, anything else as Docker). */
+function flagsFormat(flags: readonly string[]): "oci" | "docker" | undefined {
+  const f = formatInFlags(flags);
+  return f === undefined ? undefined : f.startsWith("oci") ? "oci" : "docker";
 }

@@ -85,6 +85,7 @@ export abstract class ContainersToolsBuilder<Config extends ContainersToolsConfi
       format: this.config.format ?? "auto",
       prefix: this.prefix(),
       where: this.where(),
+      localImageId: (reference) => this.localImageId(reference),
       digestFile: this.digestFile,
       explicitDestination: this.explicitDestination,
       run: (a, o) => this.run(a, o),

@@ -12,7 +12,7 @@ import { dockerfileFacts, type DockerOnlyUse } from "../_engine/dockerfile_facts
 export type FormatSetting = "auto" | "oci" | "docker";
 
 /** `--format X` / `--format=X` in extra flags, if any. */
-function formatInFlags(flags: readonly string[]): string | undefined {
+export function formatInFlags(flags: readonly string[]): string | undefined {
   for (let i = 0; i < flags.length; i++) {
     const f = flags[i]!;
     if (f === "--format") return flags[i + 1] ?? "";

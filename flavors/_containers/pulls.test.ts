@@ -29,3 +29,17 @@ describe("pull plan", () => {
     });
   });
 });
+
+describe("pull plan with a registry cache in the stack registry", () => {
+  test("the build carries the registry's flags; other bases it lacks are pulled first without them", () => {
+    const { planPullsWithStackCache, cacheInStackRegistry } = require("./pulls.ts") as typeof import("./pulls.ts");
+    expect(planPullsWithStackCache(["alpine:3", "local/base:1", stackBase], false, registry, flags, ["local/base:1"])).toEqual({
+      buildFlags: flags,
+      prePull: [{ ref: "alpine:3", flags: [] }],
+      pullAlways: false,
+    });
+    expect(planPullsWithStackCache(["alpine:3", stackBase], true, registry, flags, ["alpine:3"]).prePull).toEqual([{ ref: stackBase, flags }, { ref: "alpine:3", flags: [] }]);
+    expect(cacheInStackRegistry({ cacheFrom: ["127.0.0.1:5001/app-cache"], cacheTo: [] }, registry)).toBe(true);
+    expect(cacheInStackRegistry({ cacheFrom: ["127.0.0.1:5000/app-cache"], cacheTo: [{ type: "inline" }] }, registry)).toBe(false);
+  });
+});

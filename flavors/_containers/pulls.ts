@@ -10,6 +10,7 @@
  * registry never loses TLS verification, nor the user's own logins (an `--authfile` replaces the
  * default auth file).
  */
+import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import { inRegistry } from "../../src/image/name.ts";
 
@@ -34,4 +35,30 @@ export function planPulls(bases: readonly string[] | undefined, pull: boolean, r
   // that the build need not pull again the stack's bases without the flags.
   const prePull = [...inStack.map((ref) => ({ ref, flags: [...registryFlags] })), ...(pull ? others.map((ref) => ({ ref, flags: [] })) : [])];
   return { buildFlags: [], prePull, pullAlways: false };
+}
+
+/**
+ * The plan when the build's registry cache (`--cache-from/--cache-to`) is in the stack's
+ * registry: the build itself must carry the registry's flags (the engine pulls and pushes cache
+ * images during the build). So that no other base is pulled with them, every base outside the
+ * stack registry is pulled first with the engine's defaults: the ones the engine lacks (`local`
+ * lists those it has), or all of them with `pull`. Bases in the stack registry need nothing
+ * more, except a pull first with `pull`. Unknown bases (a Dockerfile imgb cannot read) are left
+ * to the build.
+ */
+export function planPullsWithStackCache(bases: readonly string[] | undefined, pull: boolean, registry: ContainerRegistry, registryFlags: readonly string[], local: readonly string[]): PullPlan {
+  const inStack = (bases ?? []).filter((ref) => inRegistry(registry, ref) !== undefined);
+  const others = (bases ?? []).filter((ref) => !inStack.includes(ref));
+  const prePull = [
+    ...(pull ? inStack.map((ref) => ({ ref, flags: [...registryFlags] })) : []),
+    ...others.filter((ref) => pull || !local.includes(ref)).map((ref) => ({ ref, flags: [] as string[] })),
+  ];
+  return { buildFlags: [...registryFlags], prePull, pullAlways: bases === undefined ? pull : false };
+}
+
+/** Is any registry cache of the build in the stack's registry? */
+export function cacheInStackRegistry(options: Pick<BuildOptions, "cacheFrom" | "cacheTo">, registry: ContainerRegistry | undefined): boolean {
+  if (!registry) return false;
+  const refs = [...(options.cacheFrom ?? []), ...(options.cacheTo ?? []).flatMap((c) => (c.type === "registry" ? [c.ref] : []))];
+  return refs.some((ref) => inRegistry(registry, ref) !== undefined);
 }

@@ -25,13 +25,18 @@ export const BuildahConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "buildah",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with buildah (daemonless), push with buildah push.",
   config: BuildahConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--cgroup-parent", "--jobs", "--userns"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
-  staticCheck: async (config, image) => (await import("../_containers/image_format.ts")).formatCheck("buildah", config.format, image),
+  // Registry cache and annotations too: --layers, one repository without a tag, OCI format for annotations.
+  staticCheck: async (config, image) => [
+    ...(await import("../_containers/image_format.ts")).formatCheck("buildah", config.format, image),
+    ...(await import("../_containers/pipeline_check.ts")).pipelineCheck("buildah", config, image),
+  ],
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probeBuildah(config),
   implementation: async () => (await import("./builder.ts")).BuildahImageBuilder,

@@ -19,6 +19,7 @@ import { explainFailure } from "../_engine/failure.ts";
 import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
+import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
 
 type Config = Static<typeof DockerConfig>;
 
@@ -39,6 +40,7 @@ export function dockerEnv(config: Config, configDir?: string): Record<string, st
 export function dockerBuildArgv(config: Config, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
   const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options)];
   if (options.pull) argv.push("--pull");
+  argv.push(...dockerCacheFlags(config.builder, options));
   // Plain progress: one line per event, which is what `env.log` streams (the tty UI is unreadable in a log).
   if (config.builder !== "classic" && !hasFlag(options.extraFlags, "--progress")) argv.push("--progress=plain");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
@@ -81,6 +83,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
         await this.login(registry, env);
         await this.pullStackBases(imageName, buildContext, options, registry, env);
       }
+      if (this.config.builder === "classic") await this.noteMissingCacheSources(options);
       const iidfile = join(tmp, "iid");
       const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
       const stdin = buildContext.stream({ signal: this.env.signal });
@@ -127,6 +130,13 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, this.where);
       }
+    }
+  }
+
+  /** The classic builder reads --cache-from only from images in the daemon: say which are not (it would not). */
+  private async noteMissingCacheSources(options: BuildOptions): Promise<void> {
+    for (const ref of options.cacheFrom ?? []) {
+      if (!(await this.localImageId(ref))) this.env.log(`note: cache_from '${ref}' is not in the daemon, and the classic builder does not pull cache: it will not be used (pull it first, or set builder: buildkit)`);
     }
   }
 

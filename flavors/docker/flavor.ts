@@ -30,11 +30,17 @@ export const DockerConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "docker",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
+  // Registry cache export and annotations are refused by `imgb validate`, located at their keys.
+  staticCheck: async (config, image) => {
+    const { dockerProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
+    return locatedProblems(dockerProblems(config.builder, image), image);
+  },
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probeDocker(config),
   implementation: async () => (await import("./builder.ts")).DockerImageBuilder,

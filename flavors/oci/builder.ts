@@ -24,6 +24,7 @@ import { parsePlatform, planBuild, platformString } from "../../src/dockerfile/s
 import { contextTree, normalize, readNode } from "./tree.ts";
 import { withTempDir } from "../_engine/files.ts";
 import { imageReferences } from "../_engine/references.ts";
+import { ociProblems } from "../_engine/pipeline_options.ts";
 import { OciConfig } from "./flavor.ts";
 
 type Config = Static<typeof OciConfig>;
@@ -51,6 +52,8 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         hint: "add a container_registry, or set the flavor's output to oci-layout:DIR or docker-archive:FILE",
       });
     }
+    const cacheProblem = ociProblems(options)[0];
+    if (cacheProblem) throw new InputError(cacheProblem.code, cacheProblem.message, { hint: cacheProblem.hint });
     const refs = imageReferences(imageName, options, output.kind === "registry" ? registry : undefined);
     const { signal } = this.env;
     return withTempDir("oci", async (tmp) => {
@@ -93,11 +96,11 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         const result = await buildPlatform({ ...env, plan }, platform);
         const labels = { ...result.config.config.Labels, ...options.labels };
         if (Object.keys(labels).length > 0) result.config.config.Labels = labels;
-        images.push(assembleImage(result.config, result.layers, platform));
+        images.push(assembleImage(result.config, result.layers, platform, options.annotations ?? {}));
         multiPlatform ||= result.multiPlatform;
       }
       if (signal.aborted) throw new CancelledError("Build cancelled");
-      const index = multiPlatform ? assembleIndex(images) : undefined;
+      const index = multiPlatform ? assembleIndex(images, options.annotations ?? {}) : undefined;
       const digest = index?.descriptor.digest ?? images[0]!.manifest.descriptor.digest;
       this.env.report({ imageId: images[0]!.config.descriptor.digest });
       this.env.log(`image ${digest}${index ? ` (index of ${images.map((i) => platformString(i.platform)).join(", ")})` : ""}`);

@@ -46,8 +46,14 @@ export default defineFlavor({
   type: "image_builder",
   description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
   config: OciConfig,
-  capabilities: { multiPlatform: true, run: false },
+  // registryCache: its staticCheck refuses both keys (no layer cache); annotations are native.
+  capabilities: { multiPlatform: true, run: false, registryCache: true, annotations: true },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
+  // cache_from/cache_to: nothing to import or export (annotations are native: on the manifest and index).
+  staticCheck: async (_config, image) => {
+    const { ociProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
+    return locatedProblems(ociProblems(image), image);
+  },
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),
   implementation: async () => (await import("./builder.ts")).OciImageBuilder,

@@ -27,13 +27,18 @@ export const PodmanConfig = Type.Object(
 export default defineFlavor({
   contractVersion: 2,
   name: "podman",
-  capabilities: { multiPlatform: false },
+  // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
+  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
-  staticCheck: async (config, image) => (await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
+  // Registry cache and annotations too: --layers, one repository without a tag, OCI format for annotations.
+  staticCheck: async (config, image) => [
+    ...(await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
+    ...(await import("../_containers/pipeline_check.ts")).pipelineCheck("podman", config, image),
+  ],
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probePodman(config),
   implementation: async () => (await import("./builder.ts")).PodmanImageBuilder,

@@ -26,7 +26,17 @@ export interface BuildOptions {
    * flavor lists in `Flavor.extraFlags` are accepted; anything else is a validation error.
    */
   extraFlags: readonly string[];
+  // Registry cache and annotations (issue #13, items 3 and 4).
+  /** Registry references to import build cache from (`--cache-from`). */
+  cacheFrom: readonly string[];
+  /** Where to export the build cache: a registry reference, or inline in the pushed image. */
+  cacheTo: readonly CacheExport[];
+  /** OCI annotations on the pushed manifest (and index). */
+  annotations: Readonly<Record<string, string>>;
 }
+
+/** A cache export: `type=registry,ref=REF` (or a plain REF), or `type=inline` (cache metadata in the image itself). */
+export type CacheExport = { type: "registry"; ref: string } | { type: "inline" };
 
 export function defaultBuildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
   return {
@@ -37,6 +47,9 @@ export function defaultBuildOptions(overrides: Partial<BuildOptions> = {}): Buil
     noCache: false,
     pull: false,
     extraFlags: [],
+    cacheFrom: [],
+    cacheTo: [],
+    annotations: {},
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import type { TObject, Static } from "@sinclair/typebox";
 import type { Dockerfile } from "../dockerfile/parse.ts";
 import type { InputError } from "../errors.ts";
 import type { BaseImageBuilder, BuilderEnv } from "./base_image_builder.ts";
+import type { CacheExport } from "./build_options.ts";
 
 /**
  * The version of the flavor contract this imgb implements. A flavor declares the version it was
@@ -49,6 +50,12 @@ export interface FlavorCapabilities {
   multiPlatform?: boolean;
   /** Dockerfile `RUN` instructions (needs a container runtime). */
   run?: boolean;
+  // Registry cache and annotations (issue #13): keys newer than the flavors written before them,
+  // so here a missing key means "no" — a flavor that never heard of them would drop them silently.
+  /** The builder maps `cacheFrom`/`cacheTo`, and its `staticCheck` refuses the forms it cannot. */
+  registryCache?: boolean;
+  /** The builder maps `annotations`, and its `staticCheck` refuses them where it cannot. */
+  annotations?: boolean;
 }
 
 /** One image of a stack as a flavor's `staticCheck` sees it: its parsed Dockerfile and options. */
@@ -61,6 +68,13 @@ export interface StaticImage {
   platforms: readonly string[];
   target?: string;
   extraFlags: readonly string[];
+  // Registry cache and annotations (issue #13, items 3 and 4). A refusal of one of these is
+  // located at its key: `{ file: stackFile, path: "/images/NAME/cache_to/0" }`.
+  /** The stack file, where `cache_from`, `cache_to` and `annotations` are written. */
+  stackFile?: string;
+  cacheFrom?: readonly string[];
+  cacheTo?: readonly CacheExport[];
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /** A builder class constructor as a flavor's implementation loader returns it. */

@@ -207,7 +207,9 @@ describe("writeDirectory", () => {
 
 describe("contextForImage", () => {
   const image = (over: Partial<ResolvedImage>): ResolvedImage => ({
-    name: "app", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [], ...over,
+    name: "app", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [],
+    cacheFrom: [], cacheTo: [], annotations: {},
+    ...over,
   });
 
   test("a Dockerfile inside the context is used in place", async () => {

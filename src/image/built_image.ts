@@ -28,10 +28,12 @@ export interface BuiltImage {
 
 const encoder = new TextEncoder();
 
-export function assembleImage(image: ImageConfig, layers: Blob[], platform: Platform): BuiltImage {
+/** `annotations` go on the manifest (left out when empty, so an image without them keeps its digest). */
+export function assembleImage(image: ImageConfig, layers: Blob[], platform: Platform, annotations: Readonly<Record<string, string>> = {}): BuiltImage {
   const configBytes = encoder.encode(JSON.stringify(image));
   const config = { descriptor: { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length }, bytes: configBytes };
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config.descriptor, layers: layers.map((l) => l.descriptor) };
+  if (Object.keys(annotations).length > 0) manifest.annotations = sortedRecord(annotations);
   const bytes = encoder.encode(JSON.stringify(manifest));
   const descriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(bytes), size: bytes.length, platform: { architecture: platform.architecture, os: platform.os } };
   if (platform.variant) descriptor.platform!.variant = platform.variant;
@@ -41,4 +43,9 @@ export function assembleImage(image: ImageConfig, layers: Blob[], platform: Plat
 /** `1970-01-01T00:00:00Z` style, from seconds since the epoch (SOURCE_DATE_EPOCH). */
 export function createdAt(epoch: number): string {
   return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** Keys in sorted order: the same annotations give the same bytes. */
+export function sortedRecord(m: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]!]));
 }

@@ -20,6 +20,15 @@ describe("imageChecksum", () => {
     expect(imageChecksum(inputs({}, { noCache: true }))).toBe(base);
   });
 
+  test("registry cache refs are not inputs; an inline cache export and annotations are", () => {
+    const base = imageChecksum(inputs());
+    expect(imageChecksum(inputs({}, { cacheFrom: ["127.0.0.1:5000/cache"], cacheTo: [{ type: "registry", ref: "127.0.0.1:5000/cache" }] }))).toBe(base);
+    expect(imageChecksum(inputs({}, { annotations: {} }))).toBe(base); // records made before the key existed still match
+    expect(imageChecksum(inputs({}, { cacheTo: [{ type: "inline" }] }))).not.toBe(base);
+    expect(imageChecksum(inputs({}, { annotations: { a: "1" } }))).not.toBe(base);
+    expect(imageChecksum(inputs({}, { annotations: { a: "2" } }))).not.toBe(imageChecksum(inputs({}, { annotations: { a: "1" } })));
+  });
+
   test("what changes the image or where it goes changes the checksum", () => {
     const base = imageChecksum(inputs());
     expect(imageChecksum(inputs({}, { buildArgs: { A: "2" } }))).not.toBe(base);

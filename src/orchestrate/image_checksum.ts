@@ -7,6 +7,13 @@
  * Left out on purpose: tags and `no_cache`. Tags are destinations, not inputs (a reused image is
  * re-tagged instead), so `tags: [latest, "${GIT_SHA}"]` reuses across commits; `no_cache` says
  * how to build, not what, and forces a build by itself (see run_build.ts).
+ *
+ * Registry cache refs (`cache_from`, `cache_to: [REF]`) are left out too: like tags they say
+ * where cache is looked for or written, not what the image holds. `cache_to: [type=inline]`
+ * enters (as `inline`), because it changes the image: its config carries the cache metadata, and
+ * reusing an image built without it would leave the next machine's cache_from nothing to find.
+ * Annotations enter: they are part of the pushed manifest. Empty ones are left out, so records
+ * made before these keys existed keep matching.
  */
 import { readFileSync } from "node:fs";
 import type { BuildOptions } from "../builder/build_options.ts";
@@ -39,13 +46,26 @@ export function imageChecksum(i: ChecksumInputs): string {
     context: i.contextDigest,
     ignore: i.ignoreFile ? sha256(readFileSync(i.ignoreFile)) : null,
     // The Dockerfile path kept its place of contract 1 (options.dockerfile): records stay valid.
-    options: { ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels) },
+    options: {
+      ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels),
+      ...cacheAndAnnotations(i.options),
+    },
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,
     bases: i.bases ?? {},
   };
   return `sha256:${sha256(canonical(doc))}`;
+}
+
+/** The checksum's view of the cache and annotation options (see the file comment). */
+function cacheAndAnnotations(o: BuildOptions): Record<string, unknown> {
+  const annotations = o.annotations ?? {};
+  return {
+    cacheFrom: undefined,
+    cacheTo: (o.cacheTo ?? []).some((c) => c.type === "inline") ? "inline" : undefined,
+    annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+  };
 }
 
 function withoutChecksumLabel(labels: Readonly<Record<string, string>>): Record<string, string> {

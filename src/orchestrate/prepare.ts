@@ -51,6 +51,9 @@ export async function prepareImage(
     pull: image.pull,
     network: image.network,
     extraFlags: image.extraFlags,
+    cacheFrom: image.cacheFrom,
+    cacheTo: image.cacheTo,
+    annotations: image.annotations,
   });
   const imageName = first ? `${image.name}:${first}` : image.name;
   const entries = await context.files(); // one walk for both digests below

@@ -30,6 +30,7 @@ export async function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, imag
         }),
       );
     }
+    errors.push(...undeclaredOptions(stack, flavor, image));
     if (caps.run !== false && !flavor.staticCheck) continue;
     const df = dockerfileOf(stack, image);
     if (!df) continue;
@@ -65,6 +66,7 @@ function dockerfileOf(stack: ResolvedStack, image: ResolvedImage): Dockerfile | 
 async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage, df: Dockerfile): Promise<InputError[]> {
   const inline = image.dockerfileInline !== undefined;
   const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags };
+  Object.assign(seen, { stackFile: stack.file, cacheFrom: image.cacheFrom, cacheTo: image.cacheTo, annotations: image.annotations });
   let found: InputError[];
   try {
     found = await flavor.staticCheck!(stack.imageBuilder.config, seen);
@@ -73,7 +75,8 @@ async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: Resol
     else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!inline) return found;
-  return found.map((e) => new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
+  // An error already at a stack key (cache_to, annotations…) stays there; Dockerfile lines move to dockerfile_inline.
+  return found.map((e) => e.location?.path !== undefined ? e : new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
 }
 
 function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, flavorName: string): InputError | undefined {
@@ -93,4 +96,20 @@ function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, fl
     return undefined; // the build reports what is wrong with the Dockerfile
   }
   return undefined;
+}
+
+/** cache_from/cache_to/annotations on a flavor that does not declare it maps them (capabilities). */
+function undeclaredOptions(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage): InputError[] {
+  const caps = flavor.capabilities ?? {};
+  const uses: [key: string, used: boolean, declared: boolean | undefined, capability: string][] = [
+    ["cache_from", image.cacheFrom.length > 0, caps.registryCache, "registryCache"],
+    ["cache_to", image.cacheTo.length > 0, caps.registryCache, "registryCache"],
+    ["annotations", Object.keys(image.annotations).length > 0, caps.annotations, "annotations"],
+  ];
+  return uses
+    .filter(([, used, declared]) => used && declared !== true)
+    .map(([key, , , capability]) => new InputError("build.option-unsupported", `The '${flavor.name}' flavor does not support '${key}' (image '${image.name}'): it does not declare capabilities.${capability}`, {
+      location: { file: stack.file, path: `/images/${image.name}/${key}` },
+      hint: "remove the key, or use a built-in flavor that supports it (see the README's per-flavor table)",
+    }));
 }

@@ -15,6 +15,9 @@ describe("an image entry's defaults come from ImageSchema", () => {
       noCache: false,
       pull: false,
       extraFlags: [],
+      cacheFrom: [],
+      cacheTo: [],
+      annotations: {},
     });
   });
   test("written keys win; scalars in maps become strings; the entry is not changed", () => {

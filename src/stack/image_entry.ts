@@ -21,6 +21,10 @@ export function imageFromEntry(name: string, entry: ImageEntry): ResolvedImage {
     noCache: e.no_cache!,
     pull: e.pull!,
     extraFlags: e.extra_flags!,
+    // cache_from/cache_to are parsed (and located when wrong) by resolve.ts.
+    cacheFrom: [],
+    cacheTo: [],
+    annotations: stringMap(e.annotations),
   };
   if (e.target !== undefined) image.target = e.target;
   if (e.network !== undefined) image.network = e.network;

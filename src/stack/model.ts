@@ -2,6 +2,7 @@
  * The resolved stack: what a stack file means after interpolation, validation and path
  * resolution. Every path here is absolute. Commands work on this, never on raw YAML.
  */
+import type { CacheExport } from "../builder/build_options.ts";
 
 export interface ExtraFile {
   /** Path inside the build context (POSIX, relative, validated not to escape). */
@@ -35,6 +36,11 @@ export interface ResolvedImage {
   pull: boolean;
   network?: string;
   extraFlags: string[];
+  // Registry cache and annotations (issue #13, items 3 and 4).
+  /** Registry references, validated. */
+  cacheFrom: string[];
+  cacheTo: CacheExport[];
+  annotations: Record<string, string>;
 }
 
 export interface ResolvedCredentials {

@@ -11,6 +11,7 @@ import type { ExtraFile, ResolvedImage, ResolvedRegistry, ResolvedStack } from "
 import type { Locator } from "./schema_errors.ts";
 import type { ImageEntry, StackFile } from "./schema.ts";
 import { imageFromEntry } from "./image_entry.ts";
+import { parseCacheEntry } from "./cache_refs.ts";
 import { closest } from "../suggest.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
@@ -113,6 +114,18 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     if (!isFile(ig)) err(p("dockerignore"), "stack.dockerignore-missing", `Ignore file not found: '${ig}'`, "paths are relative to the stack file");
     image.dockerignore = ig;
   }
+
+  // Registry cache entries: each form checked here, located at its index (cache_refs.ts).
+  (e.cache_from ?? []).forEach((text, i) => {
+    const r = parseCacheEntry(text, "cache_from");
+    if ("problem" in r) err(p("cache_from", i), "stack.cache-ref", r.problem, r.hint);
+    else if (r.value.type === "registry") image.cacheFrom.push(r.value.ref);
+  });
+  (e.cache_to ?? []).forEach((text, i) => {
+    const r = parseCacheEntry(text, "cache_to");
+    if ("problem" in r) err(p("cache_to", i), "stack.cache-ref", r.problem, r.hint);
+    else image.cacheTo.push(r.value);
+  });
 
   image.dependsOn.forEach((dep, i) => {
     if (dep === name) err(p("depends_on", i), "stack.self-dependency", `Image '${name}' depends on itself`);

@@ -71,6 +71,10 @@ export const ImageSchema = Type.Object(
     ),
     pull: Type.Optional(Type.Boolean({ default: false, description: "Always attempt to pull newer base images (--pull)." })),
     network: Type.Optional(Type.String({ minLength: 1, description: "Network for RUN instructions: default, none, host (--network)." })),
+    // Registry cache and annotations (issue #13, items 3 and 4): see cache_refs.ts for the forms.
+    cache_from: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Build cache to import, from a registry: a reference (REPO or REPO:TAG) or type=registry,ref=REF (--cache-from). Not part of the checksum: where to look for cache, not what to build." })),
+    cache_to: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Where to export the build cache: a reference or type=registry,ref=REF (podman, buildah), or type=inline: the cache rides in the pushed image (docker BuildKit). Registry refs are not part of the checksum; inline is (it changes the image)." })),
+    annotations: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { default: {}, description: "OCI annotations on the pushed manifest (and on the index of a multi-platform image), e.g. org.opencontainers.image.source." })),
     extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
   },
   { ...strict, description: "One image to build." },
