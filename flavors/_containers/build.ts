@@ -19,11 +19,14 @@ import { explainFailure } from "../_engine/failure.ts";
 import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
+import { buildMountFlags } from "../_engine/build_mounts.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
   registryFlags?: readonly string[];
   format?: "oci" | "docker";
+  /** `--secret`/`--ssh` flags (build_mounts.ts). */
+  mounts?: readonly string[];
 }
 
 export interface ContainersEngine extends ContainersPushPlan {
@@ -43,10 +46,13 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     // which is removed with it whatever happens.
     const engineTmp = join(tmp, "engine-tmp");
     await mkdir(engineTmp, { mode: 0o700 });
-    // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
+    // Secret values found for the build's mounts (an env secret becomes a 0600 file in `tmp`).
+    const mounts = await buildMountFlags(options, tmp);
+    const hidden = [...(secret ? [secret] : []), ...mounts.redact];
+    // Every call redacts the password and the secrets, and exec() then also keeps any variable holding one out of the child's environment.
     const engine: ContainersEngine = {
       ...given,
-      run: (a, o = {}) => given.run(a, { ...o, env: { ...o.env, TMPDIR: engineTmp }, redact: secret ? [...(o.redact ?? []), secret] : o.redact }),
+      run: (a, o = {}) => given.run(a, { ...o, env: { ...o.env, TMPDIR: engineTmp }, redact: hidden.length ? [...(o.redact ?? []), ...hidden] : o.redact }),
     };
     const iidfile = join(tmp, "iid");
     let registryFlags: string[] = [];
@@ -59,7 +65,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       const pulls = planPulls(facts.bases, options.pull, registry, registryFlags);
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format });
+        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format, mounts: mounts.flags });
         await engine.run(argv);
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, engine.where);

@@ -23,6 +23,7 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   argv.push(`--layers=${shape.layers}`, ...(shape.afterLayers ?? []));
   if (extras.format) argv.push("--format", extras.format);
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
+  argv.push(...(extras.mounts ?? []));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   for (const ref of references) argv.push("-t", ref);

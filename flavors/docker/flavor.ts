@@ -36,6 +36,12 @@ export default defineFlavor({
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // The probe lives beside the builder so that validating a stack never loads engine code.
+  // The classic builder has no RUN --mount: secrets and ssh are refused at validation, at their keys.
+  staticCheck: async (config, image) => {
+    if (config.builder !== "classic") return [];
+    const { classicMountErrors } = await import("./classic_check.ts");
+    return classicMountErrors(image);
+  },
   probe: async (config) => (await import("./builder.ts")).probeDocker(config),
   implementation: async () => (await import("./builder.ts")).DockerImageBuilder,
 });

@@ -46,7 +46,8 @@ export default defineFlavor({
   type: "image_builder",
   description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
   config: OciConfig,
-  capabilities: { multiPlatform: true, run: false },
+  // No RUN step, so nothing could mount a secret or an ssh agent: refused, never dropped.
+  capabilities: { multiPlatform: true, run: false, secrets: false, ssh: false },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),

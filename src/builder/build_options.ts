@@ -2,6 +2,24 @@
  * What a build is asked to do, independent of the engine. Each flavor maps these to its own
  * flags and rejects what its engine cannot honour (see `Flavor.extraFlags` for the escape hatch).
  */
+/** A build secret (`RUN --mount=type=secret,id=ID`): where its value is, never the value. */
+export interface BuildSecret {
+  id: string;
+  /** Absolute path of a file holding the value. Exactly one of `file` / `env`. */
+  file?: string;
+  /**
+   * Name of the environment variable (of imgb's process) holding the value. Engines are never
+   * given the variable: the builder writes it to a private 0600 file for the build.
+   */
+  env?: string;
+}
+
+/** An ssh forward (`RUN --mount=type=ssh,id=ID`): an agent socket or key file, or none for $SSH_AUTH_SOCK. */
+export interface SshForward {
+  id: string;
+  path?: string;
+}
+
 export interface BuildOptions {
   // The Dockerfile path is `buildContext.dockerfile`, its one source of truth (contract 2; see
   // docs/custom-flavor.md for flavors written against contract 1).
@@ -26,6 +44,10 @@ export interface BuildOptions {
    * flavor lists in `Flavor.extraFlags` are accepted; anything else is a validation error.
    */
   extraFlags: readonly string[];
+  /** Build secrets, by id order. Missing or empty: none. */
+  secrets?: readonly BuildSecret[];
+  /** SSH forwards, by id order. Missing or empty: none. */
+  ssh?: readonly SshForward[];
 }
 
 export function defaultBuildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {

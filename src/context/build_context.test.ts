@@ -207,7 +207,7 @@ describe("writeDirectory", () => {
 
 describe("contextForImage", () => {
   const image = (over: Partial<ResolvedImage>): ResolvedImage => ({
-    name: "app", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [], ...over,
+    name: "app", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [], secrets: [], ssh: [], ...over,
   });
 
   test("a Dockerfile inside the context is used in place", async () => {

@@ -7,6 +7,10 @@
  * Left out on purpose: tags and `no_cache`. Tags are destinations, not inputs (a reused image is
  * re-tagged instead), so `tags: [latest, "${GIT_SHA}"]` reuses across commits; `no_cache` says
  * how to build, not what, and forces a build by itself (see run_build.ts).
+ *
+ * Secrets and ssh forwards enter by id only, as in BuildKit's cache: not their values (which
+ * must never be stored), nor where they come from. A new secret value does not rebuild; set
+ * `no_cache` (or run with --no-reuse) when it should.
  */
 import { readFileSync } from "node:fs";
 import type { BuildOptions } from "../builder/build_options.ts";
@@ -39,13 +43,21 @@ export function imageChecksum(i: ChecksumInputs): string {
     context: i.contextDigest,
     ignore: i.ignoreFile ? sha256(readFileSync(i.ignoreFile)) : null,
     // The Dockerfile path kept its place of contract 1 (options.dockerfile): records stay valid.
-    options: { ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels) },
+    options: { ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels), ...mountIds(i.options) },
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,
     bases: i.bases ?? {},
   };
   return `sha256:${sha256(canonical(doc))}`;
+}
+
+/** Only the ids of secrets and ssh forwards; absent when there are none, so older checksums stay. */
+function mountIds(o: BuildOptions): { secrets?: string[]; ssh?: string[] } {
+  return {
+    secrets: o.secrets?.length ? o.secrets.map((s) => s.id) : undefined,
+    ssh: o.ssh?.length ? o.ssh.map((s) => s.id) : undefined,
+  };
 }
 
 function withoutChecksumLabel(labels: Readonly<Record<string, string>>): Record<string, string> {

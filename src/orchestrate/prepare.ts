@@ -52,6 +52,8 @@ export async function prepareImage(
     network: image.network,
     extraFlags: image.extraFlags,
   });
+  if (image.secrets.length) options.secrets = image.secrets;
+  if (image.ssh.length) options.ssh = image.ssh;
   const imageName = first ? `${image.name}:${first}` : image.name;
   const entries = await context.files(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.

@@ -15,6 +15,8 @@ describe("an image entry's defaults come from ImageSchema", () => {
       noCache: false,
       pull: false,
       extraFlags: [],
+      secrets: [],
+      ssh: [],
     });
   });
   test("written keys win; scalars in maps become strings; the entry is not changed", () => {

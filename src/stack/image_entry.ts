@@ -21,6 +21,9 @@ export function imageFromEntry(name: string, entry: ImageEntry): ResolvedImage {
     noCache: e.no_cache!,
     pull: e.pull!,
     extraFlags: e.extra_flags!,
+    // Paths and the stack's default secrets are resolve.ts's job; ids and env names are plain.
+    secrets: [],
+    ssh: [],
   };
   if (e.target !== undefined) image.target = e.target;
   if (e.network !== undefined) image.network = e.network;

@@ -50,6 +50,36 @@ export const ExtraFileSchema = Type.Union(
   },
 );
 
+/** A secret's or an ssh forward's id, as `RUN --mount=type=secret,id=ID` names it. */
+const MOUNT_ID_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]*$";
+
+export const SecretSchema = Type.Union(
+  [
+    Type.Object({ file: Type.String({ minLength: 1, description: "File holding the secret, relative to the stack file." }) }, strict),
+    Type.Object({ env: Type.String({ pattern: ARG_NAME_PATTERN, description: "Environment variable holding the secret (read when the build starts)." }) }, strict),
+  ],
+  {
+    description: "Where a build secret's value comes from: a file or an environment variable. The value itself never appears in the stack file.",
+    errorMessage: "Expected a secret: either {file: PATH} or {env: VARIABLE}",
+  },
+);
+
+export const SecretsSchema = Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), SecretSchema, {
+  additionalProperties: false,
+  description: "Build secrets by id, read by `RUN --mount=type=secret,id=ID` (--secret). Only the ids enter the checksum: a new value does not rebuild.",
+});
+
+export const SshSchema = Type.Union(
+  [
+    Type.Array(Type.String({ pattern: MOUNT_ID_PATTERN }), { uniqueItems: true, description: "Ids that forward the agent of $SSH_AUTH_SOCK, e.g. [default]." }),
+    Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), Type.String({ minLength: 1, description: "An ssh-agent socket or a private key file, relative to the stack file." }), { additionalProperties: false }),
+  ],
+  {
+    description: "SSH agent forwarding for `RUN --mount=type=ssh[,id=ID]` (--ssh): [default] forwards $SSH_AUTH_SOCK; {ID: PATH} a socket or key file per id.",
+    errorMessage: "Expected ssh: a list of ids ([default]) or {ID: PATH_TO_SOCKET_OR_KEY}",
+  },
+);
+
 export const ImageSchema = Type.Object(
   {
     context: Type.Optional(Type.String({ minLength: 1, description: "Build context directory, relative to the stack file. Omit for a context made only of extra_files." })),
@@ -72,6 +102,8 @@ export const ImageSchema = Type.Object(
     pull: Type.Optional(Type.Boolean({ default: false, description: "Always attempt to pull newer base images (--pull)." })),
     network: Type.Optional(Type.String({ minLength: 1, description: "Network for RUN instructions: default, none, host (--network)." })),
     extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+    secrets: Type.Optional(SecretsSchema),
+    ssh: Type.Optional(SshSchema),
   },
   { ...strict, description: "One image to build." },
 );
@@ -109,6 +141,7 @@ export const StackSchema = Type.Object(
     image_builder: Type.Optional(ImageBuilderSchema),
     container_registry: Type.Optional(RegistrySchema),
     flavors: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "Custom flavor source files, relative to the stack file." })),
+    secrets: Type.Optional(Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), SecretSchema, { additionalProperties: false, description: "Build secrets every image gets, by id; an image's own `secrets` entry of the same id wins." })),
     images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),
   },
   { ...strict, title: "imgb stack file", description: "A stack: an image builder, an optional registry, and the images to build." },
