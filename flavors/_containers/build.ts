@@ -4,7 +4,7 @@
  * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
  * registry's settings when the build cannot, build in the right format, push.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
@@ -40,12 +40,11 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
   const secret = registry?.credentials?.password.reveal();
   const refs = imageReferences(imageName, options, registry);
   const platform = singlePlatform(given.name, options);
-  return withTempDir(given.name, async (tmp) => {
+  return withTempDir(given.name, (tmp) => withEngineTmp(tmp, (options.ssh?.length ?? 0) > 0, (engineTmp) => buildIn(tmp, engineTmp)));
+  async function buildIn(tmp: string, engineTmp: string): Promise<string> {
     // podman and buildah put their own temp files (buildahNNNN, layer tars) in TMPDIR, and a
     // cancel that kills them leaves those behind: give them this build's private directory,
     // which is removed with it whatever happens.
-    const engineTmp = join(tmp, "engine-tmp");
-    await mkdir(engineTmp, { mode: 0o700 });
     // Secret values found for the build's mounts (an env secret becomes a 0600 file in `tmp`).
     const mounts = await buildMountFlags(options, tmp);
     const hidden = [...(secret ? [secret] : []), ...mounts.redact];
@@ -77,5 +76,30 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     const digest = await pushWithContainersTools(engine, registry, refs, tmp, registryFlags);
     engine.report({ imageId, digest });
     return `${refs.repository}@${digest}`;
-  });
+  }
 }
+
+/**
+ * The engine's TMPDIR: `engine-tmp` in the build's directory. With ssh forwarding, buildah binds
+ * its agent socket at `$TMPDIR/.buildah-ssh-sockNNNNNNNNNN/ssh_auth_sock`, and a unix socket path
+ * has at most 107 bytes: when the build's directory is too deep for that (a long $TMPDIR), a
+ * private directory directly under /tmp is used instead, removed the same way.
+ */
+async function withEngineTmp<T>(tmp: string, ssh: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
+  const inside = join(tmp, "engine-tmp");
+  if (!ssh || inside.length + SSH_SOCKET_SUFFIX <= MAX_SOCKET_PATH) {
+    await mkdir(inside, { mode: 0o700 });
+    return fn(inside);
+  }
+  const short = await mkdtemp("/tmp/imgb-");
+  try {
+    return await fn(short);
+  } finally {
+    await rm(short, { recursive: true, force: true });
+  }
+}
+
+const MAX_SOCKET_PATH = 107;
+/** `/.buildah-ssh-sock` + up to 10 digits + `/ssh_auth_sock`. */
+const SSH_SOCKET_SUFFIX = "/.buildah-ssh-sock".length + 10 + "/ssh_auth_sock".length;
+
