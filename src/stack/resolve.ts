@@ -140,6 +140,8 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
 function resolveBuildMounts(image: ResolvedImage, entry: ImageEntry, stack: StackFile, dir: string, at: Locator, errors: InputError[]): void {
   image.secrets = resolveSecrets(entry, stack, dir, (path, code, message, hint) => {
     const pointer = path[0] === "/stack" ? toPointer(path.slice(1)) : toPointer(["images", image.name, ...path]);
+    // A stack-level secret is every image's: its error is reported once.
+    if (errors.some((e) => e.code === code && e.location?.path === pointer)) return;
     errors.push(new InputError(code, message, { location: at(pointer, false), hint }));
   });
   image.ssh = resolveSsh(entry, dir);
