@@ -33,7 +33,11 @@ export default defineFlavor({
   config: PodmanConfig,
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
-  staticCheck: async (config, image) => (await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
+  // And ssh forwarding through a podman service, which never gets the agent (remote_ssh.ts).
+  staticCheck: async (config, image) => [
+    ...(await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
+    ...(await import("./remote_ssh.ts")).remoteSshErrors(config, image),
+  ],
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probePodman(config),
   implementation: async () => (await import("./builder.ts")).PodmanImageBuilder,

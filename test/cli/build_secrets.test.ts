@@ -45,6 +45,14 @@ describe("validation refuses secrets and ssh where no RUN step can mount them", 
     expect(r.stderr).toContain("imgb.yaml: error: The oci flavor cannot give RUN steps build secrets: image 'app' sets 'secrets' (at /images/app/secrets)");
   });
 
+  test("podman through a service (url): ssh is refused at its key, secrets are not", async () => {
+    const dir = stack("  flavor: podman\n  config: { url: 'unix:///run/podman.sock' }", "app", "    ssh: [default]\n");
+    const r = await runImgb(["validate"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot forward SSH (image 'app' sets 'ssh'): the service never gets the client's agent (at /images/app/ssh)");
+    expect(r.stderr).not.toContain("/images/app/secrets");
+  });
+
   test("a secret file outside the stack's directory needs --allow fs.read", async () => {
     const dir = stack("  flavor: docker", "app", "    ssh: { key: /etc/hostname }\n");
     const r = await runImgb(["validate"], { cwd: dir });

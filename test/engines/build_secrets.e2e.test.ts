@@ -16,7 +16,7 @@ import { defaultBuildOptions, type BuildOptions } from "../../src/builder/build_
 import { BuildContext } from "../../src/context/build_context.ts";
 import { CancelledError } from "../../src/errors.ts";
 import { exec } from "../../src/exec.ts";
-import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, PODMAN_URL, E2E_TIMEOUT, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 import { watchProcesses, type ProcHit } from "./_proc_watch.ts";
 import { newBuilder, PODMAN_RUN_FLAGS } from "./_scenario.ts";
@@ -68,21 +68,26 @@ interface Engine {
   label: string;
   flavor: string;
   config: Record<string, unknown>;
-  needs: "docker" | "podman" | "buildah";
+  needs: "docker" | "podman" | "podman-service" | "buildah";
   /** Runs in the image and prints stdout. */
   cli: string[];
   runFlags: string[];
   save(ref: string, file: string): string[];
+  /** false: the engine refuses ssh forwarding (a podman service never gets the client's agent). */
+  ssh?: false;
 }
 
 const podmanSave = (ref: string, file: string) => ["podman", "save", "--format", "docker-archive", "-o", file, ref];
 const engines: Engine[] = [
   { label: "docker", flavor: "docker", config: { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" }, needs: "docker", cli: [DOCKER_CLI, "-H", DOCKER_HOST], runFlags: [], save: (ref, file) => [DOCKER_CLI, "-H", DOCKER_HOST, "save", "-o", file, ref] },
   { label: "podman", flavor: "podman", config: { binary: "podman", layers: true }, needs: "podman", cli: ["podman"], runFlags: PODMAN_RUN_FLAGS, save: podmanSave },
+  { label: "podman service", flavor: "podman", config: { binary: "podman", layers: true, url: PODMAN_URL }, needs: "podman-service", cli: ["podman"], runFlags: PODMAN_RUN_FLAGS, save: podmanSave, ssh: false },
   { label: "buildah", flavor: "buildah", config: { binary: "buildah", layers: true, format: "oci" }, needs: "buildah", cli: ["podman"], runFlags: PODMAN_RUN_FLAGS, save: podmanSave },
 ];
 
-const mounts = (): Partial<BuildOptions> => ({ secrets: [{ id: "envtok", env: ENV_NAME }, { id: "filetok", file: secretFile }], ssh: [{ id: "default" }] });
+const mounts = (e: Engine): Partial<BuildOptions> => ({ secrets: [{ id: "envtok", env: ENV_NAME }, { id: "filetok", file: secretFile }], ...(e.ssh === false ? {} : { ssh: [{ id: "default" }] }) });
+/** The Dockerfile without its ssh step, for an engine that refuses ssh. */
+const dockerfileFor = (e: Engine) => (e.ssh === false ? DOCKERFILE.split("\n").filter((l) => !l.includes("type=ssh")).join("\n") : DOCKERFILE);
 
 /** A build under the /proc watcher: the values (argv and environment) and the `--secret` argument that names the env secret's file. */
 async function watchedBuild(e: Engine, dockerfile: string, repo: string, options: Partial<BuildOptions>, signal?: AbortSignal) {
@@ -111,21 +116,21 @@ async function watchedBuild(e: Engine, dockerfile: string, repo: string, options
 for (const e of engines) {
   describe.skipIf(!(await requireEngine(e.needs)))(`${e.label}: build secrets and ssh`, () => {
     test.skipIf(!haveSsh)("RUN steps read both secrets and see the agent socket; the values are in no layer, history, argv, environment or log", async () => {
-      const repo = uniqueRepo(`secrets-${e.label}`);
-      const r = await watchedBuild(e, DOCKERFILE, repo, mounts());
+      const repo = uniqueRepo(`secrets-${slug(e)}`);
+      const r = await watchedBuild(e, dockerfileFor(e), repo, mounts(e));
       if (r.error) throw r.error;
       expect(r.leaks).toEqual([]);
       // The watcher saw the engine's --secret argument (it was looking at the right moment), and the file it named is gone.
       expect(r.envFile).toBeDefined();
       expect(existsSync(r.envFile!)).toBe(false);
-      const out = (await exec([...e.cli, "run", "--rm", "--network=none", ...e.runFlags, r.ref!, "cat", "/secret-sums", "/ssh-ok"])).stdout;
-      expect(out).toBe(`${sha(ENV_VALUE)}\n${sha(FILE_VALUE)}\nok`);
+      const out = (await exec([...e.cli, "run", "--rm", "--network=none", ...e.runFlags, r.ref!, "cat", "/secret-sums", ...(e.ssh === false ? [] : ["/ssh-ok"])])).stdout;
+      expect(out).toBe(`${sha(ENV_VALUE)}\n${sha(FILE_VALUE)}${e.ssh === false ? "" : "\nok"}`);
       const history = (await exec([...e.cli, "history", "--no-trunc", "--format", "{{.CreatedBy}}", r.ref!])).stdout;
       expect(history).toContain("sha256sum"); // the history is there to search
       expect(history).not.toContain(ENV_VALUE);
       expect(history).not.toContain(FILE_VALUE);
       // The whole image as the engine exports it: every layer tar (uncompressed), the config and its history.
-      const archive = join(saveDir, `${e.label}.tar`);
+      const archive = join(saveDir, `${slug(e)}.tar`);
       await exec(e.save(r.ref!, archive));
       const bytes = readFileSync(archive, "latin1");
       expect(bytes).toContain(sha(ENV_VALUE)); // the layer the RUN step wrote is in the archive
@@ -135,8 +140,16 @@ for (const e of engines) {
       await exec([...e.cli, "rmi", r.ref!]).catch(() => {});
     }, E2E_TIMEOUT);
 
+    if (e.ssh === false) {
+      test.skipIf(!haveSsh)("ssh forwarding is refused before the engine runs, naming why", async () => {
+        const r = await watchedBuild(e, DOCKERFILE, uniqueRepo(`secrets-nossh-${slug(e)}`), { ssh: [{ id: "default" }] });
+        expect((r.error as Error).message).toContain("cannot forward SSH");
+        expect(r.envFile).toBeUndefined();
+      }, E2E_TIMEOUT);
+    }
+
     test("a failing RUN step that prints the secret: the error and the logs show ***, and the secret's file is removed", async () => {
-      const r = await watchedBuild(e, FAILING, uniqueRepo(`secrets-fail-${e.label}`), { secrets: [{ id: "envtok", env: ENV_NAME }] });
+      const r = await watchedBuild(e, FAILING, uniqueRepo(`secrets-fail-${slug(e)}`), { secrets: [{ id: "envtok", env: ENV_NAME }] });
       expect(r.error).toBeInstanceOf(Error);
       const message = (r.error as Error).message;
       expect(message).not.toContain(ENV_VALUE);
@@ -156,7 +169,7 @@ for (const e of engines) {
           if (engineArgv("id=envtok,src=")) return controller.abort();
         }
       })();
-      const r = await watchedBuild(e, SLOW, uniqueRepo(`secrets-cancel-${e.label}`), { secrets: [{ id: "envtok", env: ENV_NAME }] }, controller.signal);
+      const r = await watchedBuild(e, SLOW, uniqueRepo(`secrets-cancel-${slug(e)}`), { secrets: [{ id: "envtok", env: ENV_NAME }] }, controller.signal);
       await cancel;
       expect(r.error).toBeInstanceOf(CancelledError);
       expect(r.envFile).toBeDefined();
@@ -176,4 +189,9 @@ function engineArgv(needle: string): boolean {
     }
   }
   return false;
+}
+
+/** The engine's label as a repository name part. */
+function slug(e: Engine): string {
+  return e.label.replace(/\W/g, "-");
 }
