@@ -25,7 +25,7 @@ AUTH_PASSWORD=imgb-test-password # test-only credential of the throwaway registr
 BASE_IMAGE=imgb-test/busybox:latest
 # Everything the suites run: the engines, the registry, htpasswd (apache2-utils), skopeo, curl;
 # python3 (tarfile round-trips), procps (ps), git (release version), setpriv (util-linux).
-PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux)
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client)
 # Commands installed from PACKAGE only when missing from PATH (node/npm often come from elsewhere).
 COMMAND_PACKAGES=(npm:npm)
 # The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.

@@ -230,3 +230,15 @@ describe("quoteCommand", () => {
     expect(quoteCommand(["echo", "it's", "$HOME", ""])).toBe(`echo 'it'\\''s' '$HOME' ''`);
   });
 });
+
+describe("redact", () => {
+  test("a redacted value the child prints is *** in log lines, the error's tail, stdout and stderr", async () => {
+    const lines: string[] = [];
+    const err = await exec(["sh", "-c", "echo 'out: value-s3cr3t'; echo 'err: value-s3cr3t' >&2; exit 4"], { redact: ["value-s3cr3t"], onStdout: (l) => lines.push(l), onStderr: (l) => lines.push(l) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecError);
+    const e = err as ExecError;
+    expect(lines.sort()).toEqual(["err: ***", "out: ***"]);
+    expect(e.message).toContain("out: ***");
+    expect(`${e.message}${e.stdout}${e.stderr}${e.tail.join("")}`).not.toContain("value-s3cr3t");
+  });
+});

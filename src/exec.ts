@@ -143,6 +143,13 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** `text` with every non-empty value of `redact` replaced by `***`. */
+export function redactText(text: string, redact: readonly string[] = []): string {
+  let out = text;
+  for (const s of redact) if (s.length > 0) out = out.split(s).join("***");
+  return out;
+}
+
 /** POSIX shell quoting: `docker build -t 'a b' -` can be pasted into a terminal as is. */
 export function quoteCommand(argv: readonly string[], redact: readonly string[] = []): string {
   const secrets = redact.filter((s) => s.length > 0);
@@ -251,10 +258,13 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
 
   const out = { text: "" };
   const err = { text: "" };
+  // A redacted value an engine prints (a RUN step that echoes a build secret) is `***` in every
+  // log line and error tail; only a successful call's own stdout, which callers parse, is left whole.
+  const scrub = (l: string) => redactText(l, options.redact);
   try {
     const pumps = [
-      pumpLines(proc.stdout as ReadableStream<Uint8Array>, (l) => (remember(l), options.onStdout?.(l)), out),
-      pumpLines(proc.stderr as ReadableStream<Uint8Array>, (l) => (remember(l), options.onStderr?.(l)), err),
+      pumpLines(proc.stdout as ReadableStream<Uint8Array>, (l) => ((l = scrub(l)), remember(l), options.onStdout?.(l)), out),
+      pumpLines(proc.stderr as ReadableStream<Uint8Array>, (l) => ((l = scrub(l)), remember(l), options.onStderr?.(l)), err),
     ];
     const exitCode = await proc.exited;
     const drained = Promise.all(pumps.map((p) => p.done));
@@ -279,7 +289,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     }
     if (exitCode !== 0 || proc.signalCode) {
       throw new ExecError({
-        argv, redact: options.redact, durationMs, tail, stdout, stderr,
+        argv, redact: options.redact, durationMs, tail, stdout: scrub(stdout), stderr: scrub(stderr),
         exitCode: proc.signalCode ? undefined : exitCode,
         signal: proc.signalCode ? String(proc.signalCode) : undefined,
       });

@@ -4,7 +4,7 @@
  * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
  * registry's settings when the build cannot, build in the right format, push.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
@@ -19,11 +19,14 @@ import { explainFailure } from "../_engine/failure.ts";
 import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
+import { buildMountFlags } from "../_engine/build_mounts.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
   registryFlags?: readonly string[];
   format?: "oci" | "docker";
+  /** `--secret`/`--ssh` flags (build_mounts.ts). */
+  mounts?: readonly string[];
 }
 
 export interface ContainersEngine extends ContainersPushPlan {
@@ -39,16 +42,18 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
   const secret = registry?.credentials?.password.reveal();
   const refs = imageReferences(imageName, options, registry);
   const platform = singlePlatform(given.name, options);
-  return withTempDir(given.name, async (tmp) => {
+  return withTempDir(given.name, (tmp) => withEngineTmp(tmp, (options.ssh?.length ?? 0) > 0, (engineTmp) => buildIn(tmp, engineTmp)));
+  async function buildIn(tmp: string, engineTmp: string): Promise<string> {
     // podman and buildah put their own temp files (buildahNNNN, layer tars) in TMPDIR, and a
     // cancel that kills them leaves those behind: give them this build's private directory,
     // which is removed with it whatever happens.
-    const engineTmp = join(tmp, "engine-tmp");
-    await mkdir(engineTmp, { mode: 0o700 });
-    // Every call redacts the password, and exec() then also keeps any variable holding it out of the child's environment.
+    // Secret values found for the build's mounts (an env secret becomes a 0600 file in `tmp`).
+    const mounts = await buildMountFlags(options, tmp);
+    const hidden = [...(secret ? [secret] : []), ...mounts.redact];
+    // Every call redacts the password and the secrets, and exec() then also keeps any variable holding one out of the child's environment.
     const engine: ContainersEngine = {
       ...given,
-      run: (a, o = {}) => given.run(a, { ...o, env: { ...o.env, TMPDIR: engineTmp }, redact: secret ? [...(o.redact ?? []), secret] : o.redact }),
+      run: (a, o = {}) => given.run(a, { ...o, env: { ...o.env, TMPDIR: engineTmp }, redact: hidden.length ? [...(o.redact ?? []), ...hidden] : o.redact }),
     };
     const iidfile = join(tmp, "iid");
     let registryFlags: string[] = [];
@@ -64,7 +69,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         : planPulls(facts.bases, options.pull, registry, registryFlags);
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format });
+        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format, mounts: mounts.flags });
         await engine.run(argv);
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, engine.where);
@@ -76,7 +81,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     const digest = await pushWithContainersTools(engine, registry, refs, tmp, registryFlags);
     engine.report({ imageId, digest });
     return `${refs.repository}@${digest}`;
-  });
+  }
 }
 
 /** The bases the engine has in its storage. */
@@ -85,3 +90,27 @@ async function localImages(engine: ContainersEngine, bases: readonly string[]): 
   for (const ref of bases) if (await engine.localImageId(ref)) found.push(ref);
   return found;
 }
+/**
+ * The engine's TMPDIR: `engine-tmp` in the build's directory. With ssh forwarding, buildah binds
+ * its agent socket at `$TMPDIR/.buildah-ssh-sockNNNNNNNNNN/ssh_auth_sock`, and a unix socket path
+ * has at most 107 bytes: when the build's directory is too deep for that (a long $TMPDIR), a
+ * private directory directly under /tmp is used instead, removed the same way.
+ */
+async function withEngineTmp<T>(tmp: string, ssh: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
+  const inside = join(tmp, "engine-tmp");
+  if (!ssh || inside.length + SSH_SOCKET_SUFFIX <= MAX_SOCKET_PATH) {
+    await mkdir(inside, { mode: 0o700 });
+    return fn(inside);
+  }
+  const short = await mkdtemp("/tmp/imgb-");
+  try {
+    return await fn(short);
+  } finally {
+    await rm(short, { recursive: true, force: true });
+  }
+}
+
+const MAX_SOCKET_PATH = 107;
+/** `/.buildah-ssh-sock` + up to 10 digits + `/ssh_auth_sock`. */
+const SSH_SOCKET_SUFFIX = "/.buildah-ssh-sock".length + 10 + "/ssh_auth_sock".length;
+

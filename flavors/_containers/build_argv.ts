@@ -26,6 +26,7 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   if (extras.format) argv.push("--format", extras.format);
   argv.push(...containersPipelineFlags(shape.engine, shape.layers, extras.format ?? flagsFormat(options.extraFlags), options));
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
+  argv.push(...(extras.mounts ?? []));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   for (const ref of references) argv.push("-t", ref);

@@ -31,6 +31,15 @@ describe("podman and buildah builders", () => {
     );
   });
 
+  test("argv: --secret and --ssh flags after the registry flags, before --pull and the context", () => {
+    const mounts = ["--secret", "id=tok,src=/t/0", "--ssh", "default=/agent"];
+    expect(podmanBuildArgv({ binary: "podman", layers: true, format: "auto" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions({ pull: true }), "/i", { mounts })).toEqual(
+      ["podman", "build", "-f", "/ctx/Dockerfile", "--layers=true", ...mounts, "--pull=always", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
+    );
+    const buildah = buildahBuildArgv({ binary: "buildah", layers: true, format: "auto" }, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions(), "/i", { mounts });
+    expect(buildah.slice(buildah.indexOf("--secret"), buildah.indexOf("--secret") + 4)).toEqual(mounts);
+  });
+
   test("podman: a directory context without ignore files, authfile login on stdin, digestfile push", async () => {
     const { env, reports } = envFor();
     const builder = new PodmanImageBuilder({ binary: fake, layers: true, format: "auto" }, env);

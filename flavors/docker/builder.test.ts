@@ -30,6 +30,13 @@ describe("docker builder", () => {
     expect(parsePushDigest("latest: digest: sha256:short size: 1")).toBeUndefined();
   });
 
+  test("argv: --secret and --ssh flags after the platform; the classic builder refuses them", () => {
+    const o = defaultBuildOptions({ secrets: [{ id: "tok", env: "T" }], ssh: [{ id: "default" }] });
+    const argv = dockerBuildArgv(config, "Dockerfile", ["a:latest"], o, "/i", ["--secret", "id=tok,src=/t/s/0", "--ssh", "default=/agent"]);
+    expect(argv.slice(0, 8)).toEqual([fake, "build", "-f", "Dockerfile", "--secret", "id=tok,src=/t/s/0", "--ssh", "default=/agent"]);
+    expect(() => dockerBuildArgv({ ...config, builder: "classic" }, "Dockerfile", ["a:latest"], o, "/i")).toThrow("the classic builder (builder: classic) has no RUN --mount");
+  });
+
   test("build, login with the password on stdin only, push every tag, return the pushed digest", async () => {
     const { env, reports, logs } = envFor();
     const ref = await new DockerImageBuilder(config, env).build("app", new BuildContext({ root: ctxDir }), defaultBuildOptions({ tags: ["v1"] }), registry);

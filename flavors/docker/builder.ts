@@ -20,6 +20,7 @@ import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
 import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
+import { buildMountFlags, refuseMounts } from "../_engine/build_mounts.ts";
 
 type Config = Static<typeof DockerConfig>;
 
@@ -36,9 +37,16 @@ export function dockerEnv(config: Config, configDir?: string): Record<string, st
   return env;
 }
 
-/** `docker build` argv for a context on stdin. Pure: unit-tested without an engine. */
-export function dockerBuildArgv(config: Config, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string): string[] {
-  const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options)];
+export const CLASSIC_NO_MOUNTS = "the classic builder (builder: classic) has no RUN --mount";
+export const CLASSIC_MOUNTS_HINT = "use builder: buildkit (the default), or the podman or buildah flavor";
+
+/**
+ * `docker build` argv for a context on stdin. Pure: unit-tested without an engine. `mounts` are
+ * the `--secret`/`--ssh` flags (build_mounts.ts), which the classic builder refuses.
+ */
+export function dockerBuildArgv(config: Config, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, mounts: readonly string[] = []): string[] {
+  if (config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
+  const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options), ...mounts];
   if (options.pull) argv.push("--pull");
   argv.push(...dockerCacheFlags(config.builder, options));
   // Plain progress: one line per event, which is what `env.log` streams (the tty UI is unreadable in a log).
@@ -72,7 +80,8 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 
   async build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const refs = imageReferences(imageName, options, registry);
-    if (registry?.credentials) this.secrets = [registry.credentials.password.reveal()];
+    // Added to, never replaced: a build running beside this one keeps its values redacted.
+    if (registry?.credentials) this.secrets.push(registry.credentials.password.reveal());
     return withTempDir("docker", async (tmp) => {
       // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
       // is set, before the build, so that bases from the stack's registry are pulled with it. The
@@ -85,7 +94,11 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       }
       if (this.config.builder === "classic") await this.noteMissingCacheSources(options);
       const iidfile = join(tmp, "iid");
-      const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile);
+      if (this.config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
+      // Secret values are redacted from here on; an env secret becomes a 0600 file in `tmp`.
+      const mounts = await buildMountFlags(options, tmp);
+      this.secrets.push(...mounts.redact);
+      const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile, mounts.flags);
       const stdin = buildContext.stream({ signal: this.env.signal });
       try {
         await this.run(argv, { stdin, env: dockerEnv(this.config) });

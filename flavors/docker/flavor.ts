@@ -36,10 +36,14 @@ export default defineFlavor({
   description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
-  // Registry cache export and annotations are refused by `imgb validate`, located at their keys.
+  // Registry cache export and annotations are refused by `imgb validate`, located at their keys;
+  // so are secrets and ssh with the classic builder, which has no RUN --mount.
   staticCheck: async (config, image) => {
     const { dockerProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
-    return locatedProblems(dockerProblems(config.builder, image), image);
+    const problems = locatedProblems(dockerProblems(config.builder, image), image);
+    if (config.builder !== "classic") return problems;
+    const { classicMountErrors } = await import("./classic_check.ts");
+    return [...problems, ...classicMountErrors(image)];
   },
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probeDocker(config),

@@ -26,6 +26,7 @@ import { withTempDir } from "../_engine/files.ts";
 import { imageReferences } from "../_engine/references.ts";
 import { ociProblems } from "../_engine/pipeline_options.ts";
 import { OciConfig } from "./flavor.ts";
+import { refuseMounts } from "../_engine/build_mounts.ts";
 
 type Config = Static<typeof OciConfig>;
 
@@ -46,6 +47,8 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
   }
 
   async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
+    // Validation refuses these at their keys (capabilities); a caller that skipped it is told too, never ignored.
+    refuseMounts("oci flavor", options, "it runs no RUN steps, so nothing could mount them", "use an engine flavor (docker with BuildKit, podman or buildah)");
     const output = parseOutput(this.config.output);
     if (output.kind === "registry" && !registry) {
       throw new InputError("oci.no-registry", `The 'oci' flavor has nowhere to put image '${imageName}': the stack has no container_registry`, {

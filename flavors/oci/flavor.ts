@@ -47,7 +47,8 @@ export default defineFlavor({
   description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
   config: OciConfig,
   // registryCache: its staticCheck refuses both keys (no layer cache); annotations are native.
-  capabilities: { multiPlatform: true, run: false, registryCache: true, annotations: true },
+  // No RUN step, so nothing could mount a secret or an ssh agent: refused, never dropped.
+  capabilities: { multiPlatform: true, run: false, registryCache: true, annotations: true, secrets: false, ssh: false },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // cache_from/cache_to: nothing to import or export (annotations are native: on the manifest and index).
   staticCheck: async (_config, image) => {

@@ -12,6 +12,7 @@ import type { ContainersBuildExtras } from "../_containers/build.ts";
 import { containersBuildArgv } from "../_containers/build_argv.ts";
 import { ContainersToolsBuilder, probeFailure, storagePrefix } from "../_containers/builder.ts";
 import type { PodmanConfig } from "./flavor.ts";
+import { refuseRemoteSsh } from "./remote_ssh.ts";
 
 type Config = Static<typeof PodmanConfig>;
 
@@ -32,6 +33,7 @@ export function podmanPrefix(config: Config): string[] {
 
 /** `podman build` argv for a context directory. Pure: unit-tested without an engine. */
 export function podmanBuildArgv(config: Config, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
+  refuseRemoteSsh(config, options);
   const shape = { engine: "podman", prefix: podmanPrefix(config), subcommand: "build", layers: config.layers } as const;
   return containersBuildArgv(shape, contextDir, dockerfile, references, options, iidfile, extras);
 }

@@ -38,6 +38,7 @@ export default defineFlavor({
   staticCheck: async (config, image) => [
     ...(await import("../_containers/image_format.ts")).formatCheck("podman", config.format, image),
     ...(await import("../_containers/pipeline_check.ts")).pipelineCheck("podman", config, image),
+    ...(await import("./remote_ssh.ts")).remoteSshErrors(config, image),
   ],
   // The probe lives beside the builder so that validating a stack never loads engine code.
   probe: async (config) => (await import("./builder.ts")).probePodman(config),

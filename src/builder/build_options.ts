@@ -2,6 +2,24 @@
  * What a build is asked to do, independent of the engine. Each flavor maps these to its own
  * flags and rejects what its engine cannot honour (see `Flavor.extraFlags` for the escape hatch).
  */
+/** A build secret (`RUN --mount=type=secret,id=ID`): where its value is, never the value. */
+export interface BuildSecret {
+  id: string;
+  /** Absolute path of a file holding the value. Exactly one of `file` / `env`. */
+  file?: string;
+  /**
+   * Name of the environment variable (of imgb's process) holding the value. Engines are never
+   * given the variable: the builder writes it to a private 0600 file for the build.
+   */
+  env?: string;
+}
+
+/** An ssh forward (`RUN --mount=type=ssh,id=ID`): an agent socket or key file, or none for $SSH_AUTH_SOCK. */
+export interface SshForward {
+  id: string;
+  path?: string;
+}
+
 export interface BuildOptions {
   // The Dockerfile path is `buildContext.dockerfile`, its one source of truth (contract 2; see
   // docs/custom-flavor.md for flavors written against contract 1).
@@ -33,6 +51,10 @@ export interface BuildOptions {
   cacheTo: readonly CacheExport[];
   /** OCI annotations on the pushed manifest (and index). */
   annotations: Readonly<Record<string, string>>;
+  /** Build secrets, by id order. Missing or empty: none. */
+  secrets?: readonly BuildSecret[];
+  /** SSH forwards, by id order. Missing or empty: none. */
+  ssh?: readonly SshForward[];
 }
 
 /** A cache export: `type=registry,ref=REF` (or a plain REF), or `type=inline` (cache metadata in the image itself). */

@@ -56,6 +56,10 @@ export interface FlavorCapabilities {
   registryCache?: boolean;
   /** The builder maps `annotations`, and its `staticCheck` refuses them where it cannot. */
   annotations?: boolean;
+  /** Build secrets (`secrets`, for `RUN --mount=type=secret`). */
+  secrets?: boolean;
+  /** SSH forwarding (`ssh`, for `RUN --mount=type=ssh`). */
+  ssh?: boolean;
 }
 
 /** One image of a stack as a flavor's `staticCheck` sees it: its parsed Dockerfile and options. */
@@ -75,6 +79,10 @@ export interface StaticImage {
   cacheFrom?: readonly string[];
   cacheTo?: readonly CacheExport[];
   annotations?: Readonly<Record<string, string>>;
+  /** Ids of the image's build secrets. */
+  secrets?: readonly string[];
+  /** Ids of the image's ssh forwards. */
+  ssh?: readonly string[];
 }
 
 /** A builder class constructor as a flavor's implementation loader returns it. */
@@ -114,7 +122,9 @@ export interface Flavor<Schema extends TObject = TObject> {
    * What this flavor, with this config, would refuse to build in `image`: the InputErrors its
    * build would end with, found by `imgb validate` and before `imgb build` starts. For what
    * depends on the config (a `format` that cannot hold an instruction); plain yes/no limits are
-   * `capabilities`. Cheap and engine-free: it must not run anything.
+   * `capabilities`. Cheap and engine-free: it must not run anything. An error about a stack key
+   * rather than the Dockerfile carries `location: { path: JSON_POINTER }` and no file: imgb
+   * puts it at that key of the stack file.
    */
   staticCheck?(config: Static<Schema>, image: StaticImage): Promise<InputError[]>;
   /** Is the engine usable here? Cheap; must not build anything. */

@@ -208,7 +208,7 @@ describe("writeDirectory", () => {
 describe("contextForImage", () => {
   const image = (over: Partial<ResolvedImage>): ResolvedImage => ({
     name: "app", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [],
-    cacheFrom: [], cacheTo: [], annotations: {},
+    cacheFrom: [], cacheTo: [], annotations: {}, secrets: [], ssh: [],
     ...over,
   });
 

@@ -38,6 +38,17 @@ describe("imageChecksum", () => {
     expect(imageChecksum(inputs({ dockerfile: "other.Dockerfile" }))).not.toBe(base);
   });
 
+  test("secrets and ssh forwards enter by id only: not where the value comes from (nor the value, which imgb never holds)", () => {
+    const base = imageChecksum(inputs());
+    const withSecret = imageChecksum(inputs({}, { secrets: [{ id: "tok", env: "A" }], ssh: [{ id: "default" }] }));
+    expect(withSecret).not.toBe(base);
+    expect(imageChecksum(inputs({}, { secrets: [{ id: "tok", file: "/x/y" }], ssh: [{ id: "default", path: "/agent" }] }))).toBe(withSecret);
+    expect(imageChecksum(inputs({}, { secrets: [{ id: "other", env: "A" }], ssh: [{ id: "default" }] }))).not.toBe(withSecret);
+    expect(imageChecksum(inputs({}, { secrets: [{ id: "tok", env: "A" }] }))).not.toBe(withSecret);
+    // None at all: the checksum of before (records made without the keys stay valid).
+    expect(imageChecksum(inputs({}, { secrets: [], ssh: [] }))).toBe(base);
+  });
+
   test("the Dockerfile path (no longer a build option) keeps its place: records made before stay valid", () => {
     // The document as imgb hashed it when BuildOptions still had `dockerfile`.
     const before = {

@@ -14,6 +14,9 @@
  * reusing an image built without it would leave the next machine's cache_from nothing to find.
  * Annotations enter: they are part of the pushed manifest. Empty ones are left out, so records
  * made before these keys existed keep matching.
+ * Secrets and ssh forwards enter by id only, as in BuildKit's cache: not their values (which
+ * must never be stored), nor where they come from. A new secret value does not rebuild; set
+ * `no_cache` (or run with --no-reuse) when it should.
  */
 import { readFileSync } from "node:fs";
 import type { BuildOptions } from "../builder/build_options.ts";
@@ -49,6 +52,7 @@ export function imageChecksum(i: ChecksumInputs): string {
     options: {
       ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels),
       ...cacheAndAnnotations(i.options),
+      ...mountIds(i.options),
     },
     flavor: i.flavor,
     config: i.flavorConfig,
@@ -65,6 +69,14 @@ function cacheAndAnnotations(o: BuildOptions): Record<string, unknown> {
     cacheFrom: undefined,
     cacheTo: (o.cacheTo ?? []).some((c) => c.type === "inline") ? "inline" : undefined,
     annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+  };
+}
+
+/** Only the ids of secrets and ssh forwards; absent when there are none, so older checksums stay. */
+function mountIds(o: BuildOptions): { secrets?: string[]; ssh?: string[] } {
+  return {
+    secrets: o.secrets?.length ? o.secrets.map((s) => s.id) : undefined,
+    ssh: o.ssh?.length ? o.ssh.map((s) => s.id) : undefined,
   };
 }
 

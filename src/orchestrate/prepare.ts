@@ -55,6 +55,8 @@ export async function prepareImage(
     cacheTo: image.cacheTo,
     annotations: image.annotations,
   });
+  if (image.secrets.length) options.secrets = image.secrets;
+  if (image.ssh.length) options.ssh = image.ssh;
   const imageName = first ? `${image.name}:${first}` : image.name;
   const entries = await context.files(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.

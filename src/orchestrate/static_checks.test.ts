@@ -6,7 +6,7 @@ import { staticChecks } from "./static_checks.ts";
 
 const image = (over: Partial<ResolvedImage>): ResolvedImage => ({
   name: "app", dockerfileInline: "FROM scratch\n", buildArgs: {}, platforms: [], labels: {}, tags: [], extraFiles: [], dependsOn: [], noCache: false, pull: false, extraFlags: [],
-  cacheFrom: [], cacheTo: [], annotations: {},
+  cacheFrom: [], cacheTo: [], annotations: {}, secrets: [], ssh: [],
   ...over,
 });
 const stack = (img: ResolvedImage): ResolvedStack => ({ file: "/s/imgb.yaml", dir: "/s", imageBuilder: { flavor: "mine", config: {} }, flavorSources: [], images: { app: img } });

@@ -31,6 +31,7 @@ export async function staticChecks(stack: ResolvedStack, flavor: AnyFlavor, imag
       );
     }
     errors.push(...undeclaredOptions(stack, flavor, image));
+    errors.push(...mountsRefused(stack, flavor, image));
     if (caps.run !== false && !flavor.staticCheck) continue;
     const df = dockerfileOf(stack, image);
     if (!df) continue;
@@ -65,7 +66,7 @@ function dockerfileOf(stack: ResolvedStack, image: ResolvedImage): Dockerfile | 
 /** The flavor's own check; errors located in an inline Dockerfile point at its stack key. */
 async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage, df: Dockerfile): Promise<InputError[]> {
   const inline = image.dockerfileInline !== undefined;
-  const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags };
+  const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags, secrets: image.secrets.map((s) => s.id), ssh: image.ssh.map((s) => s.id) };
   Object.assign(seen, { stackFile: stack.file, cacheFrom: image.cacheFrom, cacheTo: image.cacheTo, annotations: image.annotations });
   let found: InputError[];
   try {
@@ -74,9 +75,28 @@ async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: Resol
     if (e instanceof InputError) found = [e];
     else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  if (!inline) return found;
-  // An error already at a stack key (cache_to, annotations…) stays there; Dockerfile lines move to dockerfile_inline.
-  return found.map((e) => e.location?.path !== undefined ? e : new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...(e.hint ? { hint: e.hint } : {}) }));
+  // An error at a stack key stays there (placed in the stack file when it came without one);
+  // Dockerfile lines of an inline Dockerfile move to dockerfile_inline.
+  return found.map((e) => {
+    const hint = e.hint ? { hint: e.hint } : {};
+    if (e.location?.path !== undefined) return e.location.file === undefined ? new InputError(e.code, e.message, { location: { ...e.location, file: stack.file }, ...hint }) : e;
+    if (!inline) return e;
+    return new InputError(e.code, `${e.message} (image '${image.name}', line ${e.location?.line ?? "?"} of its inline Dockerfile)`, { location: { file: stack.file, path: `/images/${image.name}/dockerfile_inline` }, ...hint });
+  });
+}
+
+/** Secrets or ssh forwards for a flavor that declares it cannot mount them (oci: no RUN at all). */
+function mountsRefused(stack: ResolvedStack, flavor: AnyFlavor, image: ResolvedImage): InputError[] {
+  const caps = flavor.capabilities ?? {};
+  const out: InputError[] = [];
+  const refuse = (key: "secrets" | "ssh", what: string) =>
+    out.push(new InputError(`build.${key}-unsupported`, `The ${flavor.name} flavor cannot give RUN steps ${what}: image '${image.name}' sets '${key}'`, {
+      location: { file: stack.file, path: `/images/${image.name}/${key}` },
+      hint: "use an engine flavor that runs containers with BuildKit-style mounts (docker with BuildKit, podman or buildah)",
+    }));
+  if (caps.secrets === false && image.secrets.length) refuse("secrets", "build secrets");
+  if (caps.ssh === false && image.ssh.length) refuse("ssh", "SSH forwarding");
+  return out;
 }
 
 function firstRun(stack: ResolvedStack, image: ResolvedImage, df: Dockerfile, flavorName: string): InputError | undefined {

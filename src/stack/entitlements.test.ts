@@ -60,6 +60,13 @@ describe("checkFsEntitlements", () => {
     expect(errors.every((e) => e.exitCode === 2)).toBe(true);
   });
 
+  test("secret files (image and stack level) and ssh paths are checked; ssh ids forwarding $SSH_AUTH_SOCK are not", () => {
+    const { file } = setup();
+    const s = stack({ secrets: { a: { file: "../other/secret" }, b: { env: "TOKEN" }, c: { file: "in.txt" } }, ssh: { key: "/root/.ssh/id_ed25519" } }, { secrets: { d: { file: "/etc/shadow" } } } as Partial<StackFile>);
+    expect(checkFsEntitlements(s, file, NO_EXTRA_ACCESS, at).map((e) => e.location?.path)).toEqual(["/secrets/d/file", "/images/app/secrets/a/file", "/images/app/ssh/key"]);
+    expect(checkFsEntitlements(stack({ ssh: ["default"] }), file, NO_EXTRA_ACCESS, at)).toEqual([]);
+  });
+
   test("a sibling whose name starts with the directory's name is outside", () => {
     const { file } = setup();
     expect(checkFsEntitlements(stack({ context: "../proj-sibling" }), file, NO_EXTRA_ACCESS, at)).toHaveLength(1);
@@ -99,6 +106,6 @@ describe("coverage", () => {
   }
   test("checkFsEntitlements knows every path key of the stack schema (add a new one there too)", async () => {
     const { StackSchema } = await import("./schema.ts");
-    expect([...pathKeys(StackSchema)].sort()).toEqual(["context", "dockerfile", "dockerignore", "flavors", "password_file", "source"]);
+    expect([...pathKeys(StackSchema)].sort()).toEqual(["context", "dockerfile", "dockerignore", "file", "flavors", "password_file", "source", "ssh"]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Filesystem entitlements, after `docker buildx bake --allow`: a stack file may read what lies
  * in its own directory; any other path it names (context, Dockerfile, ignore file, extra file
- * sources, the registry password file, custom flavor files) needs `--allow fs.read=PATH` on the
+ * sources, the registry password file, secret files, ssh sockets and keys, custom flavor files) needs `--allow fs.read=PATH` on the
  * command line, so a stack from an untrusted branch cannot silently pull `/etc/shadow` or
  * `~/.ssh` into an image (or run a flavor file from elsewhere). Symlinks are resolved first: a
  * link inside the project that points outside is outside.
@@ -67,8 +67,17 @@ export function checkFsEntitlements(stack: StackFile, file: string, allow: FsAll
   const password = stack.container_registry?.credentials?.password_file;
   if (password !== undefined) check("/container_registry/credentials/password_file", "password_file", resolve(dir, password));
 
+  for (const [id, spec] of Object.entries(stack.secrets ?? {})) {
+    if ("file" in spec) check(toPointer(["secrets", id, "file"]), "file", resolve(dir, spec.file));
+  }
+
   for (const [name, image] of Object.entries(stack.images)) {
     const p = (...s: string[]) => toPointer(["images", name, ...s]);
+    for (const [id, spec] of Object.entries(image.secrets ?? {})) {
+      if ("file" in spec) check(p("secrets", id, "file"), "file", resolve(dir, spec.file));
+    }
+    // `ssh: [default]` forwards the user's own agent ($SSH_AUTH_SOCK): only paths the stack names are checked.
+    if (image.ssh && !Array.isArray(image.ssh)) for (const [id, path] of Object.entries(image.ssh)) check(p("ssh", id), "ssh", resolve(dir, path));
     const context = image.context === undefined ? undefined : resolve(dir, image.context);
     const contextOk = context === undefined || check(p("context"), "context", context);
     if (image.dockerfile_inline === undefined) {

@@ -18,6 +18,8 @@ describe("an image entry's defaults come from ImageSchema", () => {
       cacheFrom: [],
       cacheTo: [],
       annotations: {},
+      secrets: [],
+      ssh: [],
     });
   });
   test("written keys win; scalars in maps become strings; the entry is not changed", () => {

@@ -25,6 +25,9 @@ export function imageFromEntry(name: string, entry: ImageEntry): ResolvedImage {
     cacheFrom: [],
     cacheTo: [],
     annotations: stringMap(e.annotations),
+    // Paths and the stack's default secrets are resolve.ts's job; ids and env names are plain.
+    secrets: [],
+    ssh: [],
   };
   if (e.target !== undefined) image.target = e.target;
   if (e.network !== undefined) image.network = e.network;

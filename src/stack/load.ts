@@ -99,6 +99,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const sound: StackFile = { ...stack, images: validImages };
   if (broken.has("/container_registry")) delete sound.container_registry;
   if (broken.has("/flavors")) delete sound.flavors;
+  if (broken.has("/secrets")) delete sound.secrets;
   // Before anything is read or a flavor file imported: paths outside need the command line's word.
   const denied = checkFsEntitlements(sound, file, options.allow ?? NO_EXTRA_ACCESS, at);
   if (denied.length) {

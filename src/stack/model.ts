@@ -15,6 +15,21 @@ export interface ExtraFile {
   mode?: number;
 }
 
+/** A build secret: where its value comes from (exactly one of `file` / `env`), never the value. */
+export interface ResolvedSecret {
+  id: string;
+  /** Absolute path of the file holding it. */
+  file?: string;
+  /** Name of the environment variable holding it. */
+  env?: string;
+}
+
+/** An ssh forward: an agent socket or key file (absolute), or none for $SSH_AUTH_SOCK. */
+export interface ResolvedSsh {
+  id: string;
+  path?: string;
+}
+
 export interface ResolvedImage {
   name: string;
   /** Absolute context directory; undefined for a context made only of extra files. */
@@ -41,6 +56,9 @@ export interface ResolvedImage {
   cacheFrom: string[];
   cacheTo: CacheExport[];
   annotations: Record<string, string>;
+  /** Build secrets by id order: the image's own and the stack's defaults, the image's winning. */
+  secrets: ResolvedSecret[];
+  ssh: ResolvedSsh[];
 }
 
 export interface ResolvedCredentials {

@@ -36,4 +36,11 @@ describe("--set", () => {
     expect(() => applyOverrides(stack(), [parseOverride("nope.target=x")])).toThrow("matches no image");
     expect(() => applyOverrides(stack(), [parseOverride("app.labels=x")])).toThrow("is a mapping");
   });
+
+  test("secrets and ssh: env=/file= sources, a list of ids, a mapping entry", () => {
+    const s = stack();
+    applyOverrides(s, ["app.secrets.TOKEN=env=GH_TOKEN", "app.secrets.npmrc=file=.npmrc", "app.ssh=default", "worker.ssh.key=keys/id", "worker.secrets.bad=x"].map(parseOverride));
+    expect(s.images.app).toMatchObject({ secrets: { TOKEN: { env: "GH_TOKEN" }, npmrc: { file: ".npmrc" } }, ssh: ["default"] });
+    expect(s.images.worker).toMatchObject({ ssh: { key: "keys/id" }, secrets: { bad: "x" } });
+  });
 });

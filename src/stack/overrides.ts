@@ -64,10 +64,12 @@ export function applyOverrides(stack: unknown, overrides: readonly Override[]): 
     for (const name of targets) {
       pointers.push(toPointer(["images", name, o.key, ...(o.sub ? [o.sub] : [])]));
       const image = (images[name] ??= {});
-      if (isRecord(schema)) {
+      if (isRecord(schema) || (o.sub && hasRecordBranch(schema))) {
         if (!o.sub) throw new UsageError("cli.bad-set", `--set '${o.raw}': '${o.key}' is a mapping; set one entry: ${o.pattern}.${o.key}.NAME=VALUE`);
+        // `ssh: [default]` set before becomes the mapping form: an entry cannot be added to a list.
+        if (Array.isArray(image[o.key])) image[o.key] = {};
         const map = (image[o.key] ??= {}) as Record<string, unknown>;
-        map[o.sub] = o.key === "extra_files" ? { content: o.value } : o.value;
+        map[o.sub] = o.key === "extra_files" ? { content: o.value } : o.key === "secrets" ? secretSource(o.value) : o.value;
       } else {
         if (o.sub) throw new UsageError("cli.bad-set", `--set '${o.raw}': '${o.key}' has no sub-keys`);
         image[o.key] = convert(schema, o.value);
@@ -90,6 +92,18 @@ function convert(schema: TSchema, value: string): unknown {
     default:
       return value;
   }
+}
+
+/** `--set app.secrets.TOKEN=env=VAR` / `file=PATH` (buildx's spelling; `src=` too); anything else is left for the schema to refuse. */
+function secretSource(value: string): unknown {
+  const m = /^(env|file|src)=(.*)$/.exec(value);
+  if (!m) return value;
+  return m[1] === "env" ? { env: m[2] } : { file: m[2] };
+}
+
+/** A union with a mapping form (`ssh: [default] | {ID: PATH}`): a sub-key sets an entry of the mapping. */
+function hasRecordBranch(schema: TSchema): boolean {
+  return ((schema.anyOf as TSchema[] | undefined) ?? []).some(isRecord);
 }
 
 function isRecord(schema: TSchema): boolean {

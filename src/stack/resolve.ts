@@ -12,6 +12,7 @@ import type { Locator } from "./schema_errors.ts";
 import type { ImageEntry, StackFile } from "./schema.ts";
 import { imageFromEntry } from "./image_entry.ts";
 import { parseCacheEntry } from "./cache_refs.ts";
+import { resolveSecrets, resolveSsh } from "./build_mounts.ts";
 import { closest } from "../suggest.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
@@ -35,6 +36,7 @@ export function resolveStack(
   const images: Record<string, ResolvedImage> = {};
   for (const [name, entry] of Object.entries(value.images)) {
     images[name] = resolveImage(name, entry, dir, names, at, errors);
+    resolveBuildMounts(images[name]!, entry, value, dir, at, errors);
   }
   findCycles(images, at, errors);
   const stack: ResolvedStack = {
@@ -145,6 +147,17 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     }
   }
   return image;
+}
+
+/** Secrets and ssh forwards (build_mounts.ts); a stack-level secret's error points at the stack's key. */
+function resolveBuildMounts(image: ResolvedImage, entry: ImageEntry, stack: StackFile, dir: string, at: Locator, errors: InputError[]): void {
+  image.secrets = resolveSecrets(entry, stack, dir, (path, code, message, hint) => {
+    const pointer = path[0] === "/stack" ? toPointer(path.slice(1)) : toPointer(["images", image.name, ...path]);
+    // A stack-level secret is every image's: its error is reported once.
+    if (errors.some((e) => e.code === code && e.location?.path === pointer)) return;
+    errors.push(new InputError(code, message, { location: at(pointer, false), hint }));
+  });
+  image.ssh = resolveSsh(entry, dir);
 }
 
 /** Images referenced with ${images.NAME.ref} in build args are implicit dependencies. */

@@ -50,6 +50,36 @@ export const ExtraFileSchema = Type.Union(
   },
 );
 
+/** A secret's or an ssh forward's id, as `RUN --mount=type=secret,id=ID` names it. */
+const MOUNT_ID_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]*$";
+
+export const SecretSchema = Type.Union(
+  [
+    Type.Object({ file: Type.String({ minLength: 1, description: "File holding the secret, relative to the stack file." }) }, strict),
+    Type.Object({ env: Type.String({ pattern: ARG_NAME_PATTERN, description: "Environment variable holding the secret (read when the build starts)." }) }, strict),
+  ],
+  {
+    description: "Where a build secret's value comes from: a file or an environment variable. The value itself never appears in the stack file.",
+    errorMessage: "Expected a secret: either {file: PATH} or {env: VARIABLE}",
+  },
+);
+
+export const SecretsSchema = Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), SecretSchema, {
+  additionalProperties: false,
+  description: "Build secrets by id, read by `RUN --mount=type=secret,id=ID` (--secret). Only the ids enter the checksum: a new value does not rebuild.",
+});
+
+export const SshSchema = Type.Union(
+  [
+    Type.Array(Type.String({ pattern: MOUNT_ID_PATTERN }), { uniqueItems: true, description: "Ids that forward the agent of $SSH_AUTH_SOCK, e.g. [default]." }),
+    Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), Type.String({ minLength: 1, description: "An ssh-agent socket or a private key file, relative to the stack file." }), { additionalProperties: false }),
+  ],
+  {
+    description: "SSH agent forwarding for `RUN --mount=type=ssh[,id=ID]` (--ssh): [default] forwards $SSH_AUTH_SOCK; {ID: PATH} a socket or key file per id.",
+    errorMessage: "Expected ssh: a list of ids ([default]) or {ID: PATH_TO_SOCKET_OR_KEY}",
+  },
+);
+
 export const ImageSchema = Type.Object(
   {
     context: Type.Optional(Type.String({ minLength: 1, description: "Build context directory, relative to the stack file. Omit for a context made only of extra_files." })),
@@ -76,6 +106,8 @@ export const ImageSchema = Type.Object(
     cache_to: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Where to export the build cache: a reference or type=registry,ref=REF (podman, buildah), or type=inline: the cache rides in the pushed image (docker BuildKit). Registry refs are not part of the checksum; inline is (it changes the image)." })),
     annotations: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { default: {}, description: "OCI annotations on the pushed manifest (and on the index of a multi-platform image), e.g. org.opencontainers.image.source." })),
     extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+    secrets: Type.Optional(SecretsSchema),
+    ssh: Type.Optional(SshSchema),
   },
   { ...strict, description: "One image to build." },
 );
@@ -113,6 +145,7 @@ export const StackSchema = Type.Object(
     image_builder: Type.Optional(ImageBuilderSchema),
     container_registry: Type.Optional(RegistrySchema),
     flavors: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "Custom flavor source files, relative to the stack file." })),
+    secrets: Type.Optional(Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), SecretSchema, { additionalProperties: false, description: "Build secrets every image gets, by id; an image's own `secrets` entry of the same id wins." })),
     images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),
   },
   { ...strict, title: "imgb stack file", description: "A stack: an image builder, an optional registry, and the images to build." },
