@@ -6,7 +6,7 @@
  * blocking writes (no stream machinery, no per-chunk allocation). Streams, Bun FileSinks and
  * Node writables get a ReadableStream.
  */
-import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, write, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import type { FileSink } from "bun";
 import { CancelledError, RuntimeError } from "../errors.ts";
 import type { ArchiveSink } from "./build_context.ts";
@@ -106,56 +106,22 @@ export async function writeAll(fd: number, chunk: Uint8Array, label: string): Pr
         await Bun.sleep(1);
         continue;
       }
-      throw writeError(label, e);
+      // A descriptor's label ("stdout") is not a path to resolve.
+      if (label === "stdout" || label.startsWith("file descriptor ")) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: ${errnoReason(e)}`, { cause: e });
+      throw ioError("write the archive to", label, e);
     }
   }
 }
 
-/** `writeAll` on the thread pool: the main thread meanwhile builds the next chunk. */
-async function writeAllInBackground(fd: number, chunk: Uint8Array, label: string): Promise<void> {
-  for (let off = 0; off < chunk.length; ) {
-    try {
-      off += await new Promise<number>((resolve, reject) => write(fd, chunk, off, chunk.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-        await Bun.sleep(1);
-        continue;
-      }
-      throw writeError(label, e);
-    }
-  }
-}
-
-function writeError(label: string, e: unknown): RuntimeError {
-  // A descriptor's label ("stdout") is not a path to resolve.
-  if (label === "stdout" || label.startsWith("file descriptor ")) return new RuntimeError("context.io", `Cannot write the archive to ${label}: ${errnoReason(e)}`, { cause: e });
-  return ioError("write the archive to", label, e);
-}
-
-/**
- * The fast path: TarWriter chunks straight to a descriptor, pipelined. The writer must rotate
- * over two reused buffers (`buffers: 2`): chunk N is written on the thread pool while the main
- * thread reads the files of chunk N+1 into the other buffer, so disk reads (open, read, fstat,
- * close per file) overlap the copy into the page cache or pipe, on a second core. Writes stay
- * in order: chunk N+1 is written only after chunk N's write finished. Awaiting each write
- * also keeps the event loop turning, so Ctrl-C is seen between chunks.
- */
+/** The fast path: TarWriter chunks (one reused buffer) straight to a descriptor. */
 export async function writeTarToFd(fd: number, label: string, writer: TarWriter, signal?: AbortSignal): Promise<void> {
-  let inFlight: Promise<void> | undefined;
   try {
-    for (let c = writer.next(); c; c = writer.next()) {
-      if (inFlight) await inFlight;
-      inFlight = undefined;
+    for (let i = 1, c = writer.next(); c; c = writer.next(), i++) {
+      await writeAll(fd, c, label);
+      // Blocking writes starve the event loop; let signal handlers run every 8 chunks.
+      if (i % 8 === 0) await new Promise((r) => setImmediate(r));
       if (signal?.aborted) throw new CancelledError("Writing the build context was cancelled");
-      inFlight = writeAllInBackground(fd, c, label);
-      // A rejected write is awaited at the top of the next turn or below, never left unhandled.
-      inFlight.catch(() => {});
     }
-    if (inFlight) await inFlight;
-  } catch (e) {
-    // The caller closes (and may unlink) the descriptor next: no write may still be running on it.
-    await inFlight?.catch(() => {});
-    throw e;
   } finally {
     writer.close();
   }

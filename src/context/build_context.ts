@@ -151,7 +151,7 @@ export class BuildContext implements ImageBuildContext {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
         if (gzip) await writeStreamToFd(fd, label, this.stream(options));
-        else await writeTarToFd(fd, label, await this.writer(true, 2), signal);
+        else await writeTarToFd(fd, label, await this.writer(true), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
@@ -190,9 +190,9 @@ export class BuildContext implements ImageBuildContext {
     return candidates.find((c) => existsSync(c));
   }
 
-  private async writer(reuseBuffer: boolean, buffers = 1): Promise<TarWriter> {
+  private async writer(reuseBuffer: boolean): Promise<TarWriter> {
     const { entries, cwd } = await this.snapshot();
-    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, buffers, cwd });
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
   }
 
   /**

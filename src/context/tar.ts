@@ -51,12 +51,6 @@ export interface TarOptions {
    * For synchronous consumers (a file descriptor, a hash): no allocation, no page faults.
    */
   reuseBuffer?: boolean;
-  /**
-   * With `reuseBuffer`: how many internal buffers chunks rotate over (default 1). A chunk stays
-   * valid until `buffers` more `next()` calls, so with 2 a consumer can write one chunk in the
-   * background while the next is being read from disk.
-   */
-  buffers?: number;
   /** Directory relative `source` paths were made against (default: the working directory now). */
   cwd?: string;
 }
@@ -84,10 +78,8 @@ export class TarWriter {
   private file: OpenFile | undefined;
   private buf: Uint8Array;
   private pos = 0;
-  /** The reused buffers, and how many bytes of each to clear before refilling it. */
-  private readonly ring: Uint8Array[] = [];
-  private readonly dirty: number[] = [];
-  private slot = 0;
+  /** Bytes of the reused buffer to clear before refilling it. */
+  private dirty = 0;
 
   constructor(entries: readonly TarEntry[], options: TarOptions) {
     this.entries = entries;
@@ -98,24 +90,15 @@ export class TarWriter {
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
     this.buf = new Uint8Array(this.chunkSize);
-    if (this.reuse) {
-      const n = options.buffers ?? 1;
-      if (!Number.isInteger(n) || n < 1) throw new RangeError("buffers must be a positive integer");
-      for (let i = 0; i < n; i++) {
-        this.ring.push(i === 0 ? this.buf : new Uint8Array(this.chunkSize));
-        this.dirty.push(0);
-      }
-    }
   }
 
   /** The next chunk of the archive, or null at the end. Throws RuntimeError on I/O failure. */
   next(): Uint8Array | null {
     if (this.finished) return null;
     this.base = process.cwd() === this.cwd ? undefined : this.cwd;
-    if (this.reuse) {
-      this.buf = this.ring[this.slot]!;
-      if (this.dirty[this.slot]! > 0) this.buf.fill(0, 0, this.dirty[this.slot]);
-      this.dirty[this.slot] = 0;
+    if (this.dirty > 0) {
+      this.buf.fill(0, 0, this.dirty);
+      this.dirty = 0;
     }
     try {
       this.fill();
@@ -126,11 +109,9 @@ export class TarWriter {
     }
     const chunk = this.buf.subarray(0, this.pos);
     // Padding and header fields rely on a zeroed buffer: a fresh one per chunk (the consumer
-    // owns the old one), or the reused one cleared when its turn comes again.
-    if (this.reuse) {
-      this.dirty[this.slot] = this.pos;
-      this.slot = (this.slot + 1) % this.ring.length;
-    } else this.buf = new Uint8Array(this.chunkSize);
+    // owns the old one), or the reused one cleared on the next call.
+    if (this.reuse) this.dirty = this.pos;
+    else this.buf = new Uint8Array(this.chunkSize);
     this.pos = 0;
     return chunk.length > 0 ? chunk : null;
   }
