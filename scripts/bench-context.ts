@@ -13,7 +13,8 @@
  * writer could. Commands run interleaved (round robin, after one warm-up round that fills the
  * page cache), so background load on a shared machine hits each alike; each row prints the
  * median wall time, the spread (min..max), median user+sys CPU, peak RSS (GNU time %M) and the
- * ratio of medians to GNU tar's. Fixtures are generated in a temp dir of this script's own
+ * ratio of medians to GNU tar's. Before each command, untimed, `sync FILE` writes back the
+ * previous one's output: else whoever runs next is throttled by its predecessor's dirty pages. Fixtures are generated in a temp dir of this script's own
  * (under the gitignored test/.tmp/) and removed at the end, outputs included.
  *
  *   bun scripts/bench-context.ts [--runs 7] [--only small|large] [--bin dist/imgb] [--base OLD_IMGB]
@@ -21,7 +22,7 @@
  * `--base` adds rows for a second binary (e.g. one built from an older commit), interleaved
  * with the others, for a before/after comparison in one run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
@@ -96,10 +97,13 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-function measureAll(commands: string[]): Sample[][] {
+function measureAll(commands: string[], output: string): Sample[][] {
   const samples: Sample[][] = commands.map(() => []);
   for (let round = 0; round <= runs; round++) {
     commands.forEach((c, i) => {
+      // Untimed: write back the previous command's output first, so no command pays for its
+      // predecessor's dirty pages (page-cache writeback throttling was most of the spread).
+      if (existsSync(output)) Bun.spawnSync(["sync", output]);
       const r = once(c);
       if (round > 0) samples[i]!.push(r);
     });
@@ -135,7 +139,7 @@ try {
       ["Python tarfile", `python3 -c 'import tarfile,sys; t=tarfile.open(sys.argv[2],"w"); t.add(sys.argv[1], arcname="."); t.close()' ${q(dir)} ${q(out)}`],
     ];
     console.log(`\n${label}: ${runs} interleaved warm runs each`);
-    const samples = measureAll(rows.map(([, c]) => c));
+    const samples = measureAll(rows.map(([, c]) => c), out);
     const tarFile = median(samples[rows.findIndex(([n]) => n === "GNU tar -cf FILE")]!.map((s) => s.wall));
     const tarPipe = median(samples[rows.findIndex(([n]) => n === "GNU tar -cf - | cat")]!.map((s) => s.wall));
     rows.forEach(([n], i) => {
