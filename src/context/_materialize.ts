@@ -18,13 +18,13 @@ import {
 import { resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import type { ContextEntry } from "./build_context.ts";
-import type { TarEntry } from "./tar.ts";
+import { IO_CHUNK, type TarEntry } from "./tar.ts";
 import { ioError } from "./walk.ts";
 
 type Entry = ContextEntry & Pick<TarEntry, "ino" | "mtimeMs" | "ctimeMs"> & { data?: Uint8Array };
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
-const CHUNK = 1 << 20;
+const CHUNK = IO_CHUNK;
 
 export function materialize(entries: readonly Entry[], dest: string, mtime: number): void {
   const dirs: ContextEntry[] = [];

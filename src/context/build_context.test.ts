@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createWriteStream, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dir, file, hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { InputError } from "../errors.ts";
@@ -155,6 +155,25 @@ describe("sinks", () => {
     const p = Bun.spawn(["tar", "-tf", "-"], { stdin: new BuildContext({ root }).stream(), stdout: "pipe" });
     expect(await new Response(p.stdout).text()).toBe("a.txt\nbig.bin\nx/\nx/y\n");
     expect(await p.exited).toBe(0);
+  });
+
+  test("a path over an existing archive: replaced whole; on failure neither the old nor a partial archive is left, nor a temp file", async () => {
+    const big = tree({ "a.bin": new Uint8Array(5 << 20).map((_, i) => i % 251), "b.txt": "b", "c.bin": new Uint8Array((2 << 20) + 7).fill(3) });
+    const want = new Uint8Array(await new Response(new BuildContext({ root: big }).stream()).arrayBuffer());
+    const out = join(work, "replace");
+    mkdirSync(out);
+    const target = join(out, "ctx.tar");
+    writeFileSync(target, "old archive");
+    await new BuildContext({ root: big }).writeArchive(target);
+    expect(new Uint8Array(readFileSync(target))).toEqual(want);
+
+    writeFileSync(target, "old archive");
+    const ctx = new BuildContext({ root: big });
+    await ctx.files(); // the snapshot; then c.bin (past the first chunks) vanishes
+    rmSync(join(big, "c.bin"));
+    const err = await ctx.writeArchive(target).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string }).code).toBe("context.changed");
+    expect(readdirSync(out)).toEqual([]);
   });
 
   test("gzip to a path decompresses to the plain archive", async () => {

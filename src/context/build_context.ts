@@ -139,7 +139,7 @@ export class BuildContext implements ImageBuildContext {
   }
 
   /**
-   * Write the archive to a path (atomically: temp file + rename; devices and FIFOs in place),
+   * Write the archive to a path (temp file + rename, an old archive removed first: never a partial one under the name; devices and FIFOs in place),
    * a file descriptor (not closed), a WritableStream, a Bun FileSink (subprocess stdin) or a
    * Node writable, honouring backpressure. Stream and sink are closed at the end (not
    * process.stdout/stderr). On failure a WritableStream is aborted; a FileSink or Node sink is

@@ -10,7 +10,7 @@
  * Determinism: owner 0:0, no user/group names, one mtime for every entry, permission bits
  * only, entries in the order given (the caller sorts), two zero blocks at the end.
  *
- * Memory: output is produced in chunks of `chunkSize` bytes (1 MiB by default); file data is
+ * Memory: output is produced in chunks of `chunkSize` bytes (`IO_CHUNK` by default); file data is
  * read straight into the chunk being built, never a whole file at once. Chunks are made on
  * demand (`next()`), so a slow consumer holds back reading.
  */
@@ -44,7 +44,7 @@ export interface TarEntry extends Pick<ContextEntry, "path" | "type" | "mode" | 
 export interface TarOptions {
   /** mtime of every entry, in seconds since the epoch. */
   mtime: number;
-  /** Output chunk size in bytes, a multiple of 512 (default 1 MiB). */
+  /** Output chunk size in bytes, a multiple of 512 (default `IO_CHUNK`). */
   chunkSize?: number;
   /**
    * Return views of one internal buffer: a chunk is valid only until the next `next()` call.
@@ -54,6 +54,15 @@ export interface TarOptions {
   /** Directory relative `source` paths were made against (default: the working directory now). */
   cwd?: string;
 }
+
+/**
+ * The size of every read and write of context data (tar chunks, directory copies): 256 KiB.
+ * Measured (issue #18, 4 x 256 MiB to a file): 1 MiB reads and writes took 4-8x the system
+ * time of 128-256 KiB ones (1.3-2.8 s against 0.31-0.38 s) and made the wall time swing from
+ * 1.5 to 3 s; a buffer that stays in the CPU cache keeps both copies (page cache -> buffer ->
+ * page cache or pipe) cheap. Still big enough that syscalls per byte do not matter.
+ */
+export const IO_CHUNK = 256 << 10;
 
 const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
 
@@ -84,7 +93,7 @@ export class TarWriter {
   constructor(entries: readonly TarEntry[], options: TarOptions) {
     this.entries = entries;
     this.mtime = options.mtime;
-    this.chunkSize = options.chunkSize ?? 1 << 20;
+    this.chunkSize = options.chunkSize ?? IO_CHUNK;
     this.reuse = options.reuseBuffer ?? false;
     this.cwd = options.cwd ?? process.cwd();
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
