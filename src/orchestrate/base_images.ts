@@ -1,20 +1,38 @@
 /**
  * The images a build starts FROM, and what they are right now, for the image checksum: a
  * rebuilt or re-tagged base must not let an old build be reused. Each FROM reference of the
- * stages the target needs (ARGs substituted like BuildKit) is resolved to the engine's local
- * image ID when the builder can tell, else — for bases in the stack's own registry — to the
- * registry's manifest digest. A base that cannot be resolved counts as unknown (null); a
- * Dockerfile imgb cannot parse leaves the decision to the context digest alone.
+ * stages the target needs (ARGs substituted like BuildKit) is resolved, in this order, to: the
+ * digest it pins; the manifest digest in its own registry (the stack's credentials for the
+ * stack's registry, else a docker config.json login) — the same answer on every machine, with
+ * nothing pulled; the engine's local image ID when no registry answers (a base that exists only
+ * here). A base that cannot be resolved counts as unknown (null); a Dockerfile imgb cannot parse
+ * leaves the decision to the context digest alone.
+ *
+ * Only pinned and registry answers are machine-independent: an image with a base known only
+ * locally (or not at all) is not looked up in, nor recorded to, the registry (`registryReuse`).
  */
 import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
-import { registryClient } from "../image/remote/client.ts";
-import { inRegistry, referenceTarget, splitReference } from "../image/name.ts";
+import { Registries } from "../image/remote/registries.ts";
+import { parseReference, referenceTarget, splitReference } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
+
+/** A registry lookup of a base waits at most this long: a registry that hangs means "unknown". */
+export const BASE_LOOKUP_TIMEOUT_MS = 10_000;
+
+export interface BaseImages {
+  /** FROM reference -> digest or image ID (null: unknown). */
+  digests: Record<string, string | null>;
+  /** Why the checksum is machine-dependent (a base known only locally, or not at all); empty when it is not. */
+  unresolved: string[];
+}
+
+/** Registry answers of one run, by reference: eight images FROM one base ask once. */
+export type BaseLookupCache = Map<string, Promise<string | undefined>>;
 
 export async function baseImageDigests(
   context: ImageBuildContext,
@@ -23,10 +41,27 @@ export async function baseImageDigests(
   builder: BaseImageBuilder,
   registry: ContainerRegistry | undefined,
   signal: AbortSignal,
-): Promise<Record<string, string | null>> {
+  cache: BaseLookupCache = new Map(),
+): Promise<BaseImages> {
   const refs = baseRefs(context, entries, options);
-  const out: Record<string, string | null> = {};
-  for (const ref of refs) out[ref] = await resolveBase(ref, builder, registry, signal);
+  const out: BaseImages = { digests: {}, unresolved: [] };
+  for (const ref of refs) {
+    const pinned = splitReference(ref).digest;
+    if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) {
+      out.digests[ref] = pinned;
+      continue;
+    }
+    let remote = cache.get(ref);
+    if (!remote) cache.set(ref, (remote = registryDigest(ref, registry, signal)));
+    const digest = await remote;
+    if (digest) {
+      out.digests[ref] = digest;
+      continue;
+    }
+    const local = await builder.localImageId?.(ref).catch(() => undefined);
+    out.digests[ref] = local ?? null;
+    out.unresolved.push(local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved`);
+  }
   return out;
 }
 
@@ -48,17 +83,15 @@ function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], 
   }
 }
 
-async function resolveBase(ref: string, builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<string | null> {
-  const pinned = splitReference(ref).digest;
-  if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) return pinned;
-  const local = await builder.localImageId?.(ref).catch(() => undefined);
-  if (local) return local;
-  const name = registry && inRegistry(registry, ref);
-  if (!name) return null;
+/** The manifest digest of `ref` in its registry; undefined when it cannot be asked or has no such tag. */
+async function registryDigest(ref: string, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<string | undefined> {
   try {
-    return (await registryClient(registry, signal).manifestHead(name.repository, referenceTarget(name)))?.digest || null;
+    const name = parseReference(ref);
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(BASE_LOOKUP_TIMEOUT_MS)]);
+    const registries = new Registries({ ...(registry ? { registry } : {}), insecureRegistries: [], signal: timeout, log() {}, blobDir: "" });
+    return (await registries.client(name.host).manifestHead(name.repository, referenceTarget(name)))?.digest || undefined;
   } catch (e) {
     if (signal.aborted) throw e;
-    return null;
+    return undefined; // unreachable, refused, unknown: the local engine may still know it
   }
 }
