@@ -72,7 +72,14 @@ export async function lookupRecord(registry: ContainerRegistry, repository: stri
     throw e;
   }
   const digest = `sha256:${new Bun.CryptoHasher("sha256").update(manifest.bytes).digest("hex")}`;
-  const label = await configLabel(client, repo, manifest.bytes);
+  let label: string | undefined;
+  try {
+    label = await configLabel(client, repo, manifest.bytes);
+  } catch (e) {
+    // A record whose image or config is gone (deleted, half-pruned) is no record: build.
+    if (e instanceof ImgbError && (e.code === "registry.not-found" || e.code === "registry.digest-mismatch")) return { kind: "mismatch", digest, reason: `its image cannot be read (${e.message})` };
+    throw e;
+  }
   if (label === checksum) return { kind: "hit", digest, manifest };
   const reason = label === undefined ? `its image has no ${CHECKSUM_LABEL} label` : `its image's ${CHECKSUM_LABEL} label is ${label}`;
   return { kind: "mismatch", digest, reason };

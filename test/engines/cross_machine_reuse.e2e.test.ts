@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { exec } from "../../src/exec.ts";
 import { runImgb } from "../helpers/binary.ts";
-import { BASE_IMAGE, E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 const ns = uniqueRepo("xreuse");
@@ -201,5 +201,35 @@ describe.skipIf(!(await requireEngine("registry")))("two machines building the s
     expect(my.checksum).toBe(mx.checksum);
     expect(my.digest).toBe(mx.digest);
     expect(await registryDigest(REGISTRY, `${repoNs}/app`, `imgb-${mx.checksum.slice(7)}`)).toBe(mx.digest);
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("auth-registry")))("registry reuse through a registry that needs a login (oci flavor)", () => {
+  afterAll(cleanupTempDirs);
+
+  test("the lookup and the record use the stack's credentials (token flow); the password shows nowhere", async () => {
+    const repoNs = uniqueRepo("xreuse-auth");
+    const make = (name: string) => {
+      const dir = join(tempDir(`imgb-auth-${name}-`), name);
+      writeTree(dir, {
+        "imgb.yaml": `image_builder: { flavor: oci }\ncontainer_registry: { uri: ${AUTH_REGISTRY}/${repoNs}, credentials: { username: ${AUTH_USER}, password_env: REG_PASSWORD } }\nimages:\n  app: { dockerfile_inline: "FROM scratch\\nCOPY a.txt /a.txt\\n", context: . , tags: [v1, v2] }\n`,
+        "a.txt": "same on both\n",
+      });
+      return { dir, home: tempDir(`imgb-auth-home-${name}-`) };
+    };
+    const go = (m: { dir: string; home: string }) => runImgb(["build", "--progress", "plain", "--metadata-file", join(m.home, "m.json")], { cwd: m.dir, env: { IMGB_HOME: m.home, REG_PASSWORD: AUTH_PASSWORD } });
+    const x = make("x");
+    const rx = await go(x);
+    expect(rx.code, rx.stderr).toBe(0);
+    const y = make("y");
+    const ry = await go(y);
+    expect(ry.code, ry.stderr).toBe(0);
+    const mx = JSON.parse(readFileSync(join(x.home, "m.json"), "utf8")).app as { digest: string };
+    const my = JSON.parse(readFileSync(join(y.home, "m.json"), "utf8")).app as { digest: string; reused: boolean };
+    expect(my.reused).toBe(true);
+    expect(my.digest).toBe(mx.digest);
+    expect(ry.stderr).not.toContain(AUTH_PASSWORD);
+    const auth = { user: AUTH_USER, password: AUTH_PASSWORD };
+    expect(await registryDigest(AUTH_REGISTRY, `${repoNs}/app`, "v2", auth)).toBe(mx.digest);
   }, E2E_TIMEOUT);
 });
