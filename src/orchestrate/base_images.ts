@@ -9,7 +9,8 @@
  * leaves the decision to the context digest alone.
  *
  * Only pinned and registry answers are machine-independent: an image with a base known only
- * locally (or not at all) is not looked up in, nor recorded to, the registry (`registryReuse`).
+ * locally (or not at all), or whose local copy is not the registry's image, is not looked up
+ * in, nor recorded to, the registry (`notPortable` of prepare.ts).
  */
 import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
@@ -17,7 +18,7 @@ import type { BuildOptions } from "../builder/build_options.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { Registries } from "../image/remote/registries.ts";
-import { parseReference, referenceTarget, splitReference } from "../image/name.ts";
+import { parseReference, referenceTarget, splitReference, stripTag } from "../image/name.ts";
 import { parseDockerfile } from "../dockerfile/parse.ts";
 import { parsePlatform, planBuild } from "../dockerfile/stages.ts";
 
@@ -54,11 +55,20 @@ export async function baseImageDigests(
     let remote = cache.get(ref);
     if (!remote) cache.set(ref, (remote = registryDigest(ref, registry, signal)));
     const digest = await remote;
+    const local = await builder.localImageId?.(ref).catch(() => undefined);
     if (digest) {
-      out.digests[ref] = digest;
+      // The engine builds FROM its local copy (unless it pulls): one that is not the registry's
+      // image (an old pull, a local rebuild) would be built on while the checksum named another
+      // base. Then the local image counts, and the checksum is this machine's only.
+      const stale = local !== undefined && !options.pull && (await builder.localImageId?.(`${stripTag(ref)}@${digest}`).catch(() => undefined)) !== local;
+      if (!stale) {
+        out.digests[ref] = digest;
+        continue;
+      }
+      out.digests[ref] = local;
+      out.unresolved.push(`the local copy of base image '${ref}' (${local}) is not the registry's ${digest}: pull it, or set pull: true`);
       continue;
     }
-    const local = await builder.localImageId?.(ref).catch(() => undefined);
     out.digests[ref] = local ?? null;
     out.unresolved.push(local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved`);
   }

@@ -55,4 +55,18 @@ describe.skipIf(!(await requireEngine("docker", "docker-tcp", "podman", "registr
     expect(sum(a, "remote").why!.join(" | ")).toContain("registry: no record tag");
     expect(sum(a, "local").why!.join(" | ")).toContain(`registry: off for this image: base image '${BASE_IMAGE}' is not in a registry imgb can reach (only in the local engine)`);
   }, E2E_TIMEOUT);
+
+  test("a local copy of a registry base that is not the registry's image: its local ID counts, registry reuse off, print says why", async () => {
+    const stale = `${REGISTRY}/${ns}/stale:1`;
+    await exec(["podman", "push", "--tls-verify=false", BASE_IMAGE, stale]); // the registry's image
+    await exec([DOCKER_CLI, "-H", DOCKER_HOST, "tag", BASE_IMAGE, stale]); // docker's own, never pulled from there
+    try {
+      const c = checkout("stale", DOCKER_HOST, DOCKER_CLI);
+      writeTree(c.dir, { "remote/Dockerfile": `FROM ${stale}\nCOPY a.txt /a.txt\n` });
+      const p = (await plan(c)).find((e) => e.image === "remote")!;
+      expect(p.why!.join(" | ")).toContain(`registry: off for this image: the local copy of base image '${stale}'`);
+    } finally {
+      await exec([DOCKER_CLI, "-H", DOCKER_HOST, "rmi", stale]).catch(() => {});
+    }
+  }, E2E_TIMEOUT);
 });
