@@ -79,11 +79,14 @@ const builds = (m: Machine) => (existsSync(m.log) ? readFileSync(m.log, "utf8").
 const ready = await requireEngine("podman", "registry");
 
 describe.skipIf(!ready)("reuse across machines through the registry (podman, two stores)", () => {
-  const a = ready ? machine("a", false) : undefined!;
-  const b = ready ? machine("b", true) : undefined!;
+  // Made in beforeAll, not at collection: a run filtered to other suites leaves nothing behind.
+  let a: Machine;
+  let b: Machine;
   let metaA: Meta;
 
   beforeAll(async () => {
+    a = machine("a", false);
+    b = machine("b", true);
     await exec(["podman", "push", "--tls-verify=false", BASE_IMAGE, baseRef]);
   }, E2E_TIMEOUT);
   afterAll(async () => {
