@@ -5,12 +5,14 @@
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
 import { containersBuildOptions } from "../_containers/config_schema.ts";
+import { OUTPUT_KEY } from "../../src/builder/output_keys.ts";
 
 export const BuildahConfig = Type.Object(
   {
     binary: Type.String({ default: "buildah", minLength: 1, description: "The buildah CLI to run: a name looked up on PATH, or a path." }),
     isolation: Type.Optional(
       Type.Union([Type.Literal("oci"), Type.Literal("rootless"), Type.Literal("chroot")], {
+        [OUTPUT_KEY]: true, // RUN under another isolation can see another environment
         description: "How RUN instructions are isolated (--isolation). chroot works inside unprivileged containers.",
       }),
     ),

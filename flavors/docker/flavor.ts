@@ -5,6 +5,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
+import { OUTPUT_KEY } from "../../src/builder/output_keys.ts";
 
 export const DockerConfig = Type.Object(
   {
@@ -17,6 +18,8 @@ export const DockerConfig = Type.Object(
       }),
     ),
     builder: Type.Union([Type.Literal("buildkit"), Type.Literal("classic")], {
+      // The only key that changes the image; the others say where the daemon and CLI are.
+      [OUTPUT_KEY]: true,
       default: "buildkit",
       description: "buildkit (DOCKER_BUILDKIT=1) or the classic builder (DOCKER_BUILDKIT=0).",
     }),

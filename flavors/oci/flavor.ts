@@ -7,10 +7,12 @@
  */
 import { Type } from "@sinclair/typebox";
 import { defineFlavor } from "../../src/builder/flavor.ts";
+import { OUTPUT_KEY } from "../../src/builder/output_keys.ts";
 
 export const OciConfig = Type.Object(
   {
     output: Type.String({
+      [OUTPUT_KEY]: true,
       default: "registry",
       pattern: "^(registry|oci-layout:.+|docker-archive:.+)$",
       description:
@@ -18,6 +20,7 @@ export const OciConfig = Type.Object(
       examples: ["registry", "oci-layout:build/oci", "docker-archive:build/{image}.tar"],
     }),
     platform: Type.String({
+      [OUTPUT_KEY]: true,
       default: "linux/amd64",
       pattern: "^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$",
       description: "Platform built when the image lists no platforms, as os/arch[/variant].",
@@ -30,6 +33,7 @@ export const OciConfig = Type.Object(
       description: "Registries (host:port) reached over plain HTTP. Loopback registries (127.0.0.1, localhost) always are.",
     }),
     compression_level: Type.Integer({
+      [OUTPUT_KEY]: true,
       minimum: 0,
       maximum: 9,
       default: 1,

@@ -9,7 +9,7 @@ import { rename, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { FileHashCache } from "../orchestrate/context_digest.ts";
 import type { ImageResult } from "../orchestrate/events.ts";
-import { storeReuseCache, type ReuseCache } from "../orchestrate/reuse.ts";
+import { reuseMode, storeReuseCache, type ReuseCache } from "../orchestrate/reuse.ts";
 import { runBuild, type BuildRun } from "../orchestrate/run_build.ts";
 import { CancelledError, InputError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
@@ -24,7 +24,7 @@ export const DEFAULT_JOBS = Math.min(4, Math.max(2, availableParallelism()));
 export default defineCommand({
   name: "build",
   summary: "Build the images of a stack (dependencies first, in parallel) and push them to its registry",
-  usage: "build [-f FILE] [IMAGE…] [--jobs N] [--no-reuse] [--progress MODE] [--metadata-file FILE]",
+  usage: "build [-f FILE] [IMAGE…] [--jobs N] [--reuse MODE] [--no-reuse] [--progress MODE] [--metadata-file FILE]",
   examples: [
     "imgb build",
     "imgb build -f deploy/imgb.yaml app worker",
@@ -37,7 +37,8 @@ export default defineCommand({
     ...fileOption,
     jobs: { type: "string", short: "j", value: "N", description: `Images built at once (default ${DEFAULT_JOBS})` },
     "fail-fast": { type: "boolean", description: "Stop all builds at the first failure" },
-    "no-reuse": { type: "boolean", description: "Build even when an identical build exists" },
+    "no-reuse": { type: "boolean", description: "Build even when an identical build exists (--reuse off)" },
+    reuse: { type: "string", value: "MODE", description: "registry (local record, else the registry's record tag), local, or off (default: the stack's reuse, else registry with a registry)" },
     progress: { type: "string", value: "MODE", description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, e.g. app.target=debug or '*.no_cache=true'" },
     output: { type: "string", value: "TYPE:DEST", description: "Where the flavor writes images, for flavors with an `output` setting (oci: registry, oci-layout:DIR, docker-archive:FILE)" },
@@ -55,6 +56,7 @@ export default defineCommand({
     const { stack, catalog } = await loadStackForCommand(o, io, o.set, o.output === undefined ? undefined : { output: o.output });
     await useAutoFlavor(stack, catalog, io);
     const { flavor, origin } = catalog.get(stack.imageBuilder.flavor)!;
+    const reuse = reuseMode(stack, o.reuse, o["no-reuse"]);
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
     const hashes = store ? new StoreHashCache(store) : undefined;
@@ -66,7 +68,8 @@ export default defineCommand({
         env: io.env,
         jobs,
         failFast: o["fail-fast"],
-        reuse: store && !o["no-reuse"] ? storeReuseCache(store) : undefined,
+        reuse: store && reuse !== "off" ? storeReuseCache(store) : undefined,
+        registryReuse: reuse === "registry",
         hashes,
         flavorOrigin: origin,
         events: (e) => view.event(e),

@@ -16,6 +16,8 @@ export const commands: Record<string, Loader> = {
   "flavor describe": () => import("./flavor_describe.ts"),
   "flavor register": () => import("./flavor_register.ts"),
   "flavor remove": () => import("./flavor_remove.ts"),
+  "reuse list": () => import("./reuse_list.ts"),
+  "reuse prune": () => import("./reuse_prune.ts"),
   version: () => import("./version.ts"),
 };
 

@@ -1,5 +1,5 @@
 import { planStackBuild } from "../orchestrate/plan.ts";
-import { storeReuseCache } from "../orchestrate/reuse.ts";
+import { reuseMode, storeReuseCache } from "../orchestrate/reuse.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
@@ -12,6 +12,7 @@ export default defineCommand({
   options: {
     ...fileOption,
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, as for imgb build" },
+    reuse: { type: "string", value: "MODE", description: "Plan with this reuse mode: registry, local or off, as for imgb build" },
     "no-plan": { type: "boolean", description: "Only the resolved stack: no checksums, no reuse checks (reads no contexts)" },
   },
   positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
@@ -23,6 +24,7 @@ export default defineCommand({
       return;
     }
     await useAutoFlavor(stack, catalog, io);
+    const reuse = reuseMode(stack, args.options.reuse);
     let store: Store | undefined;
     try {
       store = Store.openIfExists(io.env);
@@ -33,10 +35,11 @@ export default defineCommand({
       const plan = await planStackBuild(stack, catalog.get(stack.imageBuilder.flavor)!.flavor, {
         images: args.positionals,
         env: io.env,
-        reuse: store ? storeReuseCache(store) : undefined,
+        reuse: store && reuse !== "off" ? storeReuseCache(store) : undefined,
+        registryReuse: reuse === "registry",
         signal: io.signal,
       });
-      io.out(JSON.stringify({ ...stack, plan }, null, 2) + "\n");
+      io.out(JSON.stringify({ ...stack, reuse, plan }, null, 2) + "\n");
     } finally {
       store?.close();
     }

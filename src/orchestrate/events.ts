@@ -9,6 +9,8 @@ export interface ImageResult {
   checksum: string;
   /** True when an earlier identical build was reused instead of building. */
   reused: boolean;
+  /** Where the reused build was found: this machine's store, or the registry's record tag. */
+  reusedFrom?: "local" | "registry";
   durationMs: number;
 }
 

@@ -52,7 +52,7 @@ describe("imageChecksum", () => {
   test("the Dockerfile path (no longer a build option) keeps its place: records made before stay valid", () => {
     // The document as imgb hashed it when BuildOptions still had `dockerfile`.
     const before = {
-      v: 2,
+      v: 3,
       context: "sha256:aa",
       ignore: null,
       options: { dockerfile: "Dockerfile", buildArgs: { A: "1" }, platforms: [], labels: {}, pull: false, extraFlags: [] },
@@ -65,7 +65,7 @@ describe("imageChecksum", () => {
   });
 
   test("the version is in it: records of version 1 (tags included) stop matching", () => {
-    expect(CHECKSUM_VERSION).toBe(2);
+    expect(CHECKSUM_VERSION).toBe(3);
     expect(imageChecksum(inputs({ version: 1 }))).not.toBe(imageChecksum(inputs()));
   });
 });

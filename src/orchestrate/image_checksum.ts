@@ -4,6 +4,11 @@
  * digests); the Dockerfile and files through the context digest; the ignore file's effect is in
  * the file set, its text is added too; base images through their current IDs or digests.
  *
+ * Machine-independent (the registry record of reuse.ts is shared by every machine): no absolute
+ * path enters (context paths are relative, the ignore file by content), the flavor config only by
+ * the keys its schema marks as output keys (src/builder/output_keys.ts; not `binary`, daemon
+ * addresses, storage roots, config dirs), and the store location never.
+ *
  * Left out on purpose: tags and `no_cache`. Tags are destinations, not inputs (a reused image is
  * re-tagged instead), so `tags: [latest, "${GIT_SHA}"]` reuses across commits; `no_cache` says
  * how to build, not what, and forces a build by itself (see run_build.ts).
@@ -40,8 +45,11 @@ export interface ChecksumInputs {
 
 export const CHECKSUM_LABEL = "dev.imgb.checksum";
 
-/** 2: tags and no_cache left the checksum (records of version 1 included them). */
-export const CHECKSUM_VERSION = 2;
+/**
+ * 2: tags and no_cache left the checksum (records of version 1 included them).
+ * 3: machine-independent: only the flavor's output keys of its config, bases by registry digest first.
+ */
+export const CHECKSUM_VERSION = 3;
 
 export function imageChecksum(i: ChecksumInputs): string {
   const doc = {

@@ -15,6 +15,7 @@ import { prepareImage } from "./prepare.ts";
 import type { BuiltReference } from "./refs.ts";
 import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
+import { lookupRecord, recordTag, type RecordLookup } from "./registry_record.ts";
 import { selectImages } from "./run_build.ts";
 
 export interface PlanEntry {
@@ -24,12 +25,18 @@ export interface PlanEntry {
   /** reuse: an identical build exists (verified); build: it will be built; pending: depends on a build. */
   decision: "reuse" | "build" | "pending";
   ref?: string;
+  /** Where the reused build was found: this machine's store or the registry's record tag; none: built. */
+  reuseFrom?: "local" | "registry" | "none";
+  /** Why it is not reused from the local record or from the registry (one reason per place). */
+  why?: string[];
 }
 
 export interface PlanOptions {
   images: readonly string[];
   env: Record<string, string | undefined>;
   reuse?: ReuseCache;
+  /** Look up the registry's record tags too (`reuse: registry`). */
+  registryReuse?: boolean;
   hashes?: FileHashCache;
   signal: AbortSignal;
 }
@@ -40,6 +47,8 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
   const registry = stack.containerRegistry ? registryForPlan(stack.containerRegistry, options.env) : undefined;
   const Builder = await flavor.implementation();
   const known = new Map<string, BuiltReference>();
+  const bases = new Map<string, Promise<string | undefined>>();
+  const registryReuse = options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false;
   const plan: PlanEntry[] = [];
   for (const name of order) {
     const entry: PlanEntry = { image: name, dependsOn: dependenciesOf(stack.images[name]!), checksum: null, decision: "pending" };
@@ -47,19 +56,54 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
     const builder = new Builder(stack.imageBuilder.config, { log() {}, signal: options.signal, report() {} });
     let prepared;
     try {
-      prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => known.get(n), options.hashes, () => {}, options.signal);
+      prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => known.get(n), options.hashes, () => {}, options.signal, { flavor, bases });
     } catch (e) {
       if (e instanceof RuntimeError && e.code === "build.ref-unresolved") continue; // waits for a build
       throw e;
     }
     entry.checksum = prepared.checksum;
+    const why: string[] = [];
     const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
+    if (prepared.options.noCache) why.push("no_cache is set");
+    else if (!options.reuse && !registryReuse) why.push("reuse is off");
+    else if (!options.reuse) why.push("local: no store on this machine");
+    else if (!record) why.push("local: no record of this checksum in this machine's store");
     if (record && canRetag(record, builder, registry) && (await stillExists(record, builder, registry, options.signal))) {
       entry.decision = "reuse";
+      entry.reuseFrom = "local";
       entry.ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!; // as imgb build would print it
       known.set(name, { ...record, ref: entry.ref });
+      continue;
+    }
+    if (record) why.push(`local: the recorded ${record.ref} no longer exists`);
+    entry.decision = "build";
+    entry.reuseFrom = "none";
+    entry.why = why;
+    if (prepared.options.noCache || (!options.reuse && !registryReuse)) continue;
+    if (!registryReuse) {
+      why.push(registry ? "registry: reuse is local (or the flavor does not push to the registry)" : "registry: the stack has no container_registry");
+      continue;
+    }
+    if (prepared.notPortable) {
+      why.push(`registry: off for this image: ${prepared.notPortable}`);
+      continue;
+    }
+    const repository = prepared.destinations[0]!.slice(0, prepared.destinations[0]!.lastIndexOf(":"));
+    let found: RecordLookup;
+    try {
+      found = await lookupRecord(registry, repository, prepared.checksum, options.signal);
+    } catch (e) {
+      if (options.signal.aborted) throw e;
+      why.push(`registry: cannot look up ${repository}:${recordTag(prepared.checksum)}: ${(e as Error).message}`);
+      continue;
+    }
+    if (found.kind === "hit") {
+      Object.assign(entry, { decision: "reuse", reuseFrom: "registry", ref: `${repository}@${found.digest}`, why: undefined });
+      known.set(name, { ref: entry.ref!, digest: found.digest });
+    } else if (found.kind === "miss") {
+      why.push(`registry: no record tag ${repository}:${recordTag(prepared.checksum)}`);
     } else {
-      entry.decision = "build";
+      why.push(`registry: record tag ${repository}:${recordTag(prepared.checksum)} points at ${found.digest}, but ${found.reason} (forged or stale: it will be rebuilt)`);
     }
   }
   return plan;

@@ -10,7 +10,9 @@ import type { ContainerRegistry } from "../builder/container_registry.ts";
 import { targetRepository } from "../image/name.ts";
 import { contextForImage } from "../stack/image_context.ts";
 import type { ResolvedImage, ResolvedStack } from "../stack/model.ts";
-import { baseImageDigests } from "./base_images.ts";
+import type { AnyFlavor } from "../builder/flavor.ts";
+import { outputConfig } from "../builder/output_keys.ts";
+import { baseImageDigests, type BaseLookupCache } from "./base_images.ts";
 import { contextDigest, type FileHashCache } from "./context_digest.ts";
 import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
 import { resolveImageRefs, type BuiltReference } from "./refs.ts";
@@ -27,6 +29,16 @@ export interface PreparedImage {
   context: ImageBuildContext;
   options: BuildOptions;
   checksum: string;
+  /** Why this checksum may not be looked up in, or recorded to, the registry (machine-dependent); undefined: it may. */
+  notPortable?: string;
+}
+
+/** What prepareImage also uses when the caller has it. */
+export interface PrepareExtras {
+  /** The flavor: only the config keys its schema marks as output keys enter the checksum. */
+  flavor?: AnyFlavor;
+  /** Base image lookups shared by the images of one run. */
+  bases?: BaseLookupCache;
 }
 
 export async function prepareImage(
@@ -38,6 +50,7 @@ export async function prepareImage(
   hashes: FileHashCache | undefined,
   onWarning: (message: string) => void,
   signal: AbortSignal,
+  extras: PrepareExtras = {},
 ): Promise<PreparedImage> {
   const { context } = contextForImage(image, builder.buildContextClass, { onWarning });
   const [first, ...more] = image.tags;
@@ -61,17 +74,20 @@ export async function prepareImage(
   const entries = await context.files(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.
   signal.throwIfAborted();
+  const bases = await baseImageDigests(context, entries, options, builder, registry, signal, extras.bases);
   const checksum = imageChecksum({
     contextDigest: await contextDigest(entries, { cache: hashes, signal }),
     ignoreFile: context.ignoreFile,
     dockerfile: context.dockerfile,
     options,
     flavor: stack.imageBuilder.flavor,
-    flavorConfig: stack.imageBuilder.config,
+    flavorConfig: extras.flavor ? outputConfig(extras.flavor.config, stack.imageBuilder.config) : stack.imageBuilder.config,
     destination: registry ? targetRepository(registry, image.name) : undefined,
-    bases: await baseImageDigests(context, entries, options, builder, registry, signal),
+    bases: bases.digests,
   });
   const repository = registry ? targetRepository(registry, image.name) : image.name;
   const destinations = [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);
-  return { image, imageName, destinations, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
+  const prepared: PreparedImage = { image, imageName, destinations, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
+  if (bases.unresolved.length > 0) prepared.notPortable = bases.unresolved.join("; ");
+  return prepared;
 }

@@ -11,6 +11,7 @@ import { parseReference, registryHost, splitReference } from "../image/name.ts";
 import { registryClient } from "../image/remote/client.ts";
 import { RuntimeError } from "../errors.ts";
 import type { BuildRecord } from "../store/store.ts";
+import type { FetchedManifest } from "./registry_record.ts";
 
 /** Can a reused `rec` be given its tags here? (Else it is built, which tags it.) */
 export function canRetag(rec: BuildRecord, builder: BaseImageBuilder, registry: ContainerRegistry | undefined): boolean {
@@ -18,8 +19,12 @@ export function canRetag(rec: BuildRecord, builder: BaseImageBuilder, registry: 
   return builder.tagImage !== undefined && rec.imageId !== undefined;
 }
 
-/** Point every destination (`repo:tag`) at the recorded image. */
-export async function retag(rec: BuildRecord, destinations: readonly string[], builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal): Promise<void> {
+/**
+ * Point every destination (`repo:tag`) at the recorded image. `fetched`: the manifest is already
+ * here (a registry record hit): no GET, and one PUT per tag without asking first — a fresh
+ * machine's tags point elsewhere, and a PUT of the same bytes changes nothing.
+ */
+export async function retag(rec: BuildRecord, destinations: readonly string[], builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal, fetched?: FetchedManifest): Promise<void> {
   if (!isPushed(rec)) {
     await builder.tagImage!(rec.imageId!, destinations);
     return;
@@ -32,10 +37,9 @@ export async function retag(rec: BuildRecord, destinations: readonly string[], b
     byRepo.set(repo, [...(byRepo.get(repo) ?? []), tag]);
   }
   for (const [repo, tags] of byRepo) {
-    const manifest = await client.manifestGet(repo, rec.digest!);
+    const manifest = fetched ?? (await client.manifestGet(repo, rec.digest!));
     for (const tag of tags) {
-      const now = await client.manifestHead(repo, tag);
-      if (now?.digest === rec.digest) continue; // already there: no write
+      if (!fetched && (await client.manifestHead(repo, tag))?.digest === rec.digest) continue; // already there: no write
       const put = await client.manifestPut(repo, tag, manifest.bytes, manifest.mediaType);
       if (put && put !== rec.digest) {
         throw new RuntimeError("reuse.retag", `Registry ${host} stored ${repo}:${tag} as ${put} instead of the reused ${rec.digest}`, {

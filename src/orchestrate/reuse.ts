@@ -11,6 +11,24 @@ import { inRegistry, splitReference } from "../image/name.ts";
 import { registryClient } from "../image/remote/client.ts";
 import { isHelperFailure } from "../image/remote/credential_helper.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
+import { UsageError } from "../errors.ts";
+import type { ResolvedStack } from "../stack/model.ts";
+
+/** registry: the local record, else the registry's record tag; local: the local record only; off: always build. */
+export type ReuseMode = "registry" | "local" | "off";
+export const REUSE_MODES: readonly ReuseMode[] = ["registry", "local", "off"];
+
+/** `--reuse MODE` (or `--no-reuse`, which is off), else the stack's `reuse`, else registry when the stack has a registry. */
+export function reuseMode(stack: Pick<ResolvedStack, "reuse" | "containerRegistry">, flag?: string, noReuse?: boolean): ReuseMode {
+  if (flag !== undefined && !(REUSE_MODES as readonly string[]).includes(flag)) {
+    throw new UsageError("cli.bad-reuse", `Invalid --reuse '${flag}'`, { hint: `one of: ${REUSE_MODES.join(", ")}` });
+  }
+  if (noReuse && flag !== undefined && flag !== "off") throw new UsageError("cli.bad-reuse", `--no-reuse and --reuse ${flag} contradict each other`, { hint: "--no-reuse is --reuse off" });
+  if (noReuse) return "off";
+  const mode = (flag as ReuseMode | undefined) ?? stack.reuse ?? (stack.containerRegistry ? "registry" : "local");
+  // Without a registry there is nothing shared to look in: registry reuse is the local one.
+  return mode === "registry" && !stack.containerRegistry ? "local" : mode;
+}
 
 export interface ReuseCache {
   lookup(checksum: string): BuildRecord | undefined;

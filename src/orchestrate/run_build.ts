@@ -23,6 +23,8 @@ import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, schedule, type Outcome } from "./schedule.ts";
+import type { BaseLookupCache } from "./base_images.ts";
+import { lookupRecord, writeRecord } from "./registry_record.ts";
 
 export type { ImageResult } from "./events.ts";
 
@@ -38,6 +40,11 @@ export interface RunBuildOptions {
   failFast?: boolean;
   /** Earlier builds; without it every image is built (`--no-reuse`). */
   reuse?: ReuseCache;
+  /**
+   * `reuse: registry`: an image with no (valid) local record is looked up in the stack's
+   * registry, and every pushed build is recorded there (registry_record.ts).
+   */
+  registryReuse?: boolean;
   /** Content hashes of context files (stat cache). */
   hashes?: FileHashCache;
   events(event: BuildEvent): void;
@@ -65,6 +72,8 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   if (registry && order.length > 0 && usesStackRegistry(stack, flavor, order, registry)) await probeRegistry(registry, options.signal);
   if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
   const done = new Map<string, ImageResult>();
+  // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
+  const shared: Shared = { flavor, bases: new Map(), registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 
   const outcomes = await schedule(
@@ -72,7 +81,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     deps,
     async (name, signal) => {
       try {
-        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame);
+        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared);
         done.set(name, result);
         options.events({ type: "done", image: name, result });
         return result;
@@ -92,6 +101,13 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   return { order, outcomes };
 }
 
+/** What the images of one run share. */
+interface Shared {
+  flavor: Flavor;
+  bases: BaseLookupCache;
+  registryReuse: boolean;
+}
+
 async function buildOne(
   stack: ResolvedStack,
   name: string,
@@ -102,6 +118,7 @@ async function buildOne(
   options: RunBuildOptions,
   signal: AbortSignal,
   blame: ReturnType<typeof userCode>,
+  shared: Shared,
 ): Promise<ImageResult> {
   const started = performance.now();
   const facts: BuildReport = {};
@@ -120,6 +137,7 @@ async function buildOne(
     options.hashes,
     (message) => options.events({ type: "warning", image: name, message }),
     signal,
+    { flavor: shared.flavor, bases: shared.bases },
   );
   const elapsed = () => Math.round(performance.now() - started);
 
@@ -132,14 +150,36 @@ async function buildOne(
       await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
-      return { image: name, ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, durationMs: elapsed() };
+      return { image: name, ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() };
     }
     options.reuse!.forget(prepared.checksum);
+  }
+  const repository = prepared.destinations[0]!.slice(0, prepared.destinations[0]!.lastIndexOf(":"));
+  const portable = shared.registryReuse && prepared.notPortable === undefined;
+  if (portable && !prepared.options.noCache) {
+    options.events({ type: "step", image: name, step: "lookup" });
+    const found = await lookupRecord(registry!, repository, prepared.checksum, signal);
+    if (found.kind === "mismatch") {
+      options.events({ type: "warning", image: name, message: `registry record ${repository}:imgb-… points at ${found.digest}, but ${found.reason}, not ${prepared.checksum}: ignored, building` });
+    } else if (found.kind === "hit") {
+      options.events({ type: "step", image: name, step: "tag" });
+      const rec = { checksum: prepared.checksum, image: name, ref: `${repository}@${found.digest}`, digest: found.digest, builtAt: new Date().toISOString() };
+      await retag(rec, prepared.destinations, builder, registry, signal, found.manifest);
+      options.reuse?.record(rec);
+      return { image: name, ref: rec.ref, digest: found.digest, checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() };
+    }
   }
   options.events({ type: "step", image: name, step: "build" });
   const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, optionsForContract(contractVersion, prepared.options, prepared.context.dockerfile), registry));
   const result: ImageResult = { image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() };
   options.reuse?.record({ checksum: result.checksum, image: name, ref, digest: result.digest, imageId: result.imageId, builtAt: new Date().toISOString() });
+  if (portable && result.digest && ref.includes("@sha256:")) {
+    // The image is pushed; the record is an extra: failing to write it fails nothing.
+    await writeRecord(registry!, repository, result.digest, prepared.checksum, signal).catch((e: unknown) => {
+      if (signal.aborted) throw e;
+      options.events({ type: "warning", image: name, message: `not recorded in the registry for other machines: ${(e as Error).message}` });
+    });
+  }
   return result;
 }
 

@@ -83,6 +83,8 @@ export interface ResolvedStack {
   dir: string;
   imageBuilder: { flavor: string; config: Record<string, unknown> };
   containerRegistry?: ResolvedRegistry;
+  /** The stack's `reuse` key, when given (the default is decided by src/orchestrate/reuse.ts). */
+  reuse?: "registry" | "local" | "off";
   /** Absolute paths of custom flavor source files listed in the stack. */
   flavorSources: string[];
   images: Record<string, ResolvedImage>;

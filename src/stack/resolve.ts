@@ -46,6 +46,7 @@ export function resolveStack(
     flavorSources: (value.flavors ?? []).map((p) => resolve(dir, p)),
     images,
   };
+  if (value.reuse) stack.reuse = value.reuse;
   if (value.container_registry) {
     stack.containerRegistry = resolveRegistry(value.container_registry, dir, at, errors);
     checkNameLengths(stack, at, errors);

@@ -146,6 +146,12 @@ export const StackSchema = Type.Object(
     container_registry: Type.Optional(RegistrySchema),
     flavors: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "Custom flavor source files, relative to the stack file." })),
     secrets: Type.Optional(Type.Record(Type.String({ pattern: MOUNT_ID_PATTERN }), SecretSchema, { additionalProperties: false, description: "Build secrets every image gets, by id; an image's own `secrets` entry of the same id wins." })),
+    reuse: Type.Optional(
+      Type.Union([Type.Literal("registry"), Type.Literal("local"), Type.Literal("off")], {
+        description:
+          "Skip identical builds: registry (this machine's record, else the record tag imgb-<checksum> in container_registry, shared by every machine; the default with a registry), local (this machine's record only; the default without), off (always build). `imgb build --reuse` overrides it.",
+      }),
+    ),
     images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),
   },
   { ...strict, title: "imgb stack file", description: "A stack: an image builder, an optional registry, and the images to build." },

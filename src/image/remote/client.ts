@@ -166,6 +166,28 @@ export class RegistryClient {
     await this.request("GET", "/v2/", { scopes: [], ok: [200] });
   }
 
+  /** Every tag of `repo` (following the `Link` header of paginated answers); none for a repository that does not exist. */
+  async tagsList(repo: string): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    while (path) {
+      const res = await this.request("GET", path, { scopes: [pull(repo)], ok: [200, 404] });
+      if (res.status === 404) return tags;
+      const body = (await res.json().catch(() => ({}))) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      path = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get("link") ?? "")?.[1];
+    }
+    return tags;
+  }
+
+  /**
+   * DELETE a manifest by digest: the image and every tag pointing at it. A registry with
+   * deletion disabled (docker-registry without `storage.delete.enabled: true`) answers 405.
+   */
+  async manifestDelete(repo: string, digest: string): Promise<void> {
+    await this.request("DELETE", `/v2/${repo}/manifests/${digest}`, { scopes: [`repository:${repo}:delete`, push(repo)], ok: [202, 200] });
+  }
+
   private async request(method: string, path: string, req: { scopes: string[]; ok: number[]; headers?: Record<string, string>; body?: Uint8Array | Blob }): Promise<Response> {
     const url = path.startsWith("http") ? path : `${this.base}${path}`;
     const key = req.scopes.join(" ");
