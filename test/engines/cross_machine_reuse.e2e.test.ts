@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { exec } from "../../src/exec.ts";
 import { runImgb } from "../helpers/binary.ts";
 import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, E2E_TIMEOUT, REGISTRY, registryDigest, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
-import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
+import { cleanupTempDirs, shortTempDir, tempDir, writeTree } from "../helpers/tmp.ts";
 
 const ns = uniqueRepo("xreuse");
 const baseRef = `${REGISTRY}/${ns}/busybox:1`;
@@ -51,7 +51,7 @@ interface Machine {
 const runroots: string[] = [];
 
 function machine(name: string, wrapped: boolean): Machine {
-  const m = { dir: join(tempDir(`imgb-xreuse-${name}-`), "checkout", name), home: tempDir(`imgb-xreuse-home-${name}-`), root: tempDir(`imgb-xreuse-store-${name}-`), runroot: mkdtempSync("/tmp/ixr-"), log: "", engine: "podman" };
+  const m = { dir: join(tempDir(`imgb-xreuse-${name}-`), "checkout", name), home: tempDir(`imgb-xreuse-home-${name}-`), root: tempDir(`imgb-xreuse-store-${name}-`), runroot: shortTempDir("ixr-"), log: "", engine: "podman" };
   runroots.push(m.runroot);
   writeTree(m.dir, files());
   if (wrapped) {

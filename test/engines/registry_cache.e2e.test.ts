@@ -13,20 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exec } from "../../src/exec.ts";
 import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, requireEngine, requireTool, uniqueRepo, type EngineName } from "../helpers/testenv.ts";
-import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
+import { cleanupTempDirs, shortTempDir, tempDir } from "../helpers/tmp.ts";
 import { build } from "./_scenario.ts";
 
 afterAll(cleanupTempDirs);
 
 const registry = { uri: REGISTRY, insecure: true };
 
-/**
- * A directory with a short path, in the TMPDIR the test run started with (preload.ts), for paths
- * the engines limit in length; each suite removes its own in afterAll.
- */
-function shortTempDir(prefix: string): string {
-  return mkdtempSync(join(process.env.IMGB_TEST_OUTER_TMPDIR ?? tmpdir(), prefix));
-}
 
 /** A Dockerfile no engine has cached yet (the marker), whose RUN is slow and never gives the same /stamp twice. */
 function expensiveContext(): { root: string; marker: string } {

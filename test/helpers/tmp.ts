@@ -26,3 +26,11 @@ export function writeTree(root: string, files: Record<string, string | Uint8Arra
 export function cleanupTempDirs(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
+
+/**
+ * A directory with a short path, in the TMPDIR the test run started with (preload.ts), for paths
+ * the engines limit in length (podman's runroot, unix sockets); the caller removes it.
+ */
+export function shortTempDir(prefix: string): string {
+  return mkdtempSync(join(process.env.IMGB_TEST_OUTER_TMPDIR ?? tmpdir(), prefix));
+}
