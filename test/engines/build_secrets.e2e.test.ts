@@ -58,11 +58,25 @@ beforeAll(async () => {
   saveDir = tempDir("imgb-save-");
 });
 
-afterAll(() => {
-  if (agentPid) process.kill(agentPid);
+afterAll(async () => {
+  // The agent unlinks its socket as it exits: wait for that before its directory is removed,
+  // or the removal races the agent and the directory is left behind.
+  if (agentPid) {
+    process.kill(agentPid);
+    for (let i = 0; i < 100 && alive(agentPid); i++) await Bun.sleep(50);
+  }
   delete process.env[ENV_NAME];
   cleanupTempDirs();
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface Engine {
   label: string;
