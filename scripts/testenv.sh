@@ -23,9 +23,14 @@ AUTH_REGISTRY_ADDR=127.0.0.1:5001
 AUTH_USER=imgb
 AUTH_PASSWORD=imgb-test-password # test-only credential of the throwaway registry on :5001
 BASE_IMAGE=imgb-test/busybox:latest
+# The same busybox for linux/arm64 (local, in docker and podman storage) and a two-platform index
+# of both in the registry on :5000, which builds for several platforms pull from (loopback).
+ARM64_BASE_IMAGE=imgb-test/busybox:arm64
+MULTIARCH_BASE=$REGISTRY_ADDR/imgb-test/busybox-multi:latest
 # Everything the suites run: the engines, the registry, htpasswd (apache2-utils), skopeo, curl;
 # python3 (tarfile round-trips), procps (ps), git (release version), setpriv (util-linux).
-PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client)
+# qemu-user-static + binfmt-support: RUN steps of foreign platforms (linux/arm64) under emulation.
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client qemu-user-static binfmt-support)
 # Commands installed from PACKAGE only when missing from PATH (node/npm often come from elsewhere).
 COMMAND_PACKAGES=(npm:npm)
 # The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.
@@ -197,6 +202,79 @@ import_base_images() {
   fi
 }
 
+# binfmt_misc with qemu-aarch64 registered: arm64 binaries run here (F flag: inside chroots too).
+ensure_binfmt() {
+  local bm=/proc/sys/fs/binfmt_misc
+  [ -e "$bm/register" ] || mount -t binfmt_misc binfmt_misc "$bm" \
+    || die "cannot mount binfmt_misc on $bm (needed to RUN linux/arm64 steps under qemu)"
+  [ -e "$bm/qemu-aarch64" ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 \
+    || update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+  [ -e "$bm/qemu-aarch64" ] \
+    || die "qemu-aarch64 is not registered in $bm (package qemu-user-static; try: update-binfmts --enable qemu-aarch64)"
+  grep -q '^enabled' "$bm/qemu-aarch64" || echo 1 >"$bm/qemu-aarch64"
+}
+
+# busybox-static for arm64, unpacked: the rootfs of the linux/arm64 base.
+build_arm64_rootfs() {
+  local root="$DATA_DIR/busybox-arm64-rootfs" deb_dir="$DATA_DIR/debs" deb applet
+  [ -x "$root/bin/busybox" ] && [ -e "$root/bin/sh" ] && { echo "$root"; return; }
+  mkdir -p "$deb_dir"
+  deb=$(ls "$deb_dir"/busybox-static_*_arm64.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -qq >&2 || die "apt-get update (arm64 lists) failed"
+    (cd "$deb_dir" && apt-get download -qq busybox-static:arm64 >&2) || die "apt-get download busybox-static:arm64 failed"
+    deb=$(ls "$deb_dir"/busybox-static_*_arm64.deb | head -n1)
+  fi
+  rm -rf "$root" "$root.x"
+  dpkg-deb -x "$deb" "$root.x" || die "dpkg-deb -x $deb failed"
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,proc,sys,dev,var}
+  chmod 1777 "$root/tmp"
+  cp "$root.x/bin/busybox" "$root/bin/busybox"
+  rm -rf "$root.x"
+  # The applet list of the amd64 busybox (same package version): the arm64 binary runs only under qemu.
+  for applet in $(/bin/busybox --list-full); do
+    [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  echo "$root"
+}
+
+registry_has() { # repo tag
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    "http://$REGISTRY_ADDR/v2/$1/manifests/$2")" = 200 ]
+}
+
+import_arm64_images() {
+  local root="" amd_root
+  if ! "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" image inspect "$ARM64_BASE_IMAGE" >/dev/null 2>&1; then
+    root=$(build_arm64_rootfs)
+    log "importing $ARM64_BASE_IMAGE (linux/arm64) into docker"
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+      | "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" import --platform linux/arm64 - "$ARM64_BASE_IMAGE" >/dev/null \
+      || die "docker import of $ARM64_BASE_IMAGE failed"
+  fi
+  if ! podman image exists "$ARM64_BASE_IMAGE" 2>/dev/null; then
+    [ -n "$root" ] || root=$(build_arm64_rootfs)
+    log "importing $ARM64_BASE_IMAGE (linux/arm64) into podman/buildah storage"
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+      | podman import --arch arm64 - "$ARM64_BASE_IMAGE" >/dev/null || die "podman import of $ARM64_BASE_IMAGE failed"
+  fi
+  if ! registry_has imgb-test/busybox-multi latest; then
+    log "pushing $MULTIARCH_BASE (linux/amd64 + linux/arm64 index)"
+    local list=imgb-test/busybox-multi-list:latest
+    podman manifest rm "$list" >/dev/null 2>&1 || true
+    podman manifest create "$list" >/dev/null || die "podman manifest create failed"
+    podman manifest add "$list" "containers-storage:localhost/$BASE_IMAGE" >/dev/null || die "podman manifest add (amd64) failed"
+    podman manifest add "$list" "containers-storage:localhost/$ARM64_BASE_IMAGE" >/dev/null || die "podman manifest add (arm64) failed"
+    podman manifest push --all --tls-verify=false "$list" "docker://$MULTIARCH_BASE" >/dev/null 2>&1 \
+      || die "podman manifest push of $MULTIARCH_BASE failed"
+    podman manifest rm "$list" >/dev/null 2>&1 || true
+  fi
+}
+
 # Without overlay, podman and buildah need vfs too: containers/storage reads STORAGE_DRIVER, so
 # /etc/containers/storage.conf stays untouched (the suites get it through `env`).
 podman_storage_env() {
@@ -214,6 +292,8 @@ cmd_start() {
   start_registry registry-auth "$AUTH_REGISTRY_ADDR" 401 "$RUN_DIR/htpasswd"
   start_podman_service
   import_base_images
+  ensure_binfmt
+  import_arm64_images
   log "ready (eval \"\$($0 env)\" to use it)"
 }
 
@@ -254,6 +334,10 @@ cmd_status() {
   check podman-service podman_ready
   check base-docker "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" image inspect "$BASE_IMAGE"
   check base-podman podman image exists "$BASE_IMAGE"
+  check binfmt-aarch64 grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64
+  check arm64-docker "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" image inspect "$ARM64_BASE_IMAGE"
+  check arm64-podman podman image exists "$ARM64_BASE_IMAGE"
+  check multiarch-base registry_has imgb-test/busybox-multi latest
   return $rc
 }
 
@@ -266,6 +350,8 @@ export IMGB_TEST_PODMAN_URL=unix://$PODMAN_SOCK
 export IMGB_TEST_REGISTRY=$REGISTRY_ADDR
 export IMGB_TEST_AUTH_REGISTRY=$AUTH_REGISTRY_ADDR
 export IMGB_TEST_BASE_IMAGE=$BASE_IMAGE
+export IMGB_TEST_ARM64_BASE_IMAGE=$ARM64_BASE_IMAGE
+export IMGB_TEST_MULTIARCH_BASE=$MULTIARCH_BASE
 EOF
   if [ "$(cat "$RUN_DIR/storage-driver" 2>/dev/null)" = vfs ]; then echo "export STORAGE_DRIVER=vfs"; fi
 }
