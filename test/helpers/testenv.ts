@@ -28,6 +28,10 @@ export const AUTH_USER = "imgb";
 /** Test-only password of the throwaway registry on 127.0.0.1:5001 (see scripts/testenv.sh). */
 export const AUTH_PASSWORD = "imgb-test-password";
 export const BASE_IMAGE = "imgb-test/busybox:latest";
+/** The same busybox for linux/arm64, in docker and in podman/buildah storage (scripts/testenv.sh). */
+export const ARM64_BASE_IMAGE = "imgb-test/busybox:arm64";
+/** A linux/amd64 + linux/arm64 index of that busybox in the registry on :5000: multi-platform builds FROM it. */
+export const MULTIARCH_BASE = "127.0.0.1:5000/imgb-test/busybox-multi:latest";
 /** Per-test timeout of the engine suites (a cold engine on 2 cores takes seconds per build). */
 export const E2E_TIMEOUT = 120_000;
 
