@@ -6,8 +6,13 @@ import type { ContainerRegistry } from "./container_registry.ts";
 export interface BuildReport {
   /** Engine image ID (config digest), `sha256:…`. */
   imageId?: string;
-  /** Manifest digest in the registry, `sha256:…`, when pushed. */
+  /** Manifest digest in the registry, `sha256:…`, when pushed (the index digest for several platforms). */
   digest?: string;
+  /**
+   * Multi-platform builds: each platform (`os/arch[/variant]`) and the digest of its manifest,
+   * the entries of the index that `digest` names. Listed in `--metadata-file`.
+   */
+  platforms?: Record<string, string>;
 }
 
 /** What the host (imgb) gives a builder: where to log, how to learn of cancellation. */

@@ -42,7 +42,7 @@ export default defineCommand({
     progress: { type: "string", value: "MODE", description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, e.g. app.target=debug or '*.no_cache=true'" },
     output: { type: "string", value: "TYPE:DEST", description: "Where the flavor writes images, for flavors with an `output` setting (oci: registry, oci-layout:DIR, docker-archive:FILE)" },
-    "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, checksum, reused, duration}} to FILE" },
+    "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, platforms?, checksum, reused, duration}} to FILE" },
   },
   positionals: [{ name: "IMAGE", description: "Images to build, with what they depend on (default: all)", variadic: true }],
   async run(args, io) {
@@ -160,7 +160,7 @@ function summary(io: Io, run: BuildRun): void {
 async function writeMetadata(path: string, results: ImageResult[]): Promise<void> {
   const doc: Record<string, unknown> = {};
   for (const r of results) {
-    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000 };
+    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000 };
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {

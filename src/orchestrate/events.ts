@@ -5,6 +5,8 @@ export interface ImageResult {
   ref: string;
   digest?: string;
   imageId?: string;
+  /** Multi-platform images: platform -> manifest digest (the index entries). */
+  platforms?: Record<string, string>;
   /** The image checksum (what decides reuse; also the image's `dev.imgb.checksum` label). */
   checksum: string;
   /** True when an earlier identical build was reused instead of building. */
