@@ -45,7 +45,7 @@ function plain(schema: TSchema | unknown): Record<string, unknown> {
       if (v && typeof v === "object" && Array.isArray(v.required) && v.properties) return withOptionalDefaults(v);
       return v;
     }),
-  ));
+  )) as Record<string, unknown>;
 }
 
 /** A key with a default may be omitted from the file: it is not required there. */

@@ -19,7 +19,7 @@ export const FORMAT_ANNOTATION = "x-imgb-format";
  * The schema with every imgb-only `format` turned into the annotation, found by walking the
  * keywords that hold subschemas (never inside `default`, `const`, `examples` or `enum` values).
  */
-export function portableFormats<T>(schema: T): T {
+export function portableFormats(schema: unknown): unknown {
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -38,7 +38,7 @@ export function portableFormats<T>(schema: T): T {
     delete out.format;
     out[FORMAT_ANNOTATION] = format;
   }
-  return out as T;
+  return out;
 }
 
 const SCHEMA_MAPS = new Set(["properties", "patternProperties", "definitions", "$defs", "dependentSchemas"]);
