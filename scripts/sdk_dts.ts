@@ -12,7 +12,7 @@
  * "@sinclair/typebox"` (flavor files may import either). A tsconfig `paths` entry pointing
  * `imgb` at this file brings it into the program; ambient modules then resolve both names.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
@@ -47,8 +47,11 @@ export type Signals = \`SIG\${string}\`;`,
   },
 } as const;
 
-/** Declarations of src/sdk.ts and what it imports, emitted in memory: absolute .d.ts path -> text. */
-function emitSdkDeclarations(): Map<string, string> {
+/**
+ * Emits declarations of src/sdk.ts and what it imports, file by file as the bundle asks for
+ * them (in memory): type-checking only those, not the whole program, keeps `bun run build` fast.
+ */
+function declarationEmitter(): (sourcePath: string) => string {
   const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
@@ -66,13 +69,19 @@ function emitSdkDeclarations(): Map<string, string> {
     noEmitOnError: false,
   };
   const program = ts.createProgram([join(root, "src/sdk.ts")], options);
-  const out = new Map<string, string>();
-  const result = program.emit(undefined, (file, text) => {
-    out.set(join(root, relative(options.outDir!, file)), text);
-  }, undefined, true);
-  const errors = result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length) throw new Error(`sdk_dts: declaration emit failed:\n${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" })}`);
-  return out;
+  return (sourcePath) => {
+    const source = program.getSourceFile(sourcePath);
+    if (!source) throw new Error(`sdk_dts: ${relative(root, sourcePath)} is not part of the SDK's program`);
+    let text: string | undefined;
+    const result = program.emit(source, (file, out) => {
+      if (file.endsWith(".d.ts")) text = out;
+    }, undefined, true);
+    const errors = result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+    if (errors.length || text === undefined) {
+      throw new Error(`sdk_dts: declaration emit of ${relative(root, sourcePath)} failed:\n${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" })}`);
+    }
+    return text;
+  };
 }
 
 interface Unit {
@@ -130,11 +139,37 @@ function toAmbientBody(path: string, text: string, specifierFor: (spec: string) 
     .trim();
 }
 
-/** The whole imgb.d.ts. */
+/**
+ * The whole imgb.d.ts. Building the compiler's program takes seconds, so the result is kept in
+ * dist/.sdk-dts/, under a hash of everything it is made from (imgb's sources, the tsconfig, the
+ * lockfile, this script): a build with unchanged sources reuses it.
+ */
 export function sdkDeclarations(): string {
-  const emitted = emitSdkDeclarations();
-  const read = (path: string): string => emitted.get(path) ?? readFileSync(path, "utf8");
-  const available = (path: string) => emitted.has(path) || (path.startsWith(TYPEBOX_DIR) && existsSync(path));
+  const key = inputsHash();
+  const cached = join(root, "dist/.sdk-dts", `${key}.d.ts`);
+  if (existsSync(cached)) return readFileSync(cached, "utf8");
+  const text = generate();
+  rmSync(dirname(cached), { recursive: true, force: true });
+  mkdirSync(dirname(cached), { recursive: true });
+  writeFileSync(cached, text);
+  return text;
+}
+
+function inputsHash(): string {
+  const hasher = new Bun.CryptoHasher("sha256");
+  const files = ["tsconfig.json", "package-lock.json", "scripts/sdk_dts.ts", ...new Bun.Glob("{src,flavors}/**/*.ts").scanSync(root)]
+    .filter((f) => !f.endsWith(".test.ts"))
+    .sort();
+  for (const f of files) hasher.update(`${f}\0`).update(readFileSync(join(root, f))).update("\0");
+  hasher.update(ts.version);
+  return hasher.digest("hex").slice(0, 32);
+}
+
+function generate(): string {
+  const emit = declarationEmitter();
+  // imgb's own files are .ts sources, emitted on demand (at their .d.ts path); TypeBox ships its .d.ts.
+  const read = (path: string): string => (path.startsWith(TYPEBOX_DIR) ? readFileSync(path, "utf8") : emit(path.replace(/\.d\.ts$/, ".ts")));
+  const available = (path: string) => existsSync(path.startsWith(TYPEBOX_DIR) ? path : path.replace(/\.d\.ts$/, ".ts"));
   const units: Unit[] = [];
   const seen = new Set<string>();
   const queue = [join(root, "src/sdk.d.ts")];
