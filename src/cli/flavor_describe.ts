@@ -22,12 +22,13 @@ export default defineCommand({
     if (name === AUTO_FLAVOR) return describeAuto(catalog, args.options.json, io);
     const entry = await catalog.load(name, {});
     if (!entry) {
-      const guess = closest(name, catalog.names());
-      throw new InputError("flavor.unknown", `Unknown flavor '${name}'`, { hint: guess ? `did you mean '${guess}'?` : `known flavors: ${catalog.names().join(", ")}` });
+      const names = [...catalog.names(), AUTO_FLAVOR];
+      const guess = closest(name, names);
+      throw new InputError("flavor.unknown", `Unknown flavor '${name}'`, { hint: guess ? `did you mean '${guess}'?` : `known flavors: ${names.join(", ")}` });
     }
     const { flavor, origin } = entry;
     if (args.options.json) {
-      io.out(JSON.stringify({ name: flavor.name, type: flavor.type, origin, description: flavor.description, extraFlags: flavor.extraFlags ?? [], config: JSON.parse(JSON.stringify(flavor.config)) }, null, 2) + "\n");
+      io.out(JSON.stringify({ name: flavor.name, type: flavor.type, origin, description: flavor.description, extraFlags: flavor.extraFlags ?? [], validates: flavor.validate !== undefined, config: JSON.parse(JSON.stringify(flavor.config)) }, null, 2) + "\n");
       return;
     }
     const props = Object.entries(flavor.config.properties) as [string, TSchema][];
@@ -39,6 +40,7 @@ export default defineCommand({
       lines.push(`  ${key}: ${typeName(s)}${def}${req}`);
       if (s.description) lines.push(`      ${s.description}`);
     }
+    if (flavor.validate) lines.push("", "The flavor also checks the config itself (validate): imgb validate reports what it finds.");
     if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags: ${flavor.extraFlags.join(" ")}`);
     io.out(lines.join("\n") + "\n");
   },

@@ -64,6 +64,16 @@ describe("validate(config) hook", () => {
     expect(r.code).toBe(0);
   });
 
+  test("describe says the flavor validates its config; JSON has validates: true", async () => {
+    const text = await runImgb(["flavor", "describe", "checked"], { env: { IMGB_HOME: home } });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("\nThe flavor also checks the config itself (validate): imgb validate reports what it finds.\n");
+    const json = await runImgb(["flavor", "describe", "checked", "--json"], { env: { IMGB_HOME: home } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: "checked", validates: true });
+    const docker = await runImgb(["flavor", "describe", "docker", "--json"], { env: { IMGB_HOME: home } });
+    expect(JSON.parse(docker.stdout)).toMatchObject({ name: "docker", validates: false });
+  });
+
   test("at stack load: every problem at its key's file:line:col, a message without a path at the config", async () => {
     writeTree(dir, { "bad.yaml": stack("    workers: 9\n    cache: { dir: /abs }\n    mode: fast") });
     const r = await runImgb(["validate", "-f", join(dir, "bad.yaml")], { env: { IMGB_HOME: home } });
@@ -212,6 +222,12 @@ describe("imgb flavor describe auto", () => {
     expect(r.stdout).toContain("At build time imgb probes docker, then podman, then buildah");
     for (const engine of ["docker", "podman", "buildah"]) expect(r.stdout).toMatch(new RegExp(`\\n  ${engine} +not available: Binary "${engine}" not found`));
     expect(r.stdout).toEndWith("  => auto builds with: oci\n");
+  });
+
+  test("a misspelt auto is suggested", async () => {
+    const r = await runImgb(["flavor", "describe", "atuo"], { env: { IMGB_HOME: tempDir("imgb-home-") } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: Unknown flavor 'atuo' (hint: did you mean 'auto'?)\n");
   });
 
   test("--json: the order, the fallback, every probe and the choice", async () => {
