@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 /**
  * Compiles the standalone binary: `bun run build` -> dist/imgb. The version comes from
- * package.json and the commit from git (or "unknown" outside a checkout); both are baked in.
+ * package.json and the commit from git (or "unknown" outside a checkout); both are baked in. So
+ * is imgb.d.ts, the SDK's declarations for flavor authors: a Bun macro (src/plugins/sdk_declarations.ts
+ * -> scripts/sdk_dts.ts) generates it while bundling; `bun scripts/sdk_dts.ts` writes it to dist/.
  * Usage: bun scripts/build.ts [--target bun-linux-x64-musl] [--outfile dist/imgb-linux-x64-musl]
  */
 import pkg from "../package.json" with { type: "json" };

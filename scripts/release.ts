@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 /**
  * Release binaries: `bun run release` cross-compiles imgb for every supported target into
- * dist/release/ (imgb-<target>), copies install.sh beside them, writes SHA256SUMS over all of
- * them (the `sha256sum -c` format) and prints each binary's size. The version comes from package.json and the commit from git (with
+ * dist/release/ (imgb-<target>), copies install.sh beside them, writes imgb.d.ts (the SDK's
+ * declarations for flavor authors, the same text every binary prints with `imgb flavor types`),
+ * writes SHA256SUMS over all of them (the `sha256sum -c` format) and prints each binary's size. The version comes from package.json and the commit from git (with
  * "-dirty" for a modified tree); both are baked in, so `imgb version [--json]` reports them.
  *
  *   bun scripts/release.ts                                  all targets
@@ -17,6 +18,7 @@
 import { copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { sdkDeclarations } from "./sdk_dts.ts";
 
 export const TARGETS = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -100,8 +102,11 @@ async function main(): Promise<void> {
   // The installer travels with the binaries: `curl -fsSLO …/install.sh && sh install.sh`.
   copyFileSync(join(root, "install.sh"), join(outdir, "install.sh"));
   sums.push(`${await sha256(join(outdir, "install.sh"))}  install.sh\n`);
+  // Flavor authors' types, for those who fetch them beside the binary (`imgb flavor init` writes them too).
+  await Bun.write(join(outdir, "imgb.d.ts"), sdkDeclarations());
+  sums.push(`${await sha256(join(outdir, "imgb.d.ts"))}  imgb.d.ts\n`);
   await Bun.write(join(outdir, "SHA256SUMS"), sums.join(""));
-  process.stderr.write(`release: wrote ${targets.length} binaries and SHA256SUMS\n`);
+  process.stderr.write(`release: wrote ${targets.length} binaries, install.sh, imgb.d.ts and SHA256SUMS\n`);
 }
 
 if (import.meta.main) await main();

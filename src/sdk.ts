@@ -17,7 +17,7 @@ export { registryHost, stripTag, targetRepository } from "./image/name.ts";
 export type { ContainerRegistry, RegistryCredentials } from "./builder/container_registry.ts";
 export { CONTRACT_VERSION, defineFlavor } from "./builder/flavor.ts";
 export { OUTPUT_KEY } from "./builder/output_keys.ts";
-export type { Flavor, FlavorCapabilities, FlavorType, ImageBuilderClass, ProbeResult } from "./builder/flavor.ts";
+export type { ConfigProblem, Flavor, FlavorCapabilities, FlavorType, ImageBuilderClass, ProbeResult, StaticImage } from "./builder/flavor.ts";
 export { BuildContext } from "./context/build_context.ts";
 export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "./context/build_context.ts";
 export { readSnapshotFile } from "./context/snapshot_file.ts";

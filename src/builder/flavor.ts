@@ -85,6 +85,17 @@ export interface StaticImage {
   ssh?: readonly string[];
 }
 
+/**
+ * One problem a flavor's `validate` hook found in a config: a message, and where in the config it
+ * is (a JSON pointer relative to `image_builder.config`, e.g. `/docker/host`; none: the config as
+ * a whole). imgb reports it at that key's file:line:col.
+ */
+export interface ConfigProblem {
+  message: string;
+  path?: string;
+  hint?: string;
+}
+
 /** A builder class constructor as a flavor's implementation loader returns it. */
 export type ImageBuilderClass<Schema extends TObject> = new (
   config: Static<Schema>,
@@ -127,6 +138,15 @@ export interface Flavor<Schema extends TObject = TObject> {
    * puts it at that key of the stack file.
    */
   staticCheck?(config: Static<Schema>, image: StaticImage): Promise<InputError[]>;
+  /**
+   * Checks of the config beyond what its schema can say (ZenML's pydantic validators): keys
+   * that exclude each other, a value that depends on another. Runs on a config that already
+   * passed the schema, defaults filled in, at every stack load (`imgb validate`, `imgb build`, …);
+   * `imgb flavor register` calls it once on the schema's defaults, to refuse a hook that throws.
+   * Returns the problems: plain messages (about the whole config) or `{ message, path }`, with
+   * `path` a JSON pointer into the config. Cheap and engine-free, like `staticCheck`.
+   */
+  validate?(config: Static<Schema>): readonly (string | ConfigProblem)[] | Promise<readonly (string | ConfigProblem)[]>;
   /** Is the engine usable here? Cheap; must not build anything. */
   probe?(config: Static<Schema>): Promise<ProbeResult>;
   /** Load the implementation. Called only when a build needs it. */

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { AnyFlavor } from "../builder/flavor.ts";
-import { InputError, type Location } from "../errors.ts";
+import { formatLocation, InputError, type Location } from "../errors.ts";
 import type { FlavorRecord } from "../store/store.ts";
 import { builtinFlavors } from "./builtins.ts";
 import { checkFlavor } from "./check_flavor.ts";
@@ -55,6 +55,12 @@ export class FlavorCatalog {
           : `Flavor name '${flavor.name}' is already defined in '${existing.origin}'`,
         { location: where, hint: "choose another name, or remove the other one with 'imgb flavor remove'" },
       );
+    }
+    const registered = this.#declared.get(flavor.name);
+    if (registered && registered.source !== origin) {
+      // A stack's own flavor file wins over the registered one of the same name; say so.
+      const listed = where.file ? ` (listed in ${formatLocation(where)})` : "";
+      this.#onWarning(`flavor '${flavor.name}' from '${origin}'${listed} shadows the registered flavor '${flavor.name}' from '${registered.source}'`);
     }
     this.#flavors.set(flavor.name, { flavor, origin });
     this.#declared.delete(flavor.name);

@@ -43,6 +43,7 @@ export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
   }
   if (f.probe !== undefined && typeof f.probe !== "function") throw fail(`Flavor '${f.name}': 'probe' must be a function`);
   if (f.pushesToRegistry !== undefined && typeof f.pushesToRegistry !== "function") throw fail(`Flavor '${f.name}': 'pushesToRegistry' must be a function`);
+  if (f.validate !== undefined && typeof f.validate !== "function") throw fail(`Flavor '${f.name}': 'validate' must be a function (config) => problems`);
   if (f.staticCheck !== undefined && typeof f.staticCheck !== "function") throw fail(`Flavor '${f.name}': 'staticCheck' must be a function`);
   if (f.extraFlags !== undefined && !(Array.isArray(f.extraFlags) && f.extraFlags.every((x) => typeof x === "string" && x.startsWith("--")))) {
     throw fail(`Flavor '${f.name}': 'extraFlags' must be a list of '--flag' names`);

@@ -1,6 +1,7 @@
 import { InputError } from "../errors.ts";
 import { sha256File } from "../catalog/catalog.ts";
 import { builtinFlavors } from "../catalog/builtins.ts";
+import { checkValidateHook } from "../catalog/validate_config.ts";
 import { loadFlavorFile } from "../plugins/load_flavor_file.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand } from "./command.ts";
@@ -21,6 +22,7 @@ export default defineCommand({
         hint: "give your flavor another name",
       });
     }
+    await checkValidateHook(flavor, source);
     const store = Store.open(io.env);
     try {
       store.putFlavor(

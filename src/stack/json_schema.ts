@@ -5,6 +5,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { AUTO_DESCRIPTION } from "../catalog/builtins.ts";
 import type { FlavorCatalog } from "../catalog/catalog.ts";
+import { portableFormats } from "./json_schema_formats.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
 export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown> {
@@ -32,18 +33,19 @@ export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown>
 }
 
 /**
- * Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it. An
+ * Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it (a
+ * flavor's own formats become annotations: json_schema_formats.ts). An
  * editor sees the file before interpolation, so a value holding `${…}` passes a `pattern`.
  */
 function plain(schema: TSchema | unknown): Record<string, unknown> {
-  return JSON.parse(
+  return portableFormats(JSON.parse(
     JSON.stringify(schema, (k, v) => {
       if (k === "errorMessage") return undefined;
       if (k === "pattern" && typeof v === "string") return `(?:${v})|\\$\\{`;
       if (v && typeof v === "object" && Array.isArray(v.required) && v.properties) return withOptionalDefaults(v);
       return v;
     }),
-  );
+  )) as Record<string, unknown>;
 }
 
 /** A key with a default may be omitted from the file: it is not required there. */

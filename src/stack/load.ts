@@ -11,6 +11,7 @@ import { InputError, InputErrors, type Location } from "../errors.ts";
 import type { Flavor } from "../builder/flavor.ts";
 import { checkDockerfileStarts } from "./dockerfile_start.ts";
 import { FlavorCatalog } from "../catalog/catalog.ts";
+import { configProblems } from "../catalog/validate_config.ts";
 import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlements.ts";
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
@@ -123,6 +124,9 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
       await catalog.load(flavorName, at("/image_builder/flavor", false));
       // A config the stack schema already refused (not a mapping) is not checked a second time.
       config = checkFlavorConfig(flavorName, broken.has("/image_builder/config") ? undefined : stack.image_builder?.config ?? {}, catalog, at, errors);
+      // The flavor's own checks of a config its schema accepted (Flavor.validate).
+      const entry = catalog.get(flavorName);
+      if (config && entry) errors.push(...(await configProblems(entry.flavor, config, (p) => at(p, false), "/image_builder/config", entry.origin)));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e);

@@ -30,18 +30,18 @@ function interpreter(path: string): string {
 
 describe("bun run release", () => {
   test(
-    "writes imgb-<target> per target, install.sh, and a SHA256SUMS that matches them",
+    "writes imgb-<target> per target, install.sh, imgb.d.ts, and a SHA256SUMS that matches them",
     async () => {
       const { dir, log } = await releaseBuild();
       console.log(log.trimEnd());
-      expect(readdirSync(dir).sort()).toEqual(["SHA256SUMS", `imgb-${HOST_TARGET}`, `imgb-${MUSL_TARGET}`, "install.sh"]);
+      expect(readdirSync(dir).sort()).toEqual(["SHA256SUMS", `imgb-${HOST_TARGET}`, `imgb-${MUSL_TARGET}`, "imgb.d.ts", "install.sh"]);
       const lines = readFileSync(join(dir, "SHA256SUMS"), "utf8").trimEnd().split("\n");
-      expect(lines).toHaveLength(3);
+      expect(lines).toHaveLength(4);
       for (const line of lines) {
         const [hash, name] = line.split("  ");
         expect(hash).toMatch(/^[0-9a-f]{64}$/);
         expect(hash).toBe(await sha256File(join(dir, name!)));
-        if (name !== "install.sh") expect(log).toContain(`${statSync(join(dir, name!)).size} bytes`);
+        if (name!.startsWith("imgb-")) expect(log).toContain(`${statSync(join(dir, name!)).size} bytes`);
       }
       // The independent check users run.
       const check = await run(["sha256sum", "-c", "SHA256SUMS"], { cwd: dir });
@@ -94,6 +94,18 @@ describe("bun run release", () => {
       expect(r.stderr).toContain("IMGB_TEST_TAG");
       const v = await run([hostBinary, "version", "--json"], { cwd: dir });
       expect(JSON.parse(v.stdout).version).toBe(pkg.version);
+    },
+    RELEASE_TIMEOUT,
+  );
+
+  test(
+    "the released imgb.d.ts is what the binary carries (`imgb flavor types`)",
+    async () => {
+      const { dir, hostBinary } = await releaseBuild();
+      const r = await run([hostBinary, "flavor", "types"], { cwd: tempDir() });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('declare module "imgb" {');
+      expect(readFileSync(join(dir, "imgb.d.ts"), "utf8")).toBe(r.stdout);
     },
     RELEASE_TIMEOUT,
   );
