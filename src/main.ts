@@ -6,22 +6,26 @@ import { CancelledError, ExitCode, ImgbError, InputErrors, UsageError, formatLoc
 import { parseArgs } from "./cli/args.ts";
 import { commonOptions, type CommandSpec } from "./cli/command.ts";
 import { commands, findCommand, groupNames } from "./cli/commands.ts";
-import { colorEnabled, paint, type Io } from "./cli/io.ts";
+import { colorEnabled, errJson, messageObject, paint, wantsJsonStderr, type Io } from "./cli/io.ts";
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const debug = argv.includes("--debug");
-  const color = colorEnabled(process.env, process.stderr.isTTY === true);
+  // `--progress json`: every stderr line is a JSON object, messages and errors included.
+  const jsonStderr = wantsJsonStderr(argv);
+  const color = !jsonStderr && colorEnabled(process.env, process.stderr.isTTY === true);
+  const line = (object: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...object })}\n`;
   const io: Io = {
     out: (t) => void process.stdout.write(t),
-    err: (l) => void process.stderr.write(l.endsWith("\n") ? l : `${l}\n`),
+    err: (l) => void process.stderr.write(jsonStderr ? line(messageObject(l)) : l.endsWith("\n") ? l : `${l}\n`),
     errRaw: (t) => void process.stderr.write(t),
-    debug: (l) => debug && void process.stderr.write(`debug: ${l}\n`),
+    debug: (l) => debug && void process.stderr.write(jsonStderr ? line({ type: "debug", message: l }) : `debug: ${l}\n`),
     color,
     isDebug: debug,
     signal: controller.signal,
     env: process.env,
     cwd: process.cwd(),
+    jsonStderr,
   };
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -85,6 +89,27 @@ async function loadAll(): Promise<CommandSpec[]> {
 }
 
 function report(e: unknown, io: Io, spec: CommandSpec | undefined): number {
+  if (io.jsonStderr) reportJson(e, io);
+  else reportText(e, io, spec);
+  if (e instanceof ImgbError) return e.exitCode;
+  if (io.signal.aborted) return ExitCode.interrupted;
+  return ExitCode.failure;
+}
+
+/** `--progress json`: one `{"type":"error",…}` object per error (each error of a stack file). */
+function reportJson(e: unknown, io: Io): void {
+  const stack = io.isDebug && e instanceof Error && e.stack ? { stack: e.stack } : {};
+  if (e instanceof InputErrors) {
+    for (const err of e.errors) errJson(io, { type: "error", exitCode: e.exitCode, ...err.toJSON() });
+    if (e.total > e.errors.length) errJson(io, { type: "info", message: `... and ${e.total - e.errors.length} more errors` });
+  } else if (e instanceof ImgbError) {
+    errJson(io, { type: "error", exitCode: e.exitCode, ...e.toJSON(), ...stack });
+  } else {
+    errJson(io, { type: "error", code: "internal", message: `internal error: ${e instanceof Error ? e.message : String(e)}`, hint: "this is a bug in imgb; rerun with --debug for the stack trace", ...stack });
+  }
+}
+
+function reportText(e: unknown, io: Io, spec: CommandSpec | undefined): void {
   const p = paint(io.color);
   const label = p.red(p.bold("error:"));
   const line = (err: ImgbError) => {
@@ -104,9 +129,6 @@ function report(e: unknown, io: Io, spec: CommandSpec | undefined): number {
     io.err(`${label} internal error: ${e instanceof Error ? e.message : String(e)} ${p.dim("(this is a bug in imgb; rerun with --debug for the stack trace)")}`);
   }
   if (io.isDebug && e instanceof Error && e.stack) io.err(e.stack);
-  if (e instanceof ImgbError) return e.exitCode;
-  if (io.signal.aborted) return ExitCode.interrupted;
-  return ExitCode.failure;
 }
 
 void main(process.argv.slice(2)).then((code) => {
