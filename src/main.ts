@@ -6,6 +6,7 @@ import { CancelledError, ExitCode, ImgbError, InputErrors, UsageError, formatLoc
 import { parseArgs } from "./cli/args.ts";
 import { commonOptions, type CommandSpec } from "./cli/command.ts";
 import { commands, findCommand, groupNames } from "./cli/commands.ts";
+import { closest } from "./suggest.ts";
 import { colorEnabled, errJson, messageObject, paint, wantsJsonStderr, type Io } from "./cli/io.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -39,20 +40,26 @@ async function main(argv: string[]): Promise<number> {
   let spec: CommandSpec | undefined;
   try {
     if (argv[0] === "--version" || argv[0] === "-V") argv = ["version", ...argv.slice(1)];
+    if (argv[0] === "help") {
+      io.out(await helpFor(argv.slice(1).filter((a) => a !== "--help" && a !== "-h")));
+      return ExitCode.ok;
+    }
     const found = findCommand(argv);
     if (!found) {
       const [first] = argv;
-      if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+      if (first === undefined || first === "--help" || first === "-h") {
         io.out((await import("./cli/help.ts")).mainHelp(await loadAll()));
         return first === undefined ? ExitCode.usage : ExitCode.ok;
       }
       if (groupNames().includes(first)) {
+        if (argv[1] === "--help" || argv[1] === "-h") {
+          io.out(await helpFor([first]));
+          return ExitCode.ok;
+        }
         const sub = Object.keys(commands).filter((n) => n.startsWith(`${first} `));
-        throw new UsageError("cli.missing-subcommand", `'imgb ${first}' needs a subcommand: ${sub.map((s) => s.split(" ")[1]).join(", ")}`, { hint: `imgb ${sub[0]} --help` });
+        throw new UsageError("cli.missing-subcommand", `'imgb ${first}' needs a subcommand: ${sub.map((s) => s.split(" ")[1]).join(", ")}`, { hint: `imgb ${first} --help` });
       }
-      const { closest } = await import("./suggest.ts");
-      const guess = closest(first, Object.keys(commands).map((n) => n.split(" ")[0]!));
-      throw new UsageError("cli.unknown-command", `Unknown command '${first}'`, { hint: guess ? `did you mean 'imgb ${guess}'?` : "imgb --help lists the commands" });
+      throw unknownCommand(argv);
     }
     spec = (await commands[found.name]!()).default;
     const options = { ...commonOptions, ...spec.options };
@@ -84,8 +91,30 @@ function checkPositionals(spec: CommandSpec, given: string[]): void {
   }
 }
 
+/** `imgb help [COMMAND…]`: the main help, a group's (`help flavor`) or a command's (`help flavor list`). */
+async function helpFor(words: string[]): Promise<string> {
+  const help = await import("./cli/help.ts");
+  if (words.length === 0) return help.mainHelp(await loadAll());
+  const found = findCommand(words);
+  if (found && found.rest.length === 0) return help.commandHelp((await commands[found.name]!()).default);
+  if (words.length === 1 && groupNames().includes(words[0]!)) {
+    const names = Object.keys(commands).filter((n) => n.startsWith(`${words[0]} `));
+    return help.groupHelp(words[0]!, await Promise.all(names.map(async (n) => (await commands[n]!()).default as CommandSpec)));
+  }
+  throw unknownCommand(words);
+}
+
+function unknownCommand(words: readonly string[]): UsageError {
+  const group = groupNames().includes(words[0]!) ? words[0] : undefined;
+  const candidates = Object.keys(commands).filter((n) => (group ? n.startsWith(`${group} `) : true)).map((n) => (group ? n : n.split(" ")[0]!));
+  const asked = group ? words.slice(0, 2).join(" ") : words[0]!;
+  const guess = closest(asked, new Set(candidates));
+  return new UsageError("cli.unknown-command", `Unknown command '${asked}'`, { hint: guess ? `did you mean 'imgb ${guess}'?` : "imgb --help lists the commands" });
+}
+
+/** The commands `imgb --help` lists (not the hidden plumbing of the completion scripts). */
 async function loadAll(): Promise<CommandSpec[]> {
-  return Promise.all(Object.values(commands).map(async (load) => (await load()).default as CommandSpec));
+  return (await Promise.all(Object.values(commands).map(async (load) => (await load()).default as CommandSpec))).filter((c) => !c.hidden);
 }
 
 function report(e: unknown, io: Io, spec: CommandSpec | undefined): number {
