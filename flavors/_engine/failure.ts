@@ -29,7 +29,7 @@ const ENGINE_PATTERNS: Pattern[] = [
     code: "engine.buildx-missing",
     test: /BuildKit is enabled but the buildx component is missing/i,
     message: () => "this docker CLI needs the buildx plugin for BuildKit, and it is missing",
-    hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with the buildx plugin, or < 23 such as /usr/bin/docker from docker.io 20.10), install docker-buildx, or set `builder: classic`",
+    hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with the buildx plugin, or < 23 such as /usr/bin/docker from docker.io 20.10), install docker-buildx, or set `builder: auto` (classic when the Dockerfile allows) or `builder: classic`",
   },
   {
     code: "engine.unreachable",
