@@ -163,7 +163,7 @@ _imgb_images() {
 
 _imgb_images_or_dirs() {
   _imgb_images
-  _files -/
+  _path_files -/
 }
 
 _imgb() {

@@ -5,6 +5,7 @@
  * registration; image names come from the stack file through `imgb __complete images`.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { imgbBinary, runImgb } from "../helpers/binary.ts";
 import { requireTool } from "../helpers/testenv.ts";
@@ -169,5 +170,37 @@ c imgb help fl
       expect(p.stderr.toString()).toBe("");
       expect(p.stdout.toString()).toBe("_imgb\n_imgb: function\n_imgb_images: function\n");
     });
+
+    // zsh completes only inside its line editor: an interactive zsh on a pty (zsh/zpty) gets the
+    // line and a TAB, and a compadd wrapper writes down what the completion offered.
+    test("completes commands, flag values and image names in a real line editor", async () => {
+      const work = tempDir();
+      const script = join(work, "_imgb");
+      await Bun.write(script, (await runImgb(["completion", "zsh"])).stdout);
+      const driver = join(work, "drive.zsh");
+      await Bun.write(driver, [
+        "zmodload zsh/zpty",
+        "out=$1 script=$2 line=$3",
+        "zpty z zsh -f -i",
+        'zpty -w z "autoload -U compinit; compinit -u -D; source ${(q)script}"',
+        `zpty -w z 'compadd() { local -a __hits; builtin compadd -O __hits "$@"; (( $#__hits )) && print -l -- $__hits >> '"\${(q)out}"'; builtin compadd "$@" }'`,
+        `zpty -w -n z "$line"$'\\t'`,
+        "for i in {1..400}; do [[ -s $out ]] && break; sleep 0.05; done",
+        "sleep 0.5",
+        "zpty -d z",
+        "",
+      ].join("\n"));
+      const offered = (line: string, n: number) => {
+        const out = join(work, `out-${n}`);
+        Bun.spawnSync(["zsh", "-f", driver, out, script, line], { cwd: dir, env, stdout: "ignore", stderr: "ignore" });
+        return existsSync(out) ? [...new Set(readFileSync(out, "utf8").trim().split("\n"))].sort() : [];
+      };
+      expect(offered("imgb bu", 1)).toEqual(["build"]);
+      expect(offered("imgb reuse ", 2)).toEqual(["list", "prune"]);
+      expect(offered("imgb build --progress ", 3)).toEqual(["auto", "json", "plain", "tty"]);
+      expect(offered("imgb build --no-c", 4)).toEqual(["--no-cache"]);
+      expect(offered("imgb build ", 5)).toEqual(["team/api", "web"]);
+      expect(offered("imgb print -f other/stack.yaml ", 6)).toEqual(["team/api", "worker"]);
+    }, 60_000);
   });
 });
