@@ -113,7 +113,8 @@ c imgb help fl
     expect(p.stdout.toString().trim().split("\n")).toEqual([
       "complete -F _imgb imgb",
       "imgb bu|build",
-      "imgb flavor |list describe register remove",
+      // Derived like the script: a flavor subcommand added to the table completes too.
+      `imgb flavor |${Object.keys(commands).filter((n) => n.startsWith("flavor ")).map((n) => n.split(" ")[1]).join(" ")}`,
       "imgb flavor list --j|--json",
       "imgb build --prog|--progress",
       "imgb build --progress |auto tty plain json",
