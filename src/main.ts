@@ -7,7 +7,7 @@ import { parseArgs } from "./cli/args.ts";
 import { commonOptions, type CommandSpec } from "./cli/command.ts";
 import { commands, findCommand, groupNames } from "./cli/commands.ts";
 import { closest } from "./suggest.ts";
-import { colorEnabled, errJson, messageObject, paint, wantsJsonStderr, type Io } from "./cli/io.ts";
+import { colorEnabled, errJson, jsonLine, messageObject, paint, wantsJsonStderr, type Io } from "./cli/io.ts";
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -15,12 +15,11 @@ async function main(argv: string[]): Promise<number> {
   // `--progress json`: every stderr line is a JSON object, messages and errors included.
   const jsonStderr = wantsJsonStderr(argv);
   const color = !jsonStderr && colorEnabled(process.env, process.stderr.isTTY === true);
-  const line = (object: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...object })}\n`;
   const io: Io = {
     out: (t) => void process.stdout.write(t),
-    err: (l) => void process.stderr.write(jsonStderr ? line(messageObject(l)) : l.endsWith("\n") ? l : `${l}\n`),
+    err: (l) => void process.stderr.write(jsonStderr ? jsonLine(messageObject(l)) : l.endsWith("\n") ? l : `${l}\n`),
     errRaw: (t) => void process.stderr.write(t),
-    debug: (l) => debug && void process.stderr.write(jsonStderr ? line({ type: "debug", message: l }) : `debug: ${l}\n`),
+    debug: (l) => debug && void process.stderr.write(jsonStderr ? jsonLine({ type: "debug", message: l }) : `debug: ${l}\n`),
     color,
     isDebug: debug,
     signal: controller.signal,
@@ -134,7 +133,7 @@ function reportJson(e: unknown, io: Io): void {
   } else if (e instanceof ImgbError) {
     errJson(io, { type: "error", exitCode: e.exitCode, ...e.toJSON(), ...stack });
   } else {
-    errJson(io, { type: "error", code: "internal", message: `internal error: ${e instanceof Error ? e.message : String(e)}`, hint: "this is a bug in imgb; rerun with --debug for the stack trace", ...stack });
+    errJson(io, { type: "error", exitCode: ExitCode.failure, code: "internal", message: `internal error: ${e instanceof Error ? e.message : String(e)}`, hint: "this is a bug in imgb; rerun with --debug for the stack trace", ...stack });
   }
 }
 

@@ -24,9 +24,14 @@ export interface Io {
   readonly jsonStderr?: boolean;
 }
 
-/** One JSON object on stderr, timestamped like the build events, as it is (never wrapped again). */
+/** One stderr line of `--progress json`: the object, timestamped like the build events. */
+export function jsonLine(object: Record<string, unknown>): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), ...object })}\n`;
+}
+
+/** One JSON object on stderr, as it is (never wrapped again). */
 export function errJson(io: Io, object: Record<string, unknown>): void {
-  io.errRaw(`${JSON.stringify({ time: new Date().toISOString(), ...object })}\n`);
+  io.errRaw(jsonLine(object));
 }
 
 /** What `err()` writes in JSON mode for a message line: `warning: x` is a warning, the rest info. */
