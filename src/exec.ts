@@ -124,9 +124,13 @@ export class ExecError extends RuntimeError {
     this.failure = failure;
   }
 
-  /** The same failure under another headline, e.g. "Build of image 'app' failed: …". */
-  reframe(code: string, message: string, hint?: string): ExecError {
-    return new ExecError(this.failure, { code, message, hint: hint ?? this.hint, cause: this });
+  /**
+   * The same failure under another headline, e.g. "Build of image 'app' failed: …"; `tail`, when
+   * given, replaces the output lines the message keeps (the ones that explain the failure).
+   */
+  reframe(code: string, message: string, hint?: string, tail?: readonly string[]): ExecError {
+    const failure = tail === undefined ? this.failure : { ...this.failure, tail: [...tail] };
+    return new ExecError(failure, { code, message, hint: hint ?? this.hint, cause: this });
   }
 
   override toJSON(): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ExecError } from "../../src/exec.ts";
-import { explainFailure } from "./failure.ts";
+import { explainFailure, explainingLines } from "./failure.ts";
 
 const failure = (tail: string[], argv = ["docker", "build", "-"]) => new ExecError({ argv, exitCode: 1, durationMs: 5, tail });
 
@@ -86,5 +86,45 @@ describe("explainFailure", () => {
     expect(explain(["something odd"], "push").shortMessage).toBe("Push of image 'app' failed: docker build - exited with 1");
     const other = new Error("x");
     expect(explainFailure(other, "build", "image 'app'")).toBe(other);
+  });
+});
+
+// The tails below were captured from docker 20.10 (BuildKit, classic) and podman 4.3 on this machine.
+describe("explainingLines: the error keeps the lines that explain it, not the log again", () => {
+  const run = "RUN echo line one && echo line two && echo about to fail >&2 && exit 3";
+  const cmd = "/bin/sh -c echo line one && echo line two && echo about to fail >&2 && exit 3";
+  test("BuildKit: the failing step, its output, the final line; no other step, no digests", () => {
+    const tail = [
+      "#4 [1/2] FROM docker.io/imgb-test/busybox:latest", "#4 sha256:48a74a2409f2c38533a30a0ea01b0d578ff854b00c4abc30894387db1fada0d2", "#4 CACHED", "",
+      `#5 [2/2] ${run}`, "#5 sha256:25032c4c509b6bb56f326bfaa81a44d90025d20bd63aa256be98881c6fb7d9e6", "#5 0.059 about to fail", "#5 0.060 line one", "#5 0.060 line two",
+      `#5 ERROR: executor failed running [${cmd}]: exit code: 3`, "------", ` > [2/2] ${run}:`, "------", `executor failed running [${cmd}]: exit code: 3`,
+    ];
+    expect(explainingLines(tail)).toEqual([`#5 [2/2] ${run}`, "#5 0.059 about to fail", "#5 0.060 line one", "#5 0.060 line two", `executor failed running [${cmd}]: exit code: 3`]);
+    const e = explainFailure(failure(tail), "build", "image 'app'") as ExecError;
+    expect(e.message).not.toContain("#4 ");
+    expect(e.message).toContain("\n  #5 0.059 about to fail\n");
+  });
+
+  test("a long step output keeps its last lines", () => {
+    const out = Array.from({ length: 12 }, (_, i) => `#7 0.${i} out ${i}`);
+    const lines = explainingLines(["#7 [3/3] RUN make", ...out, "#7 ERROR: executor failed running [/bin/sh -c make]: exit code: 2", "executor failed running [/bin/sh -c make]: exit code: 2"]);
+    expect(lines).toEqual(["#7 [3/3] RUN make", ...out.slice(-6), "executor failed running [/bin/sh -c make]: exit code: 2"]);
+  });
+
+  test("classic builder: the last Step, its output (colour codes removed), the final line", () => {
+    const tail = ["Sending build context to Docker daemon  3.072kB", "Step 1/2 : FROM imgb-test/busybox:latest", " ---> 46aab4d94022", `Step 2/2 : ${run}`, " ---> Running in 80f1c17c3816", "\x1b[91mabout to fail", "\x1b[0mline one", "line two", `The command '${cmd}' returned a non-zero code: 3`];
+    expect(explainingLines(tail)).toEqual([`Step 2/2 : ${run}`, "about to fail", "line one", "line two", `The command '${cmd}' returned a non-zero code: 3`]);
+  });
+
+  test("podman and buildah: the last STEP", () => {
+    const tail = ["STEP 1/2: FROM imgb-test/busybox:latest", `STEP 2/2: ${run}`, "line one", "line two", "about to fail", `Error: building at STEP "${run}": while running runtime: exit status 3`];
+    expect(explainingLines(tail)).toEqual(tail.slice(1));
+    expect(explainingLines(["[1/2] STEP 1/1: FROM x AS b", "[2/2] STEP 1/2: FROM y", "[2/2] STEP 2/2: RUN false", "Error: building at STEP \"RUN false\": while running runtime: exit status 1"])).toEqual(["[2/2] STEP 2/2: RUN false", "Error: building at STEP \"RUN false\": while running runtime: exit status 1"]);
+  });
+
+  test("no step in the output: the last lines", () => {
+    const push = ["The push refers to repository [127.0.0.1:5009/app]", "a1: Preparing", "a2: Preparing", "a3: Preparing", "a4: Preparing", "a5: Preparing", "", "connection refused"];
+    expect(explainingLines(push)).toEqual(["a2: Preparing", "a3: Preparing", "a4: Preparing", "a5: Preparing", "connection refused"]);
+    expect(explainingLines([])).toEqual([]);
   });
 });

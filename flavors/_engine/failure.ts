@@ -1,6 +1,8 @@
 /**
  * Turning an engine's failure output into an error that says what went wrong: the engine is
- * unreachable, a step failed, a base image is missing or refused, the registry refused us.
+ * unreachable, a step failed, a base image is missing or refused, the registry refused us. The
+ * engine's log was streamed as it came, so the error keeps only the lines that explain the
+ * failure (the failing step, its last output lines, the engine's last word), not the log again.
  */
 import { ExecError } from "../../src/exec.ts";
 
@@ -27,7 +29,7 @@ const ENGINE_PATTERNS: Pattern[] = [
     code: "engine.buildx-missing",
     test: /BuildKit is enabled but the buildx component is missing/i,
     message: () => "this docker CLI needs the buildx plugin for BuildKit, and it is missing",
-    hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with the buildx plugin, or < 23 such as /usr/bin/docker from docker.io 20.10), install docker-buildx, or set `builder: classic`",
+    hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with the buildx plugin, or < 23 such as /usr/bin/docker from docker.io 20.10), install docker-buildx, or set `builder: auto` (classic when the Dockerfile allows) or `builder: classic`",
   },
   {
     code: "engine.unreachable",
@@ -109,25 +111,60 @@ const PULL_REFUSED_PATTERNS: Pattern[] = [
   },
 ];
 
+/** Output lines of the failing step kept in the error, besides the step itself and the last line. */
+const STEP_OUTPUT_LINES = 6;
+/** Lines kept when the output shows no step (a login, a push, an engine that did not start). */
+const PLAIN_LINES = 5;
+
+/**
+ * The lines of an engine's output tail that explain its failure: the failing step (BuildKit's
+ * `#N [2/2] RUN …` with its `#N` output lines, the classic builder's last `Step n/m`, podman's and
+ * buildah's last `STEP n/m:`), its last output lines and the engine's final line; else the last
+ * few lines. Pure: unit-tested on captured output.
+ */
+export function explainingLines(tail: readonly string[]): string[] {
+  const lines = tail.map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trimEnd()).filter((l) => l.trim() !== "");
+  const last = lines.at(-1);
+  if (last === undefined) return [];
+  const failed = lines.findLast((l) => /^#\d+ ERROR/.test(l))?.match(/^#(\d+) /)?.[1];
+  if (failed !== undefined) {
+    const step = lines.filter((l) => l.startsWith(`#${failed} `) && !/^#\d+ (sha256:|ERROR|DONE|CACHED)/.test(l));
+    const [header, ...output] = step;
+    return withLast([...(header ? [header] : []), ...output.slice(-STEP_OUTPUT_LINES)], last);
+  }
+  const start = lines.findLastIndex((l) => /^(Step \d+\/\d+ : |(\[\d+\/\d+\] )?STEP \d+\/\d+: )/.test(l));
+  if (start >= 0) {
+    const output = lines.slice(start + 1, -1).filter((l) => !/^ ---> (Running in )?[0-9a-f]{12}$/.test(l) && !l.startsWith(" ---> Running in "));
+    return withLast([lines[start]!, ...output.slice(-STEP_OUTPUT_LINES)], last);
+  }
+  return lines.slice(-PLAIN_LINES);
+}
+
+function withLast(lines: string[], last: string): string[] {
+  return lines.at(-1) === last ? lines : [...lines, last];
+}
+
 /**
  * Turns an engine failure into an error that says what failed: "Build of image 'app' failed: a
  * build step (…) exited with code 3: <command>", followed by the engine's last lines.
  */
 export function explainFailure(e: unknown, phase: "build" | "login" | "push", subject: string, where: FailureContext = {}): unknown {
   if (!(e instanceof ExecError) || e.code !== "exec.failed") return e;
+  const explaining = explainingLines(e.tail);
+  const reframe = (code: string, message: string, hint?: string) => e.reframe(code, message, hint, explaining);
   const headline = (what: string) => `${phase === "build" ? "Build of" : phase === "login" ? "Login to" : "Push of"} ${subject} failed: ${what}`;
   const text = e.tail.join("\n");
   const match = (patterns: Pattern[]) => {
     for (const p of patterns) {
       const m = text.match(p.test);
-      if (m) return e.reframe(p.code, headline(`${p.message(m, where)}: ${e.command}`), p.hint);
+      if (m) return reframe(p.code, headline(`${p.message(m, where)}: ${e.command}`), p.hint);
     }
     return undefined;
   };
   const found = match(ENGINE_PATTERNS);
   if (found) return found;
   if (phase === "build" && where.dockerfile && /Cannot locate specified Dockerfile|failed to read dockerfile|no such file or directory/i.test(text) && text.includes(where.dockerfile)) {
-    return e.reframe("build.dockerfile-missing", headline(`the Dockerfile ${JSON.stringify(where.dockerfile)} is missing from the build context: ${e.command}`), DOCKERFILE_MISSING_HINT);
+    return reframe("build.dockerfile-missing", headline(`the Dockerfile ${JSON.stringify(where.dockerfile)} is missing from the build context: ${e.command}`), DOCKERFILE_MISSING_HINT);
   }
   const noDockerfile = phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined;
   if (noDockerfile) return noDockerfile;
@@ -137,10 +174,10 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
       // The registry answered but refused this pull: the image may well exist (e.g. one of the
       // stack's, just pushed), so "build or import it first" would send the user the wrong way.
       for (const p of PULL_REFUSED_PATTERNS) {
-        if (p.test.test(text)) return e.reframe("build.base-image-pull-failed", headline(`the base image ${JSON.stringify(base)} could not be pulled: ${p.message(text.match(p.test)!, where)}: ${e.command}`), p.hint);
+        if (p.test.test(text)) return reframe("build.base-image-pull-failed", headline(`the base image ${JSON.stringify(base)} could not be pulled: ${p.message(text.match(p.test)!, where)}: ${e.command}`), p.hint);
       }
-      return e.reframe("build.base-image-missing", headline(`the base image ${JSON.stringify(base)} is not available locally and could not be pulled: ${e.command}`), "build or import the base image first, or check its name");
+      return reframe("build.base-image-missing", headline(`the base image ${JSON.stringify(base)} is not available locally and could not be pulled: ${e.command}`), "build or import the base image first, or check its name");
     }
   }
-  return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? e.reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
+  return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
 }

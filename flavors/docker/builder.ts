@@ -21,6 +21,7 @@ import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
 import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
 import { buildMountFlags, refuseMounts } from "../_engine/build_mounts.ts";
+import { chooseBuilder } from "./builder_choice.ts";
 
 type Config = Static<typeof DockerConfig>;
 
@@ -48,7 +49,7 @@ export function dockerBuildArgv(config: Config, dockerfile: string, references: 
   if (config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
   const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options), ...mounts];
   if (options.pull) argv.push("--pull");
-  argv.push(...dockerCacheFlags(config.builder, options));
+  argv.push(...dockerCacheFlags(config.builder === "classic" ? "classic" : "buildkit", options));
   // Plain progress: one line per event, which is what `env.log` streams (the tty UI is unreadable in a log).
   if (config.builder !== "classic" && !hasFlag(options.extraFlags, "--progress")) argv.push("--progress=plain");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
@@ -92,16 +93,18 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
         await this.login(registry, env);
         await this.pullStackBases(imageName, buildContext, options, registry, env);
       }
-      if (this.config.builder === "classic") await this.noteMissingCacheSources(options);
+      // `builder: auto` becomes buildkit or classic here (builder_choice.ts).
+      const config = { ...this.config, builder: await chooseBuilder(this.config, `'${imageName}'`, buildContext, options, dockerEnv(this.config), (l) => this.env.log(l)) };
+      if (config.builder === "classic") await this.noteMissingCacheSources(options);
       const iidfile = join(tmp, "iid");
-      if (this.config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
+      if (config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
       // Secret values are redacted from here on; an env secret becomes a 0600 file in `tmp`.
       const mounts = await buildMountFlags(options, tmp);
       this.secrets.push(...mounts.redact);
-      const argv = dockerBuildArgv(this.config, buildContext.dockerfile, refs.all, options, iidfile, mounts.flags);
+      const argv = dockerBuildArgv(config, buildContext.dockerfile, refs.all, options, iidfile, mounts.flags);
       const stdin = buildContext.stream({ signal: this.env.signal });
       try {
-        await this.run(argv, { stdin, env: dockerEnv(this.config) });
+        await this.run(argv, { stdin, env: dockerEnv(config) });
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, { ...this.where, dockerfile: buildContext.dockerfile });
       } finally {
@@ -221,14 +224,15 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
   }
   const clientMajor = Number(versions.split(".")[0]);
   // Since docker 23 the CLI's BuildKit path is the buildx plugin; older CLIs have it built in.
-  if (config.builder !== "classic" && clientMajor >= 23) {
+  // builder: auto builds with the classic builder then, when the Dockerfile allows (builder_choice.ts).
+  if (config.builder === "buildkit" && clientMajor >= 23) {
     try {
       await exec([config.binary, "buildx", "version"], { env: dockerEnv(config) });
     } catch {
       return {
         available: false,
         reason: `BuildKit needs the buildx plugin with docker CLI ${versions.split(" ")[0]}, and it is missing`,
-        hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with buildx, or < 23 such as /usr/bin/docker), install docker-buildx (apt-get install docker-buildx), or set `builder: classic`",
+        hint: "point the flavor's `binary:` at a docker CLI that has BuildKit (one with buildx, or < 23 such as /usr/bin/docker), install docker-buildx (apt-get install docker-buildx), or set `builder: auto` (classic when the Dockerfile allows) or `builder: classic`",
       };
     }
   }

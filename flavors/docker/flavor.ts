@@ -17,11 +17,11 @@ export const DockerConfig = Type.Object(
         examples: ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "ssh://builder@10.0.0.5"],
       }),
     ),
-    builder: Type.Union([Type.Literal("buildkit"), Type.Literal("classic")], {
+    builder: Type.Union([Type.Literal("auto"), Type.Literal("buildkit"), Type.Literal("classic")], {
       // The only key that changes the image; the others say where the daemon and CLI are.
       [OUTPUT_KEY]: true,
-      default: "buildkit",
-      description: "buildkit (DOCKER_BUILDKIT=1) or the classic builder (DOCKER_BUILDKIT=0).",
+      default: "auto",
+      description: "buildkit (DOCKER_BUILDKIT=1), the classic builder (DOCKER_BUILDKIT=0), or auto: BuildKit when the docker CLI has it (< 23, or with the buildx plugin), else classic when the Dockerfile needs nothing BuildKit-only.",
     }),
     tls_verify: Type.Optional(Type.Boolean({ description: "Use TLS and verify the daemon (DOCKER_TLS_VERIFY) for tcp:// hosts." })),
     cert_path: Type.Optional(Type.String({ minLength: 1, description: "Directory with ca.pem, cert.pem, key.pem for a TLS daemon (DOCKER_CERT_PATH)." })),
@@ -36,14 +36,15 @@ export default defineFlavor({
   // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
   capabilities: { multiPlatform: false, registryCache: true, annotations: true },
   type: "image_builder",
-  description: "Build with a Docker daemon (BuildKit or classic) through the docker CLI.",
+  description: "Build with a Docker daemon (BuildKit, or classic when the CLI has no buildx) through the docker CLI.",
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // Registry cache export and annotations are refused by `imgb validate`, located at their keys;
   // so are secrets and ssh with the classic builder, which has no RUN --mount.
   staticCheck: async (config, image) => {
     const { dockerProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
-    const problems = locatedProblems(dockerProblems(config.builder, image), image);
+    // auto: checked as BuildKit here; what only BuildKit can do is refused at build time if it falls back to classic.
+    const problems = locatedProblems(dockerProblems(config.builder === "classic" ? "classic" : "buildkit", image), image);
     if (config.builder !== "classic") return problems;
     const { classicMountErrors } = await import("./classic_check.ts");
     return [...problems, ...classicMountErrors(image)];

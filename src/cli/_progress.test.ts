@@ -63,9 +63,12 @@ describe("progress renderers", () => {
   });
 
   test("json: one event object per line", () => {
-    const { io, err } = fakeIo();
+    const { io, err, raw } = fakeIo();
     const r = renderer("json", io, ["a"], false);
     r.event({ type: "failed", image: "a", error: new RuntimeError("build.failed", "nope") });
-    expect(JSON.parse(err[0]!)).toMatchObject({ type: "failed", image: "a", error: { code: "build.failed", message: "nope" } });
+    expect(err).toEqual([]);
+    expect(raw).toHaveLength(1);
+    expect(raw[0]).toEndWith("}\n");
+    expect(JSON.parse(raw[0]!)).toMatchObject({ type: "failed", image: "a", error: { code: "build.failed", message: "nope" } });
   });
 });

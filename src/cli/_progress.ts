@@ -5,7 +5,7 @@
  */
 import type { BuildEvent } from "../orchestrate/events.ts";
 import { ImgbError } from "../errors.ts";
-import { paint, type Io } from "./io.ts";
+import { errJson, paint, type Io } from "./io.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "json";
 
@@ -55,9 +55,9 @@ function plainRenderer(io: Io, names: readonly string[]): Renderer {
 function jsonRenderer(io: Io): Renderer {
   return {
     event(e) {
-      const out: Record<string, unknown> = { time: new Date().toISOString(), ...e };
+      const out: Record<string, unknown> = { ...e };
       if (e.type === "failed") out.error = e.error instanceof ImgbError ? e.error.toJSON() : { message: e.error.message };
-      io.err(JSON.stringify(out));
+      errJson(io, out);
     },
     close() {},
   };

@@ -4,6 +4,7 @@
  * so is a separate value that looks like an option (`-o --list`): write it inline (`-o=--list`).
  */
 import { UsageError } from "../errors.ts";
+import { closest } from "../suggest.ts";
 import type { OptionSpec, ParsedArgs } from "./command.ts";
 
 export function parseArgs<O extends Record<string, OptionSpec>>(argv: readonly string[], options: O, command: string): ParsedArgs<O> {
@@ -72,7 +73,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(argv: readonly s
 function unknown(arg: string, command: string, options: Record<string, OptionSpec>): UsageError {
   const names = Object.keys(options).map((n) => `--${n}`);
   const name = arg.split("=")[0]!;
-  const guess = names.find((n) => n.startsWith(name) || name.startsWith(n));
+  const guess = names.find((n) => n.startsWith(name) || name.startsWith(n)) ?? closest(name, names);
   return new UsageError("cli.unknown-option", `Unknown option '${name}' for 'imgb ${command}'`, {
     hint: guess ? `did you mean '${guess}'?` : `see 'imgb ${command} --help'`,
   });

@@ -16,20 +16,22 @@ import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
+import { applyDestination, buildFlagOptions, buildFlagOverrides } from "./_build_flags.ts";
 import { defineCommand, fileOption } from "./command.ts";
-import type { Io } from "./io.ts";
+import { errJson, type Io } from "./io.ts";
 
 export const DEFAULT_JOBS = Math.min(4, Math.max(2, availableParallelism()));
 
 export default defineCommand({
   name: "build",
   summary: "Build the images of a stack (dependencies first, in parallel) and push them to its registry",
-  usage: "build [-f FILE] [IMAGE…] [--jobs N] [--reuse MODE] [--no-reuse] [--progress MODE] [--metadata-file FILE]",
+  usage: "build [-f FILE] [IMAGE…] [--push | --load] [--no-cache] [--pull] [--platform P,…] [--jobs N] [--reuse MODE] [--no-reuse] [--progress MODE] [--metadata-file FILE]",
   examples: [
     "imgb build",
     "imgb build -f deploy/imgb.yaml app worker",
     "ref=$(imgb build app) && kubectl set image deploy/app app=$ref",
     "imgb build --set '*.platforms=linux/amd64' --set app.build_args.V=2 --progress plain",
+    "imgb build --load --no-cache --platform linux/arm64   # local images, even with a registry",
     "imgb build --metadata-file build.json",
     "imgb build --output oci-layout:./out   # with the oci flavor",
   ],
@@ -38,9 +40,10 @@ export default defineCommand({
     jobs: { type: "string", short: "j", value: "N", description: `Images built at once (default ${DEFAULT_JOBS})` },
     "fail-fast": { type: "boolean", description: "Stop all builds at the first failure" },
     "no-reuse": { type: "boolean", description: "Build even when an identical build exists (--reuse off)" },
-    reuse: { type: "string", value: "MODE", description: "registry (local record, else the registry's record tag), local, or off (default: the stack's reuse, else registry with a registry)" },
-    progress: { type: "string", value: "MODE", description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
+    reuse: { type: "string", value: "MODE", choices: ["registry", "local", "off"], description: "registry (local record, else the registry's record tag), local, or off (default: the stack's reuse, else registry with a registry)" },
+    progress: { type: "string", value: "MODE", choices: ["auto", "tty", "plain", "json"], description: "auto, tty, plain or json (default auto: tty when stderr is a terminal)" },
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, e.g. app.target=debug or '*.no_cache=true'" },
+    ...buildFlagOptions,
     output: { type: "string", value: "TYPE:DEST", description: "Where the flavor writes images, for flavors with an `output` setting (oci: registry, oci-layout:DIR, docker-archive:FILE)" },
     "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, platforms?, checksum, reused, duration}} to FILE" },
   },
@@ -53,9 +56,10 @@ export default defineCommand({
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UsageError("cli.bad-progress", `Invalid --progress '${o.progress}'`, { hint: "one of: auto, tty, plain, json" });
 
     // --output is the flavor's own `output` config key: validated by its schema like the file's.
-    const { stack, catalog } = await loadStackForCommand(o, io, o.set, o.output === undefined ? undefined : { output: o.output });
+    const { stack, catalog } = await loadStackForCommand(o, io, [...buildFlagOverrides(o), ...o.set], o.output === undefined ? undefined : { output: o.output });
     await useAutoFlavor(stack, catalog, io);
     const { flavor, origin } = catalog.get(stack.imageBuilder.flavor)!;
+    applyDestination(stack, flavor, o);
     const reuse = reuseMode(stack, o.reuse, o["no-reuse"]);
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
@@ -144,6 +148,7 @@ class StoreHashCache implements FileHashCache {
 }
 
 function summary(io: Io, run: BuildRun): void {
+  if (io.jsonStderr) return summaryJson(io, run);
   const width = Math.max(5, ...run.order.map((n) => n.length));
   io.err("");
   io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  REFERENCE`);
@@ -154,6 +159,16 @@ function summary(io: Io, run: BuildRun): void {
     const ref = o.state === "done" ? o.value.ref : o.state === "skipped" ? `('${o.because}' did not build)` : "";
     io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${ref}`);
   }
+}
+
+/** `--progress json`: the summary as one object, `images` in build order. */
+function summaryJson(io: Io, run: BuildRun): void {
+  const images = run.order.map((name) => {
+    const o = run.outcomes.get(name)!;
+    if (o.state === "done") return { image: name, result: o.value.reused ? "reused" : "built", ref: o.value.ref, durationMs: o.value.durationMs };
+    return { image: name, result: o.state, ...(o.state === "skipped" ? { because: o.because } : {}) };
+  });
+  errJson(io, { type: "summary", images });
 }
 
 /** Written atomically (temp file + rename) so a reader never sees half a file. */

@@ -15,6 +15,8 @@ export interface OptionSpec {
   /** Placeholder in help, e.g. `FILE`. */
   value?: string;
   default?: string | boolean;
+  /** The values it takes, for help-free shell completion (`--progress` -> auto, tty, plain, json). */
+  choices?: readonly string[];
 }
 
 export interface PositionalSpec {
@@ -22,6 +24,8 @@ export interface PositionalSpec {
   description: string;
   required?: boolean;
   variadic?: boolean;
+  /** The values it takes, for shell completion (`imgb completion SHELL`). */
+  choices?: readonly string[];
 }
 
 export type OptionValue<T extends OptionType> = T extends "boolean"
@@ -45,6 +49,8 @@ export interface CommandSpec<O extends Record<string, OptionSpec> = Record<strin
   examples: string[];
   options: O;
   positionals?: PositionalSpec[];
+  /** Left out of `imgb --help` and of completion: plumbing for the completion scripts. */
+  hidden?: boolean;
   run(args: ParsedArgs<O>, io: Io): Promise<number | void>;
 }
 

@@ -21,6 +21,8 @@ export const commands: Record<string, Loader> = {
   "reuse list": () => import("./reuse_list.ts"),
   "reuse prune": () => import("./reuse_prune.ts"),
   version: () => import("./version.ts"),
+  completion: () => import("./completion.ts"),
+  "__complete images": () => import("./complete_images.ts"),
 };
 
 /** Finds the longest command name at the start of argv (`flavor list …`). */

@@ -19,6 +19,22 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join("\n") + "\n";
 }
 
+/** `imgb flavor --help`: the subcommands of a command group, each with its usage. */
+export function groupHelp(group: string, commands: readonly CommandSpec[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length - group.length - 1)) + 2;
+  return [
+    `imgb ${group}: ${commands.length} subcommands.`,
+    "",
+    `Usage: imgb ${group} SUBCOMMAND [OPTIONS]`,
+    "",
+    "Subcommands:",
+    ...commands.map((c) => `  ${c.name.slice(group.length + 1).padEnd(width)} ${c.summary}`),
+    "",
+    `Run 'imgb ${group} SUBCOMMAND --help' (or 'imgb help ${group} SUBCOMMAND') for its options and examples.`,
+    "",
+  ].join("\n");
+}
+
 export function mainHelp(commands: readonly CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
@@ -31,7 +47,8 @@ export function mainHelp(commands: readonly CommandSpec[]): string {
     "",
     "Global options: --help, --debug (stack traces), --version.",
     "Exit codes: 0 ok, 1 build or runtime failure, 2 usage or invalid input, 130 interrupted.",
-    "Run 'imgb COMMAND --help' for a command's options and examples.",
+    "Run 'imgb COMMAND --help' or 'imgb help COMMAND' for a command's options and examples.",
+    "Shell completion: 'source <(imgb completion bash)' (also zsh, fish).",
     "",
   ].join("\n");
 }

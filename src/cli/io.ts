@@ -17,6 +17,40 @@ export interface Io {
   readonly signal: AbortSignal;
   readonly env: Record<string, string | undefined>;
   readonly cwd: string;
+  /**
+   * `--progress json`: every stderr line is one JSON object. `err()` then wraps each message
+   * line in one (`{"type":"warning"|"info","message":…}`); structured output uses `errJson()`.
+   */
+  readonly jsonStderr?: boolean;
+}
+
+/** One stderr line of `--progress json`: the object, timestamped like the build events. */
+export function jsonLine(object: Record<string, unknown>): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), ...object })}\n`;
+}
+
+/** One JSON object on stderr, as it is (never wrapped again). */
+export function errJson(io: Io, object: Record<string, unknown>): void {
+  io.errRaw(jsonLine(object));
+}
+
+/** What `err()` writes in JSON mode for a message line: `warning: x` is a warning, the rest info. */
+export function messageObject(line: string): Record<string, unknown> {
+  const text = line.replace(/\n$/, "");
+  const warning = /^warning: /.exec(text);
+  return warning ? { type: "warning", message: text.slice(warning[0].length) } : { type: "info", message: text };
+}
+
+/**
+ * True when argv asks for `--progress json` (before any `--`): decided before the arguments are
+ * parsed, so that a usage error of the same command line is JSON too.
+ */
+export function wantsJsonStderr(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") return false;
+    if (argv[i] === "--progress=json" || (argv[i] === "--progress" && argv[i + 1] === "json")) return true;
+  }
+  return false;
 }
 
 export function colorEnabled(env: Record<string, string | undefined>, isTty: boolean): boolean {

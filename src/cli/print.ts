@@ -12,7 +12,7 @@ export default defineCommand({
   options: {
     ...fileOption,
     set: { type: "strings", value: "IMAGE.KEY=VALUE", description: "Override an image key, as for imgb build" },
-    reuse: { type: "string", value: "MODE", description: "Plan with this reuse mode: registry, local or off, as for imgb build" },
+    reuse: { type: "string", value: "MODE", choices: ["registry", "local", "off"], description: "Plan with this reuse mode: registry, local or off, as for imgb build" },
     "no-plan": { type: "boolean", description: "Only the resolved stack: no checksums, no reuse checks (reads no contexts)" },
   },
   positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
