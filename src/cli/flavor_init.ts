@@ -4,7 +4,6 @@ import { AUTO_FLAVOR } from "../stack/load.ts";
 import { builtinFlavors } from "../catalog/builtins.ts";
 import { FLAVOR_NAME_PATTERN } from "../catalog/check_flavor.ts";
 import { InputError, writeError } from "../errors.ts";
-import { flavorSkeleton } from "../plugins/flavor_skeleton.ts";
 import { defineCommand } from "./command.ts";
 
 export default defineCommand({
@@ -26,6 +25,7 @@ export default defineCommand({
       throw new InputError("flavor.init-name", `Flavor name '${name}' is taken by a built-in flavor`, { hint: "give your flavor another name" });
     }
     const dir = resolve(io.cwd, dirArg ?? name);
+    const { flavorSkeleton } = await import("../plugins/flavor_skeleton.ts"); // carries imgb.d.ts: loaded on use
     const files = flavorSkeleton(name);
     const existing = Object.keys(files).filter((rel) => existsSync(join(dir, rel)));
     if (existing.length && !args.options.force) {

@@ -1,4 +1,3 @@
-import { SDK_DECLARATIONS } from "../plugins/sdk_declarations.ts";
 import { defineCommand } from "./command.ts";
 
 export default defineCommand({
@@ -8,6 +7,8 @@ export default defineCommand({
   examples: ["imgb flavor types > imgb.d.ts   # after upgrading imgb, refresh a flavor's types"],
   options: {},
   async run(_args, io) {
+    // Loaded on use: the text is large, and only this command and `flavor init` need it.
+    const { SDK_DECLARATIONS } = await import("../plugins/sdk_declarations.ts");
     io.out(SDK_DECLARATIONS);
   },
 });
