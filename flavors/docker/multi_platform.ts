@@ -15,9 +15,11 @@
  * Locally the helper tags are removed again after the push.
  *
  * Platforms build side by side with BuildKit (dockerd runs two builds at once). The classic
- * builder builds them one after the other: it resolves FROM through the daemon's image store,
- * where a multi-platform base has one tag for all platforms, and two builds pulling it for two
- * platforms at once could each end up on the other's base.
+ * builder builds them one after the other, each with --pull: it resolves FROM through the
+ * daemon's image store, where a multi-platform base has one tag for all platforms and a local
+ * copy is taken whatever its platform, so each platform must pull its own, and two builds
+ * pulling it at once could each end up on the other's base. Each image's platform is checked
+ * before anything is pushed.
  */
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ImageBuildContext } from "../../src/builder/build_context.ts";
@@ -65,13 +67,16 @@ export interface MultiPlatformResult {
 export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatformBuild): Promise<MultiPlatformResult> {
   const platforms = distinct(job.options.platforms.map(normalizePlatform));
   const helpers = platforms.map((p) => `${job.refs.repository}:${platformHelperTag(p)}`);
+  const classic = runner.config.builder === "classic";
   try {
     // 1. Build every platform (nothing leaves the daemon yet).
     const build = (p: Platform, i: number) =>
       buildPlatform(runner, {
         imageName: job.imageName,
         context: job.context,
-        options: { ...job.options, platforms: [platformString(p)], tags: [] },
+        // The classic builder takes a local image of the base's name whatever its platform: --pull
+        // makes it fetch this platform's (BuildKit resolves each platform in the registry itself).
+        options: { ...job.options, platforms: [platformString(p)], tags: [], pull: job.options.pull || classic },
         references: [helpers[i]!],
         iidfile: join(job.tmp, `iid-${i}`),
         mounts: job.mounts,
@@ -79,7 +84,7 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
         logPrefix: `[${platformString(p)}] `,
         env: job.env,
       });
-    const ids = runner.config.builder === "classic" ? await inSequence(platforms, build) : await allOrFirstFailure(platforms.map(build));
+    const ids = classic ? await inSequence(platforms, build) : await allOrFirstFailure(platforms.map(build));
     await Promise.all(platforms.map((p, i) => checkPlatform(runner, job.imageName, ids[i]!, p)));
 
     // 2. Push every platform under its helper tag.
