@@ -20,12 +20,14 @@ import { imageReferences } from "../_engine/references.ts";
 import { buildMountFlags, refuseMounts } from "../_engine/build_mounts.ts";
 import { CLASSIC_MOUNTS_HINT, CLASSIC_NO_MOUNTS, dockerEnv, parsePushDigest, type Config } from "./build_argv.ts";
 import { buildMultiPlatform } from "./multi_platform.ts";
+import { daemonApi } from "./daemon_api.ts";
 import { daemonPlatform } from "./platform_args.ts";
 import { buildPlatform, type DockerRunner } from "./platform_build.ts";
 import type { Platform } from "../../src/platform.ts";
 
 const INSTALL_HINT = "Install the docker CLI (Debian/Ubuntu: apt-get install docker.io) or set the flavor's `binary`";
 
+export { unixSocket } from "./daemon_api.ts";
 export { CLASSIC_MOUNTS_HINT, CLASSIC_NO_MOUNTS, dockerBuildArgv, dockerEnv, parsePushDigest } from "./build_argv.ts";
 
 export class DockerImageBuilder extends BaseImageBuilder<Config> {
@@ -105,6 +107,16 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       log: (line) => this.env.log(line),
       run: (argv, options) => this.run(argv, options),
       inspect: async (reference, format) => (await exec([this.config.binary, "image", "inspect", "--format", format, reference], { env: dockerEnv(this.config), signal: this.env.signal })).stdout.trim(),
+      imagePlatform: async (reference) => {
+        const image = await this.api.get<{ Os?: string; Architecture?: string; Variant?: string }>(`/images/${encodeURIComponent(reference)}/json`);
+        if (image) return `${image.Os}/${image.Architecture}${image.Variant ? `/${image.Variant}` : ""}`;
+        return (await exec([this.config.binary, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}", reference], { env: dockerEnv(this.config), signal: this.env.signal })).stdout.trim();
+      },
+      untag: async (references) => {
+        const viaApi = await Promise.all(references.map((r) => this.api.delete(`/images/${encodeURIComponent(r)}`)));
+        const rest = references.filter((_, i) => viaApi[i] === undefined);
+        if (rest.length > 0) await exec([this.config.binary, "image", "rm", ...rest], { env: dockerEnv(this.config) }).catch(() => {});
+      },
     };
   }
 
@@ -112,8 +124,11 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 
   /** The daemon's own platform (`docker version`), asked once per builder. */
   private daemonPlatform(): Promise<Platform> {
-    this.daemon ??= exec([this.config.binary, "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(this.config), signal: this.env.signal, installHint: INSTALL_HINT })
-      .then((r) => daemonPlatform(r.stdout))
+    const viaCli = () => exec([this.config.binary, "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(this.config), signal: this.env.signal, installHint: INSTALL_HINT }).then((r) => r.stdout);
+    this.daemon ??= this.api
+      .get<{ Os?: string; Arch?: string }>("/version")
+      .then((v) => (v?.Os && v.Arch ? `${v.Os}/${v.Arch}` : viaCli()))
+      .then((text) => daemonPlatform(text))
       .catch((e: unknown) => {
         this.daemon = undefined;
         throw explainFailure(e, "build", "the daemon's platform query", this.where);
@@ -160,21 +175,18 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
   override async localImageId(reference: string): Promise<string | undefined> {
     // A read-only question: over the daemon's unix socket it takes ~2 ms, the CLI ~35 ms
     // (and imgb asks it for every base image of every build, to decide reuse).
-    const socket = unixSocket(this.config.host ?? process.env.DOCKER_HOST);
-    if (socket) {
-      try {
-        const res = await fetch(`http://docker/images/${encodeURIComponent(reference)}/json`, { unix: socket, signal: this.env.signal } as RequestInit);
-        if (res.status === 404) return undefined;
-        if (res.ok) return ((await res.json()) as { Id?: string }).Id || undefined;
-      } catch {
-        // fall back to the CLI, which knows about contexts and odd setups
-      }
-    }
+    const found = await this.api.get<{ Id?: string }>(`/images/${encodeURIComponent(reference)}/json`);
+    if (found === null) return undefined;
+    if (found) return found.Id || undefined;
     try {
       return (await this.inspectId(reference)) || undefined;
     } catch {
       return undefined;
     }
+  }
+
+  private get api() {
+    return daemonApi(this.config.host ?? process.env.DOCKER_HOST, this.env.signal);
   }
 
   /** `docker tag` takes one target per run. */
@@ -193,12 +205,6 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     const digests = JSON.parse(r.stdout || "[]") as string[];
     return digests.find((d) => d.startsWith(`${repository}@`))?.slice(repository.length + 1);
   }
-}
-
-/** The daemon's unix socket path when the host is one (the default host is /var/run/docker.sock). */
-export function unixSocket(host: string | undefined): string | undefined {
-  if (host === undefined || host === "") return "/var/run/docker.sock";
-  return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
 }
 
 /** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */

@@ -68,6 +68,7 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
   const platforms = distinct(job.options.platforms.map(normalizePlatform));
   const helpers = platforms.map((p) => `${job.refs.repository}:${platformHelperTag(p)}`);
   const classic = runner.config.builder === "classic";
+  let untagging: Promise<void> | undefined;
   try {
     // 1. Build every platform (nothing leaves the daemon yet).
     const build = (p: Platform, i: number) =>
@@ -89,6 +90,7 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
 
     // 2. Push every platform under its helper tag.
     const digests = await Promise.all(helpers.map((ref) => push(runner, ref, job.env)));
+    untagging = runner.untag(helpers); // meanwhile: the registry has them now
 
     // 3. The index, under every requested tag, last.
     const repo = inRegistry(job.registry, job.refs.repository)!.repository;
@@ -103,13 +105,13 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
     return { digest: index.digest, platforms: index.platforms };
   } finally {
     // The helper tags are the daemon's business only: untag them (images of other tags stay).
-    await runner.run([runner.config.binary, "image", "rm", ...helpers], { env: job.env, onStdout: () => {}, onStderr: () => {} }).catch(() => {});
+    await (untagging ?? runner.untag(helpers));
   }
 }
 
 /** The image the daemon built is for the platform asked (a single-platform base would not be). */
 async function checkPlatform(runner: DockerRunner, imageName: string, imageId: string, want: Platform): Promise<void> {
-  const got = normalizePlatform((await runner.inspect(imageId, "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}")) || "unknown/unknown");
+  const got = normalizePlatform((await runner.imagePlatform(imageId)) || "unknown/unknown");
   if (platformString(got) !== platformString(want)) {
     throw new RuntimeError("build.platform-mismatch", `Build of image '${imageName}' for ${platformString(want)} made an image for ${platformString(got)}: its base image has no ${platformString(want)} variant`, {
       hint: "use a multi-platform base (an index listing every platform of the image), or set the image's platforms to what the base offers",

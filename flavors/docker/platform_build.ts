@@ -30,6 +30,10 @@ export interface DockerRunner {
   run(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** `docker image inspect --format F REF`, trimmed. */
   inspect(reference: string, format: string): Promise<string>;
+  /** `os/arch[/variant]` of a local image. */
+  imagePlatform(reference: string): Promise<string>;
+  /** Remove local tags (an image no other tag names goes with its tag); failures are ignored. */
+  untag(references: readonly string[]): Promise<void>;
 }
 
 export interface PlatformBuild {

@@ -6,7 +6,7 @@
  * /arch and /targets read out of the layer blobs with GNU tar; the metadata file; reuse (local
  * record, then the registry record from a fresh home, re-pointing a moved tag at the index).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MANIFEST_ACCEPT, MediaType } from "../../src/image/image.ts";
@@ -18,6 +18,10 @@ import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
 /** Local references the tests made (single-platform builds tag locally; fixtures imported): removed at the end. */
 const localRefs: string[] = [];
+// The classic builder pulls its base into the daemon (--pull): the shared base goes again if it was not there before.
+beforeAll(async () => {
+  if (!(await localImageExists(MULTIARCH_BASE))) localRefs.push(MULTIARCH_BASE);
+});
 afterAll(async () => {
   for (const ref of localRefs) await exec([DOCKER_CLI, "-H", DOCKER_HOST, "rmi", ref]).catch(() => {});
   cleanupTempDirs();
