@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MediaType, sha256 } from "./image.ts";
-import { platformIndex } from "./platform_index.ts";
+import { indexPlatforms, platformIndex } from "./platform_index.ts";
 
 const entry = (mediaType: string, digest: string, architecture: string, variant?: string) => ({
   descriptor: { mediaType, digest: `sha256:${digest.repeat(64)}`, size: 735 },
@@ -34,5 +34,12 @@ describe("platformIndex", () => {
     const entries = [entry(MediaType.dockerManifest, "a", "amd64"), entry(MediaType.dockerManifest, "b", "arm64")];
     expect(platformIndex(entries).descriptor.digest).toBe(platformIndex(entries).descriptor.digest);
     expect(() => platformIndex([entry(MediaType.dockerManifest, "a", "amd64"), entry(MediaType.dockerManifest, "b", "amd64")])).toThrow("Two manifests for platform linux/amd64 in one index");
+  });
+
+  test("indexPlatforms reads the entries back; a single manifest or non-JSON has none", () => {
+    const { bytes } = platformIndex([entry(MediaType.dockerManifest, "a", "amd64"), entry(MediaType.dockerManifest, "b", "arm", "v7")]);
+    expect(indexPlatforms(bytes)).toEqual({ "linux/amd64": `sha256:${"a".repeat(64)}`, "linux/arm/v7": `sha256:${"b".repeat(64)}` });
+    expect(indexPlatforms(new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, config: {}, layers: [] })))).toBeUndefined();
+    expect(indexPlatforms(new TextEncoder().encode("not json"))).toBeUndefined();
   });
 });

@@ -47,3 +47,20 @@ export function platformIndex(entries: readonly PlatformManifest[], annotations:
 function descriptorPlatform(p: Platform): NonNullable<Descriptor["platform"]> {
   return p.variant ? { architecture: p.architecture, os: p.os, variant: p.variant } : { architecture: p.architecture, os: p.os };
 }
+
+/**
+ * `os/arch[/variant]` -> manifest digest of the entries of an index or manifest list (its
+ * bytes); undefined for anything else (a single image, not JSON).
+ */
+export function indexPlatforms(bytes: Uint8Array): Record<string, string> | undefined {
+  let doc: Partial<ImageIndex>;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ImageIndex>;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(doc.manifests)) return undefined;
+  const out: Record<string, string> = {};
+  for (const m of doc.manifests) if (m.platform) out[platformString(m.platform)] = m.digest;
+  return out;
+}

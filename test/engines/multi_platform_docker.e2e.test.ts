@@ -165,7 +165,7 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
       // Nothing changed: reused from this machine's record.
       const again = await s.build();
       expect(again.code).toBe(0);
-      expect(again.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum });
+      expect(again.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum, platforms: meta.platforms! });
 
       // A fresh machine (empty home) after `latest` was moved to one platform's manifest: the
       // registry record is found and `latest` points at the index again.
@@ -175,7 +175,7 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
       expect(await registryDigest(REGISTRY, s.repo, "latest")).not.toBe(meta.digest!);
       const fresh = await s.build(tempDir("imgb-mpd-fresh-"));
       expect(fresh.code).toBe(0);
-      expect(fresh.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum });
+      expect(fresh.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum, platforms: meta.platforms! });
       expect(fresh.stderr).not.toContain("[linux/arm64] ");
       await checkIndex(s, "latest", { ...meta, platforms: meta.platforms! });
     }, E2E_TIMEOUT * 2);
