@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { MANIFEST_ACCEPT, MediaType } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
 import { runImgb } from "../helpers/binary.ts";
-import { BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, REGISTRY, registryDigest, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
+import { AUTH_PASSWORD, AUTH_REGISTRY, AUTH_USER, BASE_IMAGE, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, REGISTRY, registryDigest, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
 import { canRun } from "../../src/emulation.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
 
@@ -142,7 +142,7 @@ async function checkIndex(s: Stack, tag: string, meta: Meta["app"]) {
   }
 }
 
-const ready = await requireEngine("docker", "registry");
+const ready = await requireEngine("docker", "registry", "auth-registry");
 
 describe.skipIf(!ready)("docker flavor: several platforms into one index", () => {
   for (const builder of ["buildkit", "classic"]) {
@@ -180,6 +180,28 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
       await checkIndex(s, "latest", { ...meta, platforms: meta.platforms! });
     }, E2E_TIMEOUT * 2);
   }
+
+  test("through a registry with a login: the platforms and the index are pushed with the stack's credentials", async () => {
+    const s = stack();
+    s.write(["linux/amd64", "linux/arm64"]);
+    const yaml = readFileSync(join(s.dir, "imgb.yaml"), "utf8").replace(`container_registry: { uri: ${REGISTRY}/${s.ns} }`, `container_registry: { uri: ${AUTH_REGISTRY}/${s.ns}, credentials: { username: ${AUTH_USER}, password_env: MP_PASSWORD } }`);
+    writeFileSync(join(s.dir, "imgb.yaml"), yaml);
+    const metaFile = join(s.home, "meta.json");
+    const r = await runImgb(["build", "--progress", "plain", "--metadata-file", metaFile], { cwd: s.dir, env: { IMGB_HOME: s.home, NO_COLOR: "1", MP_PASSWORD: AUTH_PASSWORD } });
+    expect(r.stderr).not.toContain("error:");
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain(AUTH_PASSWORD);
+    const meta = (JSON.parse(readFileSync(metaFile, "utf8")) as Meta).app!;
+    const auth = { user: AUTH_USER, password: AUTH_PASSWORD };
+    expect(await registryDigest(AUTH_REGISTRY, s.repo, "latest", auth)).toBe(meta.digest!);
+    expect(await registryDigest(AUTH_REGISTRY, s.repo, "v1", auth)).toBe(meta.digest!);
+    const res = await fetch(`http://${AUTH_REGISTRY}/v2/${s.repo}/manifests/latest`, { headers: { Accept: MANIFEST_ACCEPT, Authorization: `Basic ${btoa(`${AUTH_USER}:${AUTH_PASSWORD}`)}` } });
+    const index = (await res.json()) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    expect(index.manifests.map((m) => [m.platform.architecture, m.digest])).toEqual([
+      ["amd64", meta.platforms!["linux/amd64"]!],
+      ["arm64", meta.platforms!["linux/arm64"]!],
+    ]);
+  }, E2E_TIMEOUT);
 
   test("adding a platform rebuilds: one platform, then two", async () => {
     const s = stack();
