@@ -250,10 +250,10 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
 });
 
 const S390X = { os: "linux", architecture: "s390x" };
-const noS390xEmulator = await requireTool("a machine without a qemu-s390x handler", () => (canRun(S390X) ? "qemu-s390x is registered in binfmt_misc here, so no RUN can fail for want of it" : undefined));
-const haveBusybox = await requireTool("busybox");
+/** The fixture needs busybox to make an s390x-looking /bin/sh, and a machine that cannot run s390x binaries. */
+const s390xFixture = ready && (await requireTool("busybox, and no qemu-s390x handler", () => (!Bun.which("busybox") ? "'busybox' is not on PATH" : canRun(S390X) ? "qemu-s390x is registered in binfmt_misc here, so no RUN can fail for want of it" : undefined)));
 
-describe.skipIf(!ready || !noS390xEmulator || !haveBusybox)("docker flavor: a foreign platform without an emulator", () => {
+describe.skipIf(!s390xFixture)("docker flavor: a foreign platform without an emulator", () => {
   test("the first RUN for linux/s390x says which platform, which package and where binfmt_misc is checked", async () => {
     const s = stack();
     // A linux/s390x base whose /bin/sh is an s390x ELF (busybox's header rewritten: big-endian,
