@@ -73,7 +73,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       this.secrets.push(...mounts.redact);
       // The classic builder gets BuildKit's platform args from the daemon's platform; a foreign
       // platform's failure is explained against it.
-      const daemon = multi || this.config.builder === "classic" ? await this.daemonPlatform() : undefined;
+      const daemon = multi || this.config.builder === "classic" ? await this.daemonPlatform(imageName) : undefined;
       if (multi) {
         const result = await buildMultiPlatform(this.runner, { imageName, context: buildContext, options, refs: refs as typeof refs & { repository: string }, registry: registry!, mounts: mounts.flags, tmp, daemon: daemon!, env: registry?.credentials ? env : dockerEnv(this.config) });
         this.env.report({ digest: result.digest, platforms: result.platforms });
@@ -122,8 +122,8 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 
   private daemon?: Promise<Platform>;
 
-  /** The daemon's own platform (`docker version`), asked once per builder. */
-  private daemonPlatform(): Promise<Platform> {
+  /** The daemon's own platform (`docker version`), asked once per builder; a failure is the build's of `imageName`. */
+  private daemonPlatform(imageName: string): Promise<Platform> {
     const viaCli = () => exec([this.config.binary, "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(this.config), signal: this.env.signal, installHint: INSTALL_HINT }).then((r) => r.stdout);
     this.daemon ??= this.api
       .get<{ Os?: string; Arch?: string }>("/version")
@@ -131,7 +131,7 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       .then((text) => daemonPlatform(text))
       .catch((e: unknown) => {
         this.daemon = undefined;
-        throw explainFailure(e, "build", "the daemon's platform query", this.where);
+        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
       });
     return this.daemon;
   }
