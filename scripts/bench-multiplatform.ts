@@ -92,33 +92,36 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
 const pair = async () => ({ amd64: await build(dirs.amd64), arm64: await build(dirs.arm64) });
 
-console.log(`flavor ${flavor}${flavor === "docker" ? ` (${values.builder})` : ""}, ${runs} interleaved pairs, work ${work}, load ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
-await build(dirs.both); // warm-up: base pulled, daemon caches warm
-await pair();
-const both: number[] = [];
-const singles: number[] = [];
-const arms: number[] = [];
-for (let i = 0; i < runs; i++) {
-  let b: number;
-  let s: { amd64: number; arm64: number };
-  if (i % 2 === 0) {
-    b = await build(dirs.both);
-    s = await pair();
-  } else {
-    s = await pair();
-    b = await build(dirs.both);
+try {
+  console.log(`flavor ${flavor}${flavor === "docker" ? ` (${values.builder})` : ""}, ${runs} interleaved pairs, work ${work}, load ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
+  await build(dirs.both); // warm-up: base pulled, daemon caches warm
+  await pair();
+  const both: number[] = [];
+  const singles: number[] = [];
+  const arms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let b: number;
+    let s: { amd64: number; arm64: number };
+    if (i % 2 === 0) {
+      b = await build(dirs.both);
+      s = await pair();
+    } else {
+      s = await pair();
+      b = await build(dirs.both);
+    }
+    both.push(b);
+    singles.push(s.amd64 + s.arm64);
+    arms.push(s.arm64);
+    console.log(`  run ${i + 1}: two-platform ${b.toFixed(2)} s, amd64 ${s.amd64.toFixed(2)} s + arm64 ${s.arm64.toFixed(2)} s = ${(s.amd64 + s.arm64).toFixed(2)} s`);
   }
-  both.push(b);
-  singles.push(s.amd64 + s.arm64);
-  arms.push(s.arm64);
-  console.log(`  run ${i + 1}: two-platform ${b.toFixed(2)} s, amd64 ${s.amd64.toFixed(2)} s + arm64 ${s.arm64.toFixed(2)} s = ${(s.amd64 + s.arm64).toFixed(2)} s`);
+  console.log(`two-platform build:           ${median(both).toFixed(2)} s (${spread(both)})`);
+  console.log(`amd64 then arm64, one by one: ${median(singles).toFixed(2)} s (${spread(singles)}), arm64 alone ${median(arms).toFixed(2)} s`);
+  console.log(`ratio (medians):              ${(median(both) / median(singles)).toFixed(2)}x   (goal <= 0.70x)`);
+  console.log(`load after: ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
+} finally {
+  // The single-platform builds leave the image under its tag in the engine's store: remove it.
+  const local = `${REGISTRY}/${ns}/app:latest`;
+  const rmi = flavor === "docker" ? [values.docker!, "-H", "unix:///run/imgb-test/docker.sock", "rmi", local] : flavor === "oci" ? undefined : [flavor, "rmi", local];
+  if (rmi) await Bun.spawn(rmi, { stdout: "ignore", stderr: "ignore" }).exited;
+  if (!values.keep) rmSync(root, { recursive: true, force: true });
 }
-console.log(`two-platform build:           ${median(both).toFixed(2)} s (${spread(both)})`);
-console.log(`amd64 then arm64, one by one: ${median(singles).toFixed(2)} s (${spread(singles)}), arm64 alone ${median(arms).toFixed(2)} s`);
-console.log(`ratio (medians):              ${(median(both) / median(singles)).toFixed(2)}x   (goal <= 0.70x)`);
-console.log(`load after: ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
-// The single-platform builds leave the image under its tag in the engine's store: remove it.
-const local = `${REGISTRY}/${ns}/app:latest`;
-const rmi = flavor === "docker" ? [values.docker!, "-H", "unix:///run/imgb-test/docker.sock", "rmi", local] : flavor === "oci" ? undefined : [flavor, "rmi", local];
-if (rmi) await Bun.spawn(rmi, { stdout: "ignore", stderr: "ignore" }).exited;
-if (!values.keep) rmSync(root, { recursive: true, force: true });
