@@ -112,10 +112,11 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
         if (image) return `${image.Os}/${image.Architecture}${image.Variant ? `/${image.Variant}` : ""}`;
         return (await exec([this.config.binary, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}", reference], { env: dockerEnv(this.config), signal: this.env.signal })).stdout.trim();
       },
+      // noprune: the classic builder's cache is the untagged parent images, which must stay.
       untag: async (references) => {
-        const viaApi = await Promise.all(references.map((r) => this.api.delete(`/images/${encodeURIComponent(r)}`)));
+        const viaApi = await Promise.all(references.map((r) => this.api.delete(`/images/${encodeURIComponent(r)}?noprune=1`)));
         const rest = references.filter((_, i) => viaApi[i] === undefined);
-        if (rest.length > 0) await exec([this.config.binary, "image", "rm", ...rest], { env: dockerEnv(this.config) }).catch(() => {});
+        if (rest.length > 0) await exec([this.config.binary, "image", "rm", "--no-prune", ...rest], { env: dockerEnv(this.config) }).catch(() => {});
       },
     };
   }
