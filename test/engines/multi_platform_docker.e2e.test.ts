@@ -162,17 +162,23 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
       expect(await localImageExists(`${REGISTRY}/${s.repo}:imgb-platform-linux-arm64`)).toBe(false);
       expect((await tags(s.repo)).sort()).toEqual([`imgb-${meta.checksum.slice(7)}`, "imgb-platform-linux-amd64", "imgb-platform-linux-arm64", "latest", "v1"]);
 
-      // Nothing changed: reused from this machine's record.
+      // Nothing changed, but `v1` was moved to one platform's manifest: reused from this
+      // machine's record, and `v1` points at the index again.
+      const amd = await manifest(s.repo, meta.platforms!["linux/amd64"]!);
+      const moveTag = async (tag: string) => {
+        const put = await fetch(`http://${REGISTRY}/v2/${s.repo}/manifests/${tag}`, { method: "PUT", headers: { "Content-Type": amd.mediaType }, body: JSON.stringify(amd.doc) });
+        expect(put.status).toBe(201);
+        expect(await registryDigest(REGISTRY, s.repo, tag)).not.toBe(meta.digest!);
+      };
+      await moveTag("v1");
       const again = await s.build();
       expect(again.code).toBe(0);
       expect(again.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum, platforms: meta.platforms! });
+      await checkIndex(s, "v1", meta);
 
-      // A fresh machine (empty home) after `latest` was moved to one platform's manifest: the
-      // registry record is found and `latest` points at the index again.
-      const amd = await manifest(s.repo, meta.platforms!["linux/amd64"]!);
-      const put = await fetch(`http://${REGISTRY}/v2/${s.repo}/manifests/latest`, { method: "PUT", headers: { "Content-Type": amd.mediaType }, body: JSON.stringify(amd.doc) });
-      expect(put.status).toBe(201);
-      expect(await registryDigest(REGISTRY, s.repo, "latest")).not.toBe(meta.digest!);
+      // A fresh machine (empty home) after `latest` was moved: the registry record is found and
+      // `latest` points at the index again.
+      await moveTag("latest");
       const fresh = await s.build(tempDir("imgb-mpd-fresh-"));
       expect(fresh.code).toBe(0);
       expect(fresh.meta.app).toMatchObject({ reused: true, digest: meta.digest, checksum: meta.checksum, platforms: meta.platforms! });
