@@ -7,7 +7,8 @@
  * record, then the registry record from a fresh home, re-pointing a moved tag at the index).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MANIFEST_ACCEPT, MediaType } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
@@ -238,6 +239,34 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
     expect(r.stderr).not.toContain("for linux/amd64 failed");
     expect(await tags(s.repo)).toEqual([]);
     expect(await localImageExists(`${REGISTRY}/${s.repo}:imgb-platform-linux-amd64`)).toBe(false);
+  }, E2E_TIMEOUT);
+
+  test("Ctrl-C while both platforms RUN: exit 130, both RUN processes gone, nothing pushed, no temp files", async () => {
+    const s = stack();
+    const marker = `imgb-mpd-cancel-${Date.now()}`;
+    const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
+    s.write(["linux/amd64", "linux/arm64"], { dockerfile: `FROM ${MULTIARCH_BASE}\nRUN echo ${marker} && ${sleep} && echo done\n` });
+    const tmpBefore = readdirSync(tmpdir()).sort();
+    let sent = false;
+    const r = await runImgb(["build", "--progress", "plain"], {
+      cwd: s.dir,
+      env: { IMGB_HOME: s.home, NO_COLOR: "1" },
+      onStderr: (text, proc) => {
+        const running = (p: string) => text.split("\n").some((l) => l.includes(`[${p}] `) && l.includes(marker) && !l.includes("RUN"));
+        if (!sent && running("linux/amd64") && running("linux/arm64")) {
+          sent = true;
+          proc.kill("SIGINT");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    await Bun.sleep(1000); // the daemon-side cancel of BuildKit is asynchronous
+    const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.includes(sleep) || l.includes(marker));
+    expect(left).toEqual([]);
+    expect(await tags(s.repo)).toEqual([]);
+    expect(await localImageExists(`${REGISTRY}/${s.repo}:imgb-platform-linux-amd64`)).toBe(false);
+    expect(readdirSync(tmpdir()).sort()).toEqual(tmpBefore);
   }, E2E_TIMEOUT);
 
   test("no registry: one clear line at /images/app/platforms before anything is built", async () => {
