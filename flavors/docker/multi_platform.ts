@@ -71,7 +71,7 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
   let untagging: Promise<void> | undefined;
   try {
     // 1. Build every platform (nothing leaves the daemon yet).
-    const build = (p: Platform, i: number) =>
+    const build = (p: Platform, i: number, signal?: AbortSignal) =>
       buildPlatform(runner, {
         imageName: job.imageName,
         context: job.context,
@@ -84,8 +84,15 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
         daemon: job.daemon,
         logPrefix: `[${platformString(p)}] `,
         env: job.env,
+        ...(signal ? { signal } : {}),
       });
-    const ids = classic ? await inSequence(platforms, build) : await allOrFirstFailure(platforms.map(build));
+    const ids = classic
+      ? await inSequence(platforms, (p, i) => build(p, i))
+      : await allOrFirstFailure(
+          platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal)),
+          runner.signal,
+          (i) => runner.log(`[${platformString(platforms[i]!)}] stopped: another platform failed`),
+        );
     await Promise.all(platforms.map((p, i) => checkPlatform(runner, job.imageName, ids[i]!, p)));
 
     // 2. Push every platform under its helper tag.
@@ -143,10 +150,27 @@ async function inSequence<T, R>(items: readonly T[], fn: (item: T, i: number) =>
   return out;
 }
 
-/** All results; else, once every build has ended, the first failure in platform order. */
-async function allOrFirstFailure<R>(pending: Promise<R>[]): Promise<R[]> {
-  const settled = await Promise.allSettled(pending);
-  const failed = settled.find((s) => s.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+/**
+ * All results; else the first failure, once the other jobs have stopped: they are cancelled
+ * when one fails (a long emulated build need not finish for nothing). `outer` cancels all.
+ */
+async function allOrFirstFailure<R>(jobs: ((signal: AbortSignal) => Promise<R>)[], outer: AbortSignal, onStopped: (index: number) => void): Promise<R[]> {
+  const stop = new AbortController();
+  const signal = AbortSignal.any([outer, stop.signal]);
+  let first: { error: unknown; index: number } | undefined;
+  const settled = await Promise.allSettled(
+    jobs.map((job, index) =>
+      job(signal).catch((error: unknown) => {
+        if (first) {
+          if (!outer.aborted) onStopped(index);
+        } else {
+          first = { error, index };
+          stop.abort();
+        }
+        throw error;
+      }),
+    ),
+  );
+  if (first) throw first.error;
   return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
 }

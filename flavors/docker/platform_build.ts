@@ -54,6 +54,8 @@ export interface PlatformBuild {
   logPrefix?: string;
   /** Environment of the build (default: dockerEnv(config), the user's own docker config). */
   env?: Record<string, string | undefined>;
+  /** Stops this build (default: the runner's signal), e.g. when a sibling platform failed. */
+  signal?: AbortSignal;
 }
 
 /** Runs the build; returns the image ID (`sha256:…`). */
@@ -66,11 +68,12 @@ export async function buildPlatform(runner: DockerRunner, job: PlatformBuild): P
     options = { ...options, buildArgs: { ...platformBuildArgs(platform ?? job.daemon, job.daemon, options.buildArgs), ...options.buildArgs } };
   }
   const argv = dockerBuildArgv(config, job.context.dockerfile, job.references, options, job.iidfile, job.mounts);
-  const stdin = job.context.stream({ signal: runner.signal });
+  const signal = job.signal ?? runner.signal;
+  const stdin = job.context.stream({ signal });
   const log = job.logPrefix ? (line: string) => runner.log(`${job.logPrefix}${line}`) : (line: string) => runner.log(line);
   const subject = `image '${job.imageName}'${platform && job.logPrefix ? ` for ${platformString(platform)}` : ""}`;
   try {
-    await runner.run(argv, { stdin, env: job.env ?? dockerEnv(config), onStdout: log, onStderr: log });
+    await runner.run(argv, { stdin, env: job.env ?? dockerEnv(config), onStdout: log, onStderr: log, signal });
   } catch (e) {
     throw explainPlatformFailure(e, subject, { ...runner.where, dockerfile: job.context.dockerfile }, platform, job.daemon);
   } finally {

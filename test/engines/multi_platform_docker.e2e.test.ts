@@ -227,16 +227,21 @@ describe.skipIf(!ready)("docker flavor: several platforms into one index", () =>
     await checkIndex(s, "latest", two.meta.app!);
   }, E2E_TIMEOUT * 2);
 
-  test("a platform whose RUN fails is named; nothing is pushed: no index, no tag, no helper tag", async () => {
+  test("a platform whose RUN fails is named, the other platform's build is stopped, nothing is pushed: no index, no tag, no helper tag", async () => {
     const s = stack();
-    s.write(["linux/amd64", "linux/arm64"], { dockerfile: `FROM ${MULTIARCH_BASE}\nRUN test "$(uname -m)" = x86_64 || { echo "only on x86_64, not $(uname -m)"; exit 7; }\n` });
+    // amd64 would take long; arm64 fails at once: the failure stops the amd64 build.
+    const sleep = `sleep ${100 + Math.floor(Math.random() * 900)}`;
+    s.write(["linux/amd64", "linux/arm64"], { dockerfile: `FROM ${MULTIARCH_BASE}\nRUN if [ "$(uname -m)" = x86_64 ]; then ${sleep}; else echo "only on x86_64, not $(uname -m)"; exit 7; fi\n` });
     const r = await s.build();
     expect(r.code).toBe(1);
     const line = r.stderr.split("\n").find((l) => l.includes("Build of image"));
     expect(line).toContain("Build of image 'app:latest' for linux/arm64 failed: a build step");
     expect(line).toContain("exited with code 7");
     expect(r.stderr).toContain("only on x86_64, not aarch64");
+    expect(r.stderr).toContain("[linux/amd64] stopped: another platform failed");
     expect(r.stderr).not.toContain("for linux/amd64 failed");
+    await Bun.sleep(1000); // the daemon-side cancel of BuildKit is asynchronous
+    expect((await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.includes(sleep))).toEqual([]);
     expect(await tags(s.repo)).toEqual([]);
     expect(await localImageExists(`${REGISTRY}/${s.repo}:imgb-platform-linux-amd64`)).toBe(false);
   }, E2E_TIMEOUT);
