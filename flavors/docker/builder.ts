@@ -3,7 +3,6 @@
  * (`docker build -f PATH -`), `--iidfile` gives the image ID, `docker push` prints the manifest
  * digest. Registry logins happen in a private DOCKER_CONFIG unless `config_dir` is set.
  */
-import type { Static } from "@sinclair/typebox";
 import { join } from "node:path";
 import { BaseImageBuilder } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
@@ -11,57 +10,26 @@ import type { ContainerRegistry } from "../../src/builder/container_registry.ts"
 import { registryHost } from "../../src/image/name.ts";
 import type { ProbeResult } from "../../src/builder/flavor.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
-import { RuntimeError } from "../../src/errors.ts";
+import { InputError, RuntimeError } from "../../src/errors.ts";
 import { exec, ExecError, type ExecOptions } from "../../src/exec.ts";
-import type { DockerConfig } from "./flavor.ts";
 import { contextDockerfileFacts } from "../_engine/dockerfile_facts.ts";
 import { explainFailure } from "../_engine/failure.ts";
-import { readDigestFile, withTempDir } from "../_engine/files.ts";
-import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
+import { withTempDir } from "../_engine/files.ts";
+import { singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
-import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
 import { buildMountFlags, refuseMounts } from "../_engine/build_mounts.ts";
+import { CLASSIC_MOUNTS_HINT, CLASSIC_NO_MOUNTS, dockerEnv, parsePushDigest, type Config } from "./build_argv.ts";
+import { buildMultiPlatform } from "./multi_platform.ts";
+import { daemonApi } from "./daemon_api.ts";
+import { daemonPlatform } from "./platform_args.ts";
+import { buildPlatform, type DockerRunner } from "./platform_build.ts";
 import { chooseBuilder } from "./builder_choice.ts";
-
-type Config = Static<typeof DockerConfig>;
+import type { Platform } from "../../src/platform.ts";
 
 const INSTALL_HINT = "Install the docker CLI (Debian/Ubuntu: apt-get install docker.io) or set the flavor's `binary`";
 
-/** Environment for every docker call: the daemon address, TLS, builder choice. */
-export function dockerEnv(config: Config, configDir?: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { DOCKER_BUILDKIT: config.builder === "classic" ? "0" : "1" };
-  if (config.host) env.DOCKER_HOST = config.host;
-  if (config.tls_verify !== undefined) env.DOCKER_TLS_VERIFY = config.tls_verify ? "1" : undefined;
-  if (config.cert_path) env.DOCKER_CERT_PATH = config.cert_path;
-  const dir = configDir ?? config.config_dir;
-  if (dir) env.DOCKER_CONFIG = dir;
-  return env;
-}
-
-export const CLASSIC_NO_MOUNTS = "the classic builder (builder: classic) has no RUN --mount";
-export const CLASSIC_MOUNTS_HINT = "use builder: buildkit (the default), or the podman or buildah flavor";
-
-/**
- * `docker build` argv for a context on stdin. Pure: unit-tested without an engine. `mounts` are
- * the `--secret`/`--ssh` flags (build_mounts.ts), which the classic builder refuses.
- */
-export function dockerBuildArgv(config: Config, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, mounts: readonly string[] = []): string[] {
-  if (config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
-  const argv = [config.binary, "build", "-f", dockerfile, ...commonBuildFlags(options), ...singlePlatform("docker", options), ...mounts];
-  if (options.pull) argv.push("--pull");
-  argv.push(...dockerCacheFlags(config.builder === "classic" ? "classic" : "buildkit", options));
-  // Plain progress: one line per event, which is what `env.log` streams (the tty UI is unreadable in a log).
-  if (config.builder !== "classic" && !hasFlag(options.extraFlags, "--progress")) argv.push("--progress=plain");
-  if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
-  for (const ref of references) argv.push("-t", ref);
-  argv.push(...options.extraFlags, "-");
-  return argv;
-}
-
-/** The manifest digest `docker push` prints: `<tag>: digest: sha256:… size: N`. */
-export function parsePushDigest(output: string): string | undefined {
-  return output.match(/digest: (sha256:[0-9a-f]{64}) size: \d+/)?.[1];
-}
+export { unixSocket } from "./daemon_api.ts";
+export { CLASSIC_MOUNTS_HINT, CLASSIC_NO_MOUNTS, dockerBuildArgv, dockerEnv, parsePushDigest } from "./build_argv.ts";
 
 export class DockerImageBuilder extends BaseImageBuilder<Config> {
   private get where() {
@@ -83,6 +51,11 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     const refs = imageReferences(imageName, options, registry);
     // Added to, never replaced: a build running beside this one keeps its values redacted.
     if (registry?.credentials) this.secrets.push(registry.credentials.password.reveal());
+    const multi = new Set(options.platforms).size > 1;
+    if (multi && !registry) {
+      // staticCheck refuses this before any build; a builder used as a library says it too.
+      throw new InputError("build.platforms-need-registry", `The docker flavor cannot keep image '${imageName}' for several platforms without a registry: docker's image store holds one platform per tag`, { hint: "add a container_registry (the platforms are pushed as one index), or list one platform" });
+    }
     return withTempDir("docker", async (tmp) => {
       // With credentials: log in to a private DOCKER_CONFIG (removed with `tmp`) unless config_dir
       // is set, before the build, so that bases from the stack's registry are pulled with it. The
@@ -91,28 +64,26 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       const env = dockerEnv(this.config, registry?.credentials ? (this.config.config_dir ?? join(tmp, "config")) : undefined);
       if (registry?.credentials) {
         await this.login(registry, env);
-        await this.pullStackBases(imageName, buildContext, options, registry, env);
+        // Several platforms cannot be pulled into one local tag: their builds pull with the login.
+        if (!multi) await this.pullStackBases(imageName, buildContext, options, registry, env);
       }
       // `builder: auto` becomes buildkit or classic here (builder_choice.ts).
-      const config = { ...this.config, builder: await chooseBuilder(this.config, `'${imageName}'`, buildContext, options, dockerEnv(this.config), (l) => this.env.log(l)) };
+      const config: Config = { ...this.config, builder: await chooseBuilder(this.config, `'${imageName}'`, buildContext, options, dockerEnv(this.config), (l) => this.env.log(l)) };
+      const runner = this.runnerFor(config);
       if (config.builder === "classic") await this.noteMissingCacheSources(options);
-      const iidfile = join(tmp, "iid");
       if (config.builder === "classic") refuseMounts("docker flavor", options, CLASSIC_NO_MOUNTS, CLASSIC_MOUNTS_HINT);
       // Secret values are redacted from here on; an env secret becomes a 0600 file in `tmp`.
       const mounts = await buildMountFlags(options, tmp);
       this.secrets.push(...mounts.redact);
-      const argv = dockerBuildArgv(config, buildContext.dockerfile, refs.all, options, iidfile, mounts.flags);
-      const stdin = buildContext.stream({ signal: this.env.signal });
-      try {
-        await this.run(argv, { stdin, env: dockerEnv(config) });
-      } catch (e) {
-        throw explainFailure(e, "build", `image '${imageName}'`, { ...this.where, dockerfile: buildContext.dockerfile });
-      } finally {
-        // exec feeds the stream and reports its failure (a context file that changed) ahead of
-        // docker's exit status; this only releases a stream exec never started reading.
-        await stdin.cancel().catch(() => {});
+      // The classic builder gets BuildKit's platform args from the daemon's platform; a foreign
+      // platform's failure is explained against it.
+      const daemon = multi || config.builder === "classic" ? await this.daemonPlatform(imageName) : undefined;
+      if (multi) {
+        const result = await buildMultiPlatform(runner, { imageName, context: buildContext, options, refs: refs as typeof refs & { repository: string }, registry: registry!, mounts: mounts.flags, tmp, daemon: daemon!, env: registry?.credentials ? dockerEnv(config, env.DOCKER_CONFIG) : dockerEnv(config) });
+        this.env.report({ digest: result.digest, platforms: result.platforms });
+        return `${refs.repository}@${result.digest}`;
       }
-      const imageId = hasFlag(options.extraFlags, "--iidfile") ? await this.inspectId(refs.primary) : await readDigestFile(iidfile, "image ID");
+      const imageId = await buildPlatform(runner, { imageName, context: buildContext, options, references: refs.all, iidfile: join(tmp, "iid"), mounts: mounts.flags, ...(daemon ? { daemon } : {}) });
       this.env.report({ imageId });
       if (!registry) return refs.primary;
       let digest: string | undefined;
@@ -129,6 +100,45 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
       this.env.report({ imageId, digest });
       return `${refs.repository}@${digest}`;
     });
+  }
+
+  /** This builder's docker calls, for the per-platform build (platform_build.ts), with `config`'s builder. */
+  private runnerFor(config: Config): DockerRunner {
+    return {
+      config,
+      where: this.where,
+      signal: this.env.signal,
+      log: (line) => this.env.log(line),
+      run: (argv, options) => this.run(argv, options),
+      inspect: async (reference, format) => (await exec([this.config.binary, "image", "inspect", "--format", format, reference], { env: dockerEnv(this.config), signal: this.env.signal })).stdout.trim(),
+      imagePlatform: async (reference) => {
+        const image = await this.api.get<{ Os?: string; Architecture?: string; Variant?: string }>(`/images/${encodeURIComponent(reference)}/json`);
+        if (image) return `${image.Os}/${image.Architecture}${image.Variant ? `/${image.Variant}` : ""}`;
+        return (await exec([this.config.binary, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}", reference], { env: dockerEnv(this.config), signal: this.env.signal })).stdout.trim();
+      },
+      // noprune: the classic builder's cache is the untagged parent images, which must stay.
+      untag: async (references) => {
+        const viaApi = await Promise.all(references.map((r) => this.api.delete(`/images/${encodeURIComponent(r)}?noprune=1`)));
+        const rest = references.filter((_, i) => viaApi[i] === undefined);
+        if (rest.length > 0) await exec([this.config.binary, "image", "rm", "--no-prune", ...rest], { env: dockerEnv(this.config) }).catch(() => {});
+      },
+    };
+  }
+
+  private daemon?: Promise<Platform>;
+
+  /** The daemon's own platform (`docker version`), asked once per builder; a failure is the build's of `imageName`. */
+  private daemonPlatform(imageName: string): Promise<Platform> {
+    const viaCli = () => exec([this.config.binary, "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(this.config), signal: this.env.signal, installHint: INSTALL_HINT }).then((r) => r.stdout);
+    this.daemon ??= this.api
+      .get<{ Os?: string; Arch?: string }>("/version")
+      .then((v) => (v?.Os && v.Arch ? `${v.Os}/${v.Arch}` : viaCli()))
+      .then((text) => daemonPlatform(text))
+      .catch((e: unknown) => {
+        this.daemon = undefined;
+        throw explainFailure(e, "build", `image '${imageName}'`, this.where);
+      });
+    return this.daemon;
   }
 
   /**
@@ -170,21 +180,18 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
   override async localImageId(reference: string): Promise<string | undefined> {
     // A read-only question: over the daemon's unix socket it takes ~2 ms, the CLI ~35 ms
     // (and imgb asks it for every base image of every build, to decide reuse).
-    const socket = unixSocket(this.config.host ?? process.env.DOCKER_HOST);
-    if (socket) {
-      try {
-        const res = await fetch(`http://docker/images/${encodeURIComponent(reference)}/json`, { unix: socket, signal: this.env.signal } as RequestInit);
-        if (res.status === 404) return undefined;
-        if (res.ok) return ((await res.json()) as { Id?: string }).Id || undefined;
-      } catch {
-        // fall back to the CLI, which knows about contexts and odd setups
-      }
-    }
+    const found = await this.api.get<{ Id?: string }>(`/images/${encodeURIComponent(reference)}/json`);
+    if (found === null) return undefined;
+    if (found) return found.Id || undefined;
     try {
       return (await this.inspectId(reference)) || undefined;
     } catch {
       return undefined;
     }
+  }
+
+  private get api() {
+    return daemonApi(this.config.host ?? process.env.DOCKER_HOST, this.env.signal);
   }
 
   /** `docker tag` takes one target per run. */
@@ -203,12 +210,6 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
     const digests = JSON.parse(r.stdout || "[]") as string[];
     return digests.find((d) => d.startsWith(`${repository}@`))?.slice(repository.length + 1);
   }
-}
-
-/** The daemon's unix socket path when the host is one (the default host is /var/run/docker.sock). */
-export function unixSocket(host: string | undefined): string | undefined {
-  if (host === undefined || host === "") return "/var/run/docker.sock";
-  return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
 }
 
 /** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */

@@ -34,17 +34,21 @@ export default defineFlavor({
   contractVersion: 2,
   name: "docker",
   // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
-  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
+  // Several platforms: one build each, pushed as one index (multi_platform.ts), so a registry is needed.
+  capabilities: { multiPlatform: true, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with a Docker daemon (BuildKit, or classic when the CLI has no buildx) through the docker CLI.",
   config: DockerConfig,
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // Registry cache export and annotations are refused by `imgb validate`, located at their keys;
-  // so are secrets and ssh with the classic builder, which has no RUN --mount.
+  // so are secrets and ssh with the classic builder, which has no RUN --mount, and several
+  // platforms without a registry.
   staticCheck: async (config, image) => {
     const { dockerProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
     // auto: checked as BuildKit here; what only BuildKit can do is refused at build time if it falls back to classic.
     const problems = locatedProblems(dockerProblems(config.builder === "classic" ? "classic" : "buildkit", image), image);
+    const { platformsWithoutRegistry } = await import("./platforms_check.ts");
+    problems.push(...platformsWithoutRegistry(image));
     if (config.builder !== "classic") return problems;
     const { classicMountErrors } = await import("./classic_check.ts");
     return [...problems, ...classicMountErrors(image)];

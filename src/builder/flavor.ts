@@ -83,6 +83,8 @@ export interface StaticImage {
   secrets?: readonly string[];
   /** Ids of the image's ssh forwards. */
   ssh?: readonly string[];
+  /** The stack's `container_registry.uri` when it has one (the build pushes there); missing: a local build. */
+  containerRegistry?: string;
 }
 
 /**

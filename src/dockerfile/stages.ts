@@ -72,6 +72,7 @@ export function argDeclarations(df: Dockerfile, ins: Instruction): [string, stri
 
 export function planBuild(df: Dockerfile, buildArgs: Readonly<Record<string, string>>, platform: Platform, target?: string): BuildPlan {
   const metaArgs = platformArgs(platform);
+  const automatic = new Set(metaArgs.keys());
   const declared = new Set<string>();
   const stages: Stage[] = [];
   let i = 0;
@@ -84,7 +85,8 @@ export function planBuild(df: Dockerfile, buildArgs: Readonly<Record<string, str
       declared.add(name);
       const value = buildArgs[name] ?? (def === undefined ? undefined : expand(df, ins, def, metaArgs));
       if (value !== undefined) metaArgs.set(name, value);
-      else metaArgs.delete(name);
+      // `ARG TARGETARCH` without a default keeps BuildKit's automatic value (`FROM base-$TARGETARCH`).
+      else if (!automatic.has(name)) metaArgs.delete(name);
     }
   }
   if (i === df.instructions.length) throw new InputError("dockerfile.no-from", `Dockerfile ${df.file} has no FROM instruction`, { location: { file: df.file } });

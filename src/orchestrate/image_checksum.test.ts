@@ -64,6 +64,28 @@ describe("imageChecksum", () => {
     expect(imageChecksum(inputs())).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(canonical(before)).digest("hex")}`);
   });
 
+  test("platforms: the set and its order (the index order) are inputs; adding a platform changes the checksum", () => {
+    const two = imageChecksum(inputs({}, { platforms: ["linux/amd64", "linux/arm64"] }));
+    expect(two).not.toBe(imageChecksum(inputs()));
+    expect(imageChecksum(inputs({}, { platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"] }))).not.toBe(two);
+    expect(imageChecksum(inputs({}, { platforms: ["linux/amd64"] }))).not.toBe(two);
+    expect(imageChecksum(inputs({}, { platforms: ["linux/arm64", "linux/amd64"] }))).not.toBe(two);
+    expect(imageChecksum(inputs({}, { platforms: ["linux/amd64", "linux/arm64"] }))).toBe(two);
+  });
+
+  test("several platforms: each platform's base digest is an input, so a base's new arm64 image rebuilds while amd64 stays", () => {
+    const platforms = ["linux/amd64", "linux/arm64"];
+    const bases = (arm: string) => ({ "linux/amd64": { busybox: "sha256:a1" }, "linux/arm64": { busybox: arm } });
+    const before = imageChecksum(inputs({ platformBases: bases("sha256:b1") }, { platforms }));
+    expect(imageChecksum(inputs({ platformBases: bases("sha256:b1") }, { platforms }))).toBe(before);
+    expect(imageChecksum(inputs({ platformBases: bases("sha256:b2") }, { platforms }))).not.toBe(before);
+    expect(imageChecksum(inputs({ platformBases: bases("sha256:b1") }, { platforms }))).not.toBe(imageChecksum(inputs({ platformBases: { "linux/amd64": { busybox: "sha256:b1" }, "linux/arm64": { busybox: "sha256:a1" } } }, { platforms })));
+    // Unknown (null) is not a digest.
+    expect(imageChecksum(inputs({ platformBases: { "linux/amd64": { busybox: "sha256:a1" }, "linux/arm64": { busybox: null } } }, { platforms }))).not.toBe(before);
+    // None given (one platform): the checksum of before.
+    expect(imageChecksum(inputs({ platformBases: {} }))).toBe(imageChecksum(inputs()));
+  });
+
   test("the version is in it: records of version 1 (tags included) stop matching", () => {
     expect(CHECKSUM_VERSION).toBe(3);
     expect(imageChecksum(inputs({ version: 1 }))).not.toBe(imageChecksum(inputs()));

@@ -19,6 +19,8 @@
  * reusing an image built without it would leave the next machine's cache_from nothing to find.
  * Annotations enter: they are part of the pushed manifest. Empty ones are left out, so records
  * made before these keys existed keep matching.
+ * Platforms enter as listed (the set and its order, which is the order of the index), and with
+ * several platforms each platform's base digests (base_images.ts), not the bases' index digests.
  * Secrets and ssh forwards enter by id only, as in BuildKit's cache: not their values (which
  * must never be stored), nor where they come from. A new secret value does not rebuild; set
  * `no_cache` (or run with --no-reuse) when it should.
@@ -37,6 +39,11 @@ export interface ChecksumInputs {
   flavorConfig: unknown;
   /** FROM references -> their image ID or digest now (null: unknown). */
   bases?: Record<string, string | null>;
+  /**
+   * Several platforms: platform -> FROM reference -> that platform's manifest digest (or image
+   * ID; null: unknown), so a base's new arm64 image rebuilds even when its amd64 one is the same.
+   */
+  platformBases?: Record<string, Record<string, string | null>>;
   /** The repository it is pushed to (`uri/repo`, no tag), or undefined for a local build. */
   destination?: string;
   /** Bumped when the meaning of the checksum changes, so old records stop matching. */
@@ -66,6 +73,8 @@ export function imageChecksum(i: ChecksumInputs): string {
     config: i.flavorConfig,
     destination: i.destination ?? null,
     bases: i.bases ?? {},
+    // Absent for one platform, so single-platform checksums stay what they were.
+    platformBases: i.platformBases && Object.keys(i.platformBases).length > 0 ? i.platformBases : undefined,
   };
   return `sha256:${sha256(canonical(doc))}`;
 }

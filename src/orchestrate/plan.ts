@@ -12,6 +12,7 @@ import type { ResolvedRegistry, ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import { prepareImage } from "./prepare.ts";
+import type { BaseLookupCache } from "./base_images.ts";
 import type { BuiltReference } from "./refs.ts";
 import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
@@ -47,7 +48,7 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
   const registry = stack.containerRegistry ? registryForPlan(stack.containerRegistry, options.env) : undefined;
   const Builder = await flavor.implementation();
   const known = new Map<string, BuiltReference>();
-  const bases = new Map<string, Promise<string | undefined>>();
+  const bases: BaseLookupCache = new Map();
   const registryReuse = options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false;
   const plan: PlanEntry[] = [];
   for (const name of order) {

@@ -84,6 +84,7 @@ export async function prepareImage(
     flavorConfig: extras.flavor ? outputConfig(extras.flavor.config, stack.imageBuilder.config) : stack.imageBuilder.config,
     destination: registry ? targetRepository(registry, image.name) : undefined,
     bases: bases.digests,
+    ...(bases.platforms ? { platformBases: bases.platforms } : {}),
   });
   const repository = registry ? targetRepository(registry, image.name) : image.name;
   const destinations = [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);

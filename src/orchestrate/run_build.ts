@@ -25,6 +25,7 @@ import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, schedule, type Outcome } from "./schedule.ts";
 import type { BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
+import { reusedPlatforms } from "./reused_platforms.ts";
 
 export type { ImageResult } from "./events.ts";
 
@@ -140,6 +141,7 @@ async function buildOne(
     { flavor: shared.flavor, bases: shared.bases },
   );
   const elapsed = () => Math.round(performance.now() - started);
+  const multiPlatform = new Set(prepared.options.platforms).size > 1;
 
   // no_cache asks for a build: reusing an earlier one would ignore it.
   const record = prepared.options.noCache ? undefined : options.reuse?.lookup(prepared.checksum);
@@ -150,7 +152,8 @@ async function buildOne(
       await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
-      return { image: name, ref, digest: record.digest, imageId: record.imageId, checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() };
+      const platforms = multiPlatform && ref === record.ref ? await reusedPlatforms(registry, ref, record.digest, signal) : undefined;
+      return { image: name, ref, digest: record.digest, imageId: record.imageId, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() };
     }
     options.reuse!.forget(prepared.checksum);
   }
@@ -166,7 +169,8 @@ async function buildOne(
       const rec = { checksum: prepared.checksum, image: name, ref: `${repository}@${found.digest}`, digest: found.digest, builtAt: new Date().toISOString() };
       await retag(rec, prepared.destinations, builder, registry, signal, found.manifest);
       options.reuse?.record(rec);
-      return { image: name, ref: rec.ref, digest: found.digest, checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() };
+      const platforms = multiPlatform ? await reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest) : undefined;
+      return { image: name, ref: rec.ref, digest: found.digest, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() };
     }
   }
   options.events({ type: "step", image: name, step: "build" });

@@ -68,6 +68,7 @@ async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: Resol
   const inline = image.dockerfileInline !== undefined;
   const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags, secrets: image.secrets.map((s) => s.id), ssh: image.ssh.map((s) => s.id) };
   Object.assign(seen, { stackFile: stack.file, cacheFrom: image.cacheFrom, cacheTo: image.cacheTo, annotations: image.annotations });
+  if (stack.containerRegistry) seen.containerRegistry = stack.containerRegistry.uri;
   let found: InputError[];
   try {
     found = await flavor.staticCheck!(stack.imageBuilder.config, seen);

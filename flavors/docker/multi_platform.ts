@@ -1,0 +1,176 @@
+/**
+ * Several platforms with docker 20.10, whose built-in BuildKit builds one platform per `docker
+ * build` and whose image store holds one platform per tag: each platform is built
+ * (platform_build.ts) under a helper tag of its own, then each is pushed, then the index over
+ * the pushed manifests is assembled with imgb's registry client and PUT under every requested
+ * tag (what `docker buildx imagetools create` does).
+ *
+ * Order matters for what a failure leaves behind: every platform is built before anything is
+ * pushed, and the index — the only thing under the user's tags — is PUT last. A platform that
+ * fails is named, and no requested tag is written or moved.
+ *
+ * Helper tags: `docker push` needs a tag, so each platform's manifest is pushed as
+ * `<repo>:imgb-platform-<os>-<arch>[-<variant>]` (one per platform and repository, overwritten by
+ * the next build; the index refers to the manifests by digest, so moving them changes nothing).
+ * Locally the helper tags are removed again after the push.
+ *
+ * Platforms build side by side with BuildKit (dockerd runs two builds at once). The classic
+ * builder builds them one after the other, each with --pull: it resolves FROM through the
+ * daemon's image store, where a multi-platform base has one tag for all platforms and a local
+ * copy is taken whatever its platform, so each platform must pull its own, and two builds
+ * pulling it at once could each end up on the other's base. Each image's platform is checked
+ * before anything is pushed.
+ */
+import type { BuildOptions } from "../../src/builder/build_options.ts";
+import type { ImageBuildContext } from "../../src/builder/build_context.ts";
+import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
+import { RuntimeError } from "../../src/errors.ts";
+import { inRegistry, tagOf } from "../../src/image/name.ts";
+import { registryClient } from "../../src/image/remote/client.ts";
+import { platformManifest, putIndex } from "../../src/image/remote/create_index.ts";
+import { platformString, type Platform } from "../../src/platform.ts";
+import { explainFailure } from "../_engine/failure.ts";
+import type { ImageReferences } from "../_engine/references.ts";
+import { parsePushDigest } from "./build_argv.ts";
+import { normalizePlatform } from "./platform_args.ts";
+import { buildPlatform, type DockerRunner } from "./platform_build.ts";
+import { join } from "node:path";
+
+/** The helper tag a platform's manifest is pushed under (see the file comment). */
+export function platformHelperTag(p: Platform): string {
+  return `imgb-platform-${p.os}-${p.architecture}${p.variant ? `-${p.variant}` : ""}`;
+}
+
+export interface MultiPlatformBuild {
+  imageName: string;
+  context: ImageBuildContext;
+  /** Two or more platforms. */
+  options: BuildOptions;
+  refs: ImageReferences & { repository: string };
+  registry: ContainerRegistry;
+  /** `--secret`/`--ssh` flags. */
+  mounts: readonly string[];
+  /** Private temporary directory of the build. */
+  tmp: string;
+  daemon: Platform;
+  /** Environment of the builds and pushes (the private login config when the stack has credentials). */
+  env: Record<string, string | undefined>;
+}
+
+export interface MultiPlatformResult {
+  /** The index digest. */
+  digest: string;
+  /** `os/arch[/variant]` -> manifest digest. */
+  platforms: Record<string, string>;
+}
+
+export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatformBuild): Promise<MultiPlatformResult> {
+  const platforms = distinct(job.options.platforms.map(normalizePlatform));
+  const helpers = platforms.map((p) => `${job.refs.repository}:${platformHelperTag(p)}`);
+  const classic = runner.config.builder === "classic";
+  let untagging: Promise<void> | undefined;
+  try {
+    // 1. Build every platform (nothing leaves the daemon yet).
+    const build = (p: Platform, i: number, signal?: AbortSignal) =>
+      buildPlatform(runner, {
+        imageName: job.imageName,
+        context: job.context,
+        // The classic builder takes a local image of the base's name whatever its platform: --pull
+        // makes it fetch this platform's (BuildKit resolves each platform in the registry itself).
+        options: { ...job.options, platforms: [platformString(p)], tags: [], pull: job.options.pull || classic },
+        references: [helpers[i]!],
+        iidfile: join(job.tmp, `iid-${i}`),
+        mounts: job.mounts,
+        daemon: job.daemon,
+        logPrefix: `[${platformString(p)}] `,
+        env: job.env,
+        ...(signal ? { signal } : {}),
+      });
+    const ids = classic
+      ? await inSequence(platforms, (p, i) => build(p, i))
+      : await allOrFirstFailure(
+          platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal)),
+          runner.signal,
+          (i) => runner.log(`[${platformString(platforms[i]!)}] stopped: another platform failed`),
+        );
+    await Promise.all(platforms.map((p, i) => checkPlatform(runner, job.imageName, ids[i]!, p)));
+
+    // 2. Push every platform under its helper tag.
+    const digests = await Promise.all(helpers.map((ref) => push(runner, ref, job.env)));
+    untagging = runner.untag(helpers); // meanwhile: the registry has them now
+
+    // 3. The index, under every requested tag, last.
+    const repo = inRegistry(job.registry, job.refs.repository)!.repository;
+    const client = registryClient(job.registry, runner.signal);
+    const entries = await Promise.all(digests.map((d) => platformManifest(client, repo, d)));
+    for (const [i, pushed] of entries.entries()) {
+      if (pushed.config !== ids[i]) {
+        throw new RuntimeError("push.raced", `Push of '${helpers[i]}' sent image ${pushed.config}, not the ${ids[i]} just built for ${platformString(platforms[i]!)}: another build moved the tag meanwhile`, { hint: "run the build again" });
+      }
+    }
+    const index = await putIndex(client, repo, entries, job.refs.all.map(tagOf));
+    return { digest: index.digest, platforms: index.platforms };
+  } finally {
+    // The helper tags are the daemon's business only: untag them (images of other tags stay).
+    await (untagging ?? runner.untag(helpers));
+  }
+}
+
+/** The image the daemon built is for the platform asked (a single-platform base would not be). */
+async function checkPlatform(runner: DockerRunner, imageName: string, imageId: string, want: Platform): Promise<void> {
+  const got = normalizePlatform((await runner.imagePlatform(imageId)) || "unknown/unknown");
+  if (platformString(got) !== platformString(want)) {
+    throw new RuntimeError("build.platform-mismatch", `Build of image '${imageName}' for ${platformString(want)} made an image for ${platformString(got)}: its base image has no ${platformString(want)} variant`, {
+      hint: "use a multi-platform base (an index listing every platform of the image), or set the image's platforms to what the base offers",
+    });
+  }
+}
+
+async function push(runner: DockerRunner, ref: string, env: Record<string, string | undefined>): Promise<string> {
+  let out: string;
+  try {
+    out = (await runner.run([runner.config.binary, "push", ref], { env })).stdout;
+  } catch (e) {
+    throw explainFailure(e, "push", `'${ref}'`, runner.where);
+  }
+  const digest = parsePushDigest(out);
+  if (!digest) throw new RuntimeError("push.no-digest", `Push of '${ref}' succeeded but docker reported no manifest digest`);
+  return digest;
+}
+
+function distinct(platforms: Platform[]): Platform[] {
+  const seen = new Map<string, Platform>();
+  for (const p of platforms) if (!seen.has(platformString(p))) seen.set(platformString(p), p);
+  return [...seen.values()];
+}
+
+async function inSequence<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const [i, item] of items.entries()) out.push(await fn(item, i));
+  return out;
+}
+
+/**
+ * All results; else the first failure, once the other jobs have stopped: they are cancelled
+ * when one fails (a long emulated build need not finish for nothing). `outer` cancels all.
+ */
+async function allOrFirstFailure<R>(jobs: ((signal: AbortSignal) => Promise<R>)[], outer: AbortSignal, onStopped: (index: number) => void): Promise<R[]> {
+  const stop = new AbortController();
+  const signal = AbortSignal.any([outer, stop.signal]);
+  let first: { error: unknown; index: number } | undefined;
+  const settled = await Promise.allSettled(
+    jobs.map((job, index) =>
+      job(signal).catch((error: unknown) => {
+        if (first) {
+          if (!outer.aborted) onStopped(index);
+        } else {
+          first = { error, index };
+          stop.abort();
+        }
+        throw error;
+      }),
+    ),
+  );
+  if (first) throw first.error;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}

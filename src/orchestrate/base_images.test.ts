@@ -1,0 +1,93 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { BaseImageBuilder } from "../builder/base_image_builder.ts";
+import { defaultBuildOptions } from "../builder/build_options.ts";
+import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
+import { MediaType, sha256 } from "../image/image.ts";
+import { baseImageDigests, type BaseLookupCache } from "./base_images.ts";
+
+/** A registry with one two-platform index (`multi:1`) and one single image (`single:1`); it counts GETs. */
+const amd = "sha256:" + "a".repeat(64);
+const arm = "sha256:" + "b".repeat(64);
+const index = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: MediaType.ociIndex,
+  manifests: [
+    { mediaType: MediaType.ociManifest, digest: amd, size: 1, platform: { os: "linux", architecture: "amd64" } },
+    { mediaType: MediaType.ociManifest, digest: arm, size: 1, platform: { os: "linux", architecture: "arm64" } },
+  ],
+});
+const single = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: amd, size: 1 }, layers: [] });
+const requests: string[] = [];
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch(req) {
+    const path = new URL(req.url).pathname;
+    requests.push(`${req.method} ${path}`);
+    const body = path === "/v2/multi/manifests/1" ? index : path === "/v2/single/manifests/1" ? single : undefined;
+    if (!body) return new Response(null, { status: 404 });
+    const type = body === index ? MediaType.ociIndex : MediaType.ociManifest;
+    return new Response(req.method === "HEAD" ? null : body, { headers: { "Content-Type": type, "Docker-Content-Digest": sha256(body), "Content-Length": String(body.length) } });
+  },
+});
+afterAll(() => server.stop(true));
+const host = `127.0.0.1:${server.port}`;
+
+class NoLocalImages extends BaseImageBuilder {
+  override async localImageId(): Promise<string | undefined> {
+    return undefined;
+  }
+  async build(): Promise<string> {
+    throw new Error("not built in this test");
+  }
+}
+
+function contextOf(dockerfile: string): { context: ImageBuildContext; entries: ContextEntry[] } {
+  const entries: ContextEntry[] = [{ path: "Dockerfile", type: "file", mode: 0o644, size: dockerfile.length, content: new TextEncoder().encode(dockerfile) }];
+  return { context: { dockerfile: "Dockerfile" } as ImageBuildContext, entries };
+}
+
+const signal = new AbortController().signal;
+
+describe("base image digests", () => {
+  test("one platform: the base's own manifest digest (the index's), as before", async () => {
+    const { context, entries } = contextOf(`FROM ${host}/multi:1\n`);
+    const out = await baseImageDigests(context, entries, defaultBuildOptions({ platforms: ["linux/arm64"] }), new NoLocalImages({}), undefined, signal);
+    expect(out).toEqual({ digests: { [`${host}/multi:1`]: sha256(index) }, unresolved: [] });
+  });
+
+  test("several platforms: each platform's manifest digest from the index, one GET per base and run; a single-manifest base counts for every platform", async () => {
+    requests.length = 0;
+    const { context, entries } = contextOf(`FROM ${host}/multi:1 AS a\nFROM ${host}/single:1\nCOPY --from=a /x /x\n`);
+    const cache: BaseLookupCache = new Map();
+    const options = defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] });
+    const out = await baseImageDigests(context, entries, options, new NoLocalImages({}), undefined, signal, cache);
+    expect(out.digests).toEqual({});
+    expect(out.unresolved).toEqual([]);
+    expect(out.platforms).toEqual({
+      "linux/amd64": { [`${host}/multi:1`]: amd, [`${host}/single:1`]: sha256(single) },
+      "linux/arm64": { [`${host}/multi:1`]: arm, [`${host}/single:1`]: sha256(single) },
+    });
+    await baseImageDigests(context, entries, options, new NoLocalImages({}), undefined, signal, cache);
+    expect(requests.filter((r) => r.startsWith("GET /v2/multi/"))).toHaveLength(1);
+  });
+
+  test("several platforms: the FROM of each platform (ARG TARGETARCH) is resolved for that platform; a platform the index lacks is null", async () => {
+    const { context, entries } = contextOf(`ARG TARGETARCH\nFROM ${host}/multi:1 AS arm64\nFROM ${host}/single:1 AS s390x\nFROM ${host}/multi:1 AS amd64\nFROM $TARGETARCH\n`);
+    const out = await baseImageDigests(context, entries, defaultBuildOptions({ platforms: ["linux/arm64", "linux/s390x", "linux/amd64"] }), new NoLocalImages({}), undefined, signal);
+    expect(out.platforms).toEqual({
+      "linux/arm64": { [`${host}/multi:1`]: arm },
+      "linux/s390x": { [`${host}/single:1`]: sha256(single) },
+      "linux/amd64": { [`${host}/multi:1`]: amd },
+    });
+    const s390 = await baseImageDigests(contextOf(`FROM ${host}/multi:1\n`).context, contextOf(`FROM ${host}/multi:1\n`).entries, defaultBuildOptions({ platforms: ["linux/amd64", "linux/s390x"] }), new NoLocalImages({}), undefined, signal);
+    expect(s390.platforms!["linux/s390x"]).toEqual({ [`${host}/multi:1`]: null });
+  });
+
+  test("several platforms: a base no registry knows makes the checksum machine-dependent", async () => {
+    const { context, entries } = contextOf(`FROM ${host}/missing:1\n`);
+    const out = await baseImageDigests(context, entries, defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), new NoLocalImages({}), undefined, signal);
+    expect(out.platforms).toEqual({ "linux/amd64": { [`${host}/missing:1`]: null }, "linux/arm64": { [`${host}/missing:1`]: null } });
+    expect(out.unresolved).toEqual([`base image '${host}/missing:1' cannot be resolved`]);
+  });
+});

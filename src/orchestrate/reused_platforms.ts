@@ -1,0 +1,23 @@
+/**
+ * The platforms of a reused multi-platform image, for the metadata file (`platforms`: platform
+ * -> manifest digest), read from its index: the manifest a registry record hit already fetched,
+ * else one GET by digest. Single-platform images have none; a registry that cannot answer
+ * leaves them out (the reuse itself was verified before).
+ */
+import type { ContainerRegistry } from "../builder/container_registry.ts";
+import { inRegistry } from "../image/name.ts";
+import { indexPlatforms } from "../image/platform_index.ts";
+import { registryClient } from "../image/remote/client.ts";
+import type { FetchedManifest } from "./registry_record.ts";
+
+export async function reusedPlatforms(registry: ContainerRegistry | undefined, ref: string, digest: string | undefined, signal: AbortSignal, fetched?: FetchedManifest): Promise<Record<string, string> | undefined> {
+  if (fetched) return indexPlatforms(fetched.bytes);
+  const name = registry && digest ? inRegistry(registry, ref) : undefined;
+  if (!name) return undefined;
+  try {
+    return indexPlatforms((await registryClient(registry!, signal).manifestGet(name.repository, digest!)).bytes);
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return undefined;
+  }
+}
