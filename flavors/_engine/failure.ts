@@ -2,7 +2,9 @@
  * Turning an engine's failure output into an error that says what went wrong: the engine is
  * unreachable, a step failed, a base image is missing or refused, the registry refused us.
  */
+import { emulationProblem, looksLikeExecFormatError } from "../../src/emulation.ts";
 import { ExecError } from "../../src/exec.ts";
+import { parsePlatform } from "../../src/platform.ts";
 
 interface Pattern {
   code: string;
@@ -17,6 +19,8 @@ export interface FailureContext {
   engine?: string;
   /** The Dockerfile path inside the context, to recognise "no such file" about it. */
   dockerfile?: string;
+  /** The one platform this build was for (a multi-platform build runs one engine build per platform). */
+  platform?: string;
 }
 
 export const DOCKERFILE_MISSING_HINT = "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be";
@@ -68,7 +72,7 @@ const BUILD_PATTERNS: Pattern[] = [
   {
     code: "build.step-failed",
     // classic | BuildKit (0.8 and later) | BuildKit 0.8 | podman and buildah
-    test: /The command '(?<c1>.*)' returned a non-zero code: (?<x1>\d+)|process "(?<c2>.*)" did not complete successfully: exit code: (?<x2>\d+)|executor failed running \[(?<c3>.*)\]: exit code: (?<x3>\d+)|building at STEP "(?<c4>[^"]+)": while running runtime: exit status (?<x4>\d+)/,
+    test: /The command '(?<c1>.*)' returned a non-zero code: (?<x1>\d+)|process "(?<c2>.*)" did not complete successfully: exit code: (?<x2>\d+)|executor failed running \[(?<c3>.*)\]: exit code: (?<x3>\d+)|building at STEP "(?<c4>.+?)": while running runtime: exit status (?<x4>\d+)/,
     message: (m) => {
       const g = m.groups ?? {};
       const step = g.c1 ?? g.c2 ?? g.c3 ?? g.c4;
@@ -131,6 +135,9 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
   }
   const noDockerfile = phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined;
   if (noDockerfile) return noDockerfile;
+  if (phase === "build" && looksLikeExecFormatError(text)) {
+    return e.reframe("build.exec-format", headline(`${execFormatMessage(where.platform)}: ${e.command}`), execFormatHint(where.platform));
+  }
   if (phase === "build") {
     const base = failedBaseImage(e.tail);
     if (base) {
@@ -143,4 +150,28 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
     }
   }
   return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? e.reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
+}
+
+/**
+ * A RUN step started a program the kernel cannot execute ("exec format error"): on a foreign
+ * platform, most often no emulator (src/emulation.ts says which package and what to check).
+ */
+function execFormatMessage(platform: string | undefined): string {
+  const problem = platform ? emulationProblemOf(platform) : undefined;
+  if (problem) return `a RUN step could not start its program (exec format error): ${problem}`;
+  return `a RUN step could not start its program (exec format error)${platform ? `: the emulator for ${platform} is in place, so the program itself is not built for ${platform}` : ""}`;
+}
+
+function execFormatHint(platform: string | undefined): string {
+  return platform
+    ? `check that the base images have a ${platform} variant and that binaries copied into the image are built for ${platform}`
+    : "check that the base images and copied binaries are built for the platform the image is built for";
+}
+
+function emulationProblemOf(platform: string): string | undefined {
+  try {
+    return emulationProblem(parsePlatform(platform));
+  } catch {
+    return undefined;
+  }
 }
