@@ -108,6 +108,7 @@ describe("multi-platform builds (podman, buildah)", () => {
       ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
       ["buildah", "bud", "-f", "<tmp>", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
       ["buildah", "bud", "-f", "<tmp>", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
+      ["buildah", "manifest", "inspect", "app:latest"], // every platform is in the list
       ["buildah", "tag", "app:latest", "app:v1"],
       ["buildah", "manifest", "inspect", "app:latest"],
     ]);
@@ -141,6 +142,19 @@ describe("multi-platform builds (podman, buildah)", () => {
       ["buildah", "manifest", "push", "--all", "--format", "v2s2", "--tls-verify=false", "--digestfile", "<tmp>", "127.0.0.1:1/app:latest", "docker://127.0.0.1:1/app:v1"],
     ]);
     expect(calls.filter((c) => c.includes("bud")).every((c) => c.includes("--format") && c[c.indexOf("--format") + 1] === "docker")).toBe(true);
+  });
+
+  test("FROM scratch: no platform reads the layer cache (the engine's cache ignores the platform); a platform missing from the list is an error and the list is removed", async () => {
+    const { engine, calls, logs } = scriptedEngine();
+    const e = await buildWithContainersTools(engine, "app", context("FROM scratch\nCOPY Dockerfile /\n"), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm/v7"] })).catch((x: unknown) => x as Error);
+    const builds = calls.filter((c) => c.includes("bud"));
+    expect(builds.length).toBe(2);
+    expect(builds.every((c) => c.includes("--no-cache"))).toBe(true);
+    expect(logs[0]).toStartWith("A stage starts FROM scratch: building each platform without reading the layer cache");
+    // The scripted list holds amd64 and arm64: linux/arm/v7 is missing.
+    expect((e as { code?: string }).code).toBe("build.platform-missing");
+    expect((e as Error).message).toBe("Build of image 'app' made no linux/arm/v7 image: the manifest list holds linux/amd64, linux/arm64, so buildah built the same image for two platforms");
+    expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "app:latest"]);
   });
 
   test("index entries: platform with variant -> digest", () => {
