@@ -5,7 +5,8 @@
  * config as the registry serves them, and the files the RUN step wrote, read from the layer
  * blobs with GNU tar (x86_64 vs aarch64 under qemu, TARGETARCH amd64 vs arm64). A platform
  * that fails is named and leaves no tag in the registry and no local list; without a registry
- * the result is a local manifest list, and the log says so.
+ * the result is a local manifest list, and the log says so. The image format rule holds per
+ * platform: a HEALTHCHECK makes Docker-format images in a Docker manifest list.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -115,6 +116,30 @@ for (const flavor of ["podman", "buildah"] as const) {
       } finally {
         await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
         await exec([flavor, "rmi", `${REGISTRY}/${repo}:v1`]).catch(() => {});
+        await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
+      }
+    }, E2E_TIMEOUT);
+
+    test("HEALTHCHECK: every platform is built in Docker format and pushed as a Docker manifest list that keeps it", async () => {
+      const repo = uniqueRepo(`mp-docker-${flavor}`);
+      const s = stack(flavor, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nHEALTHCHECK --interval=5s CMD true\nCOPY a /a\n`, a: "a\n" });
+      const r = await s.build();
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const index = await registryJson<{ mediaType: string; manifests: Descriptor[] }>(repo, "latest", INDEX_ACCEPT);
+      try {
+        expect(r.stdout.trim()).toBe(`${REGISTRY}/${repo}@${index.digest}`);
+        expect(index.body!.mediaType).toBe("application/vnd.docker.distribution.manifest.list.v2+json");
+        expect(index.body!.manifests.map((m) => [m.mediaType, m.platform?.architecture])).toEqual([
+          ["application/vnd.docker.distribution.manifest.v2+json", "amd64"],
+          ["application/vnd.docker.distribution.manifest.v2+json", "arm64"],
+        ]);
+        for (const entry of index.body!.manifests) {
+          const manifest = await registryJson<{ config: { digest: string } }>(repo, entry.digest, MANIFEST_ACCEPT);
+          const config = (await (await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${manifest.body!.config.digest}`)).json()) as { architecture: string; config: { Healthcheck?: { Test: string[] } } };
+          expect([config.architecture, config.config.Healthcheck?.Test]).toEqual([entry.platform!.architecture, ["CMD-SHELL", "true"]]);
+        }
+      } finally {
+        await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
         await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
       }
     }, E2E_TIMEOUT);
