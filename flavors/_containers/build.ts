@@ -23,6 +23,8 @@ import { buildMountFlags } from "../_engine/build_mounts.ts";
 import { emulationError } from "./emulation_check.ts";
 import { localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
 import { buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
+import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
+import { hostPlatform } from "../../src/emulation.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
@@ -80,14 +82,18 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         ? planPullsWithStackCache(facts.bases, options.pull, registry, registryFlags, await localImages(engine, facts.bases ?? []))
         : planPulls(facts.bases, options.pull, registry, registryFlags);
       const extras: ContainersBuildExtras = { registryFlags: pulls.buildFlags, format: chosen, mounts: mounts.flags };
+      // BuildKit's platform args, where the engine would warn about them (platform_args.ts).
+      const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];
+      const argsFor = (platform: string) => withPlatformArgs(options.buildArgs, declared, platform, engine.runsHere ? hostPlatform() : undefined);
       if (platforms.length > 1) {
-        await buildPlatforms(engine, platforms, { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, pulls, extras, tmp });
+        await buildPlatforms(engine, platforms, { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp });
         return;
       }
       const platform = platforms.length === 1 ? ["--platform", platforms[0]!] : [];
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
+        const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
+        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv);
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0] });

@@ -19,6 +19,7 @@ import { buildWithContainersTools, type ContainersEngine } from "./build.ts";
 import { emulationError, runsOnTarget } from "./emulation_check.ts";
 import { indexPlatforms } from "./manifest_list.ts";
 import { distinctPlatforms } from "./multi_platform.ts";
+import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { parseDockerfile } from "../../src/dockerfile/parse.ts";
 
 afterAll(cleanupTempDirs);
@@ -106,8 +107,8 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(calls.map(shape)).toEqual([
       ["buildah", "manifest", "rm", "app:latest"],
       ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
-      ["buildah", "bud", "-f", "<tmp>", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
-      ["buildah", "bud", "-f", "<tmp>", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
+      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=amd64", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
+      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=arm64", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
       ["buildah", "manifest", "inspect", "app:latest"], // every platform is in the list
       ["buildah", "tag", "app:latest", "app:v1"],
       ["buildah", "manifest", "inspect", "app:latest"],
@@ -155,6 +156,17 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect((e as { code?: string }).code).toBe("build.platform-missing");
     expect((e as Error).message).toBe("Build of image 'app' made no linux/arm/v7 image: the manifest list holds linux/amd64, linux/arm64, so buildah built the same image for two platforms");
     expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "app:latest"]);
+  });
+
+  test("platform args: the declared ones the stack does not set, with BuildKit's values (no TARGETVARIANT for arm64); BUILD… only when the build platform is known", () => {
+    const root = tempDir();
+    writeTree(root, { Dockerfile: "ARG BUILDPLATFORM\nFROM base\nARG TARGETVARIANT TARGETARCH=x TARGETOS\nARG OTHER\nRUN true\n" });
+    const declared = declaredPlatformArgs(root, "Dockerfile");
+    expect(declared).toEqual(["TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM"]);
+    const host = { os: "linux", architecture: "amd64" };
+    expect(withPlatformArgs({ OTHER: "1", TARGETOS: "mine" }, declared, "linux/arm64/v8", host)).toEqual({ OTHER: "1", TARGETOS: "mine", TARGETARCH: "arm64", TARGETVARIANT: "", BUILDPLATFORM: "linux/amd64" });
+    expect(withPlatformArgs({}, declared, "linux/arm", undefined)).toEqual({ TARGETOS: "linux", TARGETARCH: "arm", TARGETVARIANT: "v7" });
+    expect(declaredPlatformArgs(root, "missing")).toEqual([]);
   });
 
   test("index entries: platform with variant -> digest", () => {

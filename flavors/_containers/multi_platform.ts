@@ -37,6 +37,8 @@ export interface PlatformBuilds {
   contextDir: string;
   dockerfile: string;
   options: BuildOptions;
+  /** The build args for one platform: the stack's and the platform args (platform_args.ts). */
+  argsFor(platform: string): Record<string, string>;
   pulls: PullPlan;
   extras: ContainersBuildExtras;
   tmp: string;
@@ -86,7 +88,7 @@ export async function buildPlatforms(engine: ContainersEngine, platforms: readon
       try {
         for (const p of job.pulls.prePull) await engine.run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
         const iidfile = join(job.tmp, `iid-${i}`);
-        const options = { ...job.options, pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
+        const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
         await engine.run(engine.buildArgv(job.contextDir, job.dockerfile, [], options, iidfile, { ...job.extras, platform, manifest: job.list }));
       } catch (e) {
         throw explainFailure(e, "build", `image '${job.imageName}' for ${platform}`, where);
