@@ -21,7 +21,7 @@ import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { imageReferences, type ImageReferences } from "../_engine/references.ts";
 import { buildMountFlags } from "../_engine/build_mounts.ts";
 import { emulationError } from "./emulation_check.ts";
-import { localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
+import { annotateIndex, localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
 import { buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { hostPlatform } from "../../src/emulation.ts";
@@ -99,7 +99,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0] });
       }
     });
-    if (platforms.length > 1) return finishList(engine, refs, platforms, format, tmp, registryFlags, registry);
+    if (platforms.length > 1) return finishList(engine, refs, platforms, format, options.annotations ?? {}, tmp, registryFlags, registry);
     const imageId = await readDigestFile(iidfile, "image ID");
     engine.report({ imageId });
     if (!registry) return refs.primary;
@@ -114,9 +114,10 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
  * result (tagged with the other references too); with one, it is pushed to every reference and
  * the index digest is the result. Reported: the platforms and their manifest digests (in the
  * registry once pushed, else the local ones) and the index digest; no image ID, since a list has
- * no image config (so a local list is never reused by ID: it is built again).
+ * no image config (so a local list is never reused by ID: it is built again). Annotations are on
+ * every image already (`--annotation`), and put on the pushed index here.
  */
-async function finishList(engine: ContainersEngine, refs: ImageReferences, platforms: readonly string[], format: "oci" | "docker", tmp: string, registryFlags: readonly string[], registry?: ContainerRegistry): Promise<string> {
+async function finishList(engine: ContainersEngine, refs: ImageReferences, platforms: readonly string[], format: "oci" | "docker", annotations: Readonly<Record<string, string>>, tmp: string, registryFlags: readonly string[], registry?: ContainerRegistry): Promise<string> {
   const list = refs.primary;
   if (!registry) {
     for (const other of refs.all.slice(1)) await engine.run([...engine.prefix, "tag", list, other]);
@@ -125,7 +126,8 @@ async function finishList(engine: ContainersEngine, refs: ImageReferences, platf
     engine.log(`Built ${platforms.join(", ")} into the local manifest list '${list}' (nothing pushed: the stack has no container_registry); see it with: ${engine.name} manifest inspect ${list}`);
     return list;
   }
-  const digest = await pushManifestList(engine, registry, list, refs, format, tmp, registryFlags);
+  const pushedDigest = await pushManifestList(engine, registry, list, refs, format, tmp, registryFlags);
+  const digest = Object.keys(annotations).length > 0 ? await annotateIndex(registry, refs, pushedDigest, annotations, engine.signal) : pushedDigest;
   const pushed = await pushedPlatforms(registry, refs.repository!, digest, engine.signal);
   engine.report({ digest, platforms: pushed });
   engine.log(`Pushed the ${format === "docker" ? "Docker manifest list" : "OCI index"} ${refs.repository}@${digest} (${Object.keys(pushed).join(", ")}) to ${refs.all.join(", ")}`);

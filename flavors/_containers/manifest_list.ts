@@ -3,7 +3,8 @@
  * platform's image added to it by `build --manifest LIST`, pushed with `manifest push --all` to
  * every destination tag. Also what the list holds, locally (`manifest inspect`) and once pushed
  * (the index the registry serves: pushing re-compresses layers, so the per-platform manifest
- * digests in the registry are not the local ones).
+ * digests in the registry are not the local ones). Annotations reach the index through the
+ * registry API: podman 4.3 / buildah 1.28 put `--annotation` on each image's manifest only.
  */
 import { join } from "node:path";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
@@ -99,4 +100,23 @@ export async function pushedPlatforms(registry: ContainerRegistry, repository: s
   if (!name) throw new RuntimeError("push.no-digest", `Pushed '${repository}@${digest}' but it is not in the stack's registry ${registry.uri}: its platforms cannot be read`);
   const { bytes } = await registryClient(registry, signal).manifestGet(name.repository, digest);
   return indexPlatforms(JSON.parse(new TextDecoder().decode(bytes)));
+}
+
+/**
+ * Puts `annotations` on the pushed index `repository@digest` and points every reference at the
+ * annotated index; returns its digest. The engines cannot annotate the index itself: imgb
+ * fetches the index they pushed, adds the annotations (sorted, over any it has) and PUTs it
+ * under each tag, so no blob moves and the entries stay as pushed.
+ */
+export async function annotateIndex(registry: ContainerRegistry, refs: ImageReferences, digest: string, annotations: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<string> {
+  const name = inRegistry(registry, refs.repository!);
+  if (!name) throw new RuntimeError("push.no-digest", `Pushed '${refs.repository}@${digest}' but it is not in the stack's registry ${registry.uri}: its index cannot be annotated`);
+  const client = registryClient(registry, signal);
+  const { bytes, mediaType } = await client.manifestGet(name.repository, digest);
+  const index = JSON.parse(new TextDecoder().decode(bytes)) as { annotations?: Record<string, string> };
+  const merged = { ...(index.annotations ?? {}), ...annotations };
+  index.annotations = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]!]));
+  const annotated = new TextEncoder().encode(JSON.stringify(index));
+  for (const ref of refs.all) await client.manifestPut(name.repository, tagOf(ref), annotated, mediaType);
+  return `sha256:${new Bun.CryptoHasher("sha256").update(annotated).digest("hex")}`;
 }

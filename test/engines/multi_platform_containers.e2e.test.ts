@@ -167,6 +167,31 @@ for (const c of cases) {
       }
     }, E2E_TIMEOUT);
 
+    test("annotations: on every platform's manifest and on the index", async () => {
+      const repo = uniqueRepo(`mp-annot-${c.label.replace(/\W/g, "-")}`);
+      const images = `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n    tags: [latest, v1]\n    annotations:\n      org.opencontainers.image.source: https://example.com/app\n      org.example.b: two\n`;
+      const s = stack(c, images, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nCOPY a /a\n`, a: "a\n" });
+      const r = await s.build(["--metadata-file", "meta.json"]);
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const index = await registryJson<{ annotations?: Record<string, string>; manifests: Descriptor[] }>(repo, "latest", INDEX_ACCEPT);
+      try {
+        const expected = { "org.example.b": "two", "org.opencontainers.image.source": "https://example.com/app" };
+        expect(r.stdout.trim()).toBe(`${REGISTRY}/${repo}@${index.digest}`);
+        expect((await registryJson(repo, "v1", INDEX_ACCEPT)).digest).toBe(index.digest!);
+        expect(JSON.parse(readFileSync(join(s.dir, "meta.json"), "utf8"))[repo].digest).toBe(index.digest);
+        expect(index.body!.annotations).toEqual(expected);
+        expect(index.body!.manifests.map((m) => m.platform?.architecture)).toEqual(["amd64", "arm64"]);
+        for (const entry of index.body!.manifests) {
+          const manifest = await registryJson<{ annotations?: Record<string, string> }>(repo, entry.digest, MANIFEST_ACCEPT);
+          expect(manifest.body!.annotations).toMatchObject(expected);
+        }
+      } finally {
+        await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
+        await exec([flavor, "rmi", `${REGISTRY}/${repo}:v1`]).catch(() => {});
+        await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
+      }
+    }, E2E_TIMEOUT);
+
     test("one platform fails: the error names linux/arm64, the registry has no tag, no local list is left", async () => {
       const repo = uniqueRepo(`mp-fail-${c.label.replace(/\W/g, "-")}`);
       const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nRUN [ "$(uname -m)" = x86_64 ]\n` });
