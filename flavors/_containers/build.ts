@@ -96,7 +96,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv);
       } catch (e) {
-        throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0] });
+        throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0], emulatorsHere: engine.runsHere });
       }
     });
     if (platforms.length > 1) return finishList(engine, refs, platforms, format, options.annotations ?? {}, tmp, registryFlags, registry);

@@ -183,6 +183,11 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(out.message).toStartWith("Build of image 'app' for linux/s390x failed: a RUN step could not start its program (exec format error): RUN steps for linux/s390x need an emulator on this");
     expect(out.message).toContain("qemu-s390x");
     expect(out.message).toContain("apt-get install qemu-user-static");
+    const native = explainFailure(e, "build", "image 'app' for linux/amd64", { platform: "linux/amd64" }) as ExecError;
+    expect(native.message).toStartWith("Build of image 'app' for linux/amd64 failed: a RUN step could not start its program (exec format error): the program is not built for linux/amd64, which this machine runs natively");
+    const remote = explainFailure(e, "build", "image 'app' for linux/s390x", { platform: "linux/s390x", emulatorsHere: false }) as ExecError;
+    expect(remote.message).toStartWith("Build of image 'app' for linux/s390x failed: a RUN step could not start its program (exec format error): the engine's machine needs an emulator for linux/s390x");
+    expect(remote.message).not.toContain("/proc/sys/fs/binfmt_misc");
   });
 
   test("emulator check: a RUN on the target platform without a handler is refused first; a stage pinned with FROM --platform is not", () => {

@@ -84,7 +84,7 @@ export async function buildPlatforms(engine: ContainersEngine, platforms: readon
   await freeListName(engine, job.list);
   try {
     for (const [i, platform] of platforms.entries()) {
-      const where = { ...engine.where, platform };
+      const where = { ...engine.where, platform, emulatorsHere: engine.runsHere };
       try {
         for (const p of job.pulls.prePull) await engine.run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
         const iidfile = join(job.tmp, `iid-${i}`);

@@ -2,9 +2,9 @@
  * Turning an engine's failure output into an error that says what went wrong: the engine is
  * unreachable, a step failed, a base image is missing or refused, the registry refused us.
  */
-import { emulationProblem, looksLikeExecFormatError } from "../../src/emulation.ts";
+import { emulationProblem, isForeign, looksLikeExecFormatError } from "../../src/emulation.ts";
 import { ExecError } from "../../src/exec.ts";
-import { parsePlatform } from "../../src/platform.ts";
+import { parsePlatform, type Platform } from "../../src/platform.ts";
 
 interface Pattern {
   code: string;
@@ -21,6 +21,8 @@ export interface FailureContext {
   dockerfile?: string;
   /** The one platform this build was for (a multi-platform build runs one engine build per platform). */
   platform?: string;
+  /** False when the engine runs on another machine (a podman service): this machine's binfmt_misc says nothing about it. */
+  emulatorsHere?: boolean;
 }
 
 export const DOCKERFILE_MISSING_HINT = "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be";
@@ -136,7 +138,7 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
   const noDockerfile = phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined;
   if (noDockerfile) return noDockerfile;
   if (phase === "build" && looksLikeExecFormatError(text)) {
-    return e.reframe("build.exec-format", headline(`${execFormatMessage(where.platform)}: ${e.command}`), execFormatHint(where.platform));
+    return e.reframe("build.exec-format", headline(`${execFormatMessage(where.platform, where.emulatorsHere ?? true)}: ${e.command}`), execFormatHint(where.platform));
   }
   if (phase === "build") {
     const base = failedBaseImage(e.tail);
@@ -156,22 +158,25 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
  * A RUN step started a program the kernel cannot execute ("exec format error"): on a foreign
  * platform, most often no emulator (src/emulation.ts says which package and what to check).
  */
-function execFormatMessage(platform: string | undefined): string {
-  const problem = platform ? emulationProblemOf(platform) : undefined;
-  if (problem) return `a RUN step could not start its program (exec format error): ${problem}`;
-  return `a RUN step could not start its program (exec format error)${platform ? `: the emulator for ${platform} is in place, so the program itself is not built for ${platform}` : ""}`;
+function execFormatMessage(platform: string | undefined, emulatorsHere: boolean): string {
+  const what = "a RUN step could not start its program (exec format error)";
+  if (!platform) return what;
+  if (!emulatorsHere) return `${what}: the engine's machine needs an emulator for ${platform} (qemu-user-static registered through binfmt_misc) unless it runs ${platform} natively, and the program must be built for ${platform}`;
+  let p: Platform;
+  try {
+    p = parsePlatform(platform);
+  } catch {
+    return what;
+  }
+  const problem = emulationProblem(p);
+  if (problem) return `${what}: ${problem}`;
+  return isForeign(p)
+    ? `${what}: an emulator for ${platform} is registered here, so the program itself is not built for ${platform}`
+    : `${what}: the program is not built for ${platform}, which this machine runs natively`;
 }
 
 function execFormatHint(platform: string | undefined): string {
   return platform
     ? `check that the base images have a ${platform} variant and that binaries copied into the image are built for ${platform}`
     : "check that the base images and copied binaries are built for the platform the image is built for";
-}
-
-function emulationProblemOf(platform: string): string | undefined {
-  try {
-    return emulationProblem(parsePlatform(platform));
-  } catch {
-    return undefined;
-  }
 }

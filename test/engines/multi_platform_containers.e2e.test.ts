@@ -206,6 +206,21 @@ for (const c of cases) {
       expect(list).toBe("gone");
     }, E2E_TIMEOUT);
 
+    test("exec format error: the failing platform and what to check, not the engine's bare message", async () => {
+      // An ELF header for s390x: no emulator is registered for it here, on any platform.
+      const elf = new Uint8Array(64);
+      elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 2, 1, 0], 0);
+      elf.set([0, 2, 0, 0x16, 0, 0, 0, 1], 16);
+      const repo = uniqueRepo(`mp-exec-${c.label.replace(/\W/g, "-")}`);
+      const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/arm64, linux/amd64]\n`, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nCOPY --chmod=755 bogus /bogus\nRUN ["/bogus"]\n` });
+      writeFileSync(join(s.dir, "bogus"), elf);
+      const r = await s.build();
+      expect(r.code).not.toBe(0);
+      const where = c.config === undefined ? "an emulator for linux/arm64 is registered here, so the program itself is not built for linux/arm64" : "the engine's machine needs an emulator for linux/arm64";
+      expect(r.stderr).toContain(`Build of image '${repo}:latest' for linux/arm64 failed: a RUN step could not start its program (exec format error): ${where}`);
+      expect((await registryJson(repo, "latest", INDEX_ACCEPT)).status).toBe(404);
+    }, E2E_TIMEOUT);
+
     test("without a registry: a local manifest list named after the image, and the log says so", async () => {
       const name = uniqueRepo(`mp-local-${c.label.replace(/\W/g, "-")}`);
       const s = stack(c, `  ${name}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, false, { Dockerfile: "FROM scratch\nCOPY hello /hello\n", hello: "hi\n" });
