@@ -246,6 +246,6 @@ for (const c of cases) {
       } finally {
         await removeLocalList(flavor, local, earlier);
       }
-    }, E2E_TIMEOUT);
+    }, 2 * E2E_TIMEOUT); // two builds
   });
 }
