@@ -2,7 +2,8 @@
  * One build with a containers-tools engine (podman, buildah), from login to digest: log in once
  * (the authfile serves the pulls of stack images and the push), write the context directory,
  * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
- * registry's settings when the build cannot, build in the right format, push.
+ * registry's settings when the build cannot, build in the right format, push. Several platforms
+ * build into a local manifest list, pushed as one index (multi_platform.ts, manifest_list.ts).
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,12 +15,16 @@ import { cacheInStackRegistry, planPulls, planPullsWithStackCache } from "./pull
 import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./push.ts";
 import { withContextDirectory } from "./directory_context.ts";
 import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
-import { chooseFormat, type FormatSetting } from "./image_format.ts";
+import { builtFormat, chooseFormat, type FormatSetting } from "./image_format.ts";
 import { explainFailure } from "../_engine/failure.ts";
 import { readDigestFile, withTempDir } from "../_engine/files.ts";
-import { singlePlatform } from "../_engine/flags.ts";
-import { imageReferences } from "../_engine/references.ts";
+import { imageReferences, type ImageReferences } from "../_engine/references.ts";
 import { buildMountFlags } from "../_engine/build_mounts.ts";
+import { emulationError } from "./emulation_check.ts";
+import { annotateIndex, localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
+import { buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
+import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
+import { hostPlatform } from "../../src/emulation.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
@@ -27,21 +32,26 @@ export interface ContainersBuildExtras {
   format?: "oci" | "docker";
   /** `--secret`/`--ssh` flags (build_mounts.ts). */
   mounts?: readonly string[];
+  /** The one platform to build (a multi-platform build's current one), instead of `options.platforms`. */
+  platform?: string;
+  /** The local manifest list to add the image to (`--manifest`), for a multi-platform build. */
+  manifest?: string;
 }
 
-export interface ContainersEngine extends ContainersPushPlan {
+export interface ContainersEngine extends ManifestListEngine {
   name: "podman" | "buildah";
-  /** The image ID of `reference` in the engine's storage, or undefined. */
-  localImageId(reference: string): Promise<string | undefined>;
   format: FormatSetting;
+  /** Does the engine run on this machine (its binfmt_misc emulators are this machine's)? */
+  runsHere: boolean;
   report(r: BuildReport): void;
+  log(line: string): void;
   buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
 }
 
 export async function buildWithContainersTools(given: ContainersEngine, imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
   const secret = registry?.credentials?.password.reveal();
   const refs = imageReferences(imageName, options, registry);
-  const platform = singlePlatform(given.name, options);
+  const platforms = distinctPlatforms(options.platforms);
   return withTempDir(given.name, (tmp) => withEngineTmp(tmp, (options.ssh?.length ?? 0) > 0, (engineTmp) => buildIn(tmp, engineTmp)));
   async function buildIn(tmp: string, engineTmp: string): Promise<string> {
     // podman and buildah put their own temp files (buildahNNNN, layer tars) in TMPDIR, and a
@@ -57,24 +67,39 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     };
     const iidfile = join(tmp, "iid");
     let registryFlags: string[] = [];
+    let format: "oci" | "docker" = "oci";
     await withContextDirectory(buildContext, engine.signal, async (dir) => {
       const facts = readDockerfileFacts(dir, buildContext.dockerfile, options);
       const dockerfilePath = buildContext.root ? join(buildContext.root, buildContext.dockerfile) : buildContext.dockerfile;
       // Checked before any engine command: a refused format must not log in or pull anything.
-      const format = chooseFormat(engine.name, engine.format, options.extraFlags, facts.dockerOnly, dockerfilePath);
+      const chosen = chooseFormat(engine.name, engine.format, options.extraFlags, facts.dockerOnly, dockerfilePath);
+      format = builtFormat(chosen, options.extraFlags);
+      const noEmulator = engine.runsHere ? emulationError(dir, buildContext.dockerfile, imageName, options, platforms) : undefined;
+      if (noEmulator) throw noEmulator;
       if (registry) registryFlags = await loginWithContainersTools(engine, registry, tmp);
       // A registry cache in the stack's registry needs its flags on the build itself (pulls.ts).
       const pulls = registry && registryFlags.length > 0 && cacheInStackRegistry(options, registry)
         ? planPullsWithStackCache(facts.bases, options.pull, registry, registryFlags, await localImages(engine, facts.bases ?? []))
         : planPulls(facts.bases, options.pull, registry, registryFlags);
+      const extras: ContainersBuildExtras = { registryFlags: pulls.buildFlags, format: chosen, mounts: mounts.flags };
+      // BuildKit's platform args, where the engine would warn about them (platform_args.ts).
+      const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];
+      const argsFor = (platform: string) => withPlatformArgs(options.buildArgs, declared, platform, engine.runsHere ? hostPlatform() : undefined);
+      if (platforms.length > 1) {
+        await buildPlatforms(engine, platforms, { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp });
+        return;
+      }
+      const platform = platforms.length === 1 ? ["--platform", platforms[0]!] : [];
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format, mounts: mounts.flags });
+        const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
+        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv);
       } catch (e) {
-        throw explainFailure(e, "build", `image '${imageName}'`, engine.where);
+        throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0], emulatorsHere: engine.runsHere });
       }
     });
+    if (platforms.length > 1) return finishList(engine, refs, platforms, format, options.annotations ?? {}, tmp, registryFlags, registry);
     const imageId = await readDigestFile(iidfile, "image ID");
     engine.report({ imageId });
     if (!registry) return refs.primary;
@@ -82,6 +107,31 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     engine.report({ imageId, digest });
     return `${refs.repository}@${digest}`;
   }
+}
+
+/**
+ * After every platform built into the list `refs.primary`: without a registry, the list is the
+ * result (tagged with the other references too); with one, it is pushed to every reference and
+ * the index digest is the result. Reported: the platforms and their manifest digests (in the
+ * registry once pushed, else the local ones) and the index digest; no image ID, since a list has
+ * no image config (so a local list is never reused by ID: it is built again). Annotations are on
+ * every image already (`--annotation`), and put on the pushed index here.
+ */
+async function finishList(engine: ContainersEngine, refs: ImageReferences, platforms: readonly string[], format: "oci" | "docker", annotations: Readonly<Record<string, string>>, tmp: string, registryFlags: readonly string[], registry?: ContainerRegistry): Promise<string> {
+  const list = refs.primary;
+  if (!registry) {
+    for (const other of refs.all.slice(1)) await engine.run([...engine.prefix, "tag", list, other]);
+    const local = await localListPlatforms(engine, list);
+    engine.report({ platforms: local });
+    engine.log(`Built ${platforms.join(", ")} into the local manifest list '${list}' (nothing pushed: the stack has no container_registry); see it with: ${engine.name} manifest inspect ${list}`);
+    return list;
+  }
+  const pushedDigest = await pushManifestList(engine, registry, list, refs, format, tmp, registryFlags);
+  const digest = Object.keys(annotations).length > 0 ? await annotateIndex(registry, refs, pushedDigest, annotations, engine.signal) : pushedDigest;
+  const pushed = await pushedPlatforms(registry, refs.repository!, digest, engine.signal);
+  engine.report({ digest, platforms: pushed });
+  engine.log(`Pushed the ${format === "docker" ? "Docker manifest list" : "OCI index"} ${refs.repository}@${digest} (${Object.keys(pushed).join(", ")}) to ${refs.all.join(", ")}`);
+  return `${refs.repository}@${digest}`;
 }
 
 /** The bases the engine has in its storage. */

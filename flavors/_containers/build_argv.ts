@@ -1,13 +1,17 @@
 /**
  * The `podman build` / `buildah bud` argv: the same flags in the same order, with each engine's
- * own additions at two fixed places. Pure: unit-tested without an engine.
+ * own additions at two fixed places. A multi-platform build runs this once per platform, with
+ * that platform and the manifest list to add the image to instead of tags (see
+ * multi_platform.ts). Pure: unit-tested without an engine.
  */
 import { join } from "node:path";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
-import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
+import { commonBuildFlags, hasFlag } from "../_engine/flags.ts";
+import { normalizePlatform } from "../_engine/platforms.ts";
 import type { ContainersBuildExtras } from "./build.ts";
 import { containersPipelineFlags } from "../_engine/pipeline_options.ts";
-import { formatInFlags } from "./image_format.ts";
+import { builtFormat, formatInFlags } from "./image_format.ts";
+import { InputError } from "../../src/errors.ts";
 
 export interface BuildArgvShape {
   engine: "podman" | "buildah";
@@ -21,21 +25,34 @@ export interface BuildArgvShape {
 }
 
 export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
-  const argv = [...shape.prefix, shape.subcommand, "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...singlePlatform(shape.engine, options)];
+  const argv = [...shape.prefix, shape.subcommand, "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...platformFlags(shape.engine, options, extras)];
   argv.push(`--layers=${shape.layers}`, ...(shape.afterLayers ?? []));
   if (extras.format) argv.push("--format", extras.format);
-  argv.push(...containersPipelineFlags(shape.engine, shape.layers, extras.format ?? flagsFormat(options.extraFlags), options));
+  argv.push(...containersPipelineFlags(shape.engine, shape.layers, builtFormatOrFlags(extras.format, options.extraFlags), options));
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
   argv.push(...(extras.mounts ?? []));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
+  if (extras.manifest) argv.push("--manifest", extras.manifest);
   for (const ref of references) argv.push("-t", ref);
   argv.push(...options.extraFlags, contextDir);
   return argv;
 }
 
-/** The format `--format` in extra flags picks (podman/buildah read `oci…` as OCI, anything else as Docker). */
-function flagsFormat(flags: readonly string[]): "oci" | "docker" | undefined {
-  const f = formatInFlags(flags);
-  return f === undefined ? undefined : f.startsWith("oci") ? "oci" : "docker";
+/** `--format` in extra flags, if any, as the format it picks (undefined: the engine's default). */
+function builtFormatOrFlags(format: "oci" | "docker" | undefined, flags: readonly string[]): "oci" | "docker" | undefined {
+  return format ?? (formatInFlags(flags) === undefined ? undefined : builtFormat(undefined, flags));
+}
+
+/**
+ * `--platform P`, normalized as BuildKit writes it (../_engine/platforms.ts): the one of
+ * `extras.platform` (a multi-platform build's current platform), else of a single-platform
+ * build. Several platforms without `extras.platform` is a caller's mistake.
+ */
+function platformFlags(engine: string, options: BuildOptions, extras: ContainersBuildExtras): string[] {
+  if (extras.platform) return ["--platform", normalizePlatform(extras.platform)];
+  if (options.platforms.length > 1) {
+    throw new InputError("build.platforms-unsupported", `One ${engine} build makes one platform's image: got ${options.platforms.map((p) => `'${p}'`).join(", ")} without the platform to build`);
+  }
+  return options.platforms.length === 1 ? ["--platform", normalizePlatform(options.platforms[0]!)] : [];
 }

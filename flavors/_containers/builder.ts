@@ -3,7 +3,7 @@
  * `containers/storage`, take the context as a directory, write `--iidfile`, log in with
  * `--authfile`, push with `--digestfile`. This class owns that flow (see `build.ts`); a subclass
  * supplies only what differs: its CLI prefix (global flags), its build argv, where it runs, how
- * the manifest digest of a push is learnt, and how it names an image for inspection.
+ * the manifest digest of a push is learnt, and how it names an image for inspection or untags it.
  */
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
@@ -53,6 +53,10 @@ export abstract class ContainersToolsBuilder<Config extends ContainersToolsConfi
   protected abstract buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
   /** The inspect argv that prints the image ID of `reference`. */
   protected abstract imageIdArgv(reference: string): string[];
+  /** The argv that takes the name `name` off its image, keeping the image (multi-platform builds free the list's name with it). */
+  protected abstract untagArgv(name: string): string[];
+  /** Whether the engine runs on this machine (not a podman service): its emulators are this machine's. */
+  protected abstract readonly runsHere: boolean;
   /** Where the engine runs, for error messages. */
   protected abstract where(): FailureContext;
   /** Whether `push --digestfile` works (not with `podman --remote`). */
@@ -86,6 +90,9 @@ export abstract class ContainersToolsBuilder<Config extends ContainersToolsConfi
       prefix: this.prefix(),
       where: this.where(),
       localImageId: (reference) => this.localImageId(reference),
+      untagArgv: (name) => this.untagArgv(name),
+      runsHere: this.runsHere,
+      log: (line) => this.env.log(line),
       digestFile: this.digestFile,
       explicitDestination: this.explicitDestination,
       run: (a, o) => this.run(a, o),

@@ -22,6 +22,16 @@ export function formatInFlags(flags: readonly string[]): string | undefined {
 }
 
 /**
+ * The format the engine builds in: `chosen` (from `chooseFormat`), else what `--format` in the
+ * extra flags picks (podman/buildah read `oci…` as OCI, anything else as Docker), else OCI.
+ */
+export function builtFormat(chosen: "oci" | "docker" | undefined, extraFlags: readonly string[]): "oci" | "docker" {
+  if (chosen) return chosen;
+  const f = formatInFlags(extraFlags);
+  return f === undefined || f.startsWith("oci") ? "oci" : "docker";
+}
+
+/**
  * The `--format` value to add, or undefined when the extra flags already choose one. Throws an
  * InputError when the chosen format is OCI and the image uses a Docker-only instruction.
  * `dockerfilePath` is how the message names the Dockerfile.

@@ -4,7 +4,9 @@
  * engine's log was streamed as it came, so the error keeps only the lines that explain the
  * failure (the failing step, its last output lines, the engine's last word), not the log again.
  */
+import { emulationProblem, isForeign, looksLikeExecFormatError } from "../../src/emulation.ts";
 import { ExecError } from "../../src/exec.ts";
+import { parsePlatform, type Platform } from "../../src/platform.ts";
 
 interface Pattern {
   code: string;
@@ -19,6 +21,10 @@ export interface FailureContext {
   engine?: string;
   /** The Dockerfile path inside the context, to recognise "no such file" about it. */
   dockerfile?: string;
+  /** The one platform this build was for (a multi-platform build runs one engine build per platform). */
+  platform?: string;
+  /** False when the engine runs on another machine (a podman service): this machine's binfmt_misc says nothing about it. */
+  emulatorsHere?: boolean;
 }
 
 export const DOCKERFILE_MISSING_HINT = "check the image's dockerfile path; an ignored Dockerfile is still sent, a missing one cannot be";
@@ -70,7 +76,7 @@ const BUILD_PATTERNS: Pattern[] = [
   {
     code: "build.step-failed",
     // classic | BuildKit (0.8 and later) | BuildKit 0.8 | podman and buildah
-    test: /The command '(?<c1>.*)' returned a non-zero code: (?<x1>\d+)|process "(?<c2>.*)" did not complete successfully: exit code: (?<x2>\d+)|executor failed running \[(?<c3>.*)\]: exit code: (?<x3>\d+)|building at STEP "(?<c4>[^"]+)": while running runtime: exit status (?<x4>\d+)/,
+    test: /The command '(?<c1>.*)' returned a non-zero code: (?<x1>\d+)|process "(?<c2>.*)" did not complete successfully: exit code: (?<x2>\d+)|executor failed running \[(?<c3>.*)\]: exit code: (?<x3>\d+)|building at STEP "(?<c4>.+?)": while running runtime: exit status (?<x4>\d+)/,
     message: (m) => {
       const g = m.groups ?? {};
       const step = g.c1 ?? g.c2 ?? g.c3 ?? g.c4;
@@ -168,6 +174,9 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
   }
   const noDockerfile = phase === "build" ? match(BUILD_PATTERNS.slice(0, 1)) : undefined;
   if (noDockerfile) return noDockerfile;
+  if (phase === "build" && looksLikeExecFormatError(text)) {
+    return e.reframe("build.exec-format", headline(`${execFormatMessage(where.platform, where.emulatorsHere ?? true)}: ${e.command}`), execFormatHint(where.platform));
+  }
   if (phase === "build") {
     const base = failedBaseImage(e.tail);
     if (base) {
@@ -180,4 +189,31 @@ export function explainFailure(e: unknown, phase: "build" | "login" | "push", su
     }
   }
   return match(phase === "build" ? BUILD_PATTERNS.slice(1) : []) ?? match(NET_PATTERNS) ?? reframe(`${phase}.failed`, headline(`${e.command} exited with ${e.exitStatus ?? e.signal}`));
+}
+
+/**
+ * A RUN step started a program the kernel cannot execute ("exec format error"): on a foreign
+ * platform, most often no emulator (src/emulation.ts says which package and what to check).
+ */
+function execFormatMessage(platform: string | undefined, emulatorsHere: boolean): string {
+  const what = "a RUN step could not start its program (exec format error)";
+  if (!platform) return what;
+  if (!emulatorsHere) return `${what}: the engine's machine needs an emulator for ${platform} (qemu-user-static registered through binfmt_misc) unless it runs ${platform} natively, and the program must be built for ${platform}`;
+  let p: Platform;
+  try {
+    p = parsePlatform(platform);
+  } catch {
+    return what;
+  }
+  const problem = emulationProblem(p);
+  if (problem) return `${what}: ${problem}`;
+  return isForeign(p)
+    ? `${what}: an emulator for ${platform} is registered here, so the program itself is not built for ${platform}`
+    : `${what}: the program is not built for ${platform}, which this machine runs natively`;
+}
+
+function execFormatHint(platform: string | undefined): string {
+  return platform
+    ? `check that the base images have a ${platform} variant and that binaries copied into the image are built for ${platform}`
+    : "check that the base images and copied binaries are built for the platform the image is built for";
 }

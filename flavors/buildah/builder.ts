@@ -53,6 +53,16 @@ export class BuildahImageBuilder extends ContainersToolsBuilder<Config> {
     return [...this.prefix(), "inspect", "--type", "image", "--format", "{{.FromImageID}}", reference];
   }
 
+  /**
+   * buildah has no `untag`: `rmi NAME` removes only the name when the image has others, else the
+   * image itself (the earlier build of this name, which a rebuild would have left untagged).
+   */
+  protected untagArgv(name: string): string[] {
+    return [...this.prefix(), "rmi", name];
+  }
+
+  protected readonly runsHere = true;
+
   protected where() {
     return { engine: "buildah" };
   }

@@ -60,6 +60,14 @@ export class PodmanImageBuilder extends ContainersToolsBuilder<Config> {
     return [...this.prefix(), "image", "inspect", "--format", "{{.Id}}", reference];
   }
 
+  protected untagArgv(name: string): string[] {
+    return [...this.prefix(), "untag", name, name];
+  }
+
+  protected get runsHere(): boolean {
+    return !isRemote(this.config);
+  }
+
   protected where() {
     return { engine: isRemote(this.config) ? `the podman service at ${JSON.stringify(this.config.url ?? `connection ${this.config.connection}`)}` : "podman" };
   }

@@ -28,7 +28,7 @@ export default defineFlavor({
   contractVersion: 2,
   name: "podman",
   // registryCache/annotations: mapped, and staticCheck refuses what the engine cannot do.
-  capabilities: { multiPlatform: false, registryCache: true, annotations: true },
+  capabilities: { multiPlatform: true, registryCache: true, annotations: true },
   type: "image_builder",
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,
