@@ -2,8 +2,9 @@
  * One stage's instructions applied to its base image config, as BuildKit's dockerfile2llb
  * would: ENV/ARG scoping for substitution (ENV wins over ARG; all pairs of one ENV see the
  * values before it), config changes, one history entry per instruction, and COPY/ADD turned
- * into copy operations for the layer writer. Anything that would need a running container is a
- * located InputError naming the flavors that can do it.
+ * into copy operations for the layer writer, RUN into run operations (the command, its
+ * environment, working directory and user) for run.ts. What the flavor cannot do (RUN mounts,
+ * host networking) is a located InputError naming the flavors that can.
  *
  * WORKDIR only sets the config: BuildKit also adds a mkdir layer, but without the base's file
  * tree imgb cannot tell which parents exist (and must not reset e.g. /tmp's mode); docker and
@@ -15,6 +16,7 @@ import type { ContainerConfig, HistoryEntry, ImageConfig } from "../../src/image
 import type { Dockerfile, Instruction } from "../../src/dockerfile/parse.ts";
 import { argDeclarations, at, expand, type Stage } from "../../src/dockerfile/stages.ts";
 import { command, exposedPorts, healthcheck, keyValues } from "./instruction_args.ts";
+import type { RunOp } from "./run.ts";
 
 export interface CopyOp {
   instruction: Instruction;
@@ -32,6 +34,7 @@ export interface CopyOp {
 export interface Step {
   history: HistoryEntry;
   copy?: CopyOp;
+  run?: { instruction: Instruction; op: RunOp };
 }
 
 export interface EvaluateInput {
@@ -141,17 +144,50 @@ export function evaluateStage(input: EvaluateInput): { config: ImageConfig; step
         steps.push({ history: history(ins, false), copy: copyOp(ins, input, word, c.WorkingDir || "/", fail) });
         continue;
       }
-      case "RUN":
-        throw new InputError("oci.unsupported-instruction", `RUN is not supported by the 'oci' flavor: it builds images without running containers`, {
-          location: at(df, ins),
-          hint: `use an engine flavor that runs containers (${ENGINES}), or move the command's result into the build context and COPY it`,
-        });
+      case "RUN": {
+        const run = runOp(ins, c, args, env(), fail);
+        steps.push({ history: { ...history(ins, false), created_by: run.createdBy }, run: { instruction: ins, op: run.op } });
+        continue;
+      }
       default:
         throw new InputError("oci.unsupported-instruction", `Unknown or unsupported instruction ${ins.keyword} for the 'oci' flavor`, { location: at(df, ins), hint: `use ${ENGINES}` });
     }
     steps.push({ history: history(ins) });
   }
   return { config: image, steps };
+}
+
+const SHELL_DEFAULT = ["/bin/sh", "-c"];
+
+/**
+ * RUN: shell form in the image's SHELL, exec form as written; the environment is the image's Env
+ * plus the stage's ARGs Env does not set (BuildKit's rule). `createdBy` as BuildKit writes the
+ * history: `RUN |2 A=1 B=2 /bin/sh -c cmd` (the `|N` prefix lists the ARGs in scope).
+ */
+function runOp(ins: Instruction, c: ContainerConfig, args: ReadonlyMap<string, string>, env: ReadonlyMap<string, string>, fail: (m: string, hint?: string) => Error): { op: RunOp; createdBy: string } {
+  for (const [flag, value] of Object.entries(ins.flags)) {
+    if (flag === "network" && (value === "none" || value === "default")) continue;
+    if (flag === "security" && value === "sandbox") continue;
+    if (flag === "mount") {
+      const type = /(?:^|,)type=([^,]*)/.exec(value)?.[1] ?? "bind";
+      throw fail(`--mount=type=${type} is not supported by the 'oci' flavor`, `${type === "secret" || type === "ssh" ? "build secrets and ssh forwarding need" : "use"} ${ENGINES}`);
+    }
+    if (flag === "network") throw fail(`--network=${value} is not supported by the 'oci' flavor: RUN steps have no network (none)`, `use --network=none, or ${ENGINES}`);
+    throw fail(`flag --${flag}${flag === "security" ? `=${value}` : ""} is not supported by the 'oci' flavor`, `use ${ENGINES}`);
+  }
+  let argv: string[];
+  if (ins.json) {
+    if (ins.json.length === 0) throw fail("requires a command");
+    argv = ins.json;
+  } else {
+    if (ins.args.trim() === "") throw fail("requires a command");
+    argv = [...(c.Shell && c.Shell.length > 0 ? c.Shell : SHELL_DEFAULT), ins.args];
+  }
+  const inEnv = new Set((c.Env ?? []).map((e) => e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("="))));
+  const runEnv = [...(c.Env ?? []), ...[...args].filter(([k]) => !inEnv.has(k)).map(([k, v]) => `${k}=${v}`)];
+  const scope = [...args.keys()].map((k) => `${k}=${env.get(k) ?? ""}`);
+  const createdBy = `RUN ${[...(scope.length > 0 ? [`|${scope.length}`, ...scope] : []), ...argv].join(" ")}`;
+  return { op: { argv, env: runEnv, workdir: c.WorkingDir || "/", user: c.User ?? "" }, createdBy };
 }
 
 function copyOp(ins: Instruction, input: EvaluateInput, word: (ins: Instruction, w: string) => string, workdir: string, fail: (m: string, hint?: string) => Error): CopyOp {

@@ -1,8 +1,9 @@
 /**
  * Build the stages a target needs for one platform: each stage starts from scratch, an earlier
- * stage or a fetched base image, its instructions are evaluated, and every COPY/ADD becomes a
- * layer. Layers are shared between platforms and stages when their entries are identical
- * (the cache key), so a multi-platform build of COPY-only stages writes each layer once.
+ * stage or a fetched base image, its instructions are evaluated, every COPY/ADD becomes a
+ * layer, and every RUN that changes files too (run_step.ts). COPY layers are shared between
+ * platforms and stages when their entries are identical (the cache key), so a multi-platform
+ * build of COPY-only stages writes each layer once.
  */
 import { posix } from "node:path";
 import { InputError } from "../../src/errors.ts";
@@ -16,11 +17,13 @@ import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
 import { resolveOwner } from "./owner.ts";
 import type { Registries } from "../../src/image/remote/registries.ts";
-import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { at, parsePlatform, platformArgs, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
+import { runStep, StageRootfs } from "./run_step.ts";
+import { hostPlatform } from "../../src/emulation.ts";
 
-/** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */
-type Lower = { remote: BaseLayer } | { entries: LayerEntry[] };
+/** A stage's file system, lowest first: base layers in a registry, then this build's COPY and RUN layers. */
+type Lower = { remote: BaseLayer } | { entries: LayerEntry[] } | { blob: string };
 
 export interface StageResult {
   config: ImageConfig;
@@ -51,6 +54,9 @@ export interface PlatformBuildInputs {
 
 export async function buildPlatform(env: PlatformBuildInputs, platform: Platform): Promise<StageResult> {
   const results = new Map<number, StageResult>();
+  // BuildKit's BUILD* args name the machine that builds (and runs RUN steps): this one.
+  const metaArgs = new Map(env.plan.metaArgs);
+  for (const [k, v] of platformArgs(hostPlatform())) if (k.startsWith("BUILD")) metaArgs.set(k, v);
   for (const index of env.plan.order) {
     const stage = env.plan.stages[index]!;
     env.log(`[${stage.name ?? index}] ${stage.from.text}`);
@@ -64,22 +70,42 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
       stage,
       base: base.config,
       buildArgs: env.buildArgs,
-      metaArgs: env.plan.metaArgs,
+      metaArgs,
       created: env.created,
       stageIndex: (v) => stageByName(env.plan.stages, v, stage.index)?.index,
     });
     const result: StageResult = { config, layers: [...base.layers], lowers: [...base.lowers], scratch: base.scratch, multiPlatform: base.multiPlatform };
     config.rootfs = { type: "layers", diff_ids: [...(base.config.rootfs?.diff_ids ?? [])] };
     config.history = [...(base.config.history ?? [])];
-    for (const step of steps) {
-      config.history.push(step.history);
-      if (!step.copy) continue;
-      env.log(`[${stage.name ?? index}] ${step.copy.instruction.text}`);
-      const entries = await copyStep(env, step.copy, result, results, platform);
-      const layer = await layerFor(env, entries);
-      result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
-      result.lowers.push({ entries });
-      config.rootfs.diff_ids.push(layer.diffId);
+    const label = stage.name ?? String(index);
+    let rootfs: StageRootfs | undefined;
+    try {
+      for (const step of steps) {
+        config.history.push(step.history);
+        if (step.run) {
+          env.log(`[${label}] ${step.run.instruction.text}`);
+          rootfs ??= StageRootfs.create(env.tmp);
+          const layer = await runStep(env, step.run, rootfs, result.layers, platform, label);
+          if (!layer) {
+            step.history.empty_layer = true;
+            continue;
+          }
+          result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
+          result.lowers.push({ blob: layer.path });
+          config.rootfs.diff_ids.push(layer.diffId);
+          rootfs.holds(result.layers.length);
+          continue;
+        }
+        if (!step.copy) continue;
+        env.log(`[${label}] ${step.copy.instruction.text}`);
+        const entries = await copyStep(env, step.copy, result, results, platform);
+        const layer = await layerFor(env, entries);
+        result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
+        result.lowers.push({ entries });
+        config.rootfs.diff_ids.push(layer.diffId);
+      }
+    } finally {
+      rootfs?.remove();
     }
     results.set(index, result);
   }
@@ -119,6 +145,8 @@ async function stageTree(env: PlatformBuildInputs, stage: StageResult, want: (pa
     if ("remote" in lower) {
       const blob = await env.registries.blobFile(lower.remote.descriptor.digest, lower.remote.remote);
       await applyLayerBlob(tree, blob, want, env.tmp);
+    } else if ("blob" in lower) {
+      await applyLayerBlob(tree, lower.blob, want, env.tmp);
     } else {
       for (const e of lower.entries) {
         // Extracting a layer creates missing parents; so does reading one into a tree.
