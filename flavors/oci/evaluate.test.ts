@@ -102,12 +102,30 @@ describe("evaluateStage", () => {
     expect(copies[2]).toMatchObject({ add: true, sources: ["z"], dest: "/w", dirHint: true });
   });
 
-  test("RUN is a located error naming the engine flavors", () => {
-    const e = located(() => evaluate("FROM scratch\nCOPY a /a\n\nRUN echo hi\n"));
-    expect(e.code).toBe("oci.unsupported-instruction");
-    expect(e.location).toEqual({ file: "Dockerfile", line: 4, col: 1 });
-    expect(e.message).toContain("RUN is not supported by the 'oci' flavor");
-    expect(e.hint).toContain("docker, podman or buildah");
+  test("RUN: shell form in the SHELL, exec form as is; Env plus the ARGs in scope; history as BuildKit writes it", () => {
+    const { steps } = evaluate('FROM scratch\nARG A=1\nENV E=e\nWORKDIR /w\nUSER 1000:2\nRUN echo $A > f\nARG TARGETARCH\nARG E=ignored\nRUN ["/bin/env"]\nSHELL ["/bin/bash", "-ec"]\nRUN --network=none true\n');
+    const runs = steps.filter((s) => s.run);
+    expect(runs.map((s) => s.history.created_by)).toEqual([
+      "RUN |1 A=1 /bin/sh -c echo $A > f",
+      "RUN |3 A=1 TARGETARCH=amd64 E=e /bin/env",
+      "RUN |3 A=1 TARGETARCH=amd64 E=e /bin/bash -ec true",
+    ]);
+    expect(runs.every((s) => s.history.empty_layer === undefined)).toBe(true);
+    expect(runs[0]!.run!.op).toEqual({ argv: ["/bin/sh", "-c", "echo $A > f"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "E=e", "A=1"], workdir: "/w", user: "1000:2" });
+    // ENV wins over an ARG of the same name; TARGETARCH only once declared (as BuildKit).
+    expect(runs[1]!.run!.op.env).toEqual(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "E=e", "A=1", "TARGETARCH=amd64"]);
+    expect(runs[2]!.run!.op.argv).toEqual(["/bin/bash", "-ec", "true"]);
+  });
+
+  test("RUN flags the flavor cannot honour are located errors, never dropped", () => {
+    const secret = located(() => evaluate("FROM scratch\nCOPY a /a\n\nRUN --mount=type=secret,id=x cat /run/secrets/x\n"));
+    expect(secret.location).toEqual({ file: "Dockerfile", line: 4, col: 1 });
+    expect(secret.message).toBe("RUN: --mount=type=secret is not supported by the 'oci' flavor");
+    expect(secret.hint).toContain("docker, podman or buildah");
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=target=/x true\n")).message).toContain("--mount=type=bind");
+    expect(located(() => evaluate("FROM scratch\nRUN --network=host true\n")).message).toContain("--network=host");
+    expect(located(() => evaluate("FROM scratch\nRUN --security=insecure true\n")).message).toContain("--security=insecure");
+    expect(located(() => evaluate("FROM scratch\nRUN []\n")).message).toBe("RUN: requires a command");
   });
 
   test("other errors", () => {

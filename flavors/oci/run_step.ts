@@ -6,7 +6,7 @@
  * layer (snapshot.ts + the layer writer, same mtime rule as COPY layers). The directory is
  * removed when the stage ends, also on failure and cancellation.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { CancelledError } from "../../src/errors.ts";
 import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer } from "../../src/image/layer.ts";
@@ -25,7 +25,9 @@ export class StageRootfs {
   private constructor(readonly dir: string) {}
 
   static create(tmp: string): StageRootfs {
-    return new StageRootfs(mkdtempSync(`${tmp}/rootfs-`));
+    const dir = mkdtempSync(`${tmp}/rootfs-`);
+    chmodSync(dir, 0o755); // the container's `/`: a USER other than root must be able to enter it
+    return new StageRootfs(dir);
   }
 
   /** Extract the layers it does not hold yet. */
