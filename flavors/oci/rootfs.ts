@@ -11,7 +11,7 @@
 import { chmodSync, closeSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { RuntimeError, writeError } from "../../src/errors.ts";
-import { readTar } from "../../src/image/tar_reader.ts";
+import { readTar, type TarHeader } from "../../src/image/tar_reader.ts";
 import { normalize } from "./tree.ts";
 
 const MAX_SYMLINKS = 40;
@@ -111,9 +111,7 @@ export async function extractLayer(root: string, blob: string): Promise<void> {
   for (const dir of opaque) clearExcept(root, dir, added);
 }
 
-type Header = Parameters<Parameters<typeof readTar>[1]>[0];
-
-function writeEntry(root: string, abs: string, h: Header): ((chunk: Uint8Array) => void) | undefined {
+function writeEntry(root: string, abs: string, h: TarHeader): ((chunk: Uint8Array) => void) | undefined {
   const mode = h.mode & 0o7777;
   switch (h.type) {
     case "5":
@@ -143,7 +141,9 @@ function writeEntry(root: string, abs: string, h: Header): ((chunk: Uint8Array) 
   }
   removePath(abs);
   const fd = openSync(abs, "w", 0o600);
+  let open = true;
   const finish = () => {
+    open = false;
     closeSync(fd);
     lchownSync(abs, h.uid, h.gid);
     chmodSync(abs, mode); // after chown, which clears setuid bits
@@ -159,7 +159,7 @@ function writeEntry(root: string, abs: string, h: Header): ((chunk: Uint8Array) 
       left -= chunk.length;
       if (left === 0) finish();
     } catch (e) {
-      closeSync(fd);
+      if (open) closeSync(fd);
       throw writeError(e, "the stage's file system (for RUN)", abs);
     }
   };

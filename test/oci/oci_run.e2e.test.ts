@@ -5,11 +5,11 @@
  * qemu; $TARGETARCH) and a whiteout for the base file one RUN deleted, all read back by GNU tar,
  * not by imgb; the sandbox (USER, WORKDIR, only the image's environment, no network, read-only
  * /sys, its own PID namespace); a RUN failing on one platform exits non-zero naming it and
- * pushes nothing; a platform without an emulator is refused by validate at the RUN's line; the
+ * pushes nothing; Ctrl-C during a RUN leaves no process behind; a platform without an emulator is refused by validate at the RUN's line; the
  * stages' root filesystems are gone from TMPDIR after every build.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
@@ -78,6 +78,14 @@ async function baseLayerCount(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const m of index.manifests) out[m.platform.architecture] = (await json<{ layers: unknown[] }>(repo!, `manifests/${m.digest}`, MANIFEST)).layers.length;
   return out;
+}
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return ""; // exited meanwhile
+  }
 }
 
 const pushedRef = (stdout: string, repo: string) => {
@@ -178,6 +186,36 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
       expect(r.stderr).toContain("RUN for linux/arm64 in stage 0 (Dockerfile:3) failed with exit code 7");
       expect(r.stderr).toContain("arch is aarch64"); // the command's output, in the error's tail
       expect(r.stdout).toBe("");
+      expect((await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`)).status).toBe(404);
+      expect(leftovers()).toEqual([]);
+    },
+    E2E_TIMEOUT,
+  );
+
+  test(
+    "Ctrl-C during a RUN: exit 130, the command's processes are gone, nothing pushed, nothing left in TMPDIR",
+    async () => {
+      const repo = uniqueRepo("ocirun-cancel");
+      // A number no other process on the machine sleeps for: how the test finds the RUN's process.
+      const seconds = 7000 + Math.floor(Math.random() * 2000);
+      const s = stack(`FROM ${MULTIARCH_BASE}\nRUN echo started; sleep ${seconds}; sleep ${seconds}\n`, repo, ["linux/amd64"]);
+      const sleeping = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(p) === `sleep ${seconds}`);
+      let sent = false;
+      let seen: string[] = [];
+      const r = await runImgb(["build", "-f", s.file], {
+        env: s.env,
+        onStderr: (text, proc) => {
+          if (sent || !text.includes("| started")) return;
+          sent = true;
+          setTimeout(() => {
+            seen = sleeping();
+            proc.kill("SIGINT");
+          }, 200);
+        },
+      });
+      expect(seen).toHaveLength(1); // the RUN was running…
+      expect(r.code).toBe(130);
+      expect(sleeping()).toEqual([]); // …and nothing of it outlives the build
       expect((await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`)).status).toBe(404);
       expect(leftovers()).toEqual([]);
     },
