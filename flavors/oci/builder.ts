@@ -50,7 +50,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
 
   async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     // Validation refuses these at their keys (capabilities); a caller that skipped it is told too, never ignored.
-    refuseMounts("oci flavor", options, "its RUN steps have no --mount support", "use an engine flavor (docker with BuildKit, podman or buildah)");
+    refuseMounts("oci flavor", { ...options, secrets: [] }, "its RUN steps have no ssh agent", "use an engine flavor (docker with BuildKit, podman or buildah)");
     const output = parseOutput(this.config.output);
     if (output.kind === "registry" && !registry) {
       throw new InputError("oci.no-registry", `The 'oci' flavor has nowhere to put image '${imageName}': the stack has no container_registry`, {
@@ -95,6 +95,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         compressionLevel: this.config.compression_level,
         signal,
         log: (l) => this.env.log(l),
+        secrets: options.secrets ?? [],
         layerCache: new Map(),
       };
       const images: BuiltImage[] = [];

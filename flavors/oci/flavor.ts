@@ -53,8 +53,8 @@ export default defineFlavor({
   description: "Build Dockerfiles natively (no engine; RUN in a chroot, as root) and push over the OCI distribution API.",
   config: OciConfig,
   // registryCache: its staticCheck refuses both keys (no layer cache); annotations are native.
-  // RUN --mount (secrets, ssh forwarding) is not implemented: refused, never dropped.
-  capabilities: { multiPlatform: true, run: true, registryCache: true, annotations: true, secrets: false, ssh: false },
+  // RUN --mount=type=secret is bound from the build's secrets; ssh forwarding is not implemented: refused, never dropped.
+  capabilities: { multiPlatform: true, run: true, registryCache: true, annotations: true, secrets: true, ssh: false },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // cache_from/cache_to: nothing to import or export (annotations are native: on the manifest and index).
   staticCheck: async (config, image) => {

@@ -8,6 +8,7 @@
 import { posix } from "node:path";
 import { InputError } from "../../src/errors.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
+import type { BuildSecret } from "../../src/builder/build_options.ts";
 import type { ImageConfig } from "../../src/image/image.ts";
 import { fetchBase, scratchConfig, type BaseLayer } from "../../src/image/remote/fetch_image.ts";
 import { copyEntries, hasWildcard } from "./copy.ts";
@@ -48,6 +49,8 @@ export interface PlatformBuildInputs {
   compressionLevel: number;
   signal: AbortSignal;
   log(line: string): void;
+  /** The build's secrets, for RUN --mount=type=secret. */
+  secrets: readonly BuildSecret[];
   /** Layers by content key, shared across stages and platforms. */
   layerCache: Map<string, Promise<Layer>>;
 }

@@ -32,6 +32,26 @@ export interface RunOp {
   workdir: string;
   /** The image's USER ("" = root). */
   user: string;
+  /** `RUN --mount=type=secret`, in order. */
+  secrets: SecretMount[];
+}
+
+/** A build secret as a read-only file at `target` for the one step (BuildKit's defaults: /run/secrets/ID, 0400, root). */
+export interface SecretMount {
+  id: string;
+  /** Absolute path in the container. */
+  target: string;
+  /** Fail when the build has no secret of this id (else the step runs without the file). */
+  required: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A host file bound read-only at `target` (a path of the root, resolved inside it, already a plain file). */
+export interface FileBind {
+  source: string;
+  target: string;
 }
 
 export interface RunInRoot {
@@ -41,6 +61,9 @@ export interface RunInRoot {
   /** `file:line` of the RUN, and the stage, for messages. */
   location: Location;
   stage: string;
+  /** Secret files to bind (see run_secrets.ts), and their values, never shown in output or errors. */
+  binds: readonly FileBind[];
+  redact: readonly string[];
   signal: AbortSignal;
   log(line: string): void;
 }
@@ -53,10 +76,17 @@ export const MOUNT_POINTS = ["proc", "sys", "dev"];
 
 const SANDBOX_FAILED = "imgb-sandbox:";
 
-/** $1 = root; then the command that enters it. Paths come as arguments, never spliced into the text. */
+/**
+ * $1 = root, $2 = N, then N pairs (host file, path in the root) to bind read-only; then the
+ * command that enters the root. Paths come as arguments, never spliced into the text.
+ */
 const SANDBOX_SCRIPT = `
 fail() { echo "${SANDBOX_FAILED} $*" >&2; exit 125; }
-root=$1; shift
+root=$1; n=$2; shift 2
+while [ "$n" -gt 0 ]; do
+  mount --bind "$1" "$root/$2" && mount -o remount,bind,ro "$root/$2" || fail "binding a secret at /$2 failed"
+  shift 2; n=$((n - 1))
+done
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc" || fail "mounting /proc failed"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys" || fail "mounting /sys failed"
 mount -t tmpfs -o nosuid,mode=755,size=65536k tmpfs "$root/dev" || fail "mounting /dev failed"
@@ -141,7 +171,7 @@ export async function runInRoot(r: RunInRoot): Promise<void> {
   const enter = ["--root", r.root, "--wd", r.op.workdir, ...(user ? ["--setgid", String(user.gid), "--setuid", String(user.uid)] : []), "--"];
   const argv = [
     "unshare", "--mount", "--pid", "--fork", "--kill-child", "--net", "--uts", "--ipc", "--",
-    "sh", "-c", SANDBOX_SCRIPT, "imgb-run", r.root,
+    "sh", "-c", SANDBOX_SCRIPT, "imgb-run", r.root, String(r.binds.length), ...r.binds.flatMap((b) => [b.source, b.target]),
     "env", "-i", ...r.op.env,
     "setpriv", `--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c}`).join(",")}`, "--",
     "unshare", ...enter, ...r.op.argv,
@@ -156,6 +186,7 @@ export async function runInRoot(r: RunInRoot): Promise<void> {
       onStdout: r.log,
       onStderr: r.log,
       tailLines: 10,
+      redact: r.redact,
       installHint: "install util-linux",
     });
   } catch (e) {

@@ -5,7 +5,7 @@
  * qemu; $TARGETARCH) and a whiteout for the base file one RUN deleted, all read back by GNU tar,
  * not by imgb; the sandbox (USER, WORKDIR, only the image's environment, no network, read-only
  * /sys, its own PID namespace); a RUN failing on one platform exits non-zero naming it and
- * pushes nothing; Ctrl-C during a RUN leaves no process behind; a platform without an emulator is refused by validate at the RUN's line; the
+ * pushes nothing; build secrets reach the step and no layer or output; Ctrl-C during a RUN leaves no process behind; a platform without an emulator is refused by validate at the RUN's line; the
  * stages' root filesystems are gone from TMPDIR after every build.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -186,6 +186,56 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
       expect(r.stderr).toContain("RUN for linux/arm64 in stage 0 (Dockerfile:3) failed with exit code 7");
       expect(r.stderr).toContain("arch is aarch64"); // the command's output, in the error's tail
       expect(r.stdout).toBe("");
+      expect((await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`)).status).toBe(404);
+      expect(leftovers()).toEqual([]);
+    },
+    E2E_TIMEOUT,
+  );
+
+  test(
+    "RUN --mount=type=secret: the step reads the values (env and file, mode and owner), which are in no layer and no output; the mount points leave no trace",
+    async () => {
+      const repo = uniqueRepo("ocirun-secrets");
+      const value = `oci-secret-${crypto.randomUUID()}`;
+      const dir = tempDir("imgb-ocirun-");
+      const steps = [
+        "RUN --mount=type=secret,id=tok --mount=type=secret,id=shared,target=/etc/shared.txt,uid=65534,mode=0440 sha256sum /run/secrets/tok | cut -d' ' -f1 > /sum && cat /etc/shared.txt > /shared && stat -c '%a %u' /etc/shared.txt > /shared-meta && echo \"value: $(cat /run/secrets/tok)\"",
+        "RUN --mount=type=secret,id=absent (test -e /run/secrets/absent && echo present || echo absent) > /absent",
+      ];
+      writeTree(dir, {
+        "app/Dockerfile": `FROM ${MULTIARCH_BASE}\n${steps.join("\n")}\n`,
+        "shared.txt": "shared file\n",
+        "imgb.yaml": `image_builder: { flavor: oci }\ncontainer_registry: { uri: ${REGISTRY} }\nsecrets:\n  shared: { file: shared.txt }\nimages:\n  ${repo}:\n    context: app\n    platforms: [linux/amd64]\n    secrets:\n      tok: { env: IMGB_OCI_SECRET }\n`,
+      });
+      const r = await runImgb(["build", "-f", join(dir, "imgb.yaml")], { env: { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1", IMGB_OCI_SECRET: value } });
+      expect(r.stderr).not.toContain("error");
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("value: ***"); // the step's output, redacted
+      expect(r.stderr + r.stdout).not.toContain(value);
+      expect(r.stderr).toContain("note: secret 'absent' is not given to this build: the step runs without it");
+      const index = await json<{ manifests: { digest: string }[] }>(repo, `manifests/${pushedRef(r.stdout, repo)}`, INDEX);
+      const image = await platformImage(repo, index.manifests[0]!.digest, (await baseLayerCount()).amd64!);
+      const [reads, absent] = image.layers;
+      // Only what the steps wrote: no /run/secrets, no /etc (its mount point came and went).
+      expect(reads!.listing.map((l) => l.split(/\s+/).slice(-1)[0])).toEqual(["shared", "shared-meta", "sum"]);
+      expect(await reads!.read("sum")).toBe(new Bun.CryptoHasher("sha256").update(value).digest("hex"));
+      expect(await reads!.read("shared")).toBe("shared file");
+      expect(await reads!.read("shared-meta")).toBe("440 65534");
+      expect(absent!.listing.map((l) => l.split(/\s+/).slice(-1)[0])).toEqual(["absent"]);
+      expect(await absent!.read("absent")).toBe("absent");
+      expect(leftovers()).toEqual([]);
+    },
+    E2E_TIMEOUT,
+  );
+
+  test(
+    "a required secret the image does not have is a located error, and nothing is pushed",
+    async () => {
+      const repo = uniqueRepo("ocirun-secret-required");
+      const s = stack(`FROM ${MULTIARCH_BASE}\nRUN true\nRUN --mount=type=secret,id=tok,required=true cat /run/secrets/tok\n`, repo, ["linux/amd64"]);
+      const r = await runImgb(["build", "-f", s.file], { env: s.env });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("Dockerfile:3:1: RUN --mount=type=secret,id=tok is required, and the image has no secret 'tok'");
       expect((await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`)).status).toBe(404);
       expect(leftovers()).toEqual([]);
     },
