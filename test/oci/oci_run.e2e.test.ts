@@ -70,6 +70,12 @@ async function platformImage(repo: string, digest: string, baseLayers: number): 
   return { architecture: config.architecture, history: config.history, layers };
 }
 
+/** Per platform of an index, its manifest's layer digests. */
+async function layerDigests(repo: string, digest: string): Promise<string[][]> {
+  const index = await json<{ manifests: { digest: string }[] }>(repo, `manifests/${digest}`, INDEX);
+  return Promise.all(index.manifests.map(async (m) => (await json<{ layers: { digest: string }[] }>(repo, `manifests/${m.digest}`, MANIFEST)).layers.map((l) => l.digest)));
+}
+
 async function baseLayerCount(): Promise<Record<string, number>> {
   const [host, ...rest] = MULTIARCH_BASE.split("/");
   const [repo, tag] = rest.join("/").split(":");
@@ -96,10 +102,11 @@ const pushedRef = (stdout: string, repo: string) => {
 
 describe.skipIf(!ready)("oci flavor: RUN", () => {
   test(
-    "two platforms: the index, both manifests, the files RUN wrote (x86_64 vs aarch64) and a whiteout for the deleted base file",
+    "two platforms: the index, both manifests, the files RUN wrote (x86_64 vs aarch64) and a whiteout for the deleted base file; the same layers twice",
     async () => {
       const repo = uniqueRepo("ocirun");
-      const s = stack(`FROM ${MULTIARCH_BASE}\nRUN uname -m > /arch\nARG TARGETARCH\nRUN echo $TARGETARCH > /targetarch\nRUN rm /etc/group\n`, repo, ["linux/amd64", "linux/arm64"]);
+      const dockerfile = `FROM ${MULTIARCH_BASE}\nRUN uname -m > /arch\nARG TARGETARCH\nRUN echo $TARGETARCH > /targetarch\nRUN rm /etc/group\n`;
+      const s = stack(dockerfile, repo, ["linux/amd64", "linux/arm64"]);
       const r = await runImgb(["build", "-f", s.file], { env: s.env });
       expect(r.stderr).not.toContain("error");
       expect(r.code).toBe(0);
@@ -130,6 +137,14 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
         ]);
       }
       expect(leftovers()).toEqual([]);
+      // Deterministic: the same steps built again (another image, so nothing is reused) give the
+      // same layers on both platforms (the configs differ only by imgb's checksum label, which
+      // covers the image name).
+      const repo2 = uniqueRepo("ocirun-again");
+      const s2 = stack(dockerfile, repo2, ["linux/amd64", "linux/arm64"]);
+      const again = await runImgb(["build", "-f", s2.file], { env: s2.env });
+      expect(again.code).toBe(0);
+      expect(await layerDigests(repo2, pushedRef(again.stdout, repo2))).toEqual(await layerDigests(repo, digest));
     },
     E2E_TIMEOUT,
   );
