@@ -83,6 +83,8 @@ const SANDBOX_FAILED = "imgb-sandbox:";
 const SANDBOX_SCRIPT = `
 fail() { echo "${SANDBOX_FAILED} $*" >&2; exit 125; }
 root=$1; n=$2; shift 2
+# The root as a mount of its own, executable whatever TMPDIR's mount options (noexec, nosuid).
+mount --bind "$root" "$root" && mount -o remount,bind,exec,suid "$root" || fail "binding the root failed"
 while [ "$n" -gt 0 ]; do
   mount --bind "$1" "$root/$2" && mount -o remount,bind,ro "$root/$2" || fail "binding a secret at /$2 failed"
   shift 2; n=$((n - 1))

@@ -11,7 +11,7 @@ import { posix } from "node:path";
 import type { BuildSecret } from "../../src/builder/build_options.ts";
 import { InputError, RuntimeError, type Location } from "../../src/errors.ts";
 import { resolveInRoot } from "./rootfs.ts";
-import type { FileBind, SecretMount } from "./run.ts";
+import { MOUNT_POINTS, type FileBind, type SecretMount } from "./run.ts";
 
 export interface PreparedSecrets {
   binds: FileBind[];
@@ -106,7 +106,7 @@ function valuesOf(value: Uint8Array): string[] {
 /** An empty file at `target` in the root to bind over (and the missing directories above it), recorded in `made`. */
 function mountPoint(root: string, target: string, made: string[]): string {
   const rel = resolveInRoot(root, target);
-  if (rel === "") throw new RuntimeError("oci.secret-target", `A secret cannot be mounted at ${JSON.stringify(target)}`);
+  if (rel === "" || MOUNT_POINTS.some((m) => rel === m || rel.startsWith(`${m}/`))) throw new RuntimeError("oci.secret-target", `A secret cannot be mounted at ${JSON.stringify(target)}: the sandbox mounts its own /proc, /sys and /dev`);
   const parts = posix.dirname(rel) === "." ? [] : posix.dirname(rel).split("/");
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join("/");
