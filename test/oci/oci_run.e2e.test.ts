@@ -159,6 +159,7 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
         "RUN mkdir -m 777 /out",
         "WORKDIR /work/dir",
         "RUN echo $$ > /out/pid && ls /sys/class/net > /out/net && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /out/sys && (wget -q -T 2 http://127.0.0.1:5000/v2/ 2>/dev/null && echo online || echo offline) > /out/network",
+        "RUN echo this step changes nothing",
         "USER nobody",
         'RUN ["/bin/sh", "-c", "id -u > /out/uid; id -g > /out/gid; pwd > /out/pwd; env | cut -d= -f1 | sort | tr \'\\\\n\' \' \' > /out/env"]',
       ].join("\n");
@@ -171,6 +172,9 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
       expect(index.manifests).toHaveLength(1);
       const base = await baseLayerCount();
       const image = await platformImage(repo, index.manifests[0]!.digest, base.amd64!);
+      // A step that changed nothing has no layer: its history entry says so (as BuildKit's).
+      expect(image.layers).toHaveLength(3);
+      expect(image.history.find((h) => h.created_by?.includes("changes nothing"))?.empty_layer).toBe(true);
       const [mkdir, probes, ids] = image.layers;
       expect(mkdir!.listing.map((l) => l.split(/\s+/).slice(-1)[0])).toEqual(["out/"]);
       expect(await probes!.read("out/pid")).toBe("1");
