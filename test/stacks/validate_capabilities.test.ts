@@ -1,12 +1,12 @@
 /**
  * `imgb validate` refuses what `imgb build` would (issue #11, item 7), from the flavor's
- * declared capabilities: several platforms on docker/podman/buildah, a RUN the oci flavor
- * cannot run here (a platform without an emulator, in the stages the target needs, from a
+ * declared capabilities: several platforms on docker/podman/buildah, a RUN for a flavor that
+ * declares `run: false`, a RUN the oci flavor cannot run here (a platform without an emulator, in the stages the target needs, from a
  * Dockerfile file or dockerfile_inline). `imgb build` refuses the same before building
  * anything. No engine needed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
@@ -38,6 +38,23 @@ describe("validate knows what the flavor cannot build", () => {
   test("oci: several platforms are fine", async () => {
     const s = stack(`{ flavor: oci, config: { output: "oci-layout:out" } }`, "  app: { context: ., platforms: [linux/amd64, linux/arm64] }\n", { Dockerfile: "FROM scratch\nCOPY a /a\n", a: "a\n" });
     expect((await s.validate()).code).toBe(0);
+  });
+
+  test("a flavor declaring run: false: a RUN in a needed stage is refused at its line, in a file and inline; an unused stage's RUN is not", async () => {
+    const flavor = `import { Type, defineFlavor } from "imgb";\nexport default defineFlavor({ contractVersion: 2, name: "norun", type: "image_builder", description: "No RUN", config: Type.Object({}, { additionalProperties: false }), capabilities: { run: false }, implementation: async () => { throw new Error("not loaded by validate"); } });\n`;
+    const s = stack(
+      "{ flavor: norun }",
+      `  app: { context: ctx }\n  skips: { context: ctx, target: clean }\n  inl: { dockerfile_inline: "FROM scratch\\nRUN true\\n" }\n`,
+      { "norun.ts": flavor, "ctx/Dockerfile": "FROM scratch AS clean\nCOPY a /a\n\nFROM clean\nRUN echo hi\n", "ctx/a": "a\n" },
+    );
+    writeTree(s.dir, { "imgb.yaml": `flavors: [./norun.ts]\n${readFileSync(join(s.dir, "imgb.yaml"), "utf8")}` });
+    const r = await s.validate();
+    expect(r.code).toBe(2);
+    const hint = "(hint: use an engine flavor that runs containers (docker, podman or buildah), or move the command's result into the build context and COPY it)";
+    expect(errors(r.stderr)).toEqual([
+      `${join(s.dir, "ctx/Dockerfile")}:5:1: error: RUN is not supported by the 'norun' flavor (image 'app'): it builds images without running containers ${hint}`,
+      `${join(s.dir, "imgb.yaml")}: error: RUN is not supported by the 'norun' flavor (image 'inl', line 2 of its inline Dockerfile): it builds images without running containers (at /images/inl/dockerfile_inline) ${hint}`,
+    ]);
   });
 
   // The oci flavor runs RUN steps (as root, foreign platforms under binfmt_misc + qemu): one for
