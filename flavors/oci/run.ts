@@ -2,8 +2,8 @@
  * One RUN step in a stage's root filesystem, daemonless (as buildah's chroot isolation and
  * kaniko do it): util-linux `unshare` makes fresh mount, PID, network, UTS and IPC namespaces;
  * inside them a small host shell script mounts /proc, a read-only /sys and a minimal /dev
- * (tmpfs with null, zero, full, random, urandom and tty bound from the host, /dev/shm), brings
- * the new namespace's loopback up, and execs the command with only the image's environment
+ * (tmpfs with null, zero, full, random, urandom and tty bound from the host, /dev/shm), sets
+ * BuildKit's hostname (buildkitsandbox), brings the new namespace's loopback up, and execs the command with only the image's environment
  * (`env -i`), docker's default capability set (`setpriv --bounding-set`) and, chrooted, in the
  * working directory as the USER (`unshare --root --wd --setuid --setgid`). The fresh network
  * namespace has no route out: no network, like `--network=none`. The mounts live in the
@@ -97,6 +97,8 @@ for d in null zero full random urandom tty; do
 done
 mkdir -m 1777 "$root/dev/shm" && mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm "$root/dev/shm" || fail "mounting /dev/shm failed"
 ln -s /proc/self/fd "$root/dev/fd" && ln -s /proc/self/fd/0 "$root/dev/stdin" && ln -s /proc/self/fd/1 "$root/dev/stdout" && ln -s /proc/self/fd/2 "$root/dev/stderr" || fail "linking /dev/fd failed"
+# The new UTS namespace starts with the host's name: BuildKit's fixed one instead.
+echo buildkitsandbox > "$root/proc/sys/kernel/hostname" || fail "setting the hostname failed"
 if command -v ip >/dev/null 2>&1; then ip link set lo up || fail "bringing up the loopback interface failed"; fi
 exec "$@"
 `;

@@ -158,7 +158,7 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
         "ENV FOO=bar",
         "RUN mkdir -m 777 /out",
         "WORKDIR /work/dir",
-        "RUN echo $$ > /out/pid && ls /sys/class/net > /out/net && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /out/sys && (wget -q -T 2 http://127.0.0.1:5000/v2/ 2>/dev/null && echo online || echo offline) > /out/network",
+        "RUN echo $$ > /out/pid && ls /sys/class/net > /out/net && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /out/sys && (wget -q -T 2 http://127.0.0.1:5000/v2/ 2>/dev/null && echo online || echo offline) > /out/network && hostname > /out/hostname",
         "RUN echo this step changes nothing",
         "USER nobody",
         'RUN ["/bin/sh", "-c", "id -u > /out/uid; id -g > /out/gid; pwd > /out/pwd; env | cut -d= -f1 | sort | tr \'\\\\n\' \' \' > /out/env"]',
@@ -181,6 +181,7 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
       expect(await probes!.read("out/net")).toBe("lo");
       expect(await probes!.read("out/sys")).toBe("ro");
       expect(await probes!.read("out/network")).toBe("offline");
+      expect(await probes!.read("out/hostname")).toBe("buildkitsandbox"); // not this machine's name
       // The working directory is created by the RUN that needs it, and kept in its layer.
       expect(probes!.listing.some((l) => l.endsWith(" work/dir/"))).toBe(true);
       expect(await ids!.read("out/uid")).toBe("65534");
