@@ -18,7 +18,7 @@ import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
 import { resolveOwner } from "./owner.ts";
 import type { Registries } from "../../src/image/remote/registries.ts";
-import { at, parsePlatform, platformArgs, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { at, expand, parsePlatform, platformArgs, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
 import { runStep, StageRootfs } from "./run_step.ts";
 import { hostPlatform } from "../../src/emulation.ts";
@@ -66,8 +66,9 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
     let base: StageResult;
     if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false };
     else if (stage.base.kind === "stage") base = results.get(stage.base.index)!;
-    // FROM --platform picks another platform's base (e.g. $BUILDPLATFORM, which is the target here).
-    else base = await imageStage(env, stage.base.ref, stage.base.platform ? parsePlatform(stage.base.platform) : platform);
+    // FROM --platform picks another platform's base: $BUILDPLATFORM is this machine, as in
+    // BuildKit (the plan expanded the flag with the target's), so its RUN steps run natively.
+    else base = await imageStage(env, stage.base.ref, stage.base.platform ? parsePlatform(expand(env.df, stage.from, stage.from.flags.platform ?? stage.base.platform, metaArgs)) : platform);
     const { config, steps } = evaluateStage({
       df: env.df,
       stage,

@@ -3,7 +3,7 @@
  * registry: a two-platform stack FROM the busybox-multi index pushes an index whose amd64 and
  * arm64 manifests carry the files the RUN steps wrote (`uname -m`: x86_64 vs aarch64 under
  * qemu; $TARGETARCH) and a whiteout for the base file one RUN deleted, all read back by GNU tar,
- * not by imgb; the sandbox (USER, WORKDIR, only the image's environment, no network, read-only
+ * not by imgb; a FROM --platform=$BUILDPLATFORM stage runs natively; the sandbox (USER, WORKDIR, only the image's environment, no network, read-only
  * /sys, its own PID namespace); a RUN failing on one platform exits non-zero naming it and
  * pushes nothing; build secrets reach the step and no layer or output; Ctrl-C during a RUN leaves no process behind; a platform without an emulator is refused by validate at the RUN's line; the
  * stages' root filesystems are gone from TMPDIR after every build.
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
 import { E2E_TIMEOUT, MULTIARCH_BASE, REGISTRY, requireEngine, requireTool, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
-import { canRun, emulationProblem } from "../../src/emulation.ts";
+import { canRun, emulationProblem, hostPlatform } from "../../src/emulation.ts";
 import { exec } from "../../src/exec.ts";
 
 afterAll(cleanupTempDirs);
@@ -145,6 +145,29 @@ describe.skipIf(!ready)("oci flavor: RUN", () => {
       const again = await runImgb(["build", "-f", s2.file], { env: s2.env });
       expect(again.code).toBe(0);
       expect(await layerDigests(repo2, pushedRef(again.stdout, repo2))).toEqual(await layerDigests(repo, digest));
+    },
+    E2E_TIMEOUT,
+  );
+
+  test(
+    "FROM --platform=$BUILDPLATFORM: that stage runs natively (this machine's platform), its output is copied into each target platform",
+    async () => {
+      const repo = uniqueRepo("ocirun-cross");
+      const s = stack(`FROM --platform=$BUILDPLATFORM ${MULTIARCH_BASE} AS build\nARG TARGETARCH\nARG BUILDARCH\nRUN uname -m > /built-on && echo $TARGETARCH/$BUILDARCH > /for\nFROM ${MULTIARCH_BASE}\nCOPY --from=build /built-on /for /\n`, repo, ["linux/amd64", "linux/arm64"]);
+      const r = await runImgb(["build", "-f", s.file], { env: s.env });
+      expect(r.stderr).not.toContain("error");
+      expect(r.code).toBe(0);
+      const index = await json<{ manifests: { digest: string; platform: { architecture: string } }[] }>(repo, `manifests/${pushedRef(r.stdout, repo)}`, INDEX);
+      const base = await baseLayerCount();
+      const host = hostPlatform();
+      const uname = host.architecture === "arm64" ? "aarch64" : "x86_64";
+      for (const m of index.manifests) {
+        const image = await platformImage(repo, m.digest, base[m.platform.architecture]!);
+        expect(image.layers).toHaveLength(1);
+        expect(await image.layers[0]!.read("built-on")).toBe(uname);
+        expect(await image.layers[0]!.read("for")).toBe(`${m.platform.architecture}/${host.architecture}`);
+      }
+      expect(leftovers()).toEqual([]);
     },
     E2E_TIMEOUT,
   );
