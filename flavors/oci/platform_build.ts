@@ -18,10 +18,10 @@ import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
 import { resolveOwner } from "./owner.ts";
 import type { Registries } from "../../src/image/remote/registries.ts";
-import { at, expand, parsePlatform, platformArgs, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
 import { runStep, StageRootfs } from "./run_step.ts";
-import { hostPlatform } from "../../src/emulation.ts";
+import { buildMetaArgs, stagePlatform } from "./stage_platform.ts";
 
 /** A stage's file system, lowest first: base layers in a registry, then this build's COPY and RUN layers. */
 type Lower = { remote: BaseLayer } | { entries: LayerEntry[] } | { blob: string };
@@ -33,6 +33,8 @@ export interface StageResult {
   scratch: boolean;
   /** The base (or a stage's base) came from an index. */
   multiPlatform: boolean;
+  /** What the stage's files are for: where its RUN steps run. */
+  platform: Platform;
 }
 
 /** What one platform's build reads (not the host's BuilderEnv: that is log, signal, report). */
@@ -57,18 +59,16 @@ export interface PlatformBuildInputs {
 
 export async function buildPlatform(env: PlatformBuildInputs, platform: Platform): Promise<StageResult> {
   const results = new Map<number, StageResult>();
-  // BuildKit's BUILD* args name the machine that builds (and runs RUN steps): this one.
-  const metaArgs = new Map(env.plan.metaArgs);
-  for (const [k, v] of platformArgs(hostPlatform())) if (k.startsWith("BUILD")) metaArgs.set(k, v);
+  const metaArgs = buildMetaArgs(env.plan);
   for (const index of env.plan.order) {
     const stage = env.plan.stages[index]!;
     env.log(`[${stage.name ?? index}] ${stage.from.text}`);
+    // FROM --platform picks another platform's base ($BUILDPLATFORM: this machine's, so its RUN steps run natively).
+    const stagePlatformOf = stagePlatform(env.df, stage, metaArgs, platform, (i) => results.get(i)!.platform);
     let base: StageResult;
-    if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false };
+    if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false, platform };
     else if (stage.base.kind === "stage") base = results.get(stage.base.index)!;
-    // FROM --platform picks another platform's base: $BUILDPLATFORM is this machine, as in
-    // BuildKit (the plan expanded the flag with the target's), so its RUN steps run natively.
-    else base = await imageStage(env, stage.base.ref, stage.base.platform ? parsePlatform(expand(env.df, stage.from, stage.from.flags.platform ?? stage.base.platform, metaArgs)) : platform);
+    else base = await imageStage(env, stage.base.ref, stagePlatformOf);
     const { config, steps } = evaluateStage({
       df: env.df,
       stage,
@@ -78,7 +78,7 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
       created: env.created,
       stageIndex: (v) => stageByName(env.plan.stages, v, stage.index)?.index,
     });
-    const result: StageResult = { config, layers: [...base.layers], lowers: [...base.lowers], scratch: base.scratch, multiPlatform: base.multiPlatform };
+    const result: StageResult = { config, layers: [...base.layers], lowers: [...base.lowers], scratch: base.scratch, multiPlatform: base.multiPlatform, platform: stagePlatformOf };
     config.rootfs = { type: "layers", diff_ids: [...(base.config.rootfs?.diff_ids ?? [])] };
     config.history = [...(base.config.history ?? [])];
     const label = stage.name ?? String(index);
@@ -89,7 +89,7 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
         if (step.run) {
           env.log(`[${label}] ${step.run.instruction.text}`);
           rootfs ??= StageRootfs.create(env.tmp);
-          const layer = await runStep(env, step.run, rootfs, result.layers, platform, label);
+          const layer = await runStep(env, step.run, rootfs, result.layers, result.platform, label);
           if (!layer) {
             step.history.empty_layer = true;
             continue;
@@ -119,7 +119,7 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
 async function imageStage(env: PlatformBuildInputs, ref: string, platform: Platform): Promise<StageResult> {
   const base = await fetchBase(ref, platform, env.registries);
   const layers = base.layers.map((l): Blob => ({ descriptor: l.descriptor, remote: l.remote }));
-  return { config: base.config, layers, lowers: base.layers.map((remote) => ({ remote })), scratch: false, multiPlatform: base.multiPlatform };
+  return { config: base.config, layers, lowers: base.layers.map((remote) => ({ remote })), scratch: false, multiPlatform: base.multiPlatform, platform };
 }
 
 async function copyStep(env: PlatformBuildInputs, op: CopyOp, current: StageResult, results: Map<number, StageResult>, platform: Platform): Promise<LayerEntry[]> {

@@ -17,7 +17,7 @@
  * root with CAP_SYS_CHROOT: build only Dockerfiles and bases you trust.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
-import { emulationProblem } from "../../src/emulation.ts";
+import { BINFMT_DIR, emulationProblem, hostPlatform } from "../../src/emulation.ts";
 import { CancelledError, InputError, RuntimeError, type Location } from "../../src/errors.ts";
 import { exec, ExecError } from "../../src/exec.ts";
 import { platformString, type Platform } from "../../src/platform.ts";
@@ -116,6 +116,11 @@ export interface RunProblem {
  * platform without an emulator. Cheap: reads /proc/sys/fs/binfmt_misc and PATH only.
  */
 export function runProblems(platforms: readonly Platform[], uid: number | undefined = process.getuid?.()): RunProblem[] {
+  return [...hostProblems(uid), ...platforms.flatMap((p) => emulationProblems(p))];
+}
+
+/** Not root, or a tool missing: whatever the platform. */
+export function hostProblems(uid: number | undefined = process.getuid?.()): RunProblem[] {
   const out: RunProblem[] = [];
   if (uid !== 0) {
     out.push({
@@ -126,13 +131,15 @@ export function runProblems(platforms: readonly Platform[], uid: number | undefi
   for (const [tool, pkg] of Object.entries(TOOLS)) {
     if (!Bun.which(tool, { PATH: searchPath() })) out.push({ message: `The 'oci' flavor needs '${tool}' to run RUN steps, and it is not on PATH`, hint: `install ${pkg}` });
   }
-  for (const p of platforms) {
-    const problem = emulationProblem(p);
-    if (!problem) continue;
-    const split = problem.indexOf("; ");
-    out.push(split < 0 ? { message: problem, hint: "install qemu-user-static" } : { message: problem.slice(0, split), hint: problem.slice(split + 2) });
-  }
   return out;
+}
+
+/** No emulator for a foreign platform (src/emulation.ts; `binfmtDir` for tests), as message and fix. */
+export function emulationProblems(platform: Platform, binfmtDir: string = BINFMT_DIR): RunProblem[] {
+  const problem = emulationProblem(platform, hostPlatform(), binfmtDir);
+  if (!problem) return [];
+  const split = problem.indexOf("; ");
+  return [split < 0 ? { message: problem, hint: "install qemu-user-static" } : { message: problem.slice(0, split), hint: problem.slice(split + 2) }];
 }
 
 function searchPath(): string {
