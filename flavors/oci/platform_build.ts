@@ -18,7 +18,7 @@ import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
 import { resolveOwner } from "./owner.ts";
 import type { Registries } from "../../src/image/remote/registries.ts";
-import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { at, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
 import { runStep, StageRootfs } from "./run_step.ts";
 import { buildMetaArgs, stagePlatform } from "./stage_platform.ts";
