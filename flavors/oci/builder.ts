@@ -1,8 +1,9 @@
 /**
  * The `oci` builder: Dockerfile -> stages -> layers -> manifests -> push or files, in-process.
- * No subprocess: layers are written with the context's tar writer and node:zlib, registries
- * are spoken to with fetch. Temporary files (layers, downloaded blobs) live in one private
- * directory removed when the build ends, also on failure and cancellation.
+ * Layers are written with the context's tar writer and node:zlib, registries are spoken to
+ * with fetch; the only subprocesses are RUN steps (run.ts). Temporary files (layers, downloaded
+ * blobs, the stages' root filesystems for RUN) live in one private directory removed when the
+ * build ends, also on failure and cancellation.
  */
 import type { Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -27,6 +28,7 @@ import { imageReferences } from "../_engine/references.ts";
 import { ociProblems } from "../_engine/pipeline_options.ts";
 import { OciConfig } from "./flavor.ts";
 import { refuseMounts } from "../_engine/build_mounts.ts";
+import { runCheck } from "./run_check.ts";
 
 type Config = Static<typeof OciConfig>;
 
@@ -48,7 +50,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
 
   async build(imageName: string, context: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     // Validation refuses these at their keys (capabilities); a caller that skipped it is told too, never ignored.
-    refuseMounts("oci flavor", options, "it runs no RUN steps, so nothing could mount them", "use an engine flavor (docker with BuildKit, podman or buildah)");
+    refuseMounts("oci flavor", { ...options, secrets: [] }, "its RUN steps have no ssh agent", "use an engine flavor (docker with BuildKit, podman or buildah)");
     const output = parseOutput(this.config.output);
     if (output.kind === "registry" && !registry) {
       throw new InputError("oci.no-registry", `The 'oci' flavor has nowhere to put image '${imageName}': the stack has no container_registry`, {
@@ -76,7 +78,11 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
       const text = new TextDecoder().decode(readNode(dockerfile));
       const df = parseDockerfile(text, dockerfileName(context.dockerfile, dockerfile.source));
       if (df.syntax) this.env.log(`note: '# syntax=${df.syntax}' ignored: the oci flavor has its own Dockerfile frontend`);
-      const platforms = (options.platforms.length > 0 ? options.platforms : [this.config.platform]).map(parsePlatform);
+      const platformNames = options.platforms.length > 0 ? options.platforms : [this.config.platform];
+      // Refused before any base is fetched: not root, no util-linux, no emulator for a platform.
+      const runProblem = runCheck(df, options.buildArgs, platformNames, options.target)[0];
+      if (runProblem) throw runProblem;
+      const platforms = platformNames.map(parsePlatform);
       const env: Omit<PlatformBuildInputs, "plan"> = {
         df,
         context,
@@ -89,6 +95,7 @@ export class OciImageBuilder extends BaseImageBuilder<Config> {
         compressionLevel: this.config.compression_level,
         signal,
         log: (l) => this.env.log(l),
+        secrets: options.secrets ?? [],
         layerCache: new Map(),
       };
       const images: BuiltImage[] = [];

@@ -102,12 +102,46 @@ describe("evaluateStage", () => {
     expect(copies[2]).toMatchObject({ add: true, sources: ["z"], dest: "/w", dirHint: true });
   });
 
-  test("RUN is a located error naming the engine flavors", () => {
-    const e = located(() => evaluate("FROM scratch\nCOPY a /a\n\nRUN echo hi\n"));
-    expect(e.code).toBe("oci.unsupported-instruction");
-    expect(e.location).toEqual({ file: "Dockerfile", line: 4, col: 1 });
-    expect(e.message).toContain("RUN is not supported by the 'oci' flavor");
-    expect(e.hint).toContain("docker, podman or buildah");
+  test("RUN: shell form in the SHELL, exec form as is; Env plus the ARGs in scope; history as BuildKit writes it", () => {
+    const { steps } = evaluate('FROM scratch\nARG A=1\nENV E=e\nWORKDIR /w\nUSER 1000:2\nRUN echo $A > f\nARG TARGETARCH\nARG E=ignored\nRUN ["/bin/env"]\nSHELL ["/bin/bash", "-ec"]\nRUN --network=none true\n');
+    const runs = steps.filter((s) => s.run);
+    expect(runs.map((s) => s.history.created_by)).toEqual([
+      "RUN |1 A=1 /bin/sh -c echo $A > f",
+      "RUN |3 A=1 TARGETARCH=amd64 E=e /bin/env",
+      "RUN |3 A=1 TARGETARCH=amd64 E=e /bin/bash -ec true",
+    ]);
+    expect(runs.every((s) => s.history.empty_layer === undefined)).toBe(true);
+    expect(runs[0]!.run!.op).toEqual({ argv: ["/bin/sh", "-c", "echo $A > f"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "E=e", "A=1"], workdir: "/w", user: "1000:2", secrets: [] });
+    // ENV wins over an ARG of the same name; TARGETARCH only once declared (as BuildKit).
+    expect(runs[1]!.run!.op.env).toEqual(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "E=e", "A=1", "TARGETARCH=amd64"]);
+    expect(runs[2]!.run!.op.argv).toEqual(["/bin/bash", "-ec", "true"]);
+  });
+
+  test("RUN --mount=type=secret: every mount of the step, BuildKit's defaults, a target relative to WORKDIR", () => {
+    const { steps } = evaluate("FROM scratch\nWORKDIR /w\nRUN --network=none --mount=type=secret,id=a --mount=type=secret,id=b,target=keys/b,required,mode=0440,uid=1,gid=2 --mount=type=secret,dst=/etc/c.pem cat /run/secrets/a\n");
+    const run = steps.find((x) => x.run)!.run!;
+    expect(run.op.secrets).toEqual([
+      { id: "a", target: "/run/secrets/a", required: false, mode: 0o400, uid: 0, gid: 0 },
+      { id: "b", target: "/w/keys/b", required: true, mode: 0o440, uid: 1, gid: 2 },
+      { id: "c.pem", target: "/etc/c.pem", required: false, mode: 0o400, uid: 0, gid: 0 },
+    ]);
+    expect(run.op.argv).toEqual(["/bin/sh", "-c", "cat /run/secrets/a"]);
+  });
+
+  test("RUN flags the flavor cannot honour are located errors, never dropped", () => {
+    const ssh = located(() => evaluate("FROM scratch\nCOPY a /a\n\nRUN --mount=type=ssh ssh-add -l\n"));
+    expect(ssh.location).toEqual({ file: "Dockerfile", line: 4, col: 1 });
+    expect(ssh.message).toBe("RUN: --mount=type=ssh is not supported by the 'oci' flavor (only type=secret)");
+    expect(ssh.hint).toContain("docker, podman or buildah");
+    // Another mount after a secret one is seen too.
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=type=secret,id=a --mount=type=cache,target=/c true\n")).message).toContain("--mount=type=cache");
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=target=/x true\n")).message).toContain("--mount=type=bind");
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=type=secret,id=a,env=A true\n")).message).toContain('option "env"');
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=type=secret,id=a,mode=rw true\n")).message).toContain('invalid mode "rw"');
+    expect(located(() => evaluate("FROM scratch\nRUN --mount=type=secret true\n")).message).toContain("needs an id");
+    expect(located(() => evaluate("FROM scratch\nRUN --network=host true\n")).message).toContain("--network=host");
+    expect(located(() => evaluate("FROM scratch\nRUN --security=insecure true\n")).message).toContain("--security=insecure");
+    expect(located(() => evaluate("FROM scratch\nRUN []\n")).message).toBe("RUN: requires a command");
   });
 
   test("other errors", () => {

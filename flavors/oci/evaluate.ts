@@ -2,8 +2,9 @@
  * One stage's instructions applied to its base image config, as BuildKit's dockerfile2llb
  * would: ENV/ARG scoping for substitution (ENV wins over ARG; all pairs of one ENV see the
  * values before it), config changes, one history entry per instruction, and COPY/ADD turned
- * into copy operations for the layer writer. Anything that would need a running container is a
- * located InputError naming the flavors that can do it.
+ * into copy operations for the layer writer, RUN into run operations (the command, its
+ * environment, working directory, user and secret mounts) for run.ts. What the flavor cannot
+ * do (other RUN mounts, host networking) is a located InputError naming the flavors that can.
  *
  * WORKDIR only sets the config: BuildKit also adds a mkdir layer, but without the base's file
  * tree imgb cannot tell which parents exist (and must not reset e.g. /tmp's mode); docker and
@@ -15,6 +16,7 @@ import type { ContainerConfig, HistoryEntry, ImageConfig } from "../../src/image
 import type { Dockerfile, Instruction } from "../../src/dockerfile/parse.ts";
 import { argDeclarations, at, expand, type Stage } from "../../src/dockerfile/stages.ts";
 import { command, exposedPorts, healthcheck, keyValues } from "./instruction_args.ts";
+import type { RunOp, SecretMount } from "./run.ts";
 
 export interface CopyOp {
   instruction: Instruction;
@@ -32,6 +34,7 @@ export interface CopyOp {
 export interface Step {
   history: HistoryEntry;
   copy?: CopyOp;
+  run?: { instruction: Instruction; op: RunOp };
 }
 
 export interface EvaluateInput {
@@ -141,17 +144,93 @@ export function evaluateStage(input: EvaluateInput): { config: ImageConfig; step
         steps.push({ history: history(ins, false), copy: copyOp(ins, input, word, c.WorkingDir || "/", fail) });
         continue;
       }
-      case "RUN":
-        throw new InputError("oci.unsupported-instruction", `RUN is not supported by the 'oci' flavor: it builds images without running containers`, {
-          location: at(df, ins),
-          hint: `use an engine flavor that runs containers (${ENGINES}), or move the command's result into the build context and COPY it`,
-        });
+      case "RUN": {
+        const run = runOp(ins, c, args, env(), fail);
+        steps.push({ history: { ...history(ins, false), created_by: run.createdBy }, run: { instruction: ins, op: run.op } });
+        continue;
+      }
       default:
         throw new InputError("oci.unsupported-instruction", `Unknown or unsupported instruction ${ins.keyword} for the 'oci' flavor`, { location: at(df, ins), hint: `use ${ENGINES}` });
     }
     steps.push({ history: history(ins) });
   }
   return { config: image, steps };
+}
+
+const SHELL_DEFAULT = ["/bin/sh", "-c"];
+
+/**
+ * RUN: shell form in the image's SHELL, exec form as written; the environment is the image's Env
+ * plus the stage's ARGs Env does not set (BuildKit's rule). `createdBy` as BuildKit writes the
+ * history: `RUN |2 A=1 B=2 /bin/sh -c cmd` (the `|N` prefix lists the ARGs in scope).
+ */
+function runOp(ins: Instruction, c: ContainerConfig, args: ReadonlyMap<string, string>, env: ReadonlyMap<string, string>, fail: (m: string, hint?: string) => Error): { op: RunOp; createdBy: string } {
+  for (const [flag, value] of Object.entries(ins.flags)) {
+    if (flag === "mount") continue;
+    if (flag === "network" && (value === "none" || value === "default")) continue;
+    if (flag === "security" && value === "sandbox") continue;
+    if (flag === "network") throw fail(`--network=${value} is not supported by the 'oci' flavor: RUN steps have no network (none)`, `use --network=none, or ${ENGINES}`);
+    throw fail(`flag --${flag}${flag === "security" ? `=${value}` : ""} is not supported by the 'oci' flavor`, `use ${ENGINES}`);
+  }
+  const secrets = mountFlags(ins).map((m) => secretMount(m, c.WorkingDir || "/", fail));
+  let argv: string[];
+  if (ins.json) {
+    if (ins.json.length === 0) throw fail("requires a command");
+    argv = ins.json;
+  } else {
+    if (ins.args.trim() === "") throw fail("requires a command");
+    argv = [...(c.Shell && c.Shell.length > 0 ? c.Shell : SHELL_DEFAULT), ins.args];
+  }
+  const inEnv = new Set((c.Env ?? []).map((e) => e.slice(0, e.indexOf("=") < 0 ? e.length : e.indexOf("="))));
+  const runEnv = [...(c.Env ?? []), ...[...args].filter(([k]) => !inEnv.has(k)).map(([k, v]) => `${k}=${v}`)];
+  const scope = [...args.keys()].map((k) => `${k}=${env.get(k) ?? ""}`);
+  const createdBy = `RUN ${[...(scope.length > 0 ? [`|${scope.length}`, ...scope] : []), ...argv].join(" ")}`;
+  return { op: { argv, env: runEnv, workdir: c.WorkingDir || "/", user: c.User ?? "", secrets }, createdBy };
+}
+
+/**
+ * Every `--mount=` of a RUN, in order. The parser keeps one value per flag name, and a RUN may
+ * mount several secrets: they are read again from the instruction's text (same flag syntax).
+ */
+function mountFlags(ins: Instruction): string[] {
+  if (ins.flags.mount === undefined) return [];
+  let rest = ins.text.replace(/^\s*\S+\s*/, "");
+  const out: string[] = [];
+  for (;;) {
+    const f = rest.match(/^--([a-zA-Z][a-zA-Z0-9-]*)(?:=(\S*))?(?:\s+|$)/);
+    if (!f) break;
+    if (f[1]!.toLowerCase() === "mount") out.push(f[2] ?? "");
+    rest = rest.slice(f[0].length);
+  }
+  return out;
+}
+
+/** `type=secret,id=ID[,target=PATH][,required][,mode=0400][,uid=0][,gid=0]` as BuildKit reads it. */
+function secretMount(value: string, workdir: string, fail: (m: string, hint?: string) => Error): SecretMount {
+  const fields = new Map<string, string>();
+  for (const part of value.split(",").filter(Boolean)) {
+    const eq = part.indexOf("=");
+    fields.set((eq < 0 ? part : part.slice(0, eq)).toLowerCase(), eq < 0 ? "true" : part.slice(eq + 1));
+  }
+  const type = fields.get("type") ?? "bind";
+  if (type !== "secret") {
+    throw fail(`--mount=type=${type} is not supported by the 'oci' flavor (only type=secret)`, `${type === "ssh" ? "ssh forwarding needs" : "use"} ${ENGINES}`);
+  }
+  const target = fields.get("target") ?? fields.get("dst") ?? fields.get("destination");
+  const id = fields.get("id") ?? (target ? posix.basename(target) : undefined);
+  if (!id) throw fail("--mount=type=secret needs an id (or a target)");
+  const number = (key: string, radix: number, fallback: number) => {
+    const v = fields.get(key);
+    if (v === undefined) return fallback;
+    if (!(radix === 8 ? /^[0-7]{1,4}$/ : /^\d+$/).test(v)) throw fail(`--mount=type=secret: invalid ${key} ${JSON.stringify(v)}`);
+    return Number.parseInt(v, radix);
+  };
+  const required = fields.get("required") ?? "false";
+  if (required !== "true" && required !== "false") throw fail(`--mount=type=secret: required must be true or false, got ${JSON.stringify(required)}`);
+  for (const key of fields.keys()) {
+    if (!["type", "id", "target", "dst", "destination", "required", "mode", "uid", "gid"].includes(key)) throw fail(`--mount=type=secret: option ${JSON.stringify(key)} is not supported by the 'oci' flavor`, `use ${ENGINES}`);
+  }
+  return { id, target: posix.resolve(workdir, target ?? `/run/secrets/${id}`), required: required === "true", mode: number("mode", 8, 0o400), uid: number("uid", 10, 0), gid: number("gid", 10, 0) };
 }
 
 function copyOp(ins: Instruction, input: EvaluateInput, word: (ins: Instruction, w: string) => string, workdir: string, fail: (m: string, hint?: string) => Error): CopyOp {

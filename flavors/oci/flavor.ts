@@ -1,7 +1,9 @@
 /**
- * The `oci` flavor: builds RUN-less Dockerfiles natively (no engine, no subprocess) and pushes
- * over the OCI distribution API, or writes an OCI layout / docker-archive. Every COPY/ADD is a
- * deterministic gzip layer, so the same inputs give the same digest on any machine. The builder
+ * The `oci` flavor: builds Dockerfiles natively (no engine, no daemon) and pushes over the OCI
+ * distribution API, or writes an OCI layout / docker-archive. Every COPY/ADD is a deterministic
+ * gzip layer, so the same inputs give the same digest on any machine; RUN steps run in a
+ * chroot in private namespaces (util-linux `unshare`, as root; foreign platforms through
+ * binfmt_misc + qemu) and their changes become deterministic layers too (run.ts). The builder
  * lives in `builder.ts` (with its Dockerfile evaluator beside it, on top of src/image/) and is
  * imported only when a build needs it.
  */
@@ -48,16 +50,18 @@ export default defineFlavor({
   contractVersion: 2,
   name: "oci",
   type: "image_builder",
-  description: "Build Dockerfiles without RUN natively (no engine) and push over the OCI distribution API.",
+  description: "Build Dockerfiles natively (no engine; RUN in a chroot, as root) and push over the OCI distribution API.",
   config: OciConfig,
   // registryCache: its staticCheck refuses both keys (no layer cache); annotations are native.
-  // No RUN step, so nothing could mount a secret or an ssh agent: refused, never dropped.
-  capabilities: { multiPlatform: true, run: false, registryCache: true, annotations: true, secrets: false, ssh: false },
+  // RUN --mount=type=secret is bound from the build's secrets; ssh forwarding is not implemented: refused, never dropped.
+  capabilities: { multiPlatform: true, run: true, registryCache: true, annotations: true, secrets: true, ssh: false },
   pushesToRegistry: (config) => (config.output ?? "registry") === "registry",
   // cache_from/cache_to: nothing to import or export (annotations are native: on the manifest and index).
-  staticCheck: async (_config, image) => {
+  staticCheck: async (config, image) => {
     const { ociProblems, locatedProblems } = await import("../_engine/pipeline_options.ts");
-    return locatedProblems(ociProblems(image), image);
+    const { runCheck } = await import("./run_check.ts");
+    const platforms = image.platforms.length > 0 ? image.platforms : [config.platform ?? "linux/amd64"];
+    return [...locatedProblems(ociProblems(image), image), ...runCheck(image.dockerfile, image.buildArgs, platforms, image.target)];
   },
   // Nothing to probe: no engine, no daemon. Registry problems show up as build errors.
   probe: async () => ({ available: true }),

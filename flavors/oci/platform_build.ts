@@ -1,12 +1,14 @@
 /**
  * Build the stages a target needs for one platform: each stage starts from scratch, an earlier
- * stage or a fetched base image, its instructions are evaluated, and every COPY/ADD becomes a
- * layer. Layers are shared between platforms and stages when their entries are identical
- * (the cache key), so a multi-platform build of COPY-only stages writes each layer once.
+ * stage or a fetched base image, its instructions are evaluated, every COPY/ADD becomes a
+ * layer, and every RUN that changes files too (run_step.ts). COPY layers are shared between
+ * platforms and stages when their entries are identical (the cache key), so a multi-platform
+ * build of COPY-only stages writes each layer once.
  */
 import { posix } from "node:path";
 import { InputError } from "../../src/errors.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
+import type { BuildSecret } from "../../src/builder/build_options.ts";
 import type { ImageConfig } from "../../src/image/image.ts";
 import { fetchBase, scratchConfig, type BaseLayer } from "../../src/image/remote/fetch_image.ts";
 import { copyEntries, hasWildcard } from "./copy.ts";
@@ -16,11 +18,13 @@ import type { Blob } from "../../src/image/built_image.ts";
 import { writeLayer, type Layer, type LayerEntry } from "../../src/image/layer.ts";
 import { resolveOwner } from "./owner.ts";
 import type { Registries } from "../../src/image/remote/registries.ts";
-import { at, parsePlatform, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
+import { at, stageByName, type BuildPlan, type Platform } from "../../src/dockerfile/stages.ts";
 import { applyLayerBlob, normalize, readNode, type FileTree } from "./tree.ts";
+import { runStep, StageRootfs } from "./run_step.ts";
+import { buildMetaArgs, stagePlatform } from "./stage_platform.ts";
 
-/** A stage's file system, lowest first: base layers in a registry, then this build's COPY layers. */
-type Lower = { remote: BaseLayer } | { entries: LayerEntry[] };
+/** A stage's file system, lowest first: base layers in a registry, then this build's COPY and RUN layers. */
+type Lower = { remote: BaseLayer } | { entries: LayerEntry[] } | { blob: string };
 
 export interface StageResult {
   config: ImageConfig;
@@ -29,6 +33,8 @@ export interface StageResult {
   scratch: boolean;
   /** The base (or a stage's base) came from an index. */
   multiPlatform: boolean;
+  /** What the stage's files are for: where its RUN steps run. */
+  platform: Platform;
 }
 
 /** What one platform's build reads (not the host's BuilderEnv: that is log, signal, report). */
@@ -45,41 +51,65 @@ export interface PlatformBuildInputs {
   compressionLevel: number;
   signal: AbortSignal;
   log(line: string): void;
+  /** The build's secrets, for RUN --mount=type=secret. */
+  secrets: readonly BuildSecret[];
   /** Layers by content key, shared across stages and platforms. */
   layerCache: Map<string, Promise<Layer>>;
 }
 
 export async function buildPlatform(env: PlatformBuildInputs, platform: Platform): Promise<StageResult> {
   const results = new Map<number, StageResult>();
+  const metaArgs = buildMetaArgs(env.plan);
   for (const index of env.plan.order) {
     const stage = env.plan.stages[index]!;
     env.log(`[${stage.name ?? index}] ${stage.from.text}`);
+    // FROM --platform picks another platform's base ($BUILDPLATFORM: this machine's, so its RUN steps run natively).
+    const stagePlatformOf = stagePlatform(env.df, stage, metaArgs, platform, (i) => results.get(i)!.platform);
     let base: StageResult;
-    if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false };
+    if (stage.base.kind === "scratch") base = { config: scratchConfig(platform), layers: [], lowers: [], scratch: true, multiPlatform: false, platform };
     else if (stage.base.kind === "stage") base = results.get(stage.base.index)!;
-    // FROM --platform picks another platform's base (e.g. $BUILDPLATFORM, which is the target here).
-    else base = await imageStage(env, stage.base.ref, stage.base.platform ? parsePlatform(stage.base.platform) : platform);
+    else base = await imageStage(env, stage.base.ref, stagePlatformOf);
     const { config, steps } = evaluateStage({
       df: env.df,
       stage,
       base: base.config,
       buildArgs: env.buildArgs,
-      metaArgs: env.plan.metaArgs,
+      metaArgs,
       created: env.created,
       stageIndex: (v) => stageByName(env.plan.stages, v, stage.index)?.index,
     });
-    const result: StageResult = { config, layers: [...base.layers], lowers: [...base.lowers], scratch: base.scratch, multiPlatform: base.multiPlatform };
+    const result: StageResult = { config, layers: [...base.layers], lowers: [...base.lowers], scratch: base.scratch, multiPlatform: base.multiPlatform, platform: stagePlatformOf };
     config.rootfs = { type: "layers", diff_ids: [...(base.config.rootfs?.diff_ids ?? [])] };
     config.history = [...(base.config.history ?? [])];
-    for (const step of steps) {
-      config.history.push(step.history);
-      if (!step.copy) continue;
-      env.log(`[${stage.name ?? index}] ${step.copy.instruction.text}`);
-      const entries = await copyStep(env, step.copy, result, results, platform);
-      const layer = await layerFor(env, entries);
-      result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
-      result.lowers.push({ entries });
-      config.rootfs.diff_ids.push(layer.diffId);
+    const label = stage.name ?? String(index);
+    let rootfs: StageRootfs | undefined;
+    try {
+      for (const step of steps) {
+        config.history.push(step.history);
+        if (step.run) {
+          env.log(`[${label}] ${step.run.instruction.text}`);
+          rootfs ??= StageRootfs.create(env.tmp);
+          const layer = await runStep(env, step.run, rootfs, result.layers, result.platform, label);
+          if (!layer) {
+            step.history.empty_layer = true;
+            continue;
+          }
+          result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
+          result.lowers.push({ blob: layer.path });
+          config.rootfs.diff_ids.push(layer.diffId);
+          rootfs.holds(result.layers.length);
+          continue;
+        }
+        if (!step.copy) continue;
+        env.log(`[${label}] ${step.copy.instruction.text}`);
+        const entries = await copyStep(env, step.copy, result, results, platform);
+        const layer = await layerFor(env, entries);
+        result.layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, path: layer.path });
+        result.lowers.push({ entries });
+        config.rootfs.diff_ids.push(layer.diffId);
+      }
+    } finally {
+      rootfs?.remove();
     }
     results.set(index, result);
   }
@@ -89,7 +119,7 @@ export async function buildPlatform(env: PlatformBuildInputs, platform: Platform
 async function imageStage(env: PlatformBuildInputs, ref: string, platform: Platform): Promise<StageResult> {
   const base = await fetchBase(ref, platform, env.registries);
   const layers = base.layers.map((l): Blob => ({ descriptor: l.descriptor, remote: l.remote }));
-  return { config: base.config, layers, lowers: base.layers.map((remote) => ({ remote })), scratch: false, multiPlatform: base.multiPlatform };
+  return { config: base.config, layers, lowers: base.layers.map((remote) => ({ remote })), scratch: false, multiPlatform: base.multiPlatform, platform };
 }
 
 async function copyStep(env: PlatformBuildInputs, op: CopyOp, current: StageResult, results: Map<number, StageResult>, platform: Platform): Promise<LayerEntry[]> {
@@ -119,6 +149,8 @@ async function stageTree(env: PlatformBuildInputs, stage: StageResult, want: (pa
     if ("remote" in lower) {
       const blob = await env.registries.blobFile(lower.remote.descriptor.digest, lower.remote.remote);
       await applyLayerBlob(tree, blob, want, env.tmp);
+    } else if ("blob" in lower) {
+      await applyLayerBlob(tree, lower.blob, want, env.tmp);
     } else {
       for (const e of lower.entries) {
         // Extracting a layer creates missing parents; so does reading one into a tree.

@@ -1,6 +1,6 @@
 /**
  * Build secrets through the binary, as a user runs it: `imgb validate` refuses them where no RUN
- * step can mount them (docker's classic builder, the oci flavor), located at the key; `imgb
+ * step can mount them (docker's classic builder; ssh on the oci flavor), located at the key; `imgb
  * print` shows where a secret comes from and never its value; `imgb build` on docker BuildKit
  * gives the RUN step the value, and the value is then in no output, no metadata file and
  * nowhere in imgb's store. A new value alone does not rebuild (the checksum holds ids only).
@@ -38,11 +38,12 @@ describe("validation refuses secrets and ssh where no RUN step can mount them", 
     expect(r.stderr).toContain("cannot give RUN steps SSH forwarding (image 'app' sets 'ssh'): the classic builder has no RUN --mount (at /images/app/ssh)");
   });
 
-  test("oci: no RUN at all, so secrets are refused at their key (and the RUN too)", async () => {
-    const dir = stack("  flavor: oci\n  config: { output: 'oci-layout:out' }", "app");
+  test("oci: ssh is refused at its key, secrets are not (its RUN steps mount them)", async () => {
+    const dir = stack("  flavor: oci\n  config: { output: 'oci-layout:out' }", "app", "    ssh: [default]\n");
     const r = await runImgb(["validate"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("imgb.yaml: error: The oci flavor cannot give RUN steps build secrets: image 'app' sets 'secrets' (at /images/app/secrets)");
+    expect(r.stderr).toContain("imgb.yaml: error: The oci flavor cannot give RUN steps SSH forwarding: image 'app' sets 'ssh' (at /images/app/ssh)");
+    expect(r.stderr).not.toContain("/images/app/secrets");
   });
 
   test("podman through a service (url): ssh is refused at its key, secrets are not", async () => {

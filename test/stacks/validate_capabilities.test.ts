@@ -1,14 +1,17 @@
 /**
  * `imgb validate` refuses what `imgb build` would (issue #11, item 7), from the flavor's
- * declared capabilities: several platforms on docker, a RUN for the oci flavor
- * (in the stages the target needs, from a Dockerfile file or dockerfile_inline). `imgb build`
- * refuses the same before building anything. No engine needed.
+ * declared capabilities: several platforms on docker without a registry, a RUN for a flavor that
+ * declares `run: false`, a RUN the oci flavor cannot run here (a platform without an emulator, in
+ * the stages the target needs, from a Dockerfile file or dockerfile_inline). `imgb build` refuses
+ * the same before building anything. No engine needed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runImgb } from "../helpers/binary.ts";
+import { requireTool } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
+import { canRun, emulationProblem } from "../../src/emulation.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -18,6 +21,9 @@ function stack(builder: string, images: string, files: Record<string, string> = 
   const env = { IMGB_HOME: tempDir("imgb-home-"), NO_COLOR: "1" };
   return { dir, validate: () => runImgb(["validate"], { cwd: dir, env }), build: () => runImgb(["build", "--progress", "plain"], { cwd: dir, env }) };
 }
+
+const S390X = { os: "linux", architecture: "s390x" };
+const noS390x = await requireTool("a platform without an emulator", () => (canRun(S390X) ? "this machine has an s390x emulator: the test needs a platform without one" : undefined));
 
 const errors = (stderr: string) => stderr.split("\n").filter((l) => l.includes("error:"));
 
@@ -53,24 +59,53 @@ describe("validate knows what the flavor cannot build", () => {
     expect((await s.validate()).code).toBe(0);
   });
 
-  test("oci: a RUN in a needed stage is refused at its line, in a file and inline; an unused stage's RUN is not", async () => {
+  test("a flavor declaring run: false: a RUN in a needed stage is refused at its line, in a file and inline; an unused stage's RUN is not", async () => {
+    const flavor = `import { Type, defineFlavor } from "imgb";\nexport default defineFlavor({ contractVersion: 2, name: "norun", type: "image_builder", description: "No RUN", config: Type.Object({}, { additionalProperties: false }), capabilities: { run: false }, implementation: async () => { throw new Error("not loaded by validate"); } });\n`;
     const s = stack(
-      `{ flavor: oci, config: { output: "oci-layout:out" } }`,
+      "{ flavor: norun }",
+      `  app: { context: ctx }\n  skips: { context: ctx, target: clean }\n  inl: { dockerfile_inline: "FROM scratch\\nRUN true\\n" }\n`,
+      { "norun.ts": flavor, "ctx/Dockerfile": "FROM scratch AS clean\nCOPY a /a\n\nFROM clean\nRUN echo hi\n", "ctx/a": "a\n" },
+    );
+    writeTree(s.dir, { "imgb.yaml": `flavors: [./norun.ts]\n${readFileSync(join(s.dir, "imgb.yaml"), "utf8")}` });
+    const r = await s.validate();
+    expect(r.code).toBe(2);
+    const hint = "(hint: use an engine flavor that runs containers (docker, podman or buildah), or move the command's result into the build context and COPY it)";
+    expect(errors(r.stderr)).toEqual([
+      `${join(s.dir, "ctx/Dockerfile")}:5:1: error: RUN is not supported by the 'norun' flavor (image 'app'): it builds images without running containers ${hint}`,
+      `${join(s.dir, "imgb.yaml")}: error: RUN is not supported by the 'norun' flavor (image 'inl', line 2 of its inline Dockerfile): it builds images without running containers (at /images/inl/dockerfile_inline) ${hint}`,
+    ]);
+  });
+
+  // The oci flavor runs RUN steps (as root, foreign platforms under binfmt_misc + qemu): one for
+  // a platform this machine has no emulator for is refused where it is written.
+  test.skipIf(!noS390x)("oci: a RUN for a platform without an emulator is refused at its line, in a file and inline; an unused stage's RUN is not", async () => {
+    const s = stack(
+      `{ flavor: oci, config: { output: "oci-layout:out", platform: linux/s390x } }`,
       `  app: { context: ctx }\n  skips: { context: ctx, target: clean }\n  inl: { dockerfile_inline: "FROM scratch\\nRUN true\\n" }\n`,
       { "ctx/Dockerfile": "FROM scratch AS clean\nCOPY a /a\n\nFROM clean\nRUN echo hi\n", "ctx/a": "a\n" },
     );
     const r = await s.validate();
     expect(r.code).toBe(2);
-    const hint = "(hint: use an engine flavor that runs containers (docker, podman or buildah), or move the command's result into the build context and COPY it)";
-    expect(errors(r.stderr)).toEqual([
-      `${join(s.dir, "ctx/Dockerfile")}:5:1: error: RUN is not supported by the 'oci' flavor (image 'app'): it builds images without running containers ${hint}`,
-      `${join(s.dir, "imgb.yaml")}: error: RUN is not supported by the 'oci' flavor (image 'inl', line 2 of its inline Dockerfile): it builds images without running containers (at /images/inl/dockerfile_inline) ${hint}`,
+    const problem = emulationProblem(S390X)!;
+    const [message, fix] = [problem.slice(0, problem.indexOf("; ")), problem.slice(problem.indexOf("; ") + 2)];
+    const rootProblem = process.getuid?.() === 0 ? [] : ["RUN steps as root only"];
+    const lines = errors(r.stderr).filter((l) => !rootProblem.some((p) => l.includes(p)));
+    expect(lines).toEqual([
+      `${join(s.dir, "ctx/Dockerfile")}:5:1: error: ${message} (hint: ${fix})`,
+      `${join(s.dir, "imgb.yaml")}: error: ${message} (image 'inl', line 2 of its inline Dockerfile) (at /images/inl/dockerfile_inline) (hint: ${fix})`,
     ]);
     // build refuses the same, before it builds anything (the one image without RUN included).
     const b = await s.build();
     expect(b.code).toBe(2);
     expect(errors(b.stderr)).toEqual(errors(r.stderr));
     expect(existsSync(join(s.dir, "out"))).toBe(false);
+  });
+
+  test("oci: a RUN for this machine's own platform is fine (as root)", async () => {
+    const s = stack(`{ flavor: oci, config: { output: "oci-layout:out" } }`, "  app: { context: . }\n", { Dockerfile: "FROM scratch\nRUN true\n" });
+    const r = await s.validate();
+    if (process.getuid?.() === 0) expect(r.code).toBe(0);
+    else expect(errors(r.stderr)).toEqual([expect.stringContaining("The 'oci' flavor runs RUN steps as root only") as unknown as string]);
   });
 
   test("docker: RUN is fine, one platform is fine", async () => {
