@@ -21,6 +21,7 @@ import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import { imageReferences } from "../_engine/references.ts";
 import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
 import { buildMountFlags, refuseMounts } from "../_engine/build_mounts.ts";
+import { sshPath } from "./ssh_shim.ts";
 
 type Config = Static<typeof DockerConfig>;
 
@@ -34,6 +35,8 @@ export function dockerEnv(config: Config, configDir?: string): Record<string, st
   if (config.cert_path) env.DOCKER_CERT_PATH = config.cert_path;
   const dir = configDir ?? config.config_dir;
   if (dir) env.DOCKER_CONFIG = dir;
+  const path = config.host?.startsWith("ssh://") ? sshPath(config) : undefined;
+  if (path) env.PATH = path;
   return env;
 }
 
@@ -211,8 +214,10 @@ export function unixSocket(host: string | undefined): string | undefined {
 /** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */
 export async function probeDocker(config: Config): Promise<ProbeResult> {
   let versions: string;
+  let platform: string;
   try {
-    versions = (await exec([config.binary, "version", "--format", "{{.Client.Version}} {{.Server.Version}}"], { env: dockerEnv(config), installHint: INSTALL_HINT })).stdout.trim();
+    const out = (await exec([config.binary, "version", "--format", "{{.Client.Version}} {{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(config), installHint: INSTALL_HINT })).stdout.trim();
+    [versions, platform] = [out.split(" ").slice(0, 2).join(" "), out.split(" ")[2] ?? ""];
   } catch (e) {
     const err = e as RuntimeError;
     if (err.code === "exec.not-found") return { available: false, reason: err.message, hint: INSTALL_HINT };
@@ -232,7 +237,8 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
       };
     }
   }
-  return { available: true };
+  const server = versions.split(" ")[1];
+  return { available: true, ...(server ? { version: `docker ${server}` } : {}), ...(/^[a-z0-9]+\/[a-z0-9]+/.test(platform) ? { platforms: [platform] } : {}) };
 }
 
 /** The engine's own first complaint: stderr (stdout may hold partial output, e.g. the client version). */

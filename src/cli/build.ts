@@ -145,14 +145,21 @@ class StoreHashCache implements FileHashCache {
 
 function summary(io: Io, run: BuildRun): void {
   const width = Math.max(5, ...run.order.map((n) => n.length));
+  // With builder nodes: which node built (or last tried) each image.
+  const nodeOf = (name: string) => {
+    const o = run.outcomes.get(name)!;
+    return o.state === "done" || o.state === "failed" ? (o.placements?.[0]?.node ?? "") : "";
+  };
+  const nodeWidth = run.nodes ? Math.max(4, ...run.order.map((n) => nodeOf(n).length)) : 0;
+  const nodeCell = (text: string) => (run.nodes ? `${text.padEnd(nodeWidth)}  ` : "");
   io.err("");
-  io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  REFERENCE`);
+  io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  ${nodeCell("NODE")}REFERENCE`);
   for (const name of run.order) {
     const o = run.outcomes.get(name)!;
     const result = o.state === "done" ? (o.value.reused ? "reused" : "built") : o.state;
     const time = o.state === "done" ? seconds(o.value.durationMs) : "";
     const ref = o.state === "done" ? o.value.ref : o.state === "skipped" ? `('${o.because}' did not build)` : "";
-    io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${ref}`);
+    io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${nodeCell(nodeOf(name))}${ref}`);
   }
 }
 
@@ -160,7 +167,7 @@ function summary(io: Io, run: BuildRun): void {
 async function writeMetadata(path: string, results: ImageResult[]): Promise<void> {
   const doc: Record<string, unknown> = {};
   for (const r of results) {
-    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000 };
+    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000, ...(r.node !== undefined ? { node: r.node } : {}) };
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {
