@@ -161,11 +161,13 @@ describe.skipIf(!(await requireEngine("docker", "docker2", "docker2-ssh", "regis
 
 /** A dockerd of this suite's own (vfs, no network), so that killing it disturbs nobody. */
 class TestDaemon {
-  readonly dir = shortTempDir("imgb-d3-");
-  readonly host = `unix://${this.dir}/d.sock`;
+  dir = "";
+  host = "";
   proc?: Subprocess;
 
   async start(): Promise<void> {
+    this.dir = shortTempDir("imgb-d3-");
+    this.host = `unix://${this.dir}/d.sock`;
     for (const d of ["data", "exec"]) Bun.spawnSync(["mkdir", "-p", join(this.dir, d)]);
     writeTree(this.dir, { "daemon.json": "{}" });
     this.proc = Bun.spawn(
@@ -198,6 +200,7 @@ class TestDaemon {
   }
 
   async remove(): Promise<void> {
+    if (!this.dir) return;
     this.kill();
     await this.proc?.exited;
     // Mounts a killed daemon leaves (its exec root's netns/shm) before the directory goes.
