@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, shortTempDir, tempDir, writeTree } from "../helpers/tmp.ts";
-import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo } from "../helpers/testenv.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -242,5 +242,36 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("builder nodes: a 
     // Everything that finished after the kill did so on 'one': at least the image cut off.
     expect(Object.values(where).filter((n) => n === "one").length).toBeGreaterThanOrEqual(4);
     expect((await reposOn(DOCKER_HOST, names)).length).toBe(Object.values(where).filter((n) => n === "one").length);
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("podman", "podman-service", "registry")))("builder nodes (podman: a service url and the local podman)", () => {
+  const removeLocal = async (repos: readonly string[]) => {
+    for (const r of repos) Bun.spawnSync(["podman", "rmi", "-f", `${REGISTRY}/${r}:latest`], { stdout: "ignore", stderr: "ignore" });
+  };
+
+  test("independent images spread over both podman nodes; imgb builders shows the service's version and platform", async () => {
+    const names = [1, 2, 3, 4].map((i) => uniqueRepo(`nodes-podman${i}`));
+    const dir = tempDir("imgb-nodes-podman-");
+    const images = names.map((n, i) => `  ${n}: { context: ., network: none, build_args: { N: "${i}" } }`).join("\n");
+    writeTree(dir, {
+      Dockerfile: `FROM ${BASE_IMAGE}\nARG N\nRUN echo $N > /n && sleep 1\n`,
+      "imgb.yaml": `image_builder:\n  flavor: podman\n  config:\n    nodes: [ { name: service, url: "${PODMAN_URL}" }, { name: local } ]\ncontainer_registry: { uri: ${REGISTRY} }\nimages:\n${images}\n`,
+    });
+    try {
+      const r = await runImgb(["build", "--jobs", "1", "--progress", "plain"], { cwd: dir, env: { IMGB_HOME: home(), NO_COLOR: "1" } });
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const where = summaryNodes(r.stderr);
+      expect(Object.keys(where).sort()).toEqual([...names].sort());
+      expect(new Set(Object.values(where))).toEqual(new Set(["service", "local"]));
+      // Each built image is in the registry under the digest printed.
+      for (const ref of r.stdout.trim().split("\n")) expect(ref).toMatch(new RegExp(`^${REGISTRY}/imgb-e2e/nodes-podman\\d-\\w+@sha256:[0-9a-f]{64}$`));
+      const b = await runImgb(["builders"], { cwd: dir });
+      expect(b.code).toBe(0);
+      expect(b.stdout).toMatch(new RegExp(`\\nservice +up +podman 4\\.\\S+ +linux/amd64 +url=${PODMAN_URL}\\n`));
+      expect(b.stdout).toMatch(/\nlocal +up +podman 4\.\S+ +linux\/amd64 +\(default\)\n/);
+    } finally {
+      await removeLocal(names);
+    }
   }, E2E_TIMEOUT);
 });
