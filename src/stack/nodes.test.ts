@@ -3,18 +3,21 @@ import { join } from "node:path";
 import { InputErrors } from "../errors.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
 import { loadStack } from "./load.ts";
+import { Type } from "@sinclair/typebox";
+import { defineFlavor } from "../builder/flavor.ts";
+import { FlavorCatalog } from "../catalog/catalog.ts";
 
 afterAll(cleanupTempDirs);
 
-async function load(yaml: string) {
+async function load(yaml: string, catalog?: FlavorCatalog) {
   const dir = tempDir("imgb-nodes-");
   writeTree(dir, { "imgb.yaml": yaml, Dockerfile: "FROM scratch\n" });
-  return loadStack(join(dir, "imgb.yaml"), { env: {}, cwd: dir });
+  return loadStack(join(dir, "imgb.yaml"), { env: {}, cwd: dir, ...(catalog ? { catalog } : {}) });
 }
 
-async function errors(yaml: string): Promise<string[]> {
+async function errors(yaml: string, catalog?: FlavorCatalog): Promise<string[]> {
   try {
-    await load(yaml);
+    await load(yaml, catalog);
   } catch (e) {
     if (e instanceof InputErrors) return e.errors.map((x) => `${x.location?.line}:${x.location?.col} ${x.message}${x.hint ? ` [${x.hint}]` : ""}`);
     throw e;
@@ -69,5 +72,17 @@ ${registry}${images}`);
       "6:9 Builder nodes 1 and 2 are both named 'tcp://a:2375' [give each node its own address, or a `name`]",
     ]);
     expect((await errors(`image_builder: { flavor: oci, config: { nodes: [ { host: x } ] } }\n${registry}${images}`))[0]).toContain("'nodes'");
+  });
+
+  test("a custom flavor with nodeKeys gets nodes the same way", async () => {
+    const catalog = FlavorCatalog.withBuiltins();
+    catalog.add(defineFlavor({ contractVersion: 2, name: "remote", type: "image_builder", description: "", nodeKeys: ["endpoint"], config: Type.Object({ endpoint: Type.String({ default: "local" }), level: Type.Integer({ default: 1 }) }, { additionalProperties: false }), implementation: async () => { throw new Error("not loaded"); } }), "/x/remote.ts", {});
+    const stack = await load(`image_builder: { flavor: remote, config: { level: 3, nodes: [ { endpoint: e1 }, { endpoint: e2, platforms: [linux/arm64] } ] } }\n${registry}${images}`, catalog);
+    expect(stack.imageBuilder.nodes).toEqual([
+      { name: "e1", config: { endpoint: "e1", level: 3 } },
+      { name: "e2", config: { endpoint: "e2", level: 3 }, platforms: ["linux/arm64"] },
+    ]);
+    // A node sets connection keys only: `level` is shared.
+    expect((await errors(`image_builder: { flavor: remote, config: { nodes: [ { level: 2 } ] } }\n${registry}${images}`, catalog))[0]).toContain("'level'");
   });
 });
