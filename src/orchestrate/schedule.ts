@@ -117,9 +117,10 @@ export async function schedule<T>(
         if (!ready(n)) continue;
         const c = candidates(platformsOf(n), nodes, down, emulation);
         if ("why" in c) {
+          const error = new NoNodeError(`Cannot build '${n}': ${c.why}`);
           pending.delete(n);
-          outcomes.set(n, { state: "failed", error: new NoNodeError(`Cannot build '${n}': ${c.why}`) });
-          if (options.failFast && !abort.signal.aborted) abort.abort(outcomes.get(n));
+          outcomes.set(n, { state: "failed", error });
+          if (options.failFast && !abort.signal.aborted) abort.abort(error);
           continue;
         }
         const node = pickNode(c.nodes, busy, started, jobs);
