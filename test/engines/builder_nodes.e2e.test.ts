@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, shortTempDir, tempDir, writeTree } from "../helpers/tmp.ts";
-import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, PODMAN_URL, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo } from "../helpers/testenv.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -113,6 +113,41 @@ describe.skipIf(!(await requireEngine("docker", "docker2", "docker2-ssh", "regis
       expect(await docker(otherHost, ["run", "--rm", "--network", "none", ref, "cat", "/base"])).toBe("base");
     }, E2E_TIMEOUT);
   }
+
+  test("platforms route images: to the node that declares them, an image without platforms to the first node's; emulation deny fails only that image, allow builds it", async () => {
+    const [a1, a2, arm] = ["plat-a1", "plat-a2", "plat-arm"].map((t) => uniqueRepo(`nodes-${t}`)) as [string, string, string];
+    made.push(a1, a2, arm);
+    const images = {
+      [a1]: "{ context: amd, network: none, build_args: { N: '1' } }",
+      [a2]: "{ context: amd, network: none, build_args: { N: '2' } }",
+      [arm]: "{ context: arm, network: none, platforms: [linux/arm64] }",
+    };
+    const files = {
+      "amd/Dockerfile": `FROM ${BASE_IMAGE}\nARG N\nRUN echo $N > /n\n`,
+      "arm/Dockerfile": `FROM ${MULTIARCH_BASE}\nRUN uname -m > /arch\n`,
+    };
+    // 'two' says it builds linux/arm64 (this machine emulates it: what a real arm64 node does natively).
+    const routed = stack([{ name: "one", host: DOCKER_HOST }, { name: "two", host: DOCKER2_TCP, extra: "platforms: [linux/arm64]" }], images, files);
+    const r = await runImgb(["build", "--jobs", "2", "--progress", "plain"], { cwd: routed, env: { IMGB_HOME: home(), NO_COLOR: "1" } });
+    expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(summaryNodes(r.stderr)).toEqual({ [a1]: "one", [a2]: "one", [arm]: "two" });
+    expect(await reposOn(DOCKER2_HOST, [a1, a2, arm])).toEqual([arm]);
+    expect(await docker(DOCKER2_HOST, ["image", "inspect", "--format", "{{.Architecture}}", `${REGISTRY}/${arm}:latest`])).toBe("arm64");
+
+    // Both nodes amd64 only: the arm64 image has no native node.
+    const amdOnly = [{ name: "one", host: DOCKER_HOST }, { name: "two", host: DOCKER2_TCP }];
+    const denied = await runImgb(["build", "--progress", "plain"], { cwd: stack(amdOnly, images, files), env: { IMGB_HOME: home(), NO_COLOR: "1" } });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`Cannot build '${arm}': no builder node that is up builds linux/arm64 natively ('one' builds linux/amd64; 'two' builds linux/amd64), and emulation is denied: set emulation: allow`);
+    expect(denied.stderr).toContain(`error: 1 of 3 images failed: ${arm}`);
+    expect(Object.keys(summaryNodes(denied.stderr)).sort()).toEqual([a1, a2].sort());
+
+    const allowDir = stack(amdOnly, images, files);
+    writeTree(allowDir, { "imgb.yaml": readFileSync(join(allowDir, "imgb.yaml"), "utf8").replace("    nodes:\n", "    emulation: allow\n    nodes:\n") });
+    const allowed = await runImgb(["build", "--progress", "plain"], { cwd: allowDir, env: { IMGB_HOME: home(), NO_COLOR: "1" } });
+    expect({ code: allowed.code, stderr: allowed.code === 0 ? "" : allowed.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(Object.keys(summaryNodes(allowed.stderr)).sort()).toEqual([a1, a2, arm].sort());
+  }, E2E_TIMEOUT);
 
   test("imgb print shows the planned node of each image; imgb builders shows status, version, platforms", async () => {
     const s = sixImages("nodes-plan");
