@@ -63,8 +63,8 @@ console.log(`  ratio 2 nodes / 1 node: ${(median(times["2 nodes"]!) / median(tim
 
 // What the runs left: the images in both daemons (the registry keeps its blobs, as for every bench).
 for (const host of [one, two]) {
-  const listed = Bun.spawnSync([values.docker!, "-H", host, "images", "--format", "{{.Repository}}:{{.Tag}}"], { stdout: "pipe" }).stdout.toString().split("\n");
-  const mine = listed.filter((l) => l.startsWith(`${registry}/imgb-bench/nodes-i`));
+  const listed = Bun.spawnSync([values.docker!, "-H", host, "images", "--no-trunc", "--format", "{{.Repository}} {{.ID}}"], { stdout: "pipe" }).stdout.toString().split("\n");
+  const mine = [...new Set(listed.filter((l) => l.startsWith(`${registry}/imgb-bench/nodes-i`)).map((l) => l.split(" ")[1]!))];
   if (mine.length) Bun.spawnSync([values.docker!, "-H", host, "rmi", "-f", ...mine], { stdout: "ignore", stderr: "ignore" });
 }
 rmSync(root, { recursive: true, force: true });

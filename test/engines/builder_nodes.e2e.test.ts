@@ -21,8 +21,9 @@ const made: string[] = [];
 const daemons = [DOCKER_HOST, DOCKER2_HOST];
 afterAll(async () => {
   for (const host of daemons) {
-    const lines = (await docker(host, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).catch(() => "")).split("\n");
-    const mine = lines.filter((l) => made.some((r) => l.startsWith(`${REGISTRY}/${r}:`)));
+    // By ID: a base pulled by digest, or a tag moved by a rebuild, leaves entries without a tag.
+    const lines = (await docker(host, ["images", "--no-trunc", "--format", "{{.Repository}} {{.ID}}"]).catch(() => "")).split("\n");
+    const mine = [...new Set(lines.filter((l) => made.some((r) => l.startsWith(`${REGISTRY}/${r} `))).map((l) => l.split(" ")[1]!))];
     if (mine.length) await docker(host, ["rmi", "-f", ...mine]).catch(() => "");
   }
 });
