@@ -5,9 +5,10 @@
  * answer, `imgb print` plans with them, `imgb builders` shows them.
  */
 import type { AnyFlavor } from "../builder/flavor.ts";
+import { RuntimeError } from "../errors.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import type { Guard } from "./engine_probe.ts";
-import type { NodeSlot } from "./placement.ts";
+import type { Emulation, NodeSlot } from "./placement.ts";
 
 export interface EngineNode {
   name: string;
@@ -77,6 +78,37 @@ export function downNodes(statuses: readonly NodeStatus[]): Map<string, string> 
  */
 export function defaultPlatform(statuses: readonly NodeStatus[]): string | undefined {
   return statuses.find((s) => s.platforms?.length)?.platforms?.[0];
+}
+
+/** Every node down before the start: one error naming each and why. */
+export function refuseAllDown(statuses: readonly NodeStatus[]): void {
+  if (statuses.some((s) => s.up)) return;
+  const each = statuses.map((s) => `'${s.name}': ${s.reason}`).join("; ");
+  const hints = [...new Set(statuses.flatMap((s) => (s.hint ? [s.hint] : [])))];
+  throw new RuntimeError("build.nodes-unavailable", `All ${statuses.length} builder nodes are down (checked before building: nothing was built): ${each}`, hints.length ? { hint: hints.join("; ") } : {});
+}
+
+/** A build failed and its node no longer answers: the scheduler moves the image elsewhere. */
+export class NodeDownError extends Error {
+  override name = "NodeDownError";
+  constructor(readonly node: string, readonly reason: string, cause: unknown) {
+    super(`Builder node '${node}' is down: ${reason}`, { cause });
+  }
+}
+
+/**
+ * What the scheduler needs to place images on these nodes (shared by the build and the plan).
+ * An image without platforms is built for the first node's: its architecture must not depend
+ * on which node was free.
+ */
+export function nodePlacement(stack: ResolvedStack, statuses: readonly NodeStatus[]): { nodes: NodeSlot[]; down: Map<string, string>; emulation: Emulation; platforms: (image: string) => readonly string[] } {
+  const pinned = defaultPlatform(statuses);
+  return {
+    nodes: slots(statuses),
+    down: downNodes(statuses),
+    emulation: stack.imageBuilder.emulation ?? "deny",
+    platforms: (image) => (stack.images[image]!.platforms.length ? stack.images[image]!.platforms : pinned ? [pinned] : []),
+  };
 }
 
 function oneLine(text: string): string {

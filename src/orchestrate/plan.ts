@@ -17,7 +17,7 @@ import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { lookupRecord, recordTag, type RecordLookup } from "./registry_record.ts";
 import { selectImages } from "./run_build.ts";
-import { defaultPlatform, downNodes, engineNodes, slots, type NodeStatus } from "./nodes.ts";
+import { engineNodes, nodePlacement, type NodeStatus } from "./nodes.ts";
 import { plannedPlacements, type Placement } from "./placement.ts";
 
 export interface PlanEntry {
@@ -129,9 +129,8 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
 
 /** Each image's planned node, as `imgb build` would place it (platforms pinned like run_build.ts). */
 function placeImages(stack: ResolvedStack, order: readonly string[], nodes: readonly NodeStatus[]) {
-  const pinned = defaultPlatform(nodes);
-  const platforms = (image: string) => (stack.images[image]!.platforms.length ? stack.images[image]!.platforms : pinned ? [pinned] : []);
-  return plannedPlacements(order, platforms, slots(nodes), downNodes(nodes), stack.imageBuilder.emulation ?? "deny");
+  const p = nodePlacement(stack, nodes);
+  return plannedPlacements(order, p.platforms, p.nodes, p.down, p.emulation);
 }
 
 /** Planning needs no secret: without the password, registry records are checked anonymously. */

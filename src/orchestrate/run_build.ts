@@ -23,7 +23,7 @@ import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, NoNodeError, schedule, type Outcome } from "./schedule.ts";
-import { defaultPlatform, downNodes, engineNodes, hasNodes, probeNode, probeNodes, slots, type NodeStatus } from "./nodes.ts";
+import { engineNodes, hasNodes, NodeDownError, nodePlacement, probeNode, probeNodes, refuseAllDown, type NodeStatus } from "./nodes.ts";
 import type { BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
 
@@ -61,14 +61,6 @@ export interface BuildRun {
   nodes?: NodeStatus[];
 }
 
-/** A build failed because its node went down: the scheduler moves it to another node. */
-class NodeDownError extends Error {
-  override name = "NodeDownError";
-  constructor(readonly node: string, readonly reason: string, cause: unknown) {
-    super(`Builder node '${node}' is down: ${reason}`, { cause });
-  }
-}
-
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
   const refused = await staticChecks(stack, flavor, order);
@@ -88,15 +80,10 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   if (order.length > 0 && multi) {
     statuses = await probeNodes(flavor, nodes, blame);
     options.signal.throwIfAborted();
-    if (!statuses.some((s) => s.up)) {
-      const each = statuses.map((s) => `'${s.name}': ${s.reason}`).join("; ");
-      const hints = [...new Set(statuses.flatMap((s) => (s.hint ? [s.hint] : [])))];
-      throw new RuntimeError("build.nodes-unavailable", `All ${statuses.length} builder nodes are down (checked before building: nothing was built): ${each}`, hints.length ? { hint: hints.join("; ") } : {});
-    }
+    refuseAllDown(statuses);
     for (const s of statuses) if (!s.up) options.events({ type: "node-down", node: s.name, reason: s.reason ?? "down" });
   }
   const configOf = (node: string) => (multi ? nodes.find((n) => n.name === node)!.config : stack.imageBuilder.config);
-  const pinned = statuses ? defaultPlatform(statuses) : undefined;
   const done = new Map<string, ImageResult>();
   // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
   const shared: Shared = { flavor, bases: new Map(), registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
@@ -130,11 +117,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
       onStart: (image, node) => options.events(node === undefined ? { type: "start", image } : { type: "start", image, node }),
       ...(statuses
         ? {
-            nodes: slots(statuses),
-            down: downNodes(statuses),
-            emulation: stack.imageBuilder.emulation ?? "deny",
-            // An image without platforms is built for the first node's: its architecture must not depend on which node was free.
-            platforms: (image: string) => (stack.images[image]!.platforms.length ? stack.images[image]!.platforms : pinned ? [pinned] : []),
+            ...nodePlacement(stack, statuses),
             nodeDown: async (_node: string, error: unknown) => (error instanceof NodeDownError ? error.reason : undefined),
             onNodeDown: (node: string, reason: string, moved: string) => options.events({ type: "node-down", node, reason, image: moved }),
           }
@@ -145,10 +128,13 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     const o = outcomes.get(name)!;
     if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
     else if (o.state === "cancelled") options.events({ type: "cancelled", image: name });
-    // No node left for it: reported here (the scheduler decided it, no build ran).
-    else if (o.state === "failed" && o.error instanceof NoNodeError) options.events({ type: "failed", image: name, error: new RuntimeError("build.no-node", o.error.message) });
+    else if (o.state === "failed" && o.error instanceof NoNodeError) {
+      // No node left for it: the scheduler decided, no build ran; reported here.
+      const error = new RuntimeError("build.no-node", o.error.message);
+      outcomes.set(name, { ...o, error });
+      options.events({ type: "failed", image: name, error });
+    }
   }
-  for (const [name, o] of outcomes) if (o.state === "failed" && o.error instanceof NoNodeError) outcomes.set(name, { ...o, error: new RuntimeError("build.no-node", o.error.message) });
   return statuses ? { order, outcomes, nodes: statuses } : { order, outcomes };
 }
 
