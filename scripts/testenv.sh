@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end test environment of imgb: a private dockerd, two registries (one with htpasswd
-# auth), a podman API service and a local busybox base image. Nothing here touches the network
+# auth), a podman API service and a local busybox base image; for builder nodes (several engines
+# per stack) a second dockerd (unix socket and tcp://127.0.0.1:2376) and an sshd on
+# 127.0.0.1:2222 in front of it, so that DOCKER_HOST=ssh://root@127.0.0.1:2222 reaches it. Nothing here touches the network
 # beyond loopback and unix sockets, and nothing is pulled: the base image is built from
 # busybox-static.
 #
@@ -23,6 +25,13 @@ AUTH_REGISTRY_ADDR=127.0.0.1:5001
 AUTH_USER=imgb
 AUTH_PASSWORD=imgb-test-password # test-only credential of the throwaway registry on :5001
 BASE_IMAGE=imgb-test/busybox:latest
+# Builder nodes: a second daemon, reachable over its unix socket, tcp and ssh (key-only root
+# login through a private sshd whose sessions find /usr/bin/docker first and this daemon).
+DOCKER2_SOCK="$RUN_DIR/docker2.sock"
+DOCKER2_TCP=tcp://127.0.0.1:2376
+SSH_DIR="$RUN_DIR/ssh"
+SSH_PORT=2222
+DOCKER2_SSH=ssh://root@127.0.0.1:$SSH_PORT
 # The same busybox for linux/arm64 (local, in docker and podman storage) and a two-platform index
 # of both in the registry on :5000, which builds for several platforms pull from (loopback).
 ARM64_BASE_IMAGE=imgb-test/busybox:arm64
@@ -30,7 +39,7 @@ MULTIARCH_BASE=$REGISTRY_ADDR/imgb-test/busybox-multi:latest
 # Everything the suites run: the engines, the registry, htpasswd (apache2-utils), skopeo, curl;
 # python3 (tarfile round-trips), procps (ps), git (release version), setpriv (util-linux).
 # qemu-user-static + binfmt-support: RUN steps of foreign platforms (linux/arm64) under emulation.
-PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client qemu-user-static binfmt-support)
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client openssh-server qemu-user-static binfmt-support)
 # Commands installed from PACKAGE only when missing from PATH (node/npm often come from elsewhere).
 COMMAND_PACKAGES=(npm:npm)
 # The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.
@@ -125,6 +134,77 @@ start_dockerd() {
   wait_until 60 docker_ready || fail_with_log dockerd "$RUN_DIR/dockerd.log"
 }
 
+docker2_ready() { "$DOCKER_CLI" -H "unix://$DOCKER2_SOCK" version --format '{{.Server.Version}}'; }
+
+# The second daemon of the builder-node suites: own data, exec root and pidfile, same flags and
+# storage driver as the first. Started beside it, never instead of it.
+start_dockerd2() {
+  if alive "$RUN_DIR/docker2.pid" && docker2_ready >/dev/null 2>&1; then return 0; fi
+  local driver; driver=$(docker_storage_driver)
+  log "starting a second dockerd (storage driver $driver) on unix://$DOCKER2_SOCK and $DOCKER2_TCP"
+  mkdir -p "$DATA_DIR/docker2" "$RUN_DIR/docker2-exec"
+  echo '{}' >"$RUN_DIR/daemon2.json"
+  rm -f "$RUN_DIR/docker2.pid"
+  spawn "$RUN_DIR/dockerd2.launcher.pid" "$RUN_DIR/dockerd2.log" dockerd \
+    --config-file "$RUN_DIR/daemon2.json" \
+    --data-root "$DATA_DIR/docker2" --exec-root "$RUN_DIR/docker2-exec" --pidfile "$RUN_DIR/docker2.pid" \
+    -H "unix://$DOCKER2_SOCK" -H "$DOCKER2_TCP" \
+    --bridge=none --iptables=false --ip-masq=false --ip6tables=false --userland-proxy=false \
+    --storage-driver "$driver"
+  wait_until 60 docker2_ready || fail_with_log "the second dockerd" "$RUN_DIR/dockerd2.log"
+}
+
+# docker over ssh:// with the test's client config: the docker CLI runs plain `ssh`, so a shim
+# first on PATH adds `-F` (what the docker flavor's `ssh_config` node key does for users).
+ssh_docker() { PATH="$SSH_DIR/bin:$PATH" DOCKER_HOST="$DOCKER2_SSH" "$DOCKER_CLI" "$@"; }
+
+ssh_ready() { ssh_docker version --format '{{.Server.Version}}'; }
+
+# An sshd on loopback only, for docker over ssh://: its own host key and config, root login with
+# the test key pair only. Sessions get PATH with /usr/bin first (docker over ssh runs `docker
+# system dial-stdio` there, and /usr/local/bin may hold another docker CLI) and DOCKER_HOST of the
+# second daemon. The client side is a private ssh config (key, known host) for the suites.
+start_sshd() {
+  if alive "$RUN_DIR/sshd.pid" && ssh_ready >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$SSH_DIR/bin" /run/sshd
+  chmod 700 "$SSH_DIR"
+  [ -s "$SSH_DIR/host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C imgb-test-host -f "$SSH_DIR/host_ed25519_key"
+  [ -s "$SSH_DIR/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C imgb-test-client -f "$SSH_DIR/id_ed25519"
+  cp "$SSH_DIR/id_ed25519.pub" "$SSH_DIR/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519_key.pub")" >"$SSH_DIR/known_hosts"
+  cat >"$SSH_DIR/sshd_config" <<SSHD
+ListenAddress 127.0.0.1:$SSH_PORT
+HostKey $SSH_DIR/host_ed25519_key
+PidFile $RUN_DIR/sshd.pid
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+StrictModes no
+X11Forwarding no
+PrintMotd no
+SetEnv PATH=/usr/bin:/bin:/usr/sbin:/sbin DOCKER_HOST=unix://$DOCKER2_SOCK
+SSHD
+  cat >"$SSH_DIR/client_config" <<CLIENT
+Host 127.0.0.1
+  User root
+  Port $SSH_PORT
+  IdentityFile $SSH_DIR/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $SSH_DIR/known_hosts
+  StrictHostKeyChecking yes
+  BatchMode yes
+CLIENT
+  printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$SSH_DIR/client_config" >"$SSH_DIR/bin/ssh"
+  chmod 755 "$SSH_DIR/bin/ssh"
+  log "starting sshd on 127.0.0.1:$SSH_PORT (docker over $DOCKER2_SSH)"
+  rm -f "$RUN_DIR/sshd.pid"
+  spawn "$RUN_DIR/sshd.launcher.pid" "$RUN_DIR/sshd.log" /usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config"
+  wait_until 30 ssh_ready || fail_with_log sshd "$RUN_DIR/sshd.log"
+}
+
 write_registry_config() { # name addr storage [auth]
   local name=$1 addr=$2 storage=$3 auth=${4:-}
   mkdir -p "$storage"
@@ -192,6 +272,13 @@ import_base_images() {
     tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
       | "$DOCKER_CLI" -H "unix://$DOCKER_SOCK" import - "$BASE_IMAGE" >/dev/null \
       || die "docker import of $BASE_IMAGE failed"
+  fi
+  if ! "$DOCKER_CLI" -H "unix://$DOCKER2_SOCK" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    [ -n "$root" ] || root=$(build_rootfs)
+    log "importing $BASE_IMAGE into the second docker"
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+      | "$DOCKER_CLI" -H "unix://$DOCKER2_SOCK" import - "$BASE_IMAGE" >/dev/null \
+      || die "docker import of $BASE_IMAGE into the second dockerd failed"
   fi
   # podman and buildah share containers/storage: one import serves both (and the service).
   if ! podman image exists "$BASE_IMAGE" 2>/dev/null; then
@@ -288,6 +375,8 @@ cmd_start() {
   podman_storage_env
   htpasswd -Bbn "$AUTH_USER" "$AUTH_PASSWORD" >"$RUN_DIR/htpasswd"
   start_dockerd
+  start_dockerd2
+  start_sshd
   start_registry registry "$REGISTRY_ADDR" 200
   start_registry registry-auth "$AUTH_REGISTRY_ADDR" 401 "$RUN_DIR/htpasswd"
   start_podman_service
@@ -314,6 +403,10 @@ cmd_stop() {
   stop_one "podman system service" "$RUN_DIR/podman.pid"
   stop_one registry-auth "$RUN_DIR/registry-auth.pid"
   stop_one registry "$RUN_DIR/registry.pid"
+  stop_one sshd "$RUN_DIR/sshd.pid"
+  stop_one sshd "$RUN_DIR/sshd.launcher.pid"
+  stop_one "second dockerd" "$RUN_DIR/docker2.pid"
+  stop_one "second dockerd" "$RUN_DIR/dockerd2.launcher.pid"
   # docker.pid is written by dockerd itself; the launcher pidfile covers a daemon that died early.
   stop_one dockerd "$RUN_DIR/docker.pid"
   stop_one dockerd "$RUN_DIR/dockerd.launcher.pid"
@@ -329,6 +422,10 @@ cmd_status() {
   }
   check dockerd docker_ready
   check dockerd-tcp "$DOCKER_CLI" -H "$DOCKER_TCP" version --format '{{.Server.Version}}'
+  check dockerd2 docker2_ready
+  check dockerd2-tcp "$DOCKER_CLI" -H "$DOCKER2_TCP" version --format '{{.Server.Version}}'
+  check dockerd2-ssh ssh_ready
+  check base-docker2 "$DOCKER_CLI" -H "unix://$DOCKER2_SOCK" image inspect "$BASE_IMAGE"
   check registry registry_ready "$REGISTRY_ADDR" 200
   check registry-auth registry_ready "$AUTH_REGISTRY_ADDR" 401
   check podman-service podman_ready
@@ -346,6 +443,11 @@ cmd_env() {
 export DOCKER_HOST=unix://$DOCKER_SOCK
 export IMGB_TEST_DOCKER_HOST=unix://$DOCKER_SOCK
 export IMGB_TEST_DOCKER_TCP=$DOCKER_TCP
+export IMGB_TEST_DOCKER2_HOST=unix://$DOCKER2_SOCK
+export IMGB_TEST_DOCKER2_TCP=$DOCKER2_TCP
+export IMGB_TEST_DOCKER2_SSH=$DOCKER2_SSH
+export IMGB_TEST_SSH_CONFIG=$SSH_DIR/client_config
+export IMGB_TEST_SSH_KEY=$SSH_DIR/id_ed25519
 export IMGB_TEST_PODMAN_URL=unix://$PODMAN_SOCK
 export IMGB_TEST_REGISTRY=$REGISTRY_ADDR
 export IMGB_TEST_AUTH_REGISTRY=$AUTH_REGISTRY_ADDR

@@ -9,6 +9,7 @@ import type { DockerConfig } from "./flavor.ts";
 import { commonBuildFlags, hasFlag, singlePlatform } from "../_engine/flags.ts";
 import { dockerCacheFlags } from "../_engine/pipeline_options.ts";
 import { refuseMounts } from "../_engine/build_mounts.ts";
+import { sshPath } from "./ssh_shim.ts";
 
 export type Config = Static<typeof DockerConfig>;
 
@@ -20,6 +21,8 @@ export function dockerEnv(config: Config, configDir?: string): Record<string, st
   if (config.cert_path) env.DOCKER_CERT_PATH = config.cert_path;
   const dir = configDir ?? config.config_dir;
   if (dir) env.DOCKER_CONFIG = dir;
+  const path = config.host?.startsWith("ssh://") ? sshPath(config) : undefined;
+  if (path) env.PATH = path;
   return env;
 }
 

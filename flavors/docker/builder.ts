@@ -215,8 +215,10 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
 /** Cheap availability check: the CLI runs, reaches the daemon, and can use the chosen builder. */
 export async function probeDocker(config: Config): Promise<ProbeResult> {
   let versions: string;
+  let platform: string;
   try {
-    versions = (await exec([config.binary, "version", "--format", "{{.Client.Version}} {{.Server.Version}}"], { env: dockerEnv(config), installHint: INSTALL_HINT })).stdout.trim();
+    const out = (await exec([config.binary, "version", "--format", "{{.Client.Version}} {{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}}"], { env: dockerEnv(config), installHint: INSTALL_HINT })).stdout.trim();
+    [versions, platform] = [out.split(" ").slice(0, 2).join(" "), out.split(" ")[2] ?? ""];
   } catch (e) {
     const err = e as RuntimeError;
     if (err.code === "exec.not-found") return { available: false, reason: err.message, hint: INSTALL_HINT };
@@ -237,7 +239,8 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
       };
     }
   }
-  return { available: true };
+  const server = versions.split(" ")[1];
+  return { available: true, ...(server ? { version: `docker ${server}` } : {}), ...(/^[a-z0-9]+\/[a-z0-9]+/.test(platform) ? { platforms: [platform] } : {}) };
 }
 
 /** The engine's own first complaint: stderr (stdout may hold partial output, e.g. the client version). */

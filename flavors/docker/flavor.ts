@@ -25,6 +25,8 @@ export const DockerConfig = Type.Object(
     }),
     tls_verify: Type.Optional(Type.Boolean({ description: "Use TLS and verify the daemon (DOCKER_TLS_VERIFY) for tcp:// hosts." })),
     cert_path: Type.Optional(Type.String({ minLength: 1, description: "Directory with ca.pem, cert.pem, key.pem for a TLS daemon (DOCKER_CERT_PATH)." })),
+    ssh_config: Type.Optional(Type.String({ minLength: 1, description: "ssh client config file (ssh -F) for an ssh:// host: its IdentityFile, UserKnownHostsFile, Port… apply to docker's ssh connection." })),
+    ssh_identity: Type.Optional(Type.String({ minLength: 1, description: "Private key file (ssh -i, IdentitiesOnly) for an ssh:// host." })),
     config_dir: Type.Optional(Type.String({ minLength: 1, description: "Docker client config directory (DOCKER_CONFIG); registry logins are stored there. Default: a private temporary directory per build when credentials are given." })),
   },
   { additionalProperties: false },
@@ -39,6 +41,8 @@ export default defineFlavor({
   type: "image_builder",
   description: "Build with a Docker daemon (BuildKit, or classic when the CLI has no buildx) through the docker CLI.",
   config: DockerConfig,
+  // What each builder node may set: which daemon, and how to reach it.
+  nodeKeys: ["host", "tls_verify", "cert_path", "ssh_config", "ssh_identity"],
   extraFlags: ["--squash", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--progress", "--iidfile", "--isolation", "--cgroup-parent"],
   // Registry cache export and annotations are refused by `imgb validate`, located at their keys;
   // so are secrets and ssh with the classic builder, which has no RUN --mount, and several

@@ -76,9 +76,11 @@ export class PodmanImageBuilder extends ContainersToolsBuilder<Config> {
 /** Cheap availability check: podman runs and can reach its storage or its service. */
 export async function probePodman(config: Config): Promise<ProbeResult> {
   try {
-    await exec([...podmanPrefix(config), "version", "--format", "{{.Client.Version}}"], { installHint: INSTALL_HINT });
-    if (isRemote(config)) await exec([...podmanPrefix(config), "info", "--format", "{{.Host.Arch}}"]);
-    return { available: true };
+    const local = (await exec([...podmanPrefix(config), "version", "--format", "{{.Client.Version}} {{.Client.OsArch}}"], { installHint: INSTALL_HINT })).stdout.trim();
+    // A service answers for its own machine: its version and platform, not the client's.
+    const answer = isRemote(config) ? (await exec([...podmanPrefix(config), "info", "--format", "{{.Version.Version}} {{.Host.OS}}/{{.Host.Arch}}"])).stdout.trim() : local;
+    const [version, platform] = answer.split(" ");
+    return { available: true, ...(version ? { version: `podman ${version}` } : {}), ...(platform && /^[a-z0-9]+\/[a-z0-9]+/.test(platform) ? { platforms: [platform] } : {}) };
   } catch (e) {
     const what = isRemote(config) ? `The podman service at ${config.url ?? `connection '${config.connection}'`} is not reachable` : "podman does not work here";
     return probeFailure(e, INSTALL_HINT, what, isRemote(config) ? "start it with: podman system service --time=0 URL" : undefined);

@@ -32,6 +32,8 @@ export default defineFlavor({
   type: "image_builder",
   description: "Build with podman, locally or against a podman service (--remote).",
   config: PodmanConfig,
+  // What each builder node may set: which podman service to use.
+  nodeKeys: ["url", "connection"],
   extraFlags: ["--squash", "--squash-all", "--secret", "--ssh", "--add-host", "--shm-size", "--ulimit", "--cache-from", "--cache-to", "--format", "--isolation", "--cgroup-parent", "--jobs"],
   // OCI format with HEALTHCHECK/SHELL/ONBUILD is refused by `imgb validate` too, not only by the build.
   // Registry cache and annotations too: --layers, one repository without a tag, OCI format for annotations.

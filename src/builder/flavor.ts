@@ -34,11 +34,24 @@ export function optionsForContract<O extends object>(version: number, options: O
 
 export type FlavorType = "image_builder";
 
+/** What a node of `nodes:` sets besides the flavor's `nodeKeys`: its name and its platforms. */
+export const NODE_OWN_KEYS: readonly string[] = ["name", "platforms"];
+
+/** The keys imgb adds to the config of a flavor with `nodeKeys`: the nodes and the emulation policy. */
+export const NODES_CONFIG_KEYS: readonly string[] = ["nodes", "emulation"];
+
 /** Result of a probe: is the engine usable here? `reason` says why not, `hint` how to fix it. */
 export interface ProbeResult {
   available: boolean;
   reason?: string;
   hint?: string;
+  /** The engine's version when it answers (`imgb builders` shows it). */
+  version?: string;
+  /**
+   * The platforms the engine runs natively (`os/arch[/variant]`), when it can tell: where a node
+   * declares no `platforms`, the scheduler sends it images of these platforms only.
+   */
+  platforms?: string[];
 }
 
 /**
@@ -123,6 +136,14 @@ export interface Flavor<Schema extends TObject = TObject> {
    * e.g. `["--squash", "--secret"]`. Anything not listed is rejected at validation time.
    */
   extraFlags?: readonly string[];
+  /**
+   * The config keys that say which engine to connect to (docker: `host`, `tls_verify`,
+   * `cert_path`…), which each of several builder nodes may set: with them, a stack's config may
+   * list `nodes: [{ host: …, platforms: […] }, …]` and imgb makes one builder per node, each
+   * with the shared config and that node's keys. They never enter the image checksum. Missing:
+   * the flavor has no nodes.
+   */
+  nodeKeys?: readonly string[];
   /** What it can build; checked statically by `imgb validate` and before `imgb build` starts. */
   capabilities?: FlavorCapabilities;
   /**

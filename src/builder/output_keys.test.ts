@@ -30,4 +30,10 @@ describe("output keys", () => {
     const marked = Type.Object({ binary: Type.String(), mode: Type.String({ [OUTPUT_KEY]: true }) });
     expect(outputConfig(marked, { binary: "x", mode: "y" })).toEqual({ mode: "y" });
   });
+
+  test("a flavor's node keys (which engine builds) never enter, even from a schema that marks nothing", () => {
+    const schema = Type.Object({ host: Type.String(), mode: Type.String() });
+    expect(outputConfig(schema, { host: "ssh://a", mode: "y" }, ["host"])).toEqual({ mode: "y" });
+    expect(outputConfig(docker.config, { host: "ssh://a", ssh_config: "/a", builder: "buildkit" }, docker.nodeKeys)).toEqual({ builder: "buildkit" });
+  });
 });

@@ -21,11 +21,13 @@ export function outputKeys(schema: TObject): string[] | undefined {
   return marked ? keys.sort() : undefined;
 }
 
-/** The part of `config` that enters the checksum: the marked keys (all when none is marked). */
-export function outputConfig(schema: TObject, config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/**
+ * The part of `config` that enters the checksum: the marked keys (all when none is marked), never
+ * the `connection` keys (a flavor's `nodeKeys`: which engine builds says nothing of the image).
+ */
+export function outputConfig(schema: TObject, config: Readonly<Record<string, unknown>>, connection: readonly string[] = []): Record<string, unknown> {
   const keys = outputKeys(schema);
-  if (!keys) return { ...config };
   const out: Record<string, unknown> = {};
-  for (const k of keys) if (config[k] !== undefined) out[k] = config[k];
+  for (const k of keys ?? Object.keys(config)) if (config[k] !== undefined && !connection.includes(k)) out[k] = config[k];
   return out;
 }

@@ -78,3 +78,16 @@ describe("the contract version a flavor declares is checked", () => {
     expect("dockerfile" in options).toBe(false);
   });
 });
+
+describe("nodeKeys", () => {
+  const withNodes = (nodeKeys: unknown, config: TObject = Type.Object({ endpoint: Type.String(), mode: Type.String() })) => ({ ...flavor(config), nodeKeys });
+  test("keys of the flavor's own config are accepted (a custom flavor gets builder nodes too)", () => {
+    expect(checkFlavor(withNodes(["endpoint"]), {}).nodeKeys).toEqual(["endpoint"]);
+  });
+  test("a key the config does not have, imgb's own node keys, or a config key imgb reads for nodes are refused", () => {
+    expect(() => checkFlavor(withNodes(["endpiont"]), {})).toThrow(/'nodeKeys' must list keys of its config schema .*"endpiont" is not one/);
+    expect(() => checkFlavor(withNodes(["platforms"], Type.Object({ platforms: Type.String() })), {})).toThrow(/"platforms" is not one/);
+    expect(() => checkFlavor(withNodes(["endpoint"], Type.Object({ endpoint: Type.String(), nodes: Type.String() })), {})).toThrow("may not have a key 'nodes' of its own");
+    expect(() => checkFlavor(withNodes("endpoint"), {})).toThrow(/'nodeKeys' must list/);
+  });
+});

@@ -4,8 +4,10 @@
  */
 import { Kind, type TObject, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { CONTRACT_VERSION, SUPPORTED_CONTRACT_VERSIONS, UNDECLARED_CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
+import { CONTRACT_VERSION, NODE_OWN_KEYS, NODES_CONFIG_KEYS, SUPPORTED_CONTRACT_VERSIONS, UNDECLARED_CONTRACT_VERSION, type AnyFlavor, type Flavor } from "../builder/flavor.ts";
 import { InputError, type Location } from "../errors.ts";
+
+const RESERVED_NODE_KEYS = [...NODE_OWN_KEYS, ...NODES_CONFIG_KEYS];
 
 export const FLAVOR_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -47,6 +49,15 @@ export function checkFlavor(candidate: unknown, where: Location): AnyFlavor {
   if (f.staticCheck !== undefined && typeof f.staticCheck !== "function") throw fail(`Flavor '${f.name}': 'staticCheck' must be a function`);
   if (f.extraFlags !== undefined && !(Array.isArray(f.extraFlags) && f.extraFlags.every((x) => typeof x === "string" && x.startsWith("--")))) {
     throw fail(`Flavor '${f.name}': 'extraFlags' must be a list of '--flag' names`);
+  }
+  if (f.nodeKeys !== undefined) {
+    const keys = Object.keys(f.config.properties ?? {});
+    const clash = keys.find((k) => NODES_CONFIG_KEYS.includes(k));
+    if (clash) throw fail(`Flavor '${f.name}' has 'nodeKeys', so its config may not have a key '${clash}' of its own: imgb reads it for the builder nodes`);
+    const bad = Array.isArray(f.nodeKeys) ? f.nodeKeys.find((k) => typeof k !== "string" || !keys.includes(k) || RESERVED_NODE_KEYS.includes(k)) : f.nodeKeys;
+    if (!Array.isArray(f.nodeKeys) || bad !== undefined) {
+      throw fail(`Flavor '${f.name}': 'nodeKeys' must list keys of its config schema (not ${RESERVED_NODE_KEYS.map((k) => `'${k}'`).join(", ")}); ${JSON.stringify(bad)} is not one`, `its config keys: ${keys.join(", ")}`);
+    }
   }
   if (typeof f.description !== "string") f.description = "";
   return f as AnyFlavor;

@@ -32,6 +32,12 @@ function plainRenderer(io: Io, names: readonly string[]): Renderer {
   return {
     event(e) {
       switch (e.type) {
+        case "start":
+          return e.node === undefined ? undefined : line(e.image, p.dim(`=> on node ${e.node}`));
+        case "node-down":
+          return e.image === undefined
+            ? io.err(p.yellow(`warning: builder node '${e.node}' is down, building on the others: ${e.reason}`))
+            : line(e.image, p.yellow(`builder node '${e.node}' went down (${e.reason}): moving the build to another node`));
         case "log":
           return line(e.image, e.line);
         case "step":
@@ -95,11 +101,15 @@ function ttyRenderer(io: Io, names: readonly string[]): Renderer {
   };
   return {
     event(e) {
+      if (e.type === "node-down") {
+        failures.push(e.image === undefined ? `warning: builder node '${e.node}' is down: ${e.reason}` : `${e.image}: builder node '${e.node}' went down (${e.reason}): moved to another node`);
+      }
+      if (e.image === undefined) return;
       const r = rows.get(e.image);
       if (!r) return;
       switch (e.type) {
         case "start":
-          Object.assign(r, { state: "running", started: performance.now() });
+          Object.assign(r, { state: "running", started: performance.now(), last: e.node === undefined ? r.last : `on node ${e.node}` });
           timer ??= setInterval(draw, 100);
           break;
         case "step":

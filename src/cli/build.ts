@@ -37,7 +37,7 @@ export default defineCommand({
   ],
   options: {
     ...fileOption,
-    jobs: { type: "string", short: "j", value: "N", description: `Images built at once (default ${DEFAULT_JOBS})` },
+    jobs: { type: "string", short: "j", value: "N", description: `Images built at once, on each builder node (default ${DEFAULT_JOBS})` },
     "fail-fast": { type: "boolean", description: "Stop all builds at the first failure" },
     "no-reuse": { type: "boolean", description: "Build even when an identical build exists (--reuse off)" },
     reuse: { type: "string", value: "MODE", choices: ["registry", "local", "off"], description: "registry (local record, else the registry's record tag), local, or off (default: the stack's reuse, else registry with a registry)" },
@@ -150,14 +150,21 @@ class StoreHashCache implements FileHashCache {
 function summary(io: Io, run: BuildRun): void {
   if (io.jsonStderr) return summaryJson(io, run);
   const width = Math.max(5, ...run.order.map((n) => n.length));
+  // With builder nodes: which node built (or last tried) each image.
+  const nodeOf = (name: string) => {
+    const o = run.outcomes.get(name)!;
+    return o.state === "done" || o.state === "failed" ? (o.placements?.[0]?.node ?? "") : "";
+  };
+  const nodeWidth = run.nodes ? Math.max(4, ...run.order.map((n) => nodeOf(n).length)) : 0;
+  const nodeCell = (text: string) => (run.nodes ? `${text.padEnd(nodeWidth)}  ` : "");
   io.err("");
-  io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  REFERENCE`);
+  io.err(`${"IMAGE".padEnd(width)}  ${"RESULT".padEnd(9)} ${"TIME".padStart(7)}  ${nodeCell("NODE")}REFERENCE`);
   for (const name of run.order) {
     const o = run.outcomes.get(name)!;
     const result = o.state === "done" ? (o.value.reused ? "reused" : "built") : o.state;
     const time = o.state === "done" ? seconds(o.value.durationMs) : "";
     const ref = o.state === "done" ? o.value.ref : o.state === "skipped" ? `('${o.because}' did not build)` : "";
-    io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${ref}`);
+    io.err(`${name.padEnd(width)}  ${result.padEnd(9)} ${time.padStart(7)}  ${nodeCell(nodeOf(name))}${ref}`);
   }
 }
 
@@ -175,7 +182,7 @@ function summaryJson(io: Io, run: BuildRun): void {
 async function writeMetadata(path: string, results: ImageResult[]): Promise<void> {
   const doc: Record<string, unknown> = {};
   for (const r of results) {
-    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000 };
+    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000, ...(r.node !== undefined ? { node: r.node } : {}) };
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {

@@ -10,6 +10,7 @@ export const commands: Record<string, Loader> = {
   build: () => import("./build.ts"),
   validate: () => import("./validate.ts"),
   print: () => import("./print.ts"),
+  builders: () => import("./builders.ts"),
   context: () => import("./context.ts"),
   schema: () => import("./schema.ts"),
   "flavor list": () => import("./flavor_list.ts"),

@@ -1,5 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
 import { InputError } from "../errors.ts";
+import { configSchemaWithNodes } from "../stack/nodes.ts";
 import { closest } from "../suggest.ts";
 import { defineCommand } from "./command.ts";
 import { flavorCatalog } from "./_stack.ts";
@@ -28,7 +29,7 @@ export default defineCommand({
     }
     const { flavor, origin } = entry;
     if (args.options.json) {
-      io.out(JSON.stringify({ name: flavor.name, type: flavor.type, origin, description: flavor.description, extraFlags: flavor.extraFlags ?? [], validates: flavor.validate !== undefined, config: JSON.parse(JSON.stringify(flavor.config)) }, null, 2) + "\n");
+      io.out(JSON.stringify({ name: flavor.name, type: flavor.type, origin, description: flavor.description, extraFlags: flavor.extraFlags ?? [], nodeKeys: flavor.nodeKeys ?? [], validates: flavor.validate !== undefined, config: JSON.parse(JSON.stringify(configSchemaWithNodes(flavor))) }, null, 2) + "\n");
       return;
     }
     const props = Object.entries(flavor.config.properties) as [string, TSchema][];
@@ -41,6 +42,9 @@ export default defineCommand({
       if (s.description) lines.push(`      ${s.description}`);
     }
     if (flavor.validate) lines.push("", "The flavor also checks the config itself (validate): imgb validate reports what it finds.");
+    if (flavor.nodeKeys?.length) {
+      lines.push("", `Builder nodes: config.nodes: [{ name?, platforms?, ${flavor.nodeKeys.join("?, ")}? }, …] and config.emulation: allow | deny (docs/builder-nodes.md)`);
+    }
     if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags: ${flavor.extraFlags.join(" ")}`);
     io.out(lines.join("\n") + "\n");
   },

@@ -1,3 +1,4 @@
+import { engineNodes, hasNodes, probeNodes } from "../orchestrate/nodes.ts";
 import { planStackBuild } from "../orchestrate/plan.ts";
 import { reuseMode, storeReuseCache } from "../orchestrate/reuse.ts";
 import { Store } from "../store/store.ts";
@@ -32,14 +33,18 @@ export default defineCommand({
       io.err(`warning: earlier builds are unknown: ${(e as Error).message}`);
     }
     try {
-      const plan = await planStackBuild(stack, catalog.get(stack.imageBuilder.flavor)!.flavor, {
+      const flavor = catalog.get(stack.imageBuilder.flavor)!.flavor;
+      // With builder nodes: each is asked once (up? platforms?), and each image gets its planned node.
+      const nodes = hasNodes(stack) ? await probeNodes(flavor, engineNodes(stack)) : undefined;
+      const plan = await planStackBuild(stack, flavor, {
+        nodes,
         images: args.positionals,
         env: io.env,
         reuse: store && reuse !== "off" ? storeReuseCache(store) : undefined,
         registryReuse: reuse === "registry",
         signal: io.signal,
       });
-      io.out(JSON.stringify({ ...stack, reuse, plan }, null, 2) + "\n");
+      io.out(JSON.stringify({ ...stack, reuse, ...(nodes ? { nodes } : {}), plan }, null, 2) + "\n");
     } finally {
       store?.close();
     }

@@ -14,11 +14,15 @@ export interface ImageResult {
   /** Where the reused build was found: this machine's store, or the registry's record tag. */
   reusedFrom?: "local" | "registry";
   durationMs: number;
+  /** The builder node that built or re-tagged it (a builder with `nodes` only). */
+  node?: string;
 }
 
 export type BuildEvent =
   | { type: "queued"; image: string; dependsOn: string[] }
-  | { type: "start"; image: string }
+  | { type: "start"; image: string; node?: string }
+  /** A builder node is down (before the start, or found so when a build on it failed: `image` then moves). */
+  | { type: "node-down"; node: string; reason: string; image?: string }
   | { type: "step"; image: string; step: string }
   | { type: "log"; image: string; line: string }
   | { type: "warning"; image: string; message: string }

@@ -18,6 +18,8 @@ import { canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { lookupRecord, recordTag, type RecordLookup } from "./registry_record.ts";
 import { selectImages } from "./run_build.ts";
+import { engineNodes, nodePlacement, type NodeStatus } from "./nodes.ts";
+import { plannedPlacements, type Placement } from "./placement.ts";
 
 export interface PlanEntry {
   image: string;
@@ -30,6 +32,11 @@ export interface PlanEntry {
   reuseFrom?: "local" | "registry" | "none";
   /** Why it is not reused from the local record or from the registry (one reason per place). */
   why?: string[];
+  /** With builder nodes: the node the image is planned on (null: no node can build it, see `nodeWhy`). */
+  node?: string | null;
+  /** The planned node per platform (the scheduler's unit; today one node per image). */
+  placements?: Placement[];
+  nodeWhy?: string;
 }
 
 export interface PlanOptions {
@@ -40,6 +47,8 @@ export interface PlanOptions {
   registryReuse?: boolean;
   hashes?: FileHashCache;
   signal: AbortSignal;
+  /** The builder nodes as probed (nodes.ts), for a builder with `nodes`: each image gets a planned node. */
+  nodes?: readonly NodeStatus[];
 }
 
 /** The plan of a stack's build that `imgb print` shows: per image, reuse, build or pending. */
@@ -51,10 +60,19 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
   const bases: BaseLookupCache = new Map();
   const registryReuse = options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false;
   const plan: PlanEntry[] = [];
+  const placed = options.nodes ? placeImages(stack, order, options.nodes) : undefined;
+  const configs = new Map(engineNodes(stack).map((n) => [n.name, n.config]));
+  const firstUp = options.nodes?.find((n) => n.up)?.name;
   for (const name of order) {
     const entry: PlanEntry = { image: name, dependsOn: dependenciesOf(stack.images[name]!), checksum: null, decision: "pending" };
     plan.push(entry);
-    const builder = new Builder(stack.imageBuilder.config, { log() {}, signal: options.signal, report() {} });
+    let config = stack.imageBuilder.config;
+    const where = placed?.get(name);
+    if (where && "why" in where) Object.assign(entry, { node: null, nodeWhy: where.why });
+    else if (where) Object.assign(entry, { node: where[0]!.node, placements: where });
+    const node = entry.node ?? firstUp;
+    if (placed && node !== undefined) config = configs.get(node) ?? config;
+    const builder = new Builder(config, { log() {}, signal: options.signal, report() {} });
     let prepared;
     try {
       prepared = await prepareImage(stack, stack.images[name]!, builder, registry, (n) => known.get(n), options.hashes, () => {}, options.signal, { flavor, bases });
@@ -108,6 +126,12 @@ export async function planStackBuild(stack: ResolvedStack, flavor: Flavor<TObjec
     }
   }
   return plan;
+}
+
+/** Each image's planned node, as `imgb build` would place it (platforms pinned like run_build.ts). */
+function placeImages(stack: ResolvedStack, order: readonly string[], nodes: readonly NodeStatus[]) {
+  const p = nodePlacement(stack, nodes);
+  return plannedPlacements(order, p.platforms, p.nodes, p.down, p.emulation);
 }
 
 /** Planning needs no secret: without the password, registry records are checked anonymously. */

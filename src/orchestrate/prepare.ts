@@ -81,7 +81,7 @@ export async function prepareImage(
     dockerfile: context.dockerfile,
     options,
     flavor: stack.imageBuilder.flavor,
-    flavorConfig: extras.flavor ? outputConfig(extras.flavor.config, stack.imageBuilder.config) : stack.imageBuilder.config,
+    flavorConfig: extras.flavor ? outputConfig(extras.flavor.config, stack.imageBuilder.config, extras.flavor.nodeKeys) : stack.imageBuilder.config,
     destination: registry ? targetRepository(registry, image.name) : undefined,
     bases: bases.digests,
     ...(bases.platforms ? { platformBases: bases.platforms } : {}),

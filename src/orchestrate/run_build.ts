@@ -22,7 +22,8 @@ import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
-import { closure, schedule, type Outcome } from "./schedule.ts";
+import { closure, NoNodeError, schedule, type Outcome } from "./schedule.ts";
+import { engineNodes, hasNodes, NodeDownError, nodePlacement, probeNode, probeNodes, refuseAllDown, type NodeStatus } from "./nodes.ts";
 import type { BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
 import { reusedPlatforms } from "./reused_platforms.ts";
@@ -57,6 +58,8 @@ export interface BuildRun {
   /** The images of this run, dependencies first. */
   order: string[];
   outcomes: Map<string, Outcome<ImageResult>>;
+  /** The builder nodes as found before the first build (a builder with `nodes` only). */
+  nodes?: NodeStatus[];
 }
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
@@ -71,7 +74,17 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   // in seconds, once (not once per image). The registry first: it costs no engine process; and
   // only when the run will use it at all (not for oci archives from bases elsewhere).
   if (registry && order.length > 0 && usesStackRegistry(stack, flavor, order, registry)) await probeRegistry(registry, options.signal);
-  if (order.length > 0) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
+  const multi = hasNodes(stack);
+  const nodes = engineNodes(stack);
+  let statuses: NodeStatus[] | undefined;
+  if (order.length > 0 && !multi) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
+  if (order.length > 0 && multi) {
+    statuses = await probeNodes(flavor, nodes, blame);
+    options.signal.throwIfAborted();
+    refuseAllDown(statuses);
+    for (const s of statuses) if (!s.up) options.events({ type: "node-down", node: s.name, reason: s.reason ?? "down" });
+  }
+  const configOf = (node: string) => (multi ? nodes.find((n) => n.name === node)!.config : stack.imageBuilder.config);
   const done = new Map<string, ImageResult>();
   // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
   const shared: Shared = { flavor, bases: new Map(), registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
@@ -80,26 +93,50 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const outcomes = await schedule(
     order,
     deps,
-    async (name, signal) => {
+    async (name, signal, node) => {
       try {
-        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared);
+        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared, configOf(node));
+        if (multi) result.node = node;
         done.set(name, result);
         options.events({ type: "done", image: name, result });
         return result;
       } catch (e) {
+        // A node that went down mid-build: the image moves to another node, it has not failed.
+        if (multi && !signal.aborted) {
+          const now = await probeNode(flavor, nodes.find((n) => n.name === node)!, blame).catch(() => undefined);
+          if (now && !now.up) throw new NodeDownError(node, now.reason ?? "down", e);
+        }
         // Reported as it happens, not at the end; a cancellation is reported below.
         if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
         throw e;
       }
     },
-    { jobs: options.jobs, failFast: options.failFast, signal: options.signal, onStart: (image) => options.events({ type: "start", image }) },
+    {
+      jobs: options.jobs,
+      failFast: options.failFast,
+      signal: options.signal,
+      onStart: (image, node) => options.events(node === undefined ? { type: "start", image } : { type: "start", image, node }),
+      ...(statuses
+        ? {
+            ...nodePlacement(stack, statuses),
+            nodeDown: async (_node: string, error: unknown) => (error instanceof NodeDownError ? error.reason : undefined),
+            onNodeDown: (node: string, reason: string, moved: string) => options.events({ type: "node-down", node, reason, image: moved }),
+          }
+        : {}),
+    },
   );
   for (const name of order) {
     const o = outcomes.get(name)!;
     if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
     else if (o.state === "cancelled") options.events({ type: "cancelled", image: name });
+    else if (o.state === "failed" && o.error instanceof NoNodeError) {
+      // No node left for it: the scheduler decided, no build ran; reported here.
+      const error = new RuntimeError("build.no-node", o.error.message);
+      outcomes.set(name, { ...o, error });
+      options.events({ type: "failed", image: name, error });
+    }
   }
-  return { order, outcomes };
+  return statuses ? { order, outcomes, nodes: statuses } : { order, outcomes };
 }
 
 /** What the images of one run share. */
@@ -120,10 +157,11 @@ async function buildOne(
   signal: AbortSignal,
   blame: ReturnType<typeof userCode>,
   shared: Shared,
+  config: Record<string, unknown>,
 ): Promise<ImageResult> {
   const started = performance.now();
   const facts: BuildReport = {};
-  const builder: BaseImageBuilder = new Builder(stack.imageBuilder.config, {
+  const builder: BaseImageBuilder = new Builder(config, {
     log: (line) => options.events({ type: "log", image: name, line }),
     signal,
     report: (f) => Object.assign(facts, f),

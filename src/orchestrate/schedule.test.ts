@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { closure, schedule } from "./schedule.ts";
+import { closure, NoNodeError, schedule } from "./schedule.ts";
 
 const graph: Record<string, string[]> = { base: [], left: ["base"], right: ["base"], app: ["left", "right"], other: [] };
 const deps = (n: string) => graph[n] ?? [];
@@ -78,5 +78,112 @@ describe("schedule", () => {
     }, { jobs: 1, signal: ctl.signal });
     expect(out.get("a")?.state).toBe("done");
     expect(out.get("b")?.state).toBe("cancelled");
+  });
+});
+
+describe("schedule over builder nodes", () => {
+  const two = [{ name: "a", platforms: ["linux/amd64"] }, { name: "b", platforms: ["linux/amd64"] }];
+
+  test("independent tasks spread over the nodes, least busy first, at most jobs per node", async () => {
+    const names = ["t1", "t2", "t3", "t4", "t5", "t6"];
+    const where = new Map<string, string>();
+    const active = new Map<string, number>();
+    let peak = 0;
+    const out = await schedule(names, () => [], async (n, _s, node) => {
+      where.set(n, node);
+      active.set(node, (active.get(node) ?? 0) + 1);
+      peak = Math.max(peak, active.get(node)!);
+      await sleep(15);
+      active.set(node, active.get(node)! - 1);
+      return node;
+    }, { jobs: 2, nodes: two, platforms: () => ["linux/amd64"] });
+    expect(peak).toBe(2);
+    expect([...where.values()].filter((n) => n === "a").length).toBe(3);
+    expect([...where.values()].filter((n) => n === "b").length).toBe(3);
+    expect(out.get("t1")).toEqual({ state: "done", value: where.get("t1")!, placements: [{ image: "t1", platform: "linux/amd64", node: where.get("t1")!, native: true }] });
+  });
+
+  test("an image goes to a node serving its platform natively, even when that node is busier", async () => {
+    const nodes = [{ name: "amd", platforms: ["linux/amd64"] }, { name: "arm", platforms: ["linux/arm64"] }];
+    const plat: Record<string, string[]> = { x1: ["linux/arm64"], x2: ["linux/arm64"], x3: ["linux/arm64"], y: ["linux/amd64"] };
+    const where = new Map<string, string>();
+    await schedule(Object.keys(plat), () => [], async (n, _s, node) => void where.set(n, node), { jobs: 1, nodes, platforms: (n) => plat[n]! , emulation: "allow" });
+    expect(Object.fromEntries(where)).toEqual({ x1: "arm", x2: "arm", x3: "arm", y: "amd" });
+  });
+
+  test("no native node: emulation allow uses another node; deny fails the image with why, and its dependents are skipped", async () => {
+    const nodes = [{ name: "amd", platforms: ["linux/amd64"] }];
+    const g: Record<string, string[]> = { arm: [], onArm: ["arm"], other: [] };
+    const platforms = (n: string) => (n === "other" ? ["linux/amd64"] : ["linux/arm64"]);
+    const allowed = await schedule(Object.keys(g), (n) => g[n]!, async (_n, _s, node) => node, { jobs: 1, nodes, platforms, emulation: "allow" });
+    expect(allowed.get("arm")).toMatchObject({ state: "done", value: "amd", placements: [{ node: "amd", native: false }] });
+    const denied = await schedule(Object.keys(g), (n) => g[n]!, async (_n, _s, node) => node, { jobs: 1, nodes, platforms, emulation: "deny" });
+    const failed = denied.get("arm") as { state: string; error: Error };
+    expect(failed.state).toBe("failed");
+    expect(failed.error).toBeInstanceOf(NoNodeError);
+    expect(failed.error.message).toContain("no builder node that is up builds linux/arm64 natively ('amd' builds linux/amd64)");
+    expect(failed.error.message).toContain("emulation: allow");
+    expect(denied.get("onArm")).toEqual({ state: "skipped", because: "arm" });
+    expect(denied.get("other")).toMatchObject({ state: "done", value: "amd" });
+  });
+
+  test("a node that goes down mid-build: its task and its pending work move to the other node", async () => {
+    const names = ["t1", "t2", "t3", "t4"];
+    const runs: string[] = [];
+    const downs: string[] = [];
+    let bDead = false;
+    const out = await schedule(names, () => [], async (n, _s, node) => {
+      runs.push(`${n}@${node}`);
+      await sleep(10);
+      if (node === "b") {
+        bDead = true;
+        throw new Error("connection reset");
+      }
+      return node;
+    }, {
+      jobs: 1,
+      nodes: two,
+      platforms: () => ["linux/amd64"],
+      nodeDown: async (node) => (node === "b" && bDead ? "daemon gone" : undefined),
+      onNodeDown: (node, reason, moved) => downs.push(`${node}: ${reason}: ${moved}`),
+    });
+    for (const n of names) expect(out.get(n)).toMatchObject({ state: "done", value: "a" });
+    expect(downs).toEqual(["b: daemon gone: t2"]);
+    expect(runs.filter((r) => r.endsWith("@b"))).toEqual(["t2@b"]);
+    expect(runs).toContain("t2@a");
+  });
+
+  test("a task that fails on a node that is up fails (it is not moved)", async () => {
+    const out = await schedule(["bad", "good"], () => [], async (n, _s, node) => {
+      if (n === "bad") throw new Error("RUN false");
+      return node;
+    }, { jobs: 1, nodes: two, platforms: () => [], nodeDown: async () => undefined });
+    expect(out.get("bad")).toMatchObject({ state: "failed", error: new Error("RUN false") });
+    expect(out.get("good")).toMatchObject({ state: "done" });
+  });
+
+  test("the last node serving a platform goes down: its images fail with the reason, the rest finishes", async () => {
+    const nodes = [{ name: "amd", platforms: ["linux/amd64"] }, { name: "arm", platforms: ["linux/arm64"] }];
+    const plat: Record<string, string[]> = { a1: ["linux/arm64"], a2: ["linux/arm64"], x: ["linux/amd64"], y: ["linux/amd64"] };
+    const out = await schedule(Object.keys(plat), () => [], async (_n, _s, node) => {
+      await sleep(5);
+      if (node === "arm") throw new Error("ssh: connection closed");
+      return node;
+    }, { jobs: 1, nodes, platforms: (n) => plat[n]!, nodeDown: async (node) => (node === "arm" ? "not reachable" : undefined) });
+    for (const n of ["a1", "a2"]) {
+      const o = out.get(n) as { state: string; error: Error };
+      expect(o.state).toBe("failed");
+      expect(o.error.message).toContain("'arm' is down (not reachable)");
+    }
+    expect(out.get("x")).toMatchObject({ state: "done", value: "amd" });
+    expect(out.get("y")).toMatchObject({ state: "done", value: "amd" });
+  });
+
+  test("nodes down from the start get nothing; all down fails every task", async () => {
+    const where: string[] = [];
+    await schedule(["t1", "t2"], () => [], async (_n, _s, node) => void where.push(node), { jobs: 1, nodes: two, down: new Map([["a", "refused"]]) });
+    expect(where).toEqual(["b", "b"]);
+    const out = await schedule(["t1"], () => [], async () => 1, { jobs: 1, nodes: two, down: new Map([["a", "refused"], ["b", "refused"]]) });
+    expect((out.get("t1") as { error: Error }).error.message).toContain("no builder node is up");
   });
 });

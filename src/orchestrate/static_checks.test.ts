@@ -26,3 +26,15 @@ describe("static checks: registry cache and annotations on a flavor that does no
     expect(await staticChecks(stack(image({})), flavor())).toEqual([]);
   });
 });
+
+describe("static checks with builder nodes", () => {
+  test("each node's config is checked (a podman service node cannot forward ssh), an error said once", async () => {
+    const podman = (await import("../../flavors/podman/flavor.ts")).default;
+    const img = image({ ssh: [{ id: "default" }] });
+    const local = { ...stack(img), imageBuilder: { flavor: "podman", config: { binary: "podman", layers: true, format: "auto" } } };
+    expect(await staticChecks(local, podman)).toEqual([]);
+    const nodes = [{ name: "a", config: { ...local.imageBuilder.config, url: "unix:///a.sock" } }, { name: "b", config: { ...local.imageBuilder.config, url: "unix:///b.sock" } }];
+    const errors = await staticChecks({ ...local, imageBuilder: { ...local.imageBuilder, nodes } }, podman);
+    expect(errors.map((e) => [e.code, e.location?.path])).toEqual([["build.ssh-unsupported", "/images/app/ssh"]]);
+  });
+});

@@ -69,12 +69,24 @@ async function flavorCheck(stack: ResolvedStack, flavor: AnyFlavor, image: Resol
   const seen: StaticImage = { name: image.name, dockerfile: df, dockerfilePath: df.file, buildArgs: image.buildArgs, platforms: image.platforms, target: image.target, extraFlags: image.extraFlags, secrets: image.secrets.map((s) => s.id), ssh: image.ssh.map((s) => s.id) };
   Object.assign(seen, { stackFile: stack.file, cacheFrom: image.cacheFrom, cacheTo: image.cacheTo, annotations: image.annotations });
   if (stack.containerRegistry) seen.containerRegistry = stack.containerRegistry.uri;
-  let found: InputError[];
-  try {
-    found = await flavor.staticCheck!(stack.imageBuilder.config, seen);
-  } catch (e) {
-    if (e instanceof InputError) found = [e];
-    else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  // With builder nodes, any node may end up building the image (work moves when one goes
+  // down): each node's config is checked, and an error several of them find is said once.
+  const configs = stack.imageBuilder.nodes?.map((n) => n.config) ?? [stack.imageBuilder.config];
+  const found: InputError[] = [];
+  const said = new Set<string>();
+  for (const config of configs) {
+    let some: InputError[];
+    try {
+      some = await flavor.staticCheck!(config, seen);
+    } catch (e) {
+      if (e instanceof InputError) some = [e];
+      else throw new RuntimeError("build.flavor-failed", `Flavor '${flavor.name}' failed while checking image '${image.name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    for (const e of some) {
+      const key = `${e.code}|${e.message}|${e.location?.path ?? ""}|${e.location?.line ?? ""}`;
+      if (!said.has(key)) found.push(e);
+      said.add(key);
+    }
   }
   // An error at a stack key stays there (placed in the stack file when it came without one);
   // Dockerfile lines of an inline Dockerfile move to dockerfile_inline.

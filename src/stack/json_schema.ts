@@ -6,12 +6,13 @@ import { Type, type TSchema } from "@sinclair/typebox";
 import { AUTO_DESCRIPTION } from "../catalog/builtins.ts";
 import type { FlavorCatalog } from "../catalog/catalog.ts";
 import { portableFormats } from "./json_schema_formats.ts";
+import { configSchemaWithNodes } from "./nodes.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
 export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown> {
   const variants: TSchema[] = catalog.list().map(({ flavor }) =>
     Type.Object(
-      { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(flavor.config) },
+      { flavor: Type.Literal(flavor.name, { description: flavor.description }), config: Type.Optional(configSchemaWithNodes(flavor)) },
       { additionalProperties: false, description: `image_builder with the ${flavor.name} flavor` },
     ),
   );

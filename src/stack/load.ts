@@ -22,6 +22,7 @@ import { checkFileModes } from "./file_mode.ts";
 import { applyOverrides, parseOverride, type AppliedOverride } from "./overrides.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
+import { configSchemaWithNodes, resolveNodes } from "./nodes.ts";
 import { brokenSections, imagesWithErrors, withoutInvalidKeys } from "./sections.ts";
 import { StackSchema, type StackFile } from "./schema.ts";
 import { schemaErrors, type Locator } from "./schema_errors.ts";
@@ -136,6 +137,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
   const flavor = builderOk && flavorName !== AUTO_FLAVOR ? catalog.get(flavorName)?.flavor : undefined;
+  if (flavor && config) resolveNodes(resolved, flavor, at, errors);
   if (flavor) checkExtraFlags(resolved, flavor, errors, at);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (!errors.length) errors.push(...checkDockerfileStarts(resolved, at));
@@ -167,8 +169,9 @@ function checkFlavorConfig(name: string, config: unknown, catalog: FlavorCatalog
 }
 
 export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix: string, errors: InputError[]): Record<string, unknown> | undefined {
-  const withDefaults = Value.Default(flavor.config, Value.Clone(config));
-  const problems = schemaErrors(flavor.config, withDefaults, at, prefix);
+  const schema = configSchemaWithNodes(flavor);
+  const withDefaults = Value.Default(schema, Value.Clone(config));
+  const problems = schemaErrors(schema, withDefaults, at, prefix);
   if (problems.length) {
     errors.push(...problems);
     return undefined;

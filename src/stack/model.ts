@@ -76,12 +76,29 @@ export interface ResolvedRegistry {
   credentials?: ResolvedCredentials;
 }
 
+/** One engine of a builder with several: its name, its whole config, the platforms it declares. */
+export interface BuilderNode {
+  name: string;
+  /** The shared config with the node's connection keys (the flavor's `nodeKeys`) on top. */
+  config: Record<string, unknown>;
+  /** The platforms the node builds natively, as written; undefined: ask the engine. */
+  platforms?: string[];
+}
+
 export interface ResolvedStack {
   /** Absolute path of the stack file. */
   file: string;
   /** Directory of the stack file: relative paths resolve against it. */
   dir: string;
-  imageBuilder: { flavor: string; config: Record<string, unknown> };
+  imageBuilder: {
+    flavor: string;
+    /** The flavor's config (without `nodes` and `emulation`, which are below). */
+    config: Record<string, unknown>;
+    /** Builder nodes (src/stack/nodes.ts), when the config lists them; else the one engine of `config`. */
+    nodes?: BuilderNode[];
+    /** With nodes: may an image go to a node that would emulate its platform? */
+    emulation?: "allow" | "deny";
+  };
   containerRegistry?: ResolvedRegistry;
   /** The stack's `reuse` key, when given (the default is decided by src/orchestrate/reuse.ts). */
   reuse?: "registry" | "local" | "off";

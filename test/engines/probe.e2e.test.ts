@@ -29,10 +29,13 @@ exec ${DOCKER_CLI} "$@"
 
 const probe = (flavor: string, config: Record<string, unknown>) => flavors[flavor]!.probe!(config as never);
 const nowhere = `unix://${RUN_DIR}/no-daemon-here.sock`;
+/** What an engine on this machine reports as its platform (builder nodes schedule by it). */
+const HOST_PLATFORM = `linux/${process.arch === "x64" ? "amd64" : process.arch}`;
+const up = (engine: string) => ({ available: true, version: expect.stringMatching(new RegExp(`^${engine} \\d+\\.\\d+`)), platforms: [HOST_PLATFORM] });
 
 describe.skipIf(!(await requireEngine("docker")))("docker probe", () => {
   test("reachable daemon, unreachable daemon", async () => {
-    expect(await probe("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" })).toEqual({ available: true });
+    expect(await probe("docker", { binary: DOCKER_CLI, host: DOCKER_HOST, builder: "buildkit" })).toEqual(up("docker"));
     const down = await probe("docker", { binary: DOCKER_CLI, host: nowhere, builder: "buildkit" });
     expect(down.available).toBe(false);
     expect(down.reason).toStartWith(`The Docker daemon at ${nowhere} is not reachable: Cannot connect to the Docker daemon`);
@@ -51,7 +54,7 @@ describe.skipIf(!(await requireEngine("docker")))("docker probe", () => {
     } else {
       expect(bk.available).toBe(true);
     }
-    expect(await probe("docker", { binary: cli, host: DOCKER_HOST, builder: "classic" })).toEqual({ available: true });
+    expect(await probe("docker", { binary: cli, host: DOCKER_HOST, builder: "classic" })).toEqual(up("docker"));
   }, E2E_TIMEOUT);
 
   // The same CLI picked by `binary: docker` from PATH (a real user setup), when the probe is not asked first.
@@ -72,8 +75,8 @@ describe.skipIf(!(await requireEngine("docker")))("docker probe", () => {
 
 describe.skipIf(!(await requireEngine("podman", "podman-service", "buildah")))("podman and buildah probes", () => {
   test("local, service, unreachable service, buildah", async () => {
-    expect(await probe("podman", { binary: "podman", layers: true, format: "auto" })).toEqual({ available: true });
-    expect(await probe("podman", { binary: "podman", layers: true, format: "auto", url: PODMAN_URL })).toEqual({ available: true });
+    expect(await probe("podman", { binary: "podman", layers: true, format: "auto" })).toEqual(up("podman"));
+    expect(await probe("podman", { binary: "podman", layers: true, format: "auto", url: PODMAN_URL })).toEqual(up("podman"));
     const down = await probe("podman", { binary: "podman", layers: true, format: "auto", url: nowhere });
     expect(down).toMatchObject({ available: false, reason: expect.stringContaining(`The podman service at ${nowhere} is not reachable`) });
     expect(await probe("buildah", { binary: "buildah", layers: true, format: "oci" })).toEqual({ available: true });

@@ -19,6 +19,11 @@ export const RUN_DIR = "/run/imgb-test";
 export const DOCKER_SOCK = `${RUN_DIR}/docker.sock`;
 export const DOCKER_HOST = `unix://${DOCKER_SOCK}`;
 export const DOCKER_TCP = "tcp://127.0.0.1:2375";
+/** Builder nodes: a second dockerd (its unix socket, tcp, and ssh through the test sshd with a private client config). */
+export const DOCKER2_HOST = `unix://${RUN_DIR}/docker2.sock`;
+export const DOCKER2_TCP = "tcp://127.0.0.1:2376";
+export const DOCKER2_SSH = "ssh://root@127.0.0.1:2222";
+export const SSH_CONFIG = `${RUN_DIR}/ssh/client_config`;
 export const PODMAN_URL = `unix://${RUN_DIR}/podman.sock`;
 /** The Debian docker client: it has BuildKit built in (the v28 client on PATH needs buildx). */
 export const DOCKER_CLI = "/usr/bin/docker";
@@ -35,7 +40,7 @@ export const MULTIARCH_BASE = "127.0.0.1:5000/imgb-test/busybox-multi:latest";
 /** Per-test timeout of the engine suites (a cold engine on 2 cores takes seconds per build). */
 export const E2E_TIMEOUT = 120_000;
 
-export type EngineName = "docker" | "docker-tcp" | "podman" | "podman-service" | "buildah" | "registry" | "auth-registry" | "skopeo";
+export type EngineName = "docker" | "docker-tcp" | "docker2" | "docker2-ssh" | "podman" | "podman-service" | "buildah" | "registry" | "auth-registry" | "skopeo";
 
 const START_HINT = "start it with: scripts/testenv.sh start";
 
@@ -60,6 +65,8 @@ async function httpStatus(url: string, expected: number): Promise<string | undef
 const checks: Record<EngineName, () => Promise<string | undefined>> = {
   docker: () => succeeds([DOCKER_CLI, "-H", DOCKER_HOST, "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]),
   "docker-tcp": () => succeeds([DOCKER_CLI, "-H", DOCKER_TCP, "version", "--format", "{{.Server.Version}}"]),
+  docker2: () => succeeds([DOCKER_CLI, "-H", DOCKER2_TCP, "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]),
+  "docker2-ssh": () => succeeds(["ssh", "-F", SSH_CONFIG, "root@127.0.0.1", DOCKER_CLI, "version", "--format", "{{.Server.Version}}"]),
   podman: () => succeeds(["podman", "image", "exists", BASE_IMAGE]),
   "podman-service": () => succeeds(["podman", "--remote", "--url", PODMAN_URL, "image", "exists", BASE_IMAGE]),
   buildah: () => succeeds(["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", BASE_IMAGE]),
