@@ -21,7 +21,7 @@ export function brokenSections(errors: readonly InputError[]): Set<string> {
     else if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
     // A bad `config` still names a flavor: its other checks (extra flags) go on.
     else if (segs[0] === "image_builder" && segs[1] === "config") out.add("/image_builder/config");
-    else if (["image_builder", "container_registry", "flavors", "version", "secrets"].includes(segs[0])) out.add(`/${segs[0]}`);
+    else if (["image_builder", "container_registry", "flavors", "version", "secrets", "groups"].includes(segs[0])) out.add(`/${segs[0]}`);
   }
   return out;
 }
