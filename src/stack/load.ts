@@ -24,6 +24,7 @@ import { applyOverrides, parseOverride, type AppliedOverride, type Override } fr
 import { expandImages } from "./expand.ts";
 import { resolveGroups } from "./groups.ts";
 import { normalizeForSchema } from "./normalize.ts";
+import { joinFlagValues } from "./extra_flags.ts";
 import { parseStack, readStackText, toValue } from "./parse.ts";
 import { resolveStack } from "./resolve.ts";
 import { brokenSections, imagesWithErrors, withoutInvalidKeys } from "./sections.ts";
@@ -147,7 +148,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   if (stack.groups && !broken.has("/groups")) resolved.groups = resolveGroups(stack.groups, names, expansion.matrix, at, errors);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
   const flavor = builderOk && flavorName !== AUTO_FLAVOR ? catalog.get(flavorName)?.flavor : undefined;
-  if (flavor) checkExtraFlags(resolved, flavor, errors, at);
+  if (flavor) checkExtraFlags(resolved, flavor, errors, at, (image, i) => joinFlagValues(sound.images[image]?.extra_flags ?? []).at[i] ?? i);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
   if (!errors.length) errors.push(...checkDockerfileStarts(resolved, at));
   if (errors.length) return fail();
@@ -203,17 +204,21 @@ export function checkConfig(flavor: Flavor, config: unknown, at: Locator, prefix
   return withDefaults as Record<string, unknown>;
 }
 
-/** `extra_flags` is an escape hatch, but only for flags the flavor declares it can pass on. */
-export function checkExtraFlags(stack: ResolvedStack, flavor: Flavor, errors: InputError[], at: Locator = (path) => ({ file: stack.file, path })): void {
+/**
+ * `extra_flags` is an escape hatch, but only for flags the flavor declares it can pass on.
+ * `sourceIndex` maps a joined flag (`--flag value` written as two items) to its item in the file.
+ */
+export function checkExtraFlags(stack: ResolvedStack, flavor: Flavor, errors: InputError[], at: Locator = (path) => ({ file: stack.file, path }), sourceIndex: (image: string, i: number) => number = (_, i) => i): void {
   const allowed = new Set(flavor.extraFlags ?? []);
+  const accepted = allowed.size ? `accepted: ${[...allowed].join(" ")}` : `flavor '${flavor.name}' accepts no extra flags`;
   for (const image of Object.values(stack.images)) {
     image.extraFlags.forEach((flag, i) => {
       const name = flag.split("=")[0]!;
       if (allowed.has(name)) return;
       const guess = closest(name, allowed);
       errors.push(new InputError("stack.extra-flag", `Flavor '${flavor.name}' does not accept the extra flag '${name}'`, {
-        location: at(toPointer(["images", image.name, "extra_flags", i]), false),
-        hint: guess ? `did you mean '${guess}'?` : allowed.size ? `accepted: ${[...allowed].join(" ")}` : `flavor '${flavor.name}' accepts no extra flags`,
+        location: at(toPointer(["images", image.name, "extra_flags", sourceIndex(image.name, i)]), false),
+        hint: guess ? `did you mean '${guess}'? (${accepted})` : accepted,
       }));
     });
   }

@@ -14,6 +14,8 @@ import { imageFromEntry } from "./image_entry.ts";
 import { parseCacheEntry } from "./cache_refs.ts";
 import { resolveSecrets, resolveSsh } from "./build_mounts.ts";
 import { closest } from "../suggest.ts";
+import { contextDependencies, parseNamedContext } from "./named_contexts.ts";
+import { joinFlagValues } from "./extra_flags.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
 
@@ -130,6 +132,19 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     else image.cacheTo.push(r.value);
   });
 
+  for (const stray of joinFlagValues(e.extra_flags ?? []).strays) {
+    err(p("extra_flags", stray.index), "stack.extra-flag", `Extra flag item '${stray.item}' is neither a flag nor the value of the flag before it`, "write --flag=value, or --flag and its value as two items one after the other");
+  }
+
+  for (const [key, text] of Object.entries(e.contexts ?? {})) {
+    const c = parseNamedContext(text, dir);
+    if ("problem" in c) err(p("contexts", key), "stack.named-context", c.problem, c.hint);
+    else if (c.type === "dir" && !isDir(c.path)) err(p("contexts", key), "stack.context-missing", `Context directory not found: '${c.path}'`, "paths are relative to the stack file");
+    else if (c.type === "stack-image" && c.image === name) err(p("contexts", key), "stack.self-dependency", `Image '${name}' refers to itself in '${text}'`);
+    else if (c.type === "stack-image" && !names.includes(c.image)) err(p("contexts", key), "stack.unknown-image", `Unknown image '${c.image}' in '${text}'`, suggestImage(c.image, names));
+    else (image.contexts ??= {})[key] = c;
+  }
+
   image.dependsOn.forEach((dep, i) => {
     if (dep === name) err(p("depends_on", i), "stack.self-dependency", `Image '${name}' depends on itself`);
     else if (!names.includes(dep)) err(p("depends_on", i), "stack.unknown-image", `Unknown image '${dep}' in depends_on`, suggestImage(dep, names));
@@ -161,10 +176,11 @@ function resolveBuildMounts(image: ResolvedImage, entry: ImageEntry, stack: Stac
   image.ssh = resolveSsh(entry, dir);
 }
 
-/** Images referenced with ${images.NAME.ref} in build args are implicit dependencies. */
+/** Images referenced with ${images.NAME.ref} in build args and contexts are implicit dependencies. */
 export function dependenciesOf(image: ResolvedImage): string[] {
   const deps = new Set(image.dependsOn);
   for (const v of Object.values(image.buildArgs)) for (const m of v.matchAll(IMAGE_REF)) deps.add(m[1]!);
+  for (const d of contextDependencies(image.contexts)) deps.add(d);
   deps.delete(image.name);
   return [...deps];
 }

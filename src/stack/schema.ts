@@ -130,7 +130,7 @@ export const ImageSchema = Type.Object(
     cache_from: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Build cache to import, from a registry: a reference (REPO or REPO:TAG) or type=registry,ref=REF (--cache-from). Not part of the checksum: where to look for cache, not what to build." })),
     cache_to: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Where to export the build cache: a reference or type=registry,ref=REF (podman, buildah), or type=inline: the cache rides in the pushed image (docker BuildKit). Registry refs are not part of the checksum; inline is (it changes the image)." })),
     annotations: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { default: {}, description: "OCI annotations on the pushed manifest (and on the index of a multi-platform image), e.g. org.opencontainers.image.source." })),
-    extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+    extra_flags: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`): --flag, --flag=value, or --flag and value as two items." })),
     secrets: Type.Optional(SecretsSchema),
     ssh: Type.Optional(SshSchema),
     contexts: Type.Optional(
