@@ -38,3 +38,29 @@ export function checkOutput(stack: ResolvedStack, flavor: Flavor, config: Record
   }));
 }
 
+
+/**
+ * Why each flavor cannot build named contexts (`contexts:`) today. docker 20.10's built-in
+ * BuildKit has no named contexts (they need buildx, or dockerfile frontend 1.4 pulled from the
+ * network) and its `docker build` no --build-context; podman 4.3 and buildah have
+ * --build-context, but imgb does not pass it yet: the checksum would have to cover each named
+ * directory's files, or a changed directory would be "reused" unbuilt.
+ */
+const NAMED_CONTEXTS_UNSUPPORTED: Record<string, string> = {
+  docker: "docker 20.10's `docker build` has no --build-context (named contexts need docker buildx, or BuildKit's dockerfile frontend 1.4)",
+  podman: "podman has --build-context, but imgb does not pass it yet (the build checksum does not cover a named context's files)",
+  buildah: "buildah has --build-context, but imgb does not pass it yet (the build checksum does not cover a named context's files)",
+  oci: "the oci flavor reads one build context",
+};
+
+/** Named contexts are refused with the reason, never dropped: a `COPY --from=NAME` would read an image called NAME instead. */
+export function checkNamedContexts(stack: ResolvedStack, flavor: string, at: Locator, errors: InputError[]): void {
+  for (const image of Object.values(stack.images)) {
+    if (!image.contexts || !Object.keys(image.contexts).length) continue;
+    const reason = NAMED_CONTEXTS_UNSUPPORTED[flavor] ?? `flavor '${flavor}' takes no named contexts`;
+    errors.push(new InputError("stack.named-contexts-unsupported", `Image '${image.name}' has named contexts, which flavor '${flavor}' cannot build: ${reason}`, {
+      location: at(toPointer(["images", image.name, "contexts"]), true),
+      hint: "for a docker-image:// context, write the image in the Dockerfile (COPY --from=REF, FROM REF); for a directory, add its files with extra_files: { DEST: { source: DIR } }",
+    }));
+  }
+}

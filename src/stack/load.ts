@@ -17,7 +17,7 @@ import { checkFsEntitlements, NO_EXTRA_ACCESS, type FsAllow } from "./entitlemen
 import { interpolateDocument } from "./interpolate_doc.ts";
 import { locate, toPointer } from "./locate.ts";
 import type { ResolvedStack } from "./model.ts";
-import { checkAutoFlavor, checkOutput } from "./builder_checks.ts";
+import { checkAutoFlavor, checkNamedContexts, checkOutput } from "./builder_checks.ts";
 import { checkContexts } from "./check_contexts.ts";
 import { checkFileModes } from "./file_mode.ts";
 import { applyOverrides, parseOverride, type AppliedOverride, type Override } from "./overrides.ts";
@@ -147,6 +147,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   if (Object.keys(expansion.matrix).length) resolved.matrix = expansion.matrix;
   if (stack.groups && !broken.has("/groups")) resolved.groups = resolveGroups(stack.groups, names, expansion.matrix, at, errors);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
+  if (builderOk) checkNamedContexts(resolved, flavorName, at, errors);
   const flavor = builderOk && flavorName !== AUTO_FLAVOR ? catalog.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at, (image, i) => joinFlagValues(sound.images[image]?.extra_flags ?? []).at[i] ?? i);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);
