@@ -54,7 +54,7 @@ export function nodeAt(doc: Document, segments: readonly string[], key = false):
 function pairOf(doc: Document, map: YAMLMap, key: string, depth = 0): Pair | undefined {
   const own = pairsByKey(map).get(key);
   if (own || depth > 8) return own;
-  const merge = pairsByKey(map).get(MERGE_KEY)?.value;
+  const merge = map.items.find((p) => isScalar(p.key) && isMergeKey(p.key.value))?.value;
   const sources = isSeq(merge) ? merge.items : merge ? [merge] : [];
   for (const source of sources) {
     const target = isAlias(source) ? source.resolve(doc) : source;
@@ -64,7 +64,10 @@ function pairOf(doc: Document, map: YAMLMap, key: string, depth = 0): Pair | und
   return undefined;
 }
 
-const MERGE_KEY = "<<";
+/** The package parses a merge key to a symbol; a quoted "<<" is a plain key. */
+function isMergeKey(value: unknown): boolean {
+  return typeof value === "symbol" && value.description === "<<";
+}
 
 /**
  * A mapping's pairs by key text, built once per mapping: locating every error of a stack with
