@@ -10,7 +10,7 @@ import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
-import { cacheInStackRegistry, planPulls, planPullsWithStackCache } from "./pulls.ts";
+import { cacheInStackRegistry, planPulls, planPullsWithStackCache, withNamedContexts } from "./pulls.ts";
 import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./push.ts";
 import { withContextDirectory } from "./directory_context.ts";
 import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
@@ -63,10 +63,11 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       // Checked before any engine command: a refused format must not log in or pull anything.
       const format = chooseFormat(engine.name, engine.format, options.extraFlags, facts.dockerOnly, dockerfilePath);
       if (registry) registryFlags = await loginWithContainersTools(engine, registry, tmp);
+      const bases = withNamedContexts(facts.bases, options);
       // A registry cache in the stack's registry needs its flags on the build itself (pulls.ts).
       const pulls = registry && registryFlags.length > 0 && cacheInStackRegistry(options, registry)
-        ? planPullsWithStackCache(facts.bases, options.pull, registry, registryFlags, await localImages(engine, facts.bases ?? []))
-        : planPulls(facts.bases, options.pull, registry, registryFlags);
+        ? planPullsWithStackCache(bases, options.pull, registry, registryFlags, await localImages(engine, bases ?? []))
+        : planPulls(bases, options.pull, registry, registryFlags);
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
         const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, pull: pulls.pullAlways }, iidfile, { registryFlags: pulls.buildFlags, format, mounts: mounts.flags });

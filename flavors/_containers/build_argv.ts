@@ -27,11 +27,17 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   argv.push(...containersPipelineFlags(shape.engine, shape.layers, extras.format ?? flagsFormat(options.extraFlags), options));
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
   argv.push(...(extras.mounts ?? []));
+  argv.push(...namedContextFlags(options));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   for (const ref of references) argv.push("-t", ref);
   argv.push(...options.extraFlags, contextDir);
   return argv;
+}
+
+/** `--build-context NAME=DIR` or `NAME=docker-image://REF` per named context (podman 4.3 and buildah take both). */
+export function namedContextFlags(options: BuildOptions): string[] {
+  return (options.contexts ?? []).flatMap((c) => ["--build-context", `${c.name}=${c.directory ?? `docker-image://${c.image}`}`]);
 }
 
 /** The format `--format` in extra flags picks (podman/buildah read `oci…` as OCI, anything else as Docker). */

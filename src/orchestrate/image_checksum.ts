@@ -39,6 +39,8 @@ export interface ChecksumInputs {
   bases?: Record<string, string | null>;
   /** The repository it is pushed to (`uri/repo`, no tag), or undefined for a local build. */
   destination?: string;
+  /** Named build contexts -> their files' digest or image (named_contexts.ts); absent when there are none. */
+  namedContexts?: Record<string, string>;
   /** Bumped when the meaning of the checksum changes, so old records stop matching. */
   version?: number;
 }
@@ -61,11 +63,14 @@ export function imageChecksum(i: ChecksumInputs): string {
       ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels),
       ...cacheAndAnnotations(i.options),
       ...mountIds(i.options),
+      // Their paths are this machine's: what they hold counts (below), not where it is.
+      contexts: undefined,
     },
     flavor: i.flavor,
     config: i.flavorConfig,
     destination: i.destination ?? null,
     bases: i.bases ?? {},
+    ...(i.namedContexts ? { contexts: i.namedContexts } : {}),
   };
   return `sha256:${sha256(canonical(doc))}`;
 }

@@ -147,7 +147,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   if (Object.keys(expansion.matrix).length) resolved.matrix = expansion.matrix;
   if (stack.groups && !broken.has("/groups")) resolved.groups = resolveGroups(stack.groups, names, expansion.matrix, at, errors);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);
-  if (builderOk) checkNamedContexts(resolved, flavorName, at, errors);
+  if (builderOk) checkNamedContexts(resolved, flavorName, config, at, errors);
   const flavor = builderOk && flavorName !== AUTO_FLAVOR ? catalog.get(flavorName)?.flavor : undefined;
   if (flavor) checkExtraFlags(resolved, flavor, errors, at, (image, i) => joinFlagValues(sound.images[image]?.extra_flags ?? []).at[i] ?? i);
   if (flavor && config) checkOutput(resolved, flavor, config, broken.has("/container_registry"), at, errors);

@@ -227,7 +227,20 @@ describe("named contexts", () => {
     expect(lines.find((l) => l.includes("(at /images/app/contexts)"))).toContain("has named contexts, which flavor 'docker' cannot build");
     const ok = stack(`${HEAD}images:\n  app:\n    context: .\n    contexts: { assets: ./assets }\n`, { "assets/a.txt": "a\n" });
     expect(await errors(ok)).toEqual([
-      "imgb.yaml:5:5: error: Image 'app' has named contexts, which flavor 'docker' cannot build: docker 20.10's `docker build` has no --build-context (named contexts need docker buildx, or BuildKit's dockerfile frontend 1.4) (at /images/app/contexts) (hint: for a docker-image:// context, write the image in the Dockerfile (COPY --from=REF, FROM REF); for a directory, add its files with extra_files: { DEST: { source: DIR } })",
+      "imgb.yaml:5:5: error: Image 'app' has named contexts, which flavor 'docker' cannot build: docker 20.10's `docker build` has no --build-context (named contexts need docker buildx, or BuildKit's dockerfile frontend 1.4) (at /images/app/contexts) (hint: use the podman or buildah flavor; or for a docker-image:// context write the image in the Dockerfile (COPY --from=REF, FROM REF), for a directory add its files with extra_files: { DEST: { source: DIR } })",
+    ]);
+  });
+
+  test("podman and buildah take them; a remote podman service only image contexts", async () => {
+    const files = { "assets/a.txt": "a\n" };
+    const contexts = "    contexts: { assets: ./assets, tools: docker-image://busybox:1 }\n";
+    for (const flavor of ["podman", "buildah"]) {
+      const r = await runImgb(["validate"], { cwd: stack(`image_builder: { flavor: ${flavor} }\nimages:\n  app:\n    context: .\n${contexts}`, files) });
+      expect({ flavor, code: r.code }).toEqual({ flavor, code: 0 });
+    }
+    const remote = stack(`image_builder: { flavor: podman, config: { url: "unix:///run/podman.sock" } }\nimages:\n  app:\n    context: .\n${contexts}`, files);
+    expect(await errors(remote)).toEqual([
+      "imgb.yaml:5:25: error: Image 'app' has the directory context 'assets', which the podman flavor cannot send to a remote podman service (url / connection) (at /images/app/contexts/assets) (hint: build with a local podman (no url or connection), use an image context (docker-image://REF), or add the files with extra_files: { DEST: { source: DIR } })",
     ]);
   });
 
