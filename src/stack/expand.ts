@@ -15,6 +15,8 @@ import { schemaErrors, type Locator } from "./schema_errors.ts";
 /** Keys that say how a definition becomes images: used up here, never inherited. */
 const DEFINITION_KEYS = ["inherits", "matrix", "name"] as const;
 const MATRIX_REF = /\$\{matrix\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** Images one matrix definition may make: enough for any build farm, and no runaway product. */
+export const MAX_MATRIX_IMAGES = 256;
 
 type Entry = Record<string, unknown>;
 /** Which image's entry a key (`KEY`) or a mapping's entry (`KEY/NAME`) comes from. */
@@ -101,6 +103,11 @@ export function expandImages(value: Record<string, unknown>, at: Locator, errors
       continue;
     }
     const variables = vars as Record<string, (string | number | boolean)[]>;
+    const count = Object.values(variables).reduce((n, values) => n * values.length, 1);
+    if (count > MAX_MATRIX_IMAGES) {
+      err(owned("matrix"), "stack.matrix-too-large", `Matrix image '${name}' would make ${count} images: the limit is ${MAX_MATRIX_IMAGES}`, "split it into several definitions, or list fewer values", true);
+      continue;
+    }
     if (template !== undefined && typeof template !== "string") {
       err(owned("name"), "schema.invalid-value", "Expected a string", "e.g. name: app-py${matrix.py}");
       continue;
@@ -166,14 +173,10 @@ function parentsOf(name: string, entry: Entry, at: Locator, errors: InputError[]
 function mergeInto(into: Entry, owners: Owners, from: Entry, fromOwners: Owners): void {
   for (const [key, v] of Object.entries(from)) {
     const before = into[key];
-    if (isEntry(before) && isEntry(v)) {
-      into[key] = { ...before, ...structuredClone(v) };
-      for (const sub of Object.keys(v)) owners.set(`${key}/${sub}`, fromOwners.get(`${key}/${sub}`) ?? fromOwners.get(key)!);
-    } else {
-      into[key] = structuredClone(v);
-      for (const k of [...owners.keys()]) if (k.startsWith(`${key}/`)) owners.delete(k);
-      for (const [k, o] of fromOwners) if (k.startsWith(`${key}/`)) owners.set(k, o);
-    }
+    const merge = isEntry(before) && isEntry(v);
+    if (!merge) for (const k of [...owners.keys()]) if (k.startsWith(`${key}/`)) owners.delete(k);
+    into[key] = merge ? { ...before, ...structuredClone(v) } : structuredClone(v);
+    if (isEntry(v)) for (const sub of Object.keys(v)) owners.set(`${key}/${sub}`, fromOwners.get(`${key}/${sub}`) ?? fromOwners.get(key)!);
     owners.set(key, fromOwners.get(key)!);
   }
 }

@@ -54,7 +54,7 @@ export function nodeAt(doc: Document, segments: readonly string[], key = false):
 function pairOf(doc: Document, map: YAMLMap, key: string, depth = 0): Pair | undefined {
   const own = pairsByKey(map).get(key);
   if (own || depth > 8) return own;
-  const merge = map.items.find((p) => isScalar(p.key) && isMergeKey(p.key.value))?.value;
+  const merge = mergePairs.get(map)?.value;
   const sources = isSeq(merge) ? merge.items : merge ? [merge] : [];
   for (const source of sources) {
     const target = isAlias(source) ? source.resolve(doc) : source;
@@ -75,12 +75,15 @@ function isMergeKey(value: unknown): boolean {
  * `find` did. (The document is not changed after parsing, so the index stays true.)
  */
 const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+/** A mapping's merge key (`<<`), found by the same scan. */
+const mergePairs = new WeakMap<YAMLMap, Pair>();
 function pairsByKey(map: YAMLMap): Map<string, Pair> {
   let index = indexes.get(map);
   if (!index) {
     index = new Map();
     for (const p of map.items) {
-      if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p as Pair);
+      if (isPair(p) && isScalar(p.key) && isMergeKey(p.key.value)) mergePairs.set(map, p as Pair);
+      else if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p as Pair);
     }
     indexes.set(map, index);
   }

@@ -188,6 +188,12 @@ describe("matrix", () => {
     ]);
   });
 
+  test("a matrix of more than 256 images is refused at its matrix key", async () => {
+    const values = JSON.stringify(Array.from({ length: 17 }, (_, i) => String(i)));
+    const dir = stack(`${HEAD}images:\n  app:\n    context: .\n    matrix: { a: ${values}, b: ${values} }\n`);
+    expect(await errors(dir)).toEqual(["imgb.yaml:5:5: error: Matrix image 'app' would make 289 images: the limit is 256 (at /images/app/matrix) (hint: split it into several definitions, or list fewer values)"]);
+  });
+
   test("an invalid expanded value is located in the definition", async () => {
     const tags = stack(`${HEAD}images:\n  app:\n    context: .\n    matrix: { v: ["1", "2"] }\n    tags: ["v \${matrix.v}"]\n`);
     const lines = await errors(tags);
