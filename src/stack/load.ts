@@ -89,7 +89,10 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
   }
   checkFileModes(raw, parsed.doc, atSource, errors);
   // inherits and matrix first: overrides, defaults and checks then see the images as they are built.
+  const before = errors.length;
   const expansion = expandImages(raw as Record<string, unknown>, atSource, errors);
+  // A definition that could not be expanded leaves no images: checking on would only report their absence.
+  if (errors.length > before) return fail();
   const value = expansion.value;
   const at: Locator = (pointer, key) => ({ ...atSource(expansion.sourceOf(pointer), key), path: pointer });
   overrides = applyOverrides(value, parsedOverrides);

@@ -149,6 +149,12 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     if (dep === name) err(p("depends_on", i), "stack.self-dependency", `Image '${name}' depends on itself`);
     else if (!names.includes(dep)) err(p("depends_on", i), "stack.unknown-image", `Unknown image '${dep}' in depends_on`, suggestImage(dep, names));
   });
+  misplacedImageRefs(e, [], (path, text) => {
+    const where = at(p(...path), false);
+    // Where interpolation saw it already (a value written in the image itself), it said so.
+    if (errors.some((x) => x.code === "stack.image-ref-place" && x.location?.file === where.file && x.location?.line === where.line)) return;
+    errors.push(new InputError("stack.image-ref-place", `Image reference '${text}' is resolved only in build_args and contexts`, { location: where, hint: "pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile" }));
+  });
   for (const [k, v] of Object.entries(image.buildArgs)) {
     for (const m of v.matchAll(ANY_IMAGE_REF)) {
       const [ref, field, ...more] = m[1]!.split(".");
@@ -163,6 +169,18 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     }
   }
   return image;
+}
+
+/**
+ * `${images.…}` anywhere but build_args and contexts, e.g. merged in from an `x-*` anchor (whose
+ * own place interpolation does not check): it would reach the engine as text.
+ */
+function misplacedImageRefs(value: unknown, path: (string | number)[], report: (path: (string | number)[], text: string) => void): void {
+  if (typeof value === "string") for (const m of value.matchAll(ANY_IMAGE_REF)) report(path, m[0]);
+  else if (Array.isArray(value)) value.forEach((v, i) => misplacedImageRefs(v, [...path, i], report));
+  else if (typeof value === "object" && value !== null) {
+    for (const [k, v] of Object.entries(value)) if (path.length || (k !== "build_args" && k !== "contexts")) misplacedImageRefs(v, [...path, k], report);
+  }
 }
 
 /** Secrets and ssh forwards (build_mounts.ts); a stack-level secret's error points at the stack's key. */

@@ -64,6 +64,11 @@ describe("compose-style YAML", () => {
     expect(out.images.tool).toMatchObject({ labels: { team: "core" }, tags: ["v1"], target: "debug", pull: true });
   });
 
+  test("an image reference merged from an x-* anchor: fine in build_args, an error elsewhere", async () => {
+    const dir = stack(`x-refs: &refs\n  build_args: { BASE: "\${images.base.ref}" }\n  labels: { from: "\${images.base.ref}" }\n${HEAD}images:\n  base: { context: . }\n  app:\n    <<: *refs\n    context: .\n`);
+    expect(await errors(dir)).toEqual(["imgb.yaml:3:19: error: Image reference '${images.base.ref}' is resolved only in build_args and contexts (at /images/app/labels/from) (hint: pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile)"]);
+  });
+
   test("an error in a merged value points at the anchor's line", async () => {
     const dir = stack(`x-common: &common\n  context: .\n  pull: maybe\n${HEAD}images:\n  app:\n    <<: *common\n`);
     expect(await errors(dir)).toEqual(["imgb.yaml:3:9: error: Expected true or false, got 'maybe' (at /images/app/pull)"]);
