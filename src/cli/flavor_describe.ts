@@ -33,7 +33,7 @@ export default defineCommand({
       lines.push(`  ${key}: ${typeName(s)}${def}${req}`);
       if (s.description) lines.push(`      ${s.description}`);
     }
-    if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags: ${flavor.extraFlags.join(" ")}`);
+    if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags (--flag=value, or --flag and value as two items): ${flavor.extraFlags.join(" ")}`);
     io.out(lines.join("\n") + "\n");
   },
 });
