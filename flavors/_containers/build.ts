@@ -11,7 +11,7 @@ import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
-import { cacheInStackRegistry, planPulls, planPullsWithStackCache } from "./pulls.ts";
+import { cacheInStackRegistry, planPulls, planPullsWithStackCache, withNamedContexts } from "./pulls.ts";
 import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./push.ts";
 import { withContextDirectory } from "./directory_context.ts";
 import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
@@ -77,10 +77,11 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       const noEmulator = engine.runsHere ? emulationError(dir, buildContext.dockerfile, imageName, options, platforms) : undefined;
       if (noEmulator) throw noEmulator;
       if (registry) registryFlags = await loginWithContainersTools(engine, registry, tmp);
+      const bases = withNamedContexts(facts.bases, options);
       // A registry cache in the stack's registry needs its flags on the build itself (pulls.ts).
       const pulls = registry && registryFlags.length > 0 && cacheInStackRegistry(options, registry)
-        ? planPullsWithStackCache(facts.bases, options.pull, registry, registryFlags, await localImages(engine, facts.bases ?? []))
-        : planPulls(facts.bases, options.pull, registry, registryFlags);
+        ? planPullsWithStackCache(bases, options.pull, registry, registryFlags, await localImages(engine, bases ?? []))
+        : planPulls(bases, options.pull, registry, registryFlags);
       const extras: ContainersBuildExtras = { registryFlags: pulls.buildFlags, format: chosen, mounts: mounts.flags };
       // BuildKit's platform args, where the engine would warn about them (platform_args.ts).
       const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];

@@ -31,6 +31,7 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   argv.push(...containersPipelineFlags(shape.engine, shape.layers, builtFormatOrFlags(extras.format, options.extraFlags), options));
   argv.push(...(extras.registryFlags ?? []), ...(shape.afterRegistryFlags ?? []));
   argv.push(...(extras.mounts ?? []));
+  argv.push(...namedContextFlags(options));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
   if (extras.manifest) argv.push("--manifest", extras.manifest);
@@ -55,4 +56,9 @@ function platformFlags(engine: string, options: BuildOptions, extras: Containers
     throw new InputError("build.platforms-unsupported", `One ${engine} build makes one platform's image: got ${options.platforms.map((p) => `'${p}'`).join(", ")} without the platform to build`);
   }
   return options.platforms.length === 1 ? ["--platform", normalizePlatform(options.platforms[0]!)] : [];
+}
+
+/** `--build-context NAME=DIR` or `NAME=docker-image://REF` per named context (podman 4.3 and buildah take both). */
+export function namedContextFlags(options: BuildOptions): string[] {
+  return (options.contexts ?? []).flatMap((c) => ["--build-context", `${c.name}=${c.directory ?? `docker-image://${c.image}`}`]);
 }

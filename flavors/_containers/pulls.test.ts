@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { planPulls } from "./pulls.ts";
+import { planPulls, withNamedContexts } from "./pulls.ts";
 
 const registry = { uri: "127.0.0.1:5001", insecure: true };
 const flags = ["--tls-verify=false", "--authfile", "/t/auth.json"];
@@ -41,5 +41,14 @@ describe("pull plan with a registry cache in the stack registry", () => {
     expect(planPullsWithStackCache(["alpine:3", stackBase], true, registry, flags, ["alpine:3"]).prePull).toEqual([{ ref: stackBase, flags }, { ref: "alpine:3", flags: [] }]);
     expect(cacheInStackRegistry({ cacheFrom: ["127.0.0.1:5001/app-cache"], cacheTo: [] }, registry)).toBe(true);
     expect(cacheInStackRegistry({ cacheFrom: ["127.0.0.1:5000/app-cache"], cacheTo: [{ type: "inline" }] }, registry)).toBe(false);
+  });
+});
+
+describe("withNamedContexts", () => {
+  test("a FROM naming a named context is no base; image contexts are pulled like bases", () => {
+    const contexts = [{ name: "assets", directory: "/x" }, { name: "tools", image: "127.0.0.1:5000/t@sha256:" + "a".repeat(64) }];
+    expect(withNamedContexts(["assets", "busybox"], { contexts })).toEqual(["busybox", `127.0.0.1:5000/t@sha256:${"a".repeat(64)}`]);
+    expect(withNamedContexts(undefined, { contexts })).toBeUndefined();
+    expect(withNamedContexts(["busybox"], {})).toEqual(["busybox"]);
   });
 });

@@ -23,6 +23,19 @@ export interface PullPlan {
   pullAlways: boolean;
 }
 
+/**
+ * The images a build pulls: its bases, less a `FROM NAME` that names a named context (that is
+ * the context, not an image), plus the images of named contexts (`docker-image://REF`), which
+ * the engine pulls like bases (with the stack registry's flags, when they are in it).
+ * Undefined bases (a Dockerfile imgb cannot read) stay undefined.
+ */
+export function withNamedContexts(bases: readonly string[] | undefined, options: Pick<BuildOptions, "contexts">): string[] | undefined {
+  const contexts = options.contexts ?? [];
+  if (bases === undefined || !contexts.length) return bases && [...bases];
+  const names = new Set(contexts.map((c) => c.name));
+  return [...new Set([...bases.filter((b) => !names.has(b)), ...contexts.flatMap((c) => (c.image === undefined ? [] : [c.image]))])];
+}
+
 /** Pure: which pulls need the stack registry's flags, and where they go. */
 export function planPulls(bases: readonly string[] | undefined, pull: boolean, registry: ContainerRegistry | undefined, registryFlags: readonly string[]): PullPlan {
   const none: PullPlan = { buildFlags: [], prePull: [], pullAlways: pull };

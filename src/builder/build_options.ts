@@ -20,6 +20,18 @@ export interface SshForward {
   path?: string;
 }
 
+/**
+ * A named build context (`--build-context NAME=…`), read by `COPY --from=NAME` and `FROM NAME`:
+ * a directory, or an image. Exactly one of `directory` / `image`.
+ */
+export interface NamedBuildContext {
+  name: string;
+  /** Absolute path of a directory. */
+  directory?: string;
+  /** An image reference (`docker-image://` is the engine's spelling, not part of it). */
+  image?: string;
+}
+
 export interface BuildOptions {
   // The Dockerfile path is `buildContext.dockerfile`, its one source of truth (contract 2; see
   // docs/custom-flavor.md for flavors written against contract 1).
@@ -55,6 +67,11 @@ export interface BuildOptions {
   secrets?: readonly BuildSecret[];
   /** SSH forwards, by id order. Missing or empty: none. */
   ssh?: readonly SshForward[];
+  /**
+   * Named build contexts, by name. Missing or empty: none. Only flavors that pass them on are
+   * given any (the stack loader refuses them for the others, so none is silently dropped).
+   */
+  contexts?: readonly NamedBuildContext[];
 }
 
 /** A cache export: `type=registry,ref=REF` (or a plain REF), or `type=inline` (cache metadata in the image itself). */

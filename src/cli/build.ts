@@ -17,6 +17,7 @@ import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
 import { applyDestination, buildFlagOptions, buildFlagOverrides } from "./_build_flags.ts";
+import { selectTargets } from "../stack/groups.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { errJson, type Io } from "./io.ts";
 
@@ -47,7 +48,7 @@ export default defineCommand({
     output: { type: "string", value: "TYPE:DEST", description: "Where the flavor writes images, for flavors with an `output` setting (oci: registry, oci-layout:DIR, docker-archive:FILE)" },
     "metadata-file": { type: "string", value: "FILE", description: "Write JSON {image: {ref, digest, imageId, platforms?, checksum, reused, duration}} to FILE" },
   },
-  positionals: [{ name: "IMAGE", description: "Images to build, with what they depend on (default: all)", variadic: true }],
+  positionals: [{ name: "IMAGE", description: "Images or groups to build, with what they depend on (default: the group 'default', else all)", variadic: true }],
   async run(args, io) {
     const o = args.options;
     const jobs = o.jobs === undefined ? DEFAULT_JOBS : Number(o.jobs);
@@ -57,6 +58,7 @@ export default defineCommand({
 
     // --output is the flavor's own `output` config key: validated by its schema like the file's.
     const { stack, catalog } = await loadStackForCommand(o, io, [...buildFlagOverrides(o), ...o.set], o.output === undefined ? undefined : { output: o.output });
+    const targets = selectTargets(stack, args.positionals);
     await useAutoFlavor(stack, catalog, io);
     const { flavor, origin } = catalog.get(stack.imageBuilder.flavor)!;
     applyDestination(stack, flavor, o);
@@ -67,7 +69,7 @@ export default defineCommand({
     let run: BuildRun;
     try {
       run = await runBuild(stack, flavor, {
-        images: args.positionals,
+        images: targets,
         signal: io.signal,
         env: io.env,
         jobs,
@@ -92,7 +94,7 @@ export default defineCommand({
       return out?.state === "done" ? [out.value] : [];
     });
     summary(io, run);
-    const selected = args.positionals.length ? args.positionals : run.order;
+    const selected = targets.length ? targets : run.order;
     for (const name of selected) {
       const r = results.find((x) => x.image === name);
       if (r) io.out(`${r.ref}\n`);

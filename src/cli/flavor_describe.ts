@@ -45,7 +45,7 @@ export default defineCommand({
     if (flavor.nodeKeys?.length) {
       lines.push("", `Builder nodes: config.nodes: [{ name?, platforms?, ${flavor.nodeKeys.join("?, ")}? }, …] and config.emulation: allow | deny (docs/builder-nodes.md)`);
     }
-    if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags: ${flavor.extraFlags.join(" ")}`);
+    if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags (--flag=value, or --flag and value as two items): ${flavor.extraFlags.join(" ")}`);
     io.out(lines.join("\n") + "\n");
   },
 });

@@ -4,6 +4,7 @@ import { reuseMode, storeReuseCache } from "../orchestrate/reuse.ts";
 import { Store } from "../store/store.ts";
 import { defineCommand, fileOption } from "./command.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
+import { selectTargets } from "../stack/groups.ts";
 
 export default defineCommand({
   name: "print",
@@ -16,7 +17,7 @@ export default defineCommand({
     reuse: { type: "string", value: "MODE", choices: ["registry", "local", "off"], description: "Plan with this reuse mode: registry, local or off, as for imgb build" },
     "no-plan": { type: "boolean", description: "Only the resolved stack: no checksums, no reuse checks (reads no contexts)" },
   },
-  positionals: [{ name: "IMAGE", description: "Images to plan, with what they depend on (default: all)", variadic: true }],
+  positionals: [{ name: "IMAGE", description: "Images or groups to plan, with what they depend on (default: the group 'default', else all)", variadic: true }],
   async run(args, io) {
     const { stack, catalog } = await loadStackForCommand(args.options, io, args.options.set);
     // Credentials carry only where the secret comes from (variable name / file), never its value.
@@ -38,7 +39,7 @@ export default defineCommand({
       const nodes = hasNodes(stack) ? await probeNodes(flavor, engineNodes(stack)) : undefined;
       const plan = await planStackBuild(stack, flavor, {
         nodes,
-        images: args.positionals,
+        images: selectTargets(stack, args.positionals),
         env: io.env,
         reuse: store && reuse !== "off" ? storeReuseCache(store) : undefined,
         registryReuse: reuse === "registry",

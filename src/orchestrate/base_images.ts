@@ -155,7 +155,8 @@ function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], 
     const refs = new Set<string>();
     for (const i of plan.order) {
       const base = plan.stages[i]!.base;
-      if (base.kind === "image") refs.add(base.ref);
+      // `FROM NAME` of a named context is that context, not an image called NAME.
+      if (base.kind === "image" && !options.contexts?.some((c) => c.name === base.ref)) refs.add(base.ref);
     }
     return [...refs].sort();
   } catch {

@@ -46,6 +46,8 @@ export interface ChecksumInputs {
   platformBases?: Record<string, Record<string, string | null>>;
   /** The repository it is pushed to (`uri/repo`, no tag), or undefined for a local build. */
   destination?: string;
+  /** Named build contexts -> their files' digest or image (named_contexts.ts); absent when there are none. */
+  namedContexts?: Record<string, string>;
   /** Bumped when the meaning of the checksum changes, so old records stop matching. */
   version?: number;
 }
@@ -68,6 +70,8 @@ export function imageChecksum(i: ChecksumInputs): string {
       ...i.options, dockerfile: i.dockerfile, tags: undefined, noCache: undefined, labels: withoutChecksumLabel(i.options.labels),
       ...cacheAndAnnotations(i.options),
       ...mountIds(i.options),
+      // Their paths are this machine's: what they hold counts (below), not where it is.
+      contexts: undefined,
     },
     flavor: i.flavor,
     config: i.flavorConfig,
@@ -75,6 +79,7 @@ export function imageChecksum(i: ChecksumInputs): string {
     bases: i.bases ?? {},
     // Absent for one platform, so single-platform checksums stay what they were.
     platformBases: i.platformBases && Object.keys(i.platformBases).length > 0 ? i.platformBases : undefined,
+    ...(i.namedContexts ? { contexts: i.namedContexts } : {}),
   };
   return `sha256:${sha256(canonical(doc))}`;
 }

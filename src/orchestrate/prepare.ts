@@ -16,6 +16,7 @@ import { baseImageDigests, type BaseLookupCache } from "./base_images.ts";
 import { contextDigest, type FileHashCache } from "./context_digest.ts";
 import { CHECKSUM_LABEL, imageChecksum } from "./image_checksum.ts";
 import { resolveImageRefs, type BuiltReference } from "./refs.ts";
+import { namedContexts } from "./named_contexts.ts";
 
 export interface PreparedImage {
   image: ResolvedImage;
@@ -70,6 +71,8 @@ export async function prepareImage(
   });
   if (image.secrets.length) options.secrets = image.secrets;
   if (image.ssh.length) options.ssh = image.ssh;
+  const named = image.contexts ? await namedContexts(image, built, hashes, signal) : undefined;
+  if (named?.contexts.length) options.contexts = named.contexts;
   const imageName = first ? `${image.name}:${first}` : image.name;
   const entries = await context.files(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.
@@ -85,6 +88,7 @@ export async function prepareImage(
     destination: registry ? targetRepository(registry, image.name) : undefined,
     bases: bases.digests,
     ...(bases.platforms ? { platformBases: bases.platforms } : {}),
+    ...(named?.contexts.length ? { namedContexts: named.digests } : {}),
   });
   const repository = registry ? targetRepository(registry, image.name) : image.name;
   const destinations = [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);

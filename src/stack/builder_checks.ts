@@ -38,3 +38,42 @@ export function checkOutput(stack: ResolvedStack, flavor: Flavor, config: Record
   }));
 }
 
+
+/**
+ * Why a flavor cannot build named contexts (`contexts:`). podman and buildah pass them on
+ * (`--build-context`, podman 4.3 and buildah 1.28); docker 20.10's built-in BuildKit has no
+ * named contexts (they need buildx, or BuildKit's dockerfile frontend 1.4, which would be pulled
+ * from the network) and its `docker build` no --build-context; the oci flavor reads one context.
+ * A flavor not listed here (a custom one) is not known to pass them on.
+ */
+const NAMED_CONTEXTS_UNSUPPORTED: Record<string, string> = {
+  docker: "docker 20.10's `docker build` has no --build-context (named contexts need docker buildx, or BuildKit's dockerfile frontend 1.4)",
+  oci: "the oci flavor reads one build context",
+};
+const NAMED_CONTEXT_FLAVORS = new Set(["podman", "buildah"]);
+
+/** Named contexts are refused with the reason, never dropped: a `COPY --from=NAME` would read an image called NAME instead. */
+export function checkNamedContexts(stack: ResolvedStack, flavor: string, config: Record<string, unknown> | undefined, at: Locator, errors: InputError[]): void {
+  // podman --remote sends one context to the service: a local directory cannot go along.
+  const remote = flavor === "podman" && (config?.url !== undefined || config?.connection !== undefined);
+  for (const image of Object.values(stack.images)) {
+    const contexts = Object.entries(image.contexts ?? {});
+    if (!contexts.length) continue;
+    if (NAMED_CONTEXT_FLAVORS.has(flavor)) {
+      if (!remote) continue;
+      for (const [name, c] of contexts) {
+        if (c.type !== "dir") continue;
+        errors.push(new InputError("stack.named-contexts-unsupported", `Image '${image.name}' has the directory context '${name}', which the podman flavor cannot send to a remote podman service (url / connection)`, {
+          location: at(toPointer(["images", image.name, "contexts", name]), false),
+          hint: "build with a local podman (no url or connection), use an image context (docker-image://REF), or add the files with extra_files: { DEST: { source: DIR } }",
+        }));
+      }
+      continue;
+    }
+    const reason = NAMED_CONTEXTS_UNSUPPORTED[flavor] ?? `flavor '${flavor}' is not known to pass named contexts on`;
+    errors.push(new InputError("stack.named-contexts-unsupported", `Image '${image.name}' has named contexts, which flavor '${flavor}' cannot build: ${reason}`, {
+      location: at(toPointer(["images", image.name, "contexts"]), true),
+      hint: "use the podman or buildah flavor; or for a docker-image:// context write the image in the Dockerfile (COPY --from=REF, FROM REF), for a directory add its files with extra_files: { DEST: { source: DIR } }",
+    }));
+  }
+}

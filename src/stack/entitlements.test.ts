@@ -106,6 +106,6 @@ describe("coverage", () => {
   }
   test("checkFsEntitlements knows every path key of the stack schema (add a new one there too)", async () => {
     const { StackSchema } = await import("./schema.ts");
-    expect([...pathKeys(StackSchema)].sort()).toEqual(["context", "dockerfile", "dockerignore", "file", "flavors", "password_file", "source", "ssh"]);
+    expect([...pathKeys(StackSchema)].sort()).toEqual(["context", "contexts", "dockerfile", "dockerignore", "file", "flavors", "password_file", "source", "ssh"]);
   });
 });

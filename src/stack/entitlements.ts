@@ -12,6 +12,7 @@ import { realpathSync } from "node:fs";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { toPointer } from "./locate.ts";
+import { parseNamedContext } from "./named_contexts.ts";
 import type { StackFile } from "./schema.ts";
 import type { Locator } from "./schema_errors.ts";
 
@@ -89,6 +90,10 @@ export function checkFsEntitlements(stack: StackFile, file: string, allow: FsAll
     if (image.dockerignore !== undefined) check(p("dockerignore"), "dockerignore", resolve(dir, image.dockerignore));
     for (const [dest, spec] of Object.entries(image.extra_files ?? {})) {
       if ("source" in spec) check(p("extra_files", dest, "source"), "source", resolve(dir, spec.source));
+    }
+    for (const [key, text] of Object.entries(image.contexts ?? {})) {
+      const c = parseNamedContext(text, dir);
+      if ("type" in c && c.type === "dir") check(p("contexts", key), "contexts", c.path);
     }
   }
   return errors;

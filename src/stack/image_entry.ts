@@ -7,6 +7,7 @@
 import { Value } from "@sinclair/typebox/value";
 import type { ResolvedImage } from "./model.ts";
 import { ImageSchema, type ImageEntry } from "./schema.ts";
+import { joinFlagValues } from "./extra_flags.ts";
 
 export function imageFromEntry(name: string, entry: ImageEntry): ResolvedImage {
   const e = Value.Default(ImageSchema, Value.Clone(entry)) as ImageEntry;
@@ -20,7 +21,8 @@ export function imageFromEntry(name: string, entry: ImageEntry): ResolvedImage {
     dependsOn: e.depends_on!,
     noCache: e.no_cache!,
     pull: e.pull!,
-    extraFlags: e.extra_flags!,
+    // `--flag value` as two items becomes `--flag=value`; a stray item is resolve.ts's error.
+    extraFlags: joinFlagValues(e.extra_flags!).flags,
     // cache_from/cache_to are parsed (and located when wrong) by resolve.ts.
     cacheFrom: [],
     cacheTo: [],

@@ -6,7 +6,8 @@
  *   ${VAR:?message}   error with message when VAR is unset or empty
  *   $${…}  and  $$    a literal `${…}` / `$`
  * References to other images of the stack (`${images.NAME.ref}`) are kept as they are: they are
- * resolved at build time, once the image they name has been built.
+ * resolved at build time, once the image they name has been built. So are matrix variables
+ * (`${matrix.NAME}`): expand.ts replaces them per variant of a `matrix:` image.
  */
 
 export interface InterpolationProblem {
@@ -18,6 +19,7 @@ export interface InterpolationProblem {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IMAGE_REF = /^images\.[^}\s]+$/;
+const MATRIX_REF = /^matrix\.[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A `${images.…}` reference kept as it is, with the offset of its `$`. */
 export interface KeptImageRef {
@@ -62,6 +64,8 @@ export function interpolate(
     if (IMAGE_REF.test(body)) {
       out += input.slice(i, close + 1);
       imageRefs?.push({ offset: i, text: input.slice(i, close + 1) });
+    } else if (MATRIX_REF.test(body)) {
+      out += input.slice(i, close + 1);
     } else {
       out += expand(body, env, i, problems);
     }

@@ -5,9 +5,11 @@
 import { isPair, isScalar, isSeq, visit, type Document, type LineCounter, type Scalar } from "yaml";
 import { InputError } from "../errors.ts";
 import { interpolate, type InterpolationProblem, type KeptImageRef } from "./interpolate.ts";
-import { locateOffset, toPointer } from "./locate.ts";
+import { locateOffset, pointerSegments, toPointer } from "./locate.ts";
+import { EXTENSION_KEY } from "./normalize.ts";
 
-const BUILD_ARG = /^\/images\/[^/]+\/build_args\/[^/]+$/;
+/** Where `${images.NAME.…}` is resolved at build time: build args, and named contexts. */
+const BUILD_ARG = /^\/images\/[^/]+\/(build_args|contexts)\/[^/]+$/;
 
 export function interpolateDocument(
   doc: Document,
@@ -23,10 +25,11 @@ export function interpolateDocument(
       const refs: KeptImageRef[] = [];
       const value = interpolate(node.value, env, problems, refs);
       const pointer = pointerOf(path, node);
-      // Only build args are resolved at build time; anywhere else the reference would reach the engine as text.
-      if (!BUILD_ARG.test(pointer)) {
+      // Only build args and contexts are resolved at build time; anywhere else the reference would reach the engine as text.
+      // An `x-*` anchor may hold the build args of the images that merge it: its own place is no image key.
+      if (!BUILD_ARG.test(pointer) && !EXTENSION_KEY.test(pointerSegments(pointer)[0] ?? "")) {
         for (const r of refs) {
-          errors.push(new InputError("stack.image-ref-place", `Image reference '${r.text}' is resolved only in build_args`, {
+          errors.push(new InputError("stack.image-ref-place", `Image reference '${r.text}' is resolved only in build_args and contexts`, {
             location: locateOffset(lines, file, sourceOffset(node, r.offset), pointer),
             hint: "pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile; $${ writes a literal '${'",
           }));

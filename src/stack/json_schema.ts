@@ -7,6 +7,7 @@ import { AUTO_DESCRIPTION } from "../catalog/builtins.ts";
 import type { FlavorCatalog } from "../catalog/catalog.ts";
 import { portableFormats } from "./json_schema_formats.ts";
 import { configSchemaWithNodes } from "./nodes.ts";
+import { EXTENSION_KEY } from "./normalize.ts";
 import { ImageBuilderSchema, StackSchema } from "./schema.ts";
 
 export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown> {
@@ -35,14 +36,16 @@ export function stackJsonSchema(catalog: FlavorCatalog): Record<string, unknown>
 
 /**
  * Drops TypeBox symbols and imgb-only keywords so any JSON Schema validator accepts it (a
- * flavor's own formats become annotations: json_schema_formats.ts). An
- * editor sees the file before interpolation, so a value holding `${…}` passes a `pattern`.
+ * flavor's own formats become annotations: json_schema_formats.ts). An editor sees the file
+ * before interpolation, so a value holding `${…}` passes a `pattern`; and before `x-*` keys are
+ * dropped, so every mapping with fixed keys allows them.
  */
 function plain(schema: TSchema | unknown): Record<string, unknown> {
   return portableFormats(JSON.parse(
     JSON.stringify(schema, (k, v) => {
       if (k === "errorMessage") return undefined;
       if (k === "pattern" && typeof v === "string") return `(?:${v})|\\$\\{`;
+      if (v && typeof v === "object" && v.properties && v.additionalProperties === false && !v.patternProperties) v = { ...v, patternProperties: { [EXTENSION_KEY.source]: {} } };
       if (v && typeof v === "object" && Array.isArray(v.required) && v.properties) return withOptionalDefaults(v);
       return v;
     }),

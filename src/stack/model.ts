@@ -59,7 +59,15 @@ export interface ResolvedImage {
   /** Build secrets by id order: the image's own and the stack's defaults, the image's winning. */
   secrets: ResolvedSecret[];
   ssh: ResolvedSsh[];
+  /** Named extra build contexts (`COPY --from=NAME`), by name; absent when there are none. */
+  contexts?: Record<string, NamedContext>;
 }
+
+/**
+ * A named build context: a directory (absolute), an image reference (`docker-image://REF`), or
+ * another image of the stack, whose reference is known once it is built (`${images.NAME.ref}`).
+ */
+export type NamedContext = { type: "dir"; path: string } | { type: "image"; ref: string } | { type: "stack-image"; image: string };
 
 export interface ResolvedCredentials {
   username: string;
@@ -105,4 +113,8 @@ export interface ResolvedStack {
   /** Absolute paths of custom flavor source files listed in the stack. */
   flavorSources: string[];
   images: Record<string, ResolvedImage>;
+  /** `groups`, each with its images (groups and matrix definitions replaced); absent without groups. */
+  groups?: Record<string, string[]>;
+  /** The images each `matrix` definition became, by the definition's name; absent without matrix. */
+  matrix?: Record<string, string[]>;
 }

@@ -129,7 +129,8 @@ export function parseStack(file: string, text: string, errors: InputError[]): Pa
   }
   // uniqueKeys off: the package compares each new key with every earlier one (quadratic: a 1 MiB
   // mapping took seconds); duplicateKeys does the same check with a set per mapping.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
+  // merge: YAML 1.1 merge keys (`<<: *common`, `<<: [*a, *b]`), as docker compose files use them.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, merge: true, prettyErrors: false, keepSourceTokens: false, strict: true, customTags: (tags) => [yaml11Octal, ...tags] });
   const duplicates = duplicateKeys(doc, lines, file);
   errors.push(...duplicates);
   const at = new Set<number>();

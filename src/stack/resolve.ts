@@ -14,6 +14,8 @@ import { imageFromEntry } from "./image_entry.ts";
 import { parseCacheEntry } from "./cache_refs.ts";
 import { resolveSecrets, resolveSsh } from "./build_mounts.ts";
 import { closest } from "../suggest.ts";
+import { contextDependencies, parseNamedContext } from "./named_contexts.ts";
+import { joinFlagValues } from "./extra_flags.ts";
 import { toPointer } from "./locate.ts";
 import { MAX_NAME_LENGTH, registryUriProblem } from "./names.ts";
 
@@ -130,9 +132,28 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     else image.cacheTo.push(r.value);
   });
 
+  for (const stray of joinFlagValues(e.extra_flags ?? []).strays) {
+    err(p("extra_flags", stray.index), "stack.extra-flag", `Extra flag item '${stray.item}' is neither a flag nor the value of the flag before it`, "write --flag=value, or --flag and its value as two items one after the other");
+  }
+
+  for (const [key, text] of Object.entries(e.contexts ?? {})) {
+    const c = parseNamedContext(text, dir);
+    if ("problem" in c) err(p("contexts", key), "stack.named-context", c.problem, c.hint);
+    else if (c.type === "dir" && !isDir(c.path)) err(p("contexts", key), "stack.context-missing", `Context directory not found: '${c.path}'`, "paths are relative to the stack file");
+    else if (c.type === "stack-image" && c.image === name) err(p("contexts", key), "stack.self-dependency", `Image '${name}' refers to itself in '${text}'`);
+    else if (c.type === "stack-image" && !names.includes(c.image)) err(p("contexts", key), "stack.unknown-image", `Unknown image '${c.image}' in '${text}'`, suggestImage(c.image, names));
+    else (image.contexts ??= {})[key] = c;
+  }
+
   image.dependsOn.forEach((dep, i) => {
     if (dep === name) err(p("depends_on", i), "stack.self-dependency", `Image '${name}' depends on itself`);
     else if (!names.includes(dep)) err(p("depends_on", i), "stack.unknown-image", `Unknown image '${dep}' in depends_on`, suggestImage(dep, names));
+  });
+  misplacedImageRefs(e, [], (path, text) => {
+    const where = at(p(...path), false);
+    // Where interpolation saw it already (a value written in the image itself), it said so.
+    if (errors.some((x) => x.code === "stack.image-ref-place" && x.location?.file === where.file && x.location?.line === where.line)) return;
+    errors.push(new InputError("stack.image-ref-place", `Image reference '${text}' is resolved only in build_args and contexts`, { location: where, hint: "pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile" }));
   });
   for (const [k, v] of Object.entries(image.buildArgs)) {
     for (const m of v.matchAll(ANY_IMAGE_REF)) {
@@ -150,6 +171,18 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
   return image;
 }
 
+/**
+ * `${images.…}` anywhere but build_args and contexts, e.g. merged in from an `x-*` anchor (whose
+ * own place interpolation does not check): it would reach the engine as text.
+ */
+function misplacedImageRefs(value: unknown, path: (string | number)[], report: (path: (string | number)[], text: string) => void): void {
+  if (typeof value === "string") for (const m of value.matchAll(ANY_IMAGE_REF)) report(path, m[0]);
+  else if (Array.isArray(value)) value.forEach((v, i) => misplacedImageRefs(v, [...path, i], report));
+  else if (typeof value === "object" && value !== null) {
+    for (const [k, v] of Object.entries(value)) if (path.length || (k !== "build_args" && k !== "contexts")) misplacedImageRefs(v, [...path, k], report);
+  }
+}
+
 /** Secrets and ssh forwards (build_mounts.ts); a stack-level secret's error points at the stack's key. */
 function resolveBuildMounts(image: ResolvedImage, entry: ImageEntry, stack: StackFile, dir: string, at: Locator, errors: InputError[]): void {
   image.secrets = resolveSecrets(entry, stack, dir, (path, code, message, hint) => {
@@ -161,10 +194,11 @@ function resolveBuildMounts(image: ResolvedImage, entry: ImageEntry, stack: Stac
   image.ssh = resolveSsh(entry, dir);
 }
 
-/** Images referenced with ${images.NAME.ref} in build args are implicit dependencies. */
+/** Images referenced with ${images.NAME.ref} in build args and contexts are implicit dependencies. */
 export function dependenciesOf(image: ResolvedImage): string[] {
   const deps = new Set(image.dependsOn);
   for (const v of Object.values(image.buildArgs)) for (const m of v.matchAll(IMAGE_REF)) deps.add(m[1]!);
+  for (const d of contextDependencies(image.contexts)) deps.add(d);
   deps.delete(image.name);
   return [...deps];
 }

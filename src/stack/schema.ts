@@ -1,7 +1,8 @@
 /**
  * The stack file's schema, in TypeBox. It is the single source for validation, `imgb schema`
  * (JSON Schema for editors) and the docs: add a field here and it appears everywhere.
- * Keys are snake_case like ZenML's stack components; unknown keys are rejected everywhere.
+ * Keys are snake_case like ZenML's stack components; unknown keys are rejected everywhere, except
+ * compose's `x-*` extension keys, which are dropped before validation (normalize.ts).
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { IMAGE_NAME_PATTERN, REGISTRY_URI_PATTERN } from "./names.ts";
@@ -80,8 +81,32 @@ export const SshSchema = Type.Union(
   },
 );
 
+/** A matrix variable's name, as `${matrix.NAME}` writes it. */
+export const MATRIX_VARIABLE_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+/** A named build context's name, as `COPY --from=NAME` and `FROM NAME` write it. */
+export const CONTEXT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+
+/** bake's `inherits`, `matrix` and `name`: how one definition becomes images (expand.ts). Not inherited themselves. */
+export const InheritsSchema = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true })], {
+  description: "Images of this stack whose keys this one starts from, in order (bake's inherits): later ones and this image's own keys win; mappings (build_args, labels, annotations, extra_files, secrets, contexts) are merged entry by entry, lists and other values replaced.",
+  errorMessage: "Expected an image name or a list of image names",
+});
+
+export const MatrixSchema = Type.Record(
+  Type.String({ pattern: MATRIX_VARIABLE_PATTERN }),
+  Type.Array(ScalarString, { minItems: 1, uniqueItems: true }),
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: "Build this definition once per combination of these variables' values (bake's matrix), e.g. { py: ['3.11', '3.12'] }; `${matrix.py}` in any value is the combination's value. Each image is named by `name`, else IMAGE-VALUE[-VALUE…].",
+  },
+);
+
 export const ImageSchema = Type.Object(
   {
+    inherits: Type.Optional(InheritsSchema),
+    matrix: Type.Optional(MatrixSchema),
+    name: Type.Optional(Type.String({ minLength: 1, description: "With matrix: the name of each image it makes, e.g. app-py${matrix.py}; the names must differ. Default: IMAGE-VALUE[-VALUE…]." })),
     context: Type.Optional(Type.String({ minLength: 1, description: "Build context directory, relative to the stack file. Omit for a context made only of extra_files." })),
     dockerfile: Type.Optional(Type.String({ minLength: 1, description: "Dockerfile path, relative to the context directory (like docker build -f). Default: Dockerfile." })),
     dockerfile_inline: Type.Optional(Type.String({ minLength: 1, description: "The Dockerfile itself, written inline. Excludes `dockerfile`." })),
@@ -105,9 +130,15 @@ export const ImageSchema = Type.Object(
     cache_from: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Build cache to import, from a registry: a reference (REPO or REPO:TAG) or type=registry,ref=REF (--cache-from). Not part of the checksum: where to look for cache, not what to build." })),
     cache_to: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Where to export the build cache: a reference or type=registry,ref=REF (podman, buildah), or type=inline: the cache rides in the pushed image (docker BuildKit). Registry refs are not part of the checksum; inline is (it changes the image)." })),
     annotations: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ScalarString, { default: {}, description: "OCI annotations on the pushed manifest (and on the index of a multi-platform image), e.g. org.opencontainers.image.source." })),
-    extra_flags: Type.Optional(Type.Array(Type.String({ pattern: "^--[a-z][a-z0-9-]*(=.*)?$" }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`)." })),
+    extra_flags: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Engine-specific flags the flavor accepts (see `imgb flavor describe`): --flag, --flag=value, or --flag and value as two items." })),
     secrets: Type.Optional(SecretsSchema),
     ssh: Type.Optional(SshSchema),
+    contexts: Type.Optional(
+      Type.Record(Type.String({ pattern: CONTEXT_NAME_PATTERN }), Type.String({ minLength: 1 }), {
+        additionalProperties: false,
+        description: "Named extra build contexts (--build-context), used by `COPY --from=NAME` and `FROM NAME`: a directory relative to the stack file, docker-image://REF, or ${images.NAME.ref} (an image of this stack, built first).",
+      }),
+    ),
   },
   { ...strict, description: "One image to build." },
 );
@@ -153,6 +184,12 @@ export const StackSchema = Type.Object(
       }),
     ),
     images: Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), ImageSchema, { additionalProperties: false, minProperties: 1, description: "Images by name. The name is the repository path, e.g. app or team/app." }),
+    groups: Type.Optional(
+      Type.Record(Type.String({ pattern: IMAGE_NAME_PATTERN }), Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true }), {
+        additionalProperties: false,
+        description: "Named sets of images (bake's groups): `imgb build GROUP`. Members are images, matrix definitions (all their images) or other groups. The group `default` is built when no name is given.",
+      }),
+    ),
   },
   { ...strict, title: "imgb stack file", description: "A stack: an image builder, an optional registry, and the images to build." },
 );

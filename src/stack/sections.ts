@@ -21,7 +21,7 @@ export function brokenSections(errors: readonly InputError[]): Set<string> {
     else if (segs[0] === "images") out.add(segs.length > 1 ? toPointer(segs.slice(0, 2)) : "/images");
     // A bad `config` still names a flavor: its other checks (extra flags) go on.
     else if (segs[0] === "image_builder" && segs[1] === "config") out.add("/image_builder/config");
-    else if (["image_builder", "container_registry", "flavors", "version", "secrets"].includes(segs[0])) out.add(`/${segs[0]}`);
+    else if (["image_builder", "container_registry", "flavors", "version", "secrets", "groups"].includes(segs[0])) out.add(`/${segs[0]}`);
   }
   return out;
 }
@@ -35,6 +35,8 @@ export function brokenSections(errors: readonly InputError[]): Set<string> {
 const DETACHABLE_KEYS = new Set(["tags", "labels", "platforms", "build_args", "no_cache", "pull", "network", "target", "extra_flags", "depends_on", "secrets", "ssh"]);
 // Registry cache and annotations (issue #13, items 3 and 4): nothing else is derived from them either.
 for (const key of ["cache_from", "cache_to", "annotations"]) DETACHABLE_KEYS.add(key);
+// Named contexts: resolve.ts checks each one by itself.
+DETACHABLE_KEYS.add("contexts");
 
 export function withoutInvalidKeys(image: ImageEntry, name: string, broken: ReadonlySet<string>): ImageEntry {
   const out: Record<string, unknown> = { ...image };

@@ -178,7 +178,7 @@ export const corpus: BadStack[] = [
   { name: "invalid .dockerignore pattern", yaml: head + ok, files: { ...withDockerfile, ".dockerignore": "# ok\nnode_modules\nsrc/[a-\n" }, lines: [`.dockerignore:3: Invalid ignore pattern "src/[a-": unclosed character class [hint: Escape a literal "[", "]" or "\\" with a backslash]`] },
   { name: "invalid per-Dockerfile ignore pattern", yaml: head + ok + "    dockerfile: app.Dockerfile\n", files: { "app.Dockerfile": "FROM scratch\n", "app.Dockerfile.dockerignore": "!\n" }, lines: ['app.Dockerfile.dockerignore:1: Invalid ignore pattern "!": "!" alone excludes nothing [hint: Write the path to re-include after the "!", e.g. "!docs/README.md"]'] },
   { name: "extra_flags under flavor auto", yaml: ok + "    extra_flags: [--network=none]\n", files: withDockerfile, lines: ["4:5: Image 'app' has extra_flags, but flavor 'auto' does not say which engine gets them (at /images/app/extra_flags) [hint: extra flags are engine-specific: name the flavor (image_builder: { flavor: docker })]"] },
-  { name: "image reference outside build_args", yaml: head + ok + "    labels:\n      from: \"built on ${images.base.ref}\"\n  base:\n    context: .\n", files: withDockerfile, lines: [`7:23: Image reference '\${images.base.ref}' is resolved only in build_args (at /images/app/labels/from) [hint: pass it as a build arg (build_args: { BASE: "\${images.NAME.ref}" }) and use ARG BASE in the Dockerfile; $\${ writes a literal '\${']`] },
+  { name: "image reference outside build_args", yaml: head + ok + "    labels:\n      from: \"built on ${images.base.ref}\"\n  base:\n    context: .\n", files: withDockerfile, lines: [`7:23: Image reference '\${images.base.ref}' is resolved only in build_args and contexts (at /images/app/labels/from) [hint: pass it as a build arg (build_args: { BASE: "\${images.NAME.ref}" }) and use ARG BASE in the Dockerfile; $\${ writes a literal '\${']`] },
   { name: "extra file content of the wrong type: the variant's own error", yaml: head + ok + "    extra_files:\n      VERSION: { content: 1 }\n", files: withDockerfile, lines: ["7:27: Expected a string, got number 1 (at /images/app/extra_files/VERSION/content)"], schema: true },
   {
     name: "all errors at once: a config that is not a mapping still checks the flavor's extra flags",
@@ -186,7 +186,7 @@ export const corpus: BadStack[] = [
     files: withDockerfile,
     lines: [
       "3:11: Expected a mapping, got number 5 (at /image_builder/config)",
-      "7:19: Flavor 'docker' does not accept the extra flag '--squas' (at /images/app/extra_flags/0) [hint: did you mean '--squash'?]",
+      "7:19: Flavor 'docker' does not accept the extra flag '--squas' (at /images/app/extra_flags/0) [hint: did you mean '--squash'? (accepted: --squash --secret --ssh --add-host --shm-size --ulimit --cache-from --progress --iidfile --isolation --cgroup-parent)]",
     ],
   },
 ];

@@ -30,6 +30,22 @@ describe("imgb schema (validated by ajv)", () => {
       expect(ok ? [] : check.errors).toEqual([]);
     });
   }
+  test("accepts x-* keys, merge keys, groups, inherits, matrix and contexts", () => {
+    const value = parse(
+      [
+        "x-common: &common { context: ., labels: { team: core } }",
+        "image_builder: { flavor: podman, x-note: n, config: { x-tuning: 1 } }",
+        "groups: { default: [app, base] }",
+        "images:",
+        "  base: { <<: *common, x-comment: c, extra_flags: [--add-host, 'db:127.0.0.1'] }",
+        "  app: { inherits: base, matrix: { py: ['3.11', '3.12'] }, name: 'app-${matrix.py}', contexts: { assets: ./assets } }",
+      ].join("\n"),
+      { merge: true },
+    );
+    const ok = validate(value);
+    expect(ok ? [] : validate.errors).toEqual([]);
+    expect(validate(parse("images: { app: { x_typo: 1 } }"))).toBe(false);
+  });
   for (const c of corpus.filter((c) => c.schema)) {
     test(`rejects: ${c.name}`, () => {
       const text = typeof c.yaml === "function" ? String(c.yaml()) : c.yaml;
