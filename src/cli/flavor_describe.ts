@@ -43,7 +43,7 @@ export default defineCommand({
     }
     if (flavor.validate) lines.push("", "The flavor also checks the config itself (validate): imgb validate reports what it finds.");
     if (flavor.nodeKeys?.length) {
-      lines.push("", `Builder nodes: config.nodes: [{ name?, platforms?, ${flavor.nodeKeys.join("?, ")}? }, …] and config.emulation: allow | deny (docs/builder-nodes.md)`);
+      lines.push("", `Builder nodes: config.nodes: [{ name?, platforms?, ${flavor.nodeKeys.join("?, ")}? }, …] and config.emulation: allow | deny (README: Builder nodes)`);
     }
     if (flavor.extraFlags?.length) lines.push("", `Accepted extra_flags (--flag=value, or --flag and value as two items): ${flavor.extraFlags.join(" ")}`);
     io.out(lines.join("\n") + "\n");

@@ -17,6 +17,8 @@ export function interpolateDocument(
   file: string,
   env: Record<string, string | undefined>,
   errors: InputError[],
+  /** Filled with `file:line` of the scalars that write an image reference escaped (`$${images.…}`): literal text, not a misplaced reference. */
+  literalRefLines?: Set<string>,
 ): void {
   visit(doc, {
     Scalar(key, node, path) {
@@ -43,6 +45,7 @@ export function interpolateDocument(
           }),
         );
       }
+      if (literalRefLines && /\$\$\{images\./.test(node.value)) literalRefLines.add(`${file}:${locateOffset(lines, file, sourceOffset(node, 0), pointer).line}`);
       if (value !== node.value) node.value = value;
     },
   });

@@ -75,7 +75,8 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
 
   const parsed = parseStack(file, text, errors);
   if (!parsed) return fail();
-  interpolateDocument(parsed.doc, parsed.lines, file, options.env, errors);
+  const literalRefLines = new Set<string>();
+  interpolateDocument(parsed.doc, parsed.lines, file, options.env, errors, literalRefLines);
   const raw = toValue(parsed, errors);
   if (errors.some((e) => e.code.startsWith("yaml."))) return fail();
 
@@ -151,7 +152,7 @@ export async function loadStack(path: string | undefined, options: LoadOptions):
       config = undefined;
     }
   }
-  const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names);
+  const resolved = resolveStack(sound, file, dirname(file), flavorName, config ?? {}, at, errors, names, literalRefLines);
   if (Object.keys(expansion.matrix).length) resolved.matrix = expansion.matrix;
   if (stack.groups && !broken.has("/groups")) resolved.groups = resolveGroups(stack.groups, names, expansion.matrix, at, errors);
   checkContexts(resolved, imagesWithErrors(errors), at, errors);

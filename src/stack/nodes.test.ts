@@ -53,7 +53,7 @@ ${registry}${images}`);
     expect(stack.imageBuilder.nodes?.map((n) => [n.name, n.config.url ?? n.config.connection])).toEqual([["unix:///run/a.sock", "unix:///run/a.sock"], ["arm1", "arm1"]]);
     expect(stack.imageBuilder.emulation).toBe("deny");
     const single = await load(`image_builder: { flavor: docker, config: { host: "tcp://127.0.0.1:2375" } }\n${images}`);
-    expect(single.imageBuilder).toEqual({ flavor: "docker", config: { binary: "docker", builder: "buildkit", host: "tcp://127.0.0.1:2375" } });
+    expect(single.imageBuilder).toEqual({ flavor: "docker", config: { binary: "docker", builder: "auto", host: "tcp://127.0.0.1:2375" } });
   });
 
   test("several nodes without a registry are refused at the nodes key, with the reason", async () => {

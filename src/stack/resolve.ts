@@ -34,10 +34,12 @@ export function resolveStack(
   errors: InputError[],
   /** All image names of the file, when `value.images` holds only the schema-valid ones. */
   names: string[] = Object.keys(value.images),
+  /** `file:line` of values that write `$${images.…}`: literal text (interpolate_doc.ts). */
+  literalRefLines: ReadonlySet<string> = new Set(),
 ): ResolvedStack {
   const images: Record<string, ResolvedImage> = {};
   for (const [name, entry] of Object.entries(value.images)) {
-    images[name] = resolveImage(name, entry, dir, names, at, errors);
+    images[name] = resolveImage(name, entry, dir, names, at, errors, literalRefLines);
     resolveBuildMounts(images[name]!, entry, value, dir, at, errors);
   }
   findCycles(images, at, errors);
@@ -56,7 +58,7 @@ export function resolveStack(
   return stack;
 }
 
-function resolveImage(name: string, e: ImageEntry, dir: string, names: string[], at: Locator, errors: InputError[]): ResolvedImage {
+function resolveImage(name: string, e: ImageEntry, dir: string, names: string[], at: Locator, errors: InputError[], literalRefLines: ReadonlySet<string>): ResolvedImage {
   const p = (...s: (string | number)[]) => toPointer(["images", name, ...s]);
   const err = (ptr: string, code: string, message: string, hint?: string, key = false) =>
     errors.push(new InputError(code, message, { location: at(ptr, key), hint }));
@@ -153,6 +155,8 @@ function resolveImage(name: string, e: ImageEntry, dir: string, names: string[],
     const where = at(p(...path), false);
     // Where interpolation saw it already (a value written in the image itself), it said so.
     if (errors.some((x) => x.code === "stack.image-ref-place" && x.location?.file === where.file && x.location?.line === where.line)) return;
+    // Written `$${images.…}`: a literal '${', not a reference.
+    if (literalRefLines.has(`${where.file}:${where.line}`)) return;
     errors.push(new InputError("stack.image-ref-place", `Image reference '${text}' is resolved only in build_args and contexts`, { location: where, hint: "pass it as a build arg (build_args: { BASE: \"${images.NAME.ref}\" }) and use ARG BASE in the Dockerfile" }));
   });
   for (const [k, v] of Object.entries(image.buildArgs)) {

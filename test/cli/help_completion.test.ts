@@ -112,7 +112,7 @@ c imgb help fl
     expect(p.stderr.toString()).toBe("");
     expect(p.stdout.toString().trim().split("\n")).toEqual([
       "complete -F _imgb imgb",
-      "imgb bu|build",
+      "imgb bu|build builders",
       // Derived like the script: a flavor subcommand added to the table completes too.
       `imgb flavor |${Object.keys(commands).filter((n) => n.startsWith("flavor ")).map((n) => n.split(" ")[1]).join(" ")}`,
       "imgb flavor list --j|--json",
@@ -151,7 +151,7 @@ c imgb help fl
         expect(p.stderr.toString()).toBe("");
         return p.stdout.toString().trim().split("\n").map((l) => l.split("\t")[0]);
       };
-      expect(words("imgb bu")).toEqual(["build"]);
+      expect(words("imgb bu")).toEqual(["build", "builders"]);
       expect(words("imgb reuse ").sort()).toEqual(["list", "prune"]);
       expect(words("imgb build --progress ").sort()).toEqual(["auto", "json", "plain", "tty"]);
       expect(words("imgb build ").sort()).toEqual(["team/api", "web"]);
@@ -196,7 +196,7 @@ c imgb help fl
         Bun.spawnSync(["zsh", "-f", driver, out, script, line], { cwd: dir, env, stdout: "ignore", stderr: "ignore" });
         return existsSync(out) ? [...new Set(readFileSync(out, "utf8").trim().split("\n"))].sort() : [];
       };
-      expect(offered("imgb bu", 1)).toEqual(["build"]);
+      expect(offered("imgb bu", 1)).toEqual(["build", "builders"]);
       expect(offered("imgb reuse ", 2)).toEqual(["list", "prune"]);
       expect(offered("imgb build --progress ", 3)).toEqual(["auto", "json", "plain", "tty"]);
       expect(offered("imgb build --no-c", 4)).toEqual(["--no-cache"]);
