@@ -73,7 +73,7 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("imgb build (docke
     const bad = imgb(dir, ["build", "tow"]);
     const [badCode, badErr] = await Promise.all([bad.exited, new Response(bad.stderr).text()]);
     expect(badCode).toBe(2);
-    expect(badErr).toContain("Unknown image 'tow'");
+    expect(badErr).toContain("Unknown image or group 'tow'");
     expect(badErr).toContain("did you mean 'two'?");
   }, E2E_TIMEOUT);
 
