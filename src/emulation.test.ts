@@ -1,18 +1,20 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cleanupTempDirs, tempDir } from "../test/helpers/tmp.ts";
 import { canRun, emulationProblem, hostPlatform, isForeign, looksLikeExecFormatError, qemuHandler } from "./emulation.ts";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 const arm64 = { os: "linux", architecture: "arm64" };
 
 function binfmt(handlers: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "binfmt-"));
+  const dir = tempDir("binfmt-");
   writeFileSync(join(dir, "register"), "");
   for (const [name, body] of Object.entries(handlers)) writeFileSync(join(dir, name), body);
   return dir;
 }
+
+afterAll(cleanupTempDirs);
 
 describe("emulation", () => {
   test("host platform names", () => {
