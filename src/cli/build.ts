@@ -66,6 +66,7 @@ export default defineCommand({
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
     const hashes = store ? new StoreHashCache(store) : undefined;
+    const records = store && reuse !== "off" ? storeReuseCache(store) : undefined;
     let run: BuildRun;
     try {
       run = await runBuild(stack, flavor, {
@@ -74,7 +75,7 @@ export default defineCommand({
         env: io.env,
         jobs,
         failFast: o["fail-fast"],
-        reuse: store && reuse !== "off" ? storeReuseCache(store) : undefined,
+        reuse: records,
         registryReuse: reuse === "registry",
         hashes,
         flavorOrigin: origin,
@@ -82,6 +83,11 @@ export default defineCommand({
       });
     } finally {
       view.close();
+      try {
+        records?.flush?.();
+      } catch (e) {
+        io.err(`warning: builds not recorded for reuse: ${(e as Error).message}`);
+      }
       try {
         hashes?.flush();
       } catch (e) {

@@ -34,10 +34,27 @@ export interface ReuseCache {
   lookup(checksum: string): BuildRecord | undefined;
   record(record: BuildRecord): void;
   forget(checksum: string): void;
+  /** Write what was recorded and forgotten (a cache that writes at once has nothing to do). */
+  flush?(): void;
 }
 
+/**
+ * The store's build records, written in one transaction by `flush` (at the end of the run): a
+ * write is a few fsyncs, and a run that reuses eight images would spend more on them than on
+ * everything else. A run killed before the flush loses its records; the next run verifies and
+ * builds (or finds the registry's record) as if they had never been made.
+ */
 export function storeReuseCache(store: Store): ReuseCache {
-  return { lookup: (c) => store.getBuild(c), record: (r) => store.putBuild(r), forget: (c) => store.deleteBuild(c) };
+  const pending = new Map<string, BuildRecord | null>();
+  return {
+    lookup: (c) => (pending.has(c) ? (pending.get(c) ?? undefined) : store.getBuild(c)),
+    record: (r) => void pending.set(r.checksum, r),
+    forget: (c) => void pending.set(c, null),
+    flush: () => {
+      store.putBuilds([...pending].map(([checksum, r]) => r ?? { checksum }));
+      pending.clear();
+    },
+  };
 }
 
 /** Does the recorded build still exist where it was put? */

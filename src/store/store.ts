@@ -112,8 +112,12 @@ export class Store {
       db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
       db.exec("PRAGMA busy_timeout = 10000");
       if (!options.readonly) {
-        for (const s of SCHEMA) db.exec(s);
-        addMissingColumns(db);
+        // One transaction: a new store costs one commit (its fsyncs), not one per statement.
+        const fresh = db;
+        fresh.transaction(() => {
+          for (const s of SCHEMA) fresh.exec(s);
+          addMissingColumns(fresh);
+        })();
       }
       return new Store(path, db);
     } catch (e) {
@@ -201,6 +205,21 @@ export class Store {
       this.#db
         .query("INSERT OR REPLACE INTO builds (checksum, image, ref, digest, image_id, built_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .run(r.checksum, r.image, r.ref, r.digest ?? null, r.imageId ?? null, r.builtAt);
+    });
+  }
+
+  /** Records and deletions (`{checksum}` alone) of builds, in one transaction. */
+  putBuilds(changes: readonly (BuildRecord | { checksum: string })[]): void {
+    if (!changes.length) return;
+    this.#run("record the builds", () => {
+      const put = this.#db.query("INSERT OR REPLACE INTO builds (checksum, image, ref, digest, image_id, built_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      const del = this.#db.query("DELETE FROM builds WHERE checksum = ?1");
+      this.#db.transaction(() => {
+        for (const r of changes) {
+          if ("ref" in r) put.run(r.checksum, r.image, r.ref, r.digest ?? null, r.imageId ?? null, r.builtAt);
+          else del.run(r.checksum);
+        }
+      }).immediate();
     });
   }
 
