@@ -83,15 +83,23 @@ export default defineCommand({
       });
     } finally {
       view.close();
+      // Both in one commit (a commit is a few fsyncs).
+      const flush = () => {
+        try {
+          records?.flush?.();
+        } catch (e) {
+          io.err(`warning: builds not recorded for reuse: ${(e as Error).message}`);
+        }
+        try {
+          hashes?.flush();
+        } catch (e) {
+          io.err(`warning: file hashes not recorded: ${(e as Error).message}`);
+        }
+      };
       try {
-        records?.flush?.();
+        store?.batch(flush);
       } catch (e) {
-        io.err(`warning: builds not recorded for reuse: ${(e as Error).message}`);
-      }
-      try {
-        hashes?.flush();
-      } catch (e) {
-        io.err(`warning: file hashes not recorded: ${(e as Error).message}`);
+        io.err(`warning: builds and file hashes not recorded: ${(e as Error).message}`);
       }
       store?.close();
     }

@@ -208,6 +208,11 @@ export class Store {
     });
   }
 
+  /** Runs `fn` in one transaction: the writes inside (transactions themselves, then savepoints) cost one commit. */
+  batch(fn: () => void): void {
+    this.#run("update the store", () => this.#db.transaction(fn).immediate());
+  }
+
   /** Records and deletions (`{checksum}` alone) of builds, in one transaction. */
   putBuilds(changes: readonly (BuildRecord | { checksum: string })[]): void {
     if (!changes.length) return;
