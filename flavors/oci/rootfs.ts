@@ -11,8 +11,8 @@
 import { chmodSync, closeSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { RuntimeError, writeError } from "../../src/errors.ts";
-import { readTar, type TarHeader } from "../../src/image/tar_reader.ts";
-import { normalize } from "./tree.ts";
+import type { TarHeader } from "../../src/image/tar_reader.ts";
+import { normalize, readLayerBlob } from "./layer_entries.ts";
 
 const MAX_SYMLINKS = 40;
 
@@ -80,21 +80,10 @@ function isDir(abs: string): boolean {
 export async function extractLayer(root: string, blob: string): Promise<void> {
   const added = new Set<string>();
   const opaque: string[] = [];
-  await readTar(
-    Bun.file(blob).stream().pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>),
-    (h) => {
-      const path = normalize(h.path);
-      if (path === "") return undefined;
-      const base = posix.basename(path);
-      const parent = posix.dirname(path) === "." ? "" : posix.dirname(path);
-      if (base === ".wh..wh..opq") {
-        opaque.push(resolveInRoot(root, parent, true));
-        return undefined;
-      }
-      if (base.startsWith(".wh.")) {
-        removePath(hostPath(root, parent === "" ? base.slice(4) : `${parent}/${base.slice(4)}`));
-        return undefined;
-      }
+  await readLayerBlob(blob, {
+    opaque: (dir) => void opaque.push(resolveInRoot(root, dir, true)),
+    whiteout: (path) => removePath(hostPath(root, path)),
+    entry: (path, h) => {
       const rel = resolveInRoot(root, path);
       const abs = `${root}/${rel}`;
       added.add(rel);
@@ -105,8 +94,7 @@ export async function extractLayer(root: string, blob: string): Promise<void> {
         throw writeError(e, "the stage's file system (for RUN)", abs);
       }
     },
-    `Layer ${blob}`,
-  );
+  });
   // Opaque directories hide what lower layers had below them, not what this layer added.
   for (const dir of opaque) clearExcept(root, dir, added);
 }

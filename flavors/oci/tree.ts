@@ -8,11 +8,10 @@
  * TarWriter) proves it is still the file the checksum pass hashed.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { posix } from "node:path";
 import type { BuildContext } from "../../src/context/build_context.ts";
 import { readSnapshotFile, type FileIdentity } from "../../src/context/snapshot_file.ts";
 import { writeError } from "../../src/errors.ts";
-import { readTar } from "../../src/image/tar_reader.ts";
+import { normalize, readLayerBlob } from "./layer_entries.ts";
 
 export interface FsNode {
   type: "file" | "dir" | "symlink";
@@ -75,21 +74,10 @@ function readOwnFile(path: string, size: number): Uint8Array {
 export async function applyLayerBlob(tree: FileTree, blob: string, want: (path: string) => boolean, dir: string): Promise<void> {
   const added = new Set<string>();
   const opaque: string[] = [];
-  await readTar(
-    Bun.file(blob).stream().pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>),
-    (h) => {
-      const path = normalize(h.path);
-      if (path === "") return undefined;
-      const base = posix.basename(path);
-      const parent = posix.dirname(path) === "." ? "" : posix.dirname(path);
-      if (base === ".wh..wh..opq") {
-        opaque.push(parent);
-        return undefined;
-      }
-      if (base.startsWith(".wh.")) {
-        removeSubtree(tree, parent === "" ? base.slice(4) : `${parent}/${base.slice(4)}`);
-        return undefined;
-      }
+  await readLayerBlob(blob, {
+    opaque: (d) => void opaque.push(d),
+    whiteout: (path) => removeSubtree(tree, path),
+    entry: (path, h) => {
       added.add(path);
       const node: FsNode = { type: "file", mode: h.mode & 0o7777, size: h.size, uid: h.uid, gid: h.gid };
       if (h.type === "5") node.type = "dir";
@@ -123,18 +111,14 @@ export async function applyLayerBlob(tree: FileTree, blob: string, want: (path: 
         if (left === 0) closeSync(fd);
       };
     },
-    `Layer ${blob}`,
-  );
+  });
   // Opaque directories hide what lower layers had below them, not what this layer added.
   for (const d of opaque) for (const key of [...tree.keys()]) if (key.startsWith(`${d}/`) && !added.has(key)) tree.delete(key);
 }
 
 let extracted = 0;
 
-export function normalize(path: string): string {
-  const p = posix.normalize(`/${path}`).slice(1);
-  return p.endsWith("/") ? p.slice(0, -1) : p;
-}
+export { normalize };
 
 function removeSubtree(tree: FileTree, path: string): void {
   tree.delete(path);
