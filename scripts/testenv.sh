@@ -38,8 +38,9 @@ ARM64_BASE_IMAGE=imgb-test/busybox:arm64
 MULTIARCH_BASE=$REGISTRY_ADDR/imgb-test/busybox-multi:latest
 # Everything the suites run: the engines, the registry, htpasswd (apache2-utils), skopeo, curl;
 # python3 (tarfile round-trips), procps (ps), git (release version), setpriv (util-linux).
-# qemu-user-static + binfmt-support: RUN steps of foreign platforms (linux/arm64) under emulation.
-PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client openssh-server qemu-user-static binfmt-support)
+# qemu-user-static + binfmt-support: RUN steps of foreign platforms (linux/arm64) under emulation;
+# zsh, fish: the completion scripts are loaded into real shells.
+PACKAGES=(docker.io podman buildah docker-registry busybox-static apache2-utils skopeo curl python3 procps git util-linux openssh-client openssh-server qemu-user-static binfmt-support zsh fish)
 # Commands installed from PACKAGE only when missing from PATH (node/npm often come from elsewhere).
 COMMAND_PACKAGES=(npm:npm)
 # The Debian client: it matches the 20.10 daemon and has the BuildKit frontend built in.
