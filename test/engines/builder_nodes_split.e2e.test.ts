@@ -6,6 +6,8 @@
  * serves under each tag, /arch read out of each platform's layers with GNU tar, the metadata file
  * and the plan. Then the faults: the arm64 node down (emulation deny: the image fails naming the
  * platform, nothing under the tags), and an arm64 build that fails (the sibling stops, no tag).
+ * And the same split over two podman nodes (the service and the local podman): the index is
+ * imgb's, not the engine's.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,7 +16,7 @@ import { MANIFEST_ACCEPT, MediaType } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
-import { DOCKER2_HOST, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { DOCKER2_HOST, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -183,5 +185,35 @@ describe.skipIf(!(await requireEngine("docker", "docker2", "registry")))("builde
     expect(tags).not.toContain("latest");
     expect(tags).not.toContain("v1");
     expect(r.meta).toEqual({});
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("podman", "podman-service", "registry")))("builder nodes: one image split over two podman nodes", () => {
+  test("amd64 on the podman service, arm64 on the local podman: one index, each platform's /arch", async () => {
+    const dir = tempDir("imgb-split-podman-");
+    const ns = uniqueRepo("split-podman");
+    const repo = `${REGISTRY}/${ns}/app`;
+    writeTree(dir, {
+      "imgb.yaml": `image_builder:\n  flavor: podman\n  config:\n    nodes:\n      - { name: service, url: "${PODMAN_URL}", platforms: [linux/amd64] }\n      - { name: local, platforms: [linux/arm64] }\ncontainer_registry: { uri: ${REGISTRY}/${ns} }\nimages:\n  app: { context: ctx, network: none, platforms: [linux/amd64, linux/arm64] }\n`,
+      "ctx/Dockerfile": ARCH_DOCKERFILE,
+    });
+    const metaFile = join(tempDir("imgb-split-home-"), "meta.json");
+    try {
+      const r = await runImgb(["build", "--progress", "plain", "--metadata-file", metaFile], { cwd: dir, env: { IMGB_HOME: tempDir("imgb-split-home-"), NO_COLOR: "1" } });
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(summaryNode(r.stderr, "app")).toBe("service:linux/amd64,local:linux/arm64");
+      const index = await manifest(`${ns}/app`, "latest");
+      expect(`${repo}@${index.digest}`).toBe(r.stdout.trim());
+      const entries = Object.fromEntries((index.doc.manifests as { digest: string; platform: { os: string; architecture: string } }[]).map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest])) as Record<string, string>;
+      expect(Object.keys(entries)).toEqual(["linux/amd64", "linux/arm64"]);
+      expect((await fileInImage(`${ns}/app`, entries["linux/amd64"]!, "arch")).trim()).toBe("x86_64");
+      expect((await fileInImage(`${ns}/app`, entries["linux/arm64"]!, "arch")).trim()).toBe("aarch64");
+      const meta = JSON.parse(readFileSync(metaFile, "utf8")) as Meta;
+      expect(meta.app).toMatchObject({ platforms: entries, nodes: { "linux/amd64": "service", "linux/arm64": "local" } });
+    } finally {
+      const helpers = ["amd64", "arm64"].map((a) => `${repo}:imgb-platform-linux-${a}`);
+      Bun.spawnSync(["podman", "rmi", "-f", ...helpers], { stdout: "ignore", stderr: "ignore" });
+      Bun.spawnSync(["podman", "--url", PODMAN_URL, "rmi", "-f", ...helpers], { stdout: "ignore", stderr: "ignore" });
+    }
   }, E2E_TIMEOUT);
 });
