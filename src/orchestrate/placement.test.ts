@@ -55,7 +55,11 @@ describe("placement of a multi-platform image (split over nodes)", () => {
 
   test("a platform no live node serves natively: emulation when allowed, else why names it", () => {
     const armDown = new Map([["arm", "connection refused"]]);
-    expect(choose(both, [amd, arm], armDown, "allow")).toEqual({ split: [{ platform: "linux/amd64", nodes: [amd], native: true }, { platform: "linux/arm64", nodes: [amd], native: false }] });
+    // Only 'amd' is left for both: no split, the whole image there (arm64 emulated).
+    expect(choose(both, [amd, arm], armDown, "allow")).toEqual({ whole: [amd], native: false });
+    // Two amd64 nodes left: amd64 natively on either, arm64 emulated on either.
+    const amd2 = { name: "amd2", platforms: ["linux/amd64"] };
+    expect(choose(both, [amd, amd2, arm], armDown, "allow")).toEqual({ split: [{ platform: "linux/amd64", nodes: [amd, amd2], native: true }, { platform: "linux/arm64", nodes: [amd, amd2], native: false }] });
     const denied = choose(both, [amd, arm], armDown, "deny");
     expect(denied).toEqual({ why: expect.stringContaining("no builder node that is up builds linux/arm64 natively ('amd' builds linux/amd64; 'arm' is down (connection refused))") });
     expect((denied as { why: string }).why).toContain("emulation: allow");

@@ -54,7 +54,8 @@ export interface PlatformCandidates {
 /**
  * How an image may be placed: whole on one of `whole` (a node that serves every platform
  * natively wins: no split needed), else, with several platforms, split: each platform on one of
- * its own candidates. `why`: some platform has no node at all (the sentence names it).
+ * its own candidates (unless that is one node for all: whole there, emulating). `why`: some
+ * platform has no node at all (the sentence names it).
  */
 export type Choice = { whole: NodeSlot[]; native: boolean } | { split: PlatformCandidates[] } | { why: string };
 
@@ -68,6 +69,10 @@ export function choose(platforms: readonly string[], nodes: readonly NodeSlot[],
     if ("why" in c) return c;
     split.push({ platform, nodes: c.nodes, native: c.native });
   }
+  // Every platform to the same one node (the others down, emulation allowed): no split, the
+  // flavor's own multi-platform build there.
+  const used = new Set(split.flatMap((p) => p.nodes.map((n) => n.name)));
+  if (used.size === 1 && !("why" in whole)) return { whole: whole.nodes, native: whole.native };
   return { split };
 }
 

@@ -250,16 +250,39 @@ describe("schedule: a multi-platform task split over nodes", () => {
     expect(at("start y")).toBeGreaterThan(at("end app/linux/arm64"));
   });
 
-  test("slots: a split task starts only when every platform has a free slot (no half-started image)", async () => {
+  test("slots: a split task starts with the platforms that have a free slot; the others wait for theirs", async () => {
     const log: string[] = [];
     const plat: Record<string, string[]> = { x: ["linux/amd64"], app: both };
     await schedule(["x", "app"], () => [], async (n, signal, _node, parts) => {
       log.push(`start ${n}`);
-      if (parts) await parts.run(async () => void log.push("app part"));
+      if (parts) await parts.run(async (platform) => void log.push(`app ${platform}`));
       else await work(30, signal);
       log.push(`end ${n}`);
     }, { jobs: 1, nodes: [amd, arm], platforms: (n) => plat[n]! });
-    expect(log).toEqual(["start x", "end x", "start app", "app part", "app part", "end app"]);
+    const at = (s: string) => log.indexOf(s);
+    expect(at("start app")).toBeLessThan(at("end x"));
+    expect(at("app linux/arm64")).toBeLessThan(at("end x"));
+    expect(at("app linux/amd64")).toBeGreaterThan(at("end x")); // amd was x's until then
+  });
+
+  test("slots: two platforms whose only node is the same, --jobs 1: built one after the other (no deadlock)", async () => {
+    const amd386 = { name: "amd", platforms: ["linux/amd64", "linux/386"] };
+    const log: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const out = await schedule(["app"], () => [], async (_n, _s, _node, parts) => {
+      return (await parts!.run(async (platform, at, s) => {
+        if (at === "amd") peak = Math.max(peak, ++active);
+        log.push(`start ${platform}@${at}`);
+        await work(10, s);
+        log.push(`end ${platform}@${at}`);
+        if (at === "amd") active--;
+        return at;
+      })).join(",");
+    }, { jobs: 1, nodes: [amd386, arm], platforms: () => ["linux/amd64", "linux/386", "linux/arm64"] });
+    expect(out.get("app")).toMatchObject({ state: "done", value: "amd,amd,arm" });
+    expect(peak).toBe(1);
+    expect(log.indexOf("start linux/386@amd")).toBeGreaterThan(log.indexOf("end linux/amd64@amd"));
   });
 
   test("a part whose node goes down moves to another node serving its platform; the sibling part is not rerun", async () => {

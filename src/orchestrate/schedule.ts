@@ -7,9 +7,9 @@
  * with the reason. Generic and engine-free: `imgb build` uses it with one task per image.
  *
  * A task split over nodes (no node serves all its platforms natively, placement.ts `choose`)
- * holds one slot per platform, on that platform's node, from its start; its `run` gets `Parts`,
- * through which it runs one part per platform. A part's slot is freed as soon as the part
- * settles (its node takes other work while a slower sibling goes on); a part whose node is found
+ * holds one slot per platform, on that platform's node: from its start for the platforms that
+ * have one free then, the others once one is free; its `run` gets `Parts`, through which it
+ * runs one part per platform. A part's slot is freed as soon as the part settles (its node takes other work while a slower sibling goes on); a part whose node is found
  * down runs again on another node serving its platform, waiting for a free slot there; a part
  * that fails stops its siblings.
  */
@@ -126,25 +126,28 @@ export async function schedule<T>(
   };
 
   /**
-   * A slot for each platform of a split task, all or none (a task waits rather than starting
-   * with some of its platforms); the slots are held until the parts use them.
+   * A split task starts once some of its platforms have a free slot, held until their parts use
+   * it; the others get theirs when their part runs (a node serving two of its platforms with
+   * `--jobs 1` builds them one after the other: waiting for both slots at once would never end).
+   * Their placement until then is their first candidate.
    */
   const reserve = (n: string, split: readonly { platform: string; nodes: NodeSlot[]; native: boolean }[]): SplitTask | undefined => {
     const picked: Placement[] = [];
+    const held: string[] = [];
     for (const part of split) {
       const node = pickNode(part.nodes, busy, started, jobs);
-      if (!node) {
-        for (const p of picked) release(p.node);
-        return undefined;
+      if (node) {
+        take(node.name);
+        held.push(part.platform);
       }
-      take(node.name);
-      picked.push({ image: n, platform: part.platform, node: node.name, native: part.native });
+      picked.push({ image: n, platform: part.platform, node: (node ?? part.nodes[0]!).name, native: part.native });
     }
-    return splitTask(n, picked);
+    return held.length ? splitTask(n, picked, held) : undefined;
   };
 
   /** A slot for `platform` on a live node serving it, once one is free; no such node: NoNodeError. */
   const slotFor = async (n: string, platform: string, signal: AbortSignal): Promise<Placement> => {
+    const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     for (;;) {
       signal.throwIfAborted();
       const c = candidates([platform], nodes, down, emulation);
@@ -154,15 +157,14 @@ export async function schedule<T>(
         take(node.name);
         return { image: n, platform, node: node.name, native: c.native };
       }
-      const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       await Promise.race([freed.promise, aborted]);
     }
   };
 
-  const splitTask = (n: string, initial: Placement[]): SplitTask => {
+  const splitTask = (n: string, initial: Placement[], reserved: readonly string[]): SplitTask => {
     const placements = initial;
-    /** Platforms whose slot is held (reserved, or taken for a move) and not yet freed. */
-    const held = new Set(initial.map((p) => p.platform!));
+    /** Platforms whose slot is held (reserved, or taken when the part ran) and not yet freed. */
+    const held = new Set(reserved);
     const free = (platform: string) => {
       if (!held.delete(platform)) return;
       release(placements.find((p) => p.platform === platform)!.node);
