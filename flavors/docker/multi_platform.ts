@@ -28,7 +28,7 @@ import { RuntimeError } from "../../src/errors.ts";
 import { inRegistry, tagOf } from "../../src/image/name.ts";
 import { registryClient } from "../../src/image/remote/client.ts";
 import { platformManifest, putIndex } from "../../src/image/remote/create_index.ts";
-import { platformString, type Platform } from "../../src/platform.ts";
+import { platformHelperTag, platformString, type Platform } from "../../src/platform.ts";
 import { explainFailure } from "../_engine/failure.ts";
 import type { ImageReferences } from "../_engine/references.ts";
 import { parsePushDigest } from "./build_argv.ts";
@@ -36,10 +36,8 @@ import { normalizePlatform } from "./platform_args.ts";
 import { buildPlatform, type DockerRunner } from "./platform_build.ts";
 import { join } from "node:path";
 
-/** The helper tag a platform's manifest is pushed under (see the file comment). */
-export function platformHelperTag(p: Platform): string {
-  return `imgb-platform-${p.os}-${p.architecture}${p.variant ? `-${p.variant}` : ""}`;
-}
+/** The helper tag a platform's manifest is pushed under (see the file comment); shared with the builder nodes' split build. */
+export { platformHelperTag };
 
 export interface MultiPlatformBuild {
   imageName: string;

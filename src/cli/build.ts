@@ -166,10 +166,13 @@ class StoreHashCache implements FileHashCache {
 function summary(io: Io, run: BuildRun): void {
   if (io.jsonStderr) return summaryJson(io, run);
   const width = Math.max(5, ...run.order.map((n) => n.length));
-  // With builder nodes: which node built (or last tried) each image.
+  // With builder nodes: which node built (or last tried) each image; split over nodes: each platform's (`arm:linux/arm64,…`).
   const nodeOf = (name: string) => {
     const o = run.outcomes.get(name)!;
-    return o.state === "done" || o.state === "failed" ? (o.placements?.[0]?.node ?? "") : "";
+    if (o.state !== "done" && o.state !== "failed") return "";
+    const placed = o.placements ?? [];
+    if (new Set(placed.map((p) => p.node)).size > 1) return placed.map((p) => `${p.node}:${p.platform}`).join(",");
+    return placed[0]?.node ?? "";
   };
   const nodeWidth = run.nodes ? Math.max(4, ...run.order.map((n) => nodeOf(n).length)) : 0;
   const nodeCell = (text: string) => (run.nodes ? `${text.padEnd(nodeWidth)}  ` : "");
@@ -198,7 +201,7 @@ function summaryJson(io: Io, run: BuildRun): void {
 async function writeMetadata(path: string, results: ImageResult[]): Promise<void> {
   const doc: Record<string, unknown> = {};
   for (const r of results) {
-    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000, ...(r.node !== undefined ? { node: r.node } : {}) };
+    doc[r.image] = { ref: r.ref, digest: r.digest ?? null, imageId: r.imageId ?? null, ...(r.platforms ? { platforms: r.platforms } : {}), checksum: r.checksum, reused: r.reused, duration: r.durationMs / 1000, ...(r.node !== undefined ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) };
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {

@@ -16,6 +16,8 @@ export interface ImageResult {
   durationMs: number;
   /** The builder node that built or re-tagged it (a builder with `nodes` only). */
   node?: string;
+  /** An image split over builder nodes: platform -> the node that built it (then no `node`). */
+  nodes?: Record<string, string>;
 }
 
 export type BuildEvent =

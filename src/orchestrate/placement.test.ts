@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { candidates, pickNode, plannedPlacements } from "./placement.ts";
+import { candidates, choose, pickNode, plannedPlacements } from "./placement.ts";
 
 const amd = { name: "amd", platforms: ["linux/amd64"] };
 const arm = { name: "arm", platforms: ["linux/arm64"] };
@@ -35,5 +35,50 @@ describe("placement", () => {
     expect(plan.get("i2")).toEqual([{ image: "i2", platform: "linux/amd64", node: "amd2", native: true }]);
     expect(plan.get("i3")).toEqual([{ image: "i3", platform: "linux/amd64", node: "amd", native: true }]);
     expect(plan.get("r")).toEqual({ why: expect.stringContaining("builds linux/riscv64 natively") });
+  });
+});
+
+describe("placement of a multi-platform image (split over nodes)", () => {
+  const both = ["linux/amd64", "linux/arm64"];
+  const multi = { name: "multi", platforms: ["linux/amd64", "linux/arm64"] };
+
+  test("no node serves all natively: each platform to its native nodes", () => {
+    expect(choose(both, [amd, arm], new Map(), "deny")).toEqual({ split: [{ platform: "linux/amd64", nodes: [amd], native: true }, { platform: "linux/arm64", nodes: [arm], native: true }] });
+    // Even with emulation allowed: a native node per platform beats one node emulating the other.
+    expect(choose(both, [amd, arm], new Map(), "allow")).toEqual({ split: [{ platform: "linux/amd64", nodes: [amd], native: true }, { platform: "linux/arm64", nodes: [arm], native: true }] });
+  });
+
+  test("a node that serves all natively wins: no split", () => {
+    expect(choose(both, [amd, arm, multi], new Map(), "deny")).toEqual({ whole: [multi], native: true });
+    expect(choose(both, [amd, any], new Map(), "deny")).toEqual({ whole: [any], native: true });
+  });
+
+  test("a platform no live node serves natively: emulation when allowed, else why names it", () => {
+    const armDown = new Map([["arm", "connection refused"]]);
+    // Only 'amd' is left for both: no split, the whole image there (arm64 emulated).
+    expect(choose(both, [amd, arm], armDown, "allow")).toEqual({ whole: [amd], native: false });
+    // Two amd64 nodes left: amd64 natively on either, arm64 emulated on either.
+    const amd2 = { name: "amd2", platforms: ["linux/amd64"] };
+    expect(choose(both, [amd, amd2, arm], armDown, "allow")).toEqual({ split: [{ platform: "linux/amd64", nodes: [amd, amd2], native: true }, { platform: "linux/arm64", nodes: [amd, amd2], native: false }] });
+    const denied = choose(both, [amd, arm], armDown, "deny");
+    expect(denied).toEqual({ why: expect.stringContaining("no builder node that is up builds linux/arm64 natively ('amd' builds linux/amd64; 'arm' is down (connection refused))") });
+    expect((denied as { why: string }).why).toContain("emulation: allow");
+    expect(choose(both, [amd], new Map(), "deny")).toEqual({ why: expect.stringContaining("builds linux/arm64 natively") });
+  });
+
+  test("one platform keeps the old rules (whole, emulated when allowed)", () => {
+    expect(choose(["linux/arm64"], [amd], new Map(), "allow")).toEqual({ whole: [amd], native: false });
+    expect(choose(["linux/arm64"], [amd], new Map(), "deny")).toEqual({ why: expect.stringContaining("builds linux/arm64 natively") });
+  });
+
+  test("the plan shows the node of each platform, spreading platforms like images", () => {
+    const p = { app: both, solo: ["linux/amd64"] } as Record<string, string[]>;
+    const amd2 = { name: "amd2", platforms: ["linux/amd64"] };
+    const plan = plannedPlacements(Object.keys(p), (i) => p[i]!, [amd, amd2, arm], new Map(), "deny");
+    expect(plan.get("app")).toEqual([
+      { image: "app", platform: "linux/amd64", node: "amd", native: true },
+      { image: "app", platform: "linux/arm64", node: "arm", native: true },
+    ]);
+    expect(plan.get("solo")).toEqual([{ image: "solo", platform: "linux/amd64", node: "amd2", native: true }]);
   });
 });

@@ -34,7 +34,7 @@ export interface PlanEntry {
   why?: string[];
   /** With builder nodes: the node the image is planned on (null: no node can build it, see `nodeWhy`). */
   node?: string | null;
-  /** The planned node per platform (the scheduler's unit; today one node per image). */
+  /** The planned node per platform (the scheduler's unit: a split image has a node per platform; `node` is the first's). */
   placements?: Placement[];
   nodeWhy?: string;
 }

@@ -22,7 +22,8 @@ import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
 import { retag, canRetag } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
-import { closure, NoNodeError, schedule, type Outcome } from "./schedule.ts";
+import { closure, NoNodeError, schedule, type Outcome, type Parts } from "./schedule.ts";
+import { buildSplit } from "./split_platforms.ts";
 import { engineNodes, hasNodes, NodeDownError, nodePlacement, probeNode, probeNodes, refuseAllDown, type NodeStatus } from "./nodes.ts";
 import type { BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
@@ -93,21 +94,34 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const outcomes = await schedule(
     order,
     deps,
-    async (name, signal, node) => {
+    async (name, signal, node, parts) => {
+      // A node found down mid-build: a NodeDownError (the scheduler moves the build elsewhere).
+      const downError = async (at: string, e: unknown) => {
+        const now = await probeNode(flavor, nodes.find((n) => n.name === at)!, blame).catch(() => undefined);
+        return now && !now.up ? new NodeDownError(at, now.reason ?? "down", e) : undefined;
+      };
+      // Split over nodes: each part's own node decides about itself (Parts.run moves it).
+      let inParts = false;
+      const split: Split | undefined = parts && {
+        parts: { placements: parts.placements, run: (fn) => ((inParts = true), parts.run(fn)) },
+        builderFor: (at, prefix, partSignal) =>
+          new Builder(configOf(at), { log: (line) => options.events({ type: "log", image: name, line: `${prefix}${line}` }), signal: partSignal, report: () => {} }),
+        nodeDown: downError,
+      };
       try {
-        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared, configOf(node));
-        if (multi) result.node = node;
+        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared, configOf(node), split);
+        if (multi && !result.nodes) result.node = node;
         done.set(name, result);
         options.events({ type: "done", image: name, result });
         return result;
       } catch (e) {
         // A node that went down mid-build: the image moves to another node, it has not failed.
-        if (multi && !signal.aborted) {
-          const now = await probeNode(flavor, nodes.find((n) => n.name === node)!, blame).catch(() => undefined);
-          if (now && !now.up) throw new NodeDownError(node, now.reason ?? "down", e);
+        if (multi && !signal.aborted && !inParts) {
+          const down = await downError(node, e);
+          if (down) throw down;
         }
-        // Reported as it happens, not at the end; a cancellation is reported below.
-        if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
+        // Reported as it happens, not at the end; a cancellation and no node left are reported below.
+        if (!signal.aborted && !(e instanceof NoNodeError)) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
         throw e;
       }
     },
@@ -115,7 +129,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
       jobs: options.jobs,
       failFast: options.failFast,
       signal: options.signal,
-      onStart: (image, node) => options.events(node === undefined ? { type: "start", image } : { type: "start", image, node }),
+      onStart: (image, node, parts) => options.events(node === undefined ? { type: "start", image } : { type: "start", image, node: parts ? parts.map((p) => `${p.node} (${p.platform})`).join(", ") : node }),
       ...(statuses
         ? {
             ...nodePlacement(stack, statuses),
@@ -139,6 +153,13 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   return statuses ? { order, outcomes, nodes: statuses } : { order, outcomes };
 }
 
+/** An image split over builder nodes: its parts, and a builder per node (split_platforms.ts). */
+interface Split {
+  parts: Parts;
+  builderFor(node: string, prefix: string, signal: AbortSignal): BaseImageBuilder;
+  nodeDown(node: string, error: unknown): Promise<Error | undefined>;
+}
+
 /** What the images of one run share. */
 interface Shared {
   flavor: Flavor;
@@ -158,6 +179,7 @@ async function buildOne(
   blame: ReturnType<typeof userCode>,
   shared: Shared,
   config: Record<string, unknown>,
+  split?: Split,
 ): Promise<ImageResult> {
   const started = performance.now();
   const facts: BuildReport = {};
@@ -212,12 +234,31 @@ async function buildOne(
     }
   }
   options.events({ type: "step", image: name, step: "build" });
+  if (split) {
+    const built = await buildSplit({
+      image: name,
+      prepared,
+      registry,
+      parts: split.parts,
+      signal,
+      log: (line) => options.events({ type: "log", image: name, line }),
+      builderFor: split.builderFor,
+      build: (b, imageName, o) => blame(`building '${name}'`, () => b.build(imageName, prepared.context, optionsForContract(contractVersion, o, prepared.context.dockerfile), registry)),
+      nodeDown: split.nodeDown,
+    });
+    return recorded({ image: name, ref: built.ref, digest: built.digest, platforms: built.platforms, nodes: built.nodes, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal);
+  }
   const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, optionsForContract(contractVersion, prepared.options, prepared.context.dockerfile), registry));
-  const result: ImageResult = { image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() };
+  return recorded({ image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal);
+}
+
+/** A build's result, recorded for reuse here and, when it is portable and pushed, in the registry. */
+async function recorded(result: ImageResult, repository: string, portable: boolean, registry: ContainerRegistry | undefined, options: RunBuildOptions, signal: AbortSignal): Promise<ImageResult> {
+  const { image: name, ref } = result;
   options.reuse?.record({ checksum: result.checksum, image: name, ref, digest: result.digest, imageId: result.imageId, builtAt: new Date().toISOString() });
   if (portable && result.digest && ref.includes("@sha256:")) {
     // The image is pushed; the record is an extra: failing to write it fails nothing.
-    await writeRecord(registry!, repository, result.digest, prepared.checksum, signal).catch((e: unknown) => {
+    await writeRecord(registry!, repository, result.digest, result.checksum, signal).catch((e: unknown) => {
       if (signal.aborted) throw e;
       options.events({ type: "warning", image: name, message: `not recorded in the registry for other machines: ${(e as Error).message}` });
     });

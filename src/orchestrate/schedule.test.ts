@@ -187,3 +187,163 @@ describe("schedule over builder nodes", () => {
     expect((out.get("t1") as { error: Error }).error.message).toContain("no builder node is up");
   });
 });
+
+describe("schedule: a multi-platform task split over nodes", () => {
+  const amd = { name: "amd", platforms: ["linux/amd64"] };
+  const arm = { name: "arm", platforms: ["linux/arm64"] };
+  const both = ["linux/amd64", "linux/arm64"];
+  /** Waits `ms`, or rejects when `signal` aborts. */
+  const work = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => (clearTimeout(t), reject(new DOMException("aborted", "AbortError"))), { once: true });
+    });
+
+  test("each platform runs on its native node; the outcome places each; a whole task gets no parts", async () => {
+    const ran: string[] = [];
+    const out = await schedule(["app", "solo"], () => [], async (n, _s, node, parts) => {
+      if (!parts) return `${n}@${node}`;
+      const r = await parts.run(async (platform, at) => (ran.push(`${platform}@${at}`), `${platform}@${at}`));
+      return r.join(" ");
+    }, { jobs: 2, nodes: [amd, arm], platforms: (n) => (n === "app" ? both : ["linux/amd64"]) });
+    expect(out.get("app")).toEqual({
+      state: "done",
+      value: "linux/amd64@amd linux/arm64@arm",
+      placements: [{ image: "app", platform: "linux/amd64", node: "amd", native: true }, { image: "app", platform: "linux/arm64", node: "arm", native: true }],
+    });
+    expect(ran.sort()).toEqual(["linux/amd64@amd", "linux/arm64@arm"]);
+    expect(out.get("solo")).toMatchObject({ state: "done", value: "solo@amd" });
+  });
+
+  test("slots: the split task holds one per node from its start, each freed when its part settles", async () => {
+    const log: string[] = [];
+    const active = new Map<string, number>();
+    let over = false;
+    const enter = (node: string) => {
+      active.set(node, (active.get(node) ?? 0) + 1);
+      if (active.get(node)! > 1) over = true;
+    };
+    const leave = (node: string) => active.set(node, active.get(node)! - 1);
+    const plat: Record<string, string[]> = { app: both, x: ["linux/amd64"], y: ["linux/arm64"] };
+    await schedule(["app", "x", "y"], () => [], async (n, signal, node, parts) => {
+      if (parts) {
+        await parts.run(async (platform, at, s) => {
+          enter(at);
+          log.push(`start app/${platform}`);
+          await work(platform === "linux/amd64" ? 10 : 80, s);
+          log.push(`end app/${platform}`);
+          leave(at);
+        });
+        return;
+      }
+      enter(node);
+      log.push(`start ${n}`);
+      await work(10, signal);
+      log.push(`end ${n}`);
+      leave(node);
+    }, { jobs: 1, nodes: [amd, arm], platforms: (n) => plat[n]! });
+    expect(over).toBe(false); // never two builds on a node with --jobs 1
+    const at = (s: string) => log.indexOf(s);
+    // x (amd) starts once app's amd part is done, while its arm part still runs; y waits for the arm part.
+    expect(at("start x")).toBeGreaterThan(at("end app/linux/amd64"));
+    expect(at("start x")).toBeLessThan(at("end app/linux/arm64"));
+    expect(at("start y")).toBeGreaterThan(at("end app/linux/arm64"));
+  });
+
+  test("slots: a split task starts with the platforms that have a free slot; the others wait for theirs", async () => {
+    const log: string[] = [];
+    const plat: Record<string, string[]> = { x: ["linux/amd64"], app: both };
+    await schedule(["x", "app"], () => [], async (n, signal, _node, parts) => {
+      log.push(`start ${n}`);
+      if (parts) await parts.run(async (platform) => void log.push(`app ${platform}`));
+      else await work(30, signal);
+      log.push(`end ${n}`);
+    }, { jobs: 1, nodes: [amd, arm], platforms: (n) => plat[n]! });
+    const at = (s: string) => log.indexOf(s);
+    expect(at("start app")).toBeLessThan(at("end x"));
+    expect(at("app linux/arm64")).toBeLessThan(at("end x"));
+    expect(at("app linux/amd64")).toBeGreaterThan(at("end x")); // amd was x's until then
+  });
+
+  test("slots: two platforms whose only node is the same, --jobs 1: built one after the other (no deadlock)", async () => {
+    const amd386 = { name: "amd", platforms: ["linux/amd64", "linux/386"] };
+    const log: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const out = await schedule(["app"], () => [], async (_n, _s, _node, parts) => {
+      return (await parts!.run(async (platform, at, s) => {
+        if (at === "amd") peak = Math.max(peak, ++active);
+        log.push(`start ${platform}@${at}`);
+        await work(10, s);
+        log.push(`end ${platform}@${at}`);
+        if (at === "amd") active--;
+        return at;
+      })).join(",");
+    }, { jobs: 1, nodes: [amd386, arm], platforms: () => ["linux/amd64", "linux/386", "linux/arm64"] });
+    expect(out.get("app")).toMatchObject({ state: "done", value: "amd,amd,arm" });
+    expect(peak).toBe(1);
+    expect(log.indexOf("start linux/386@amd")).toBeGreaterThan(log.indexOf("end linux/amd64@amd"));
+  });
+
+  test("a part whose node goes down moves to another node serving its platform; the sibling part is not rerun", async () => {
+    const arm2 = { name: "arm2", platforms: ["linux/arm64"] };
+    const runs: string[] = [];
+    const downs: string[] = [];
+    const out = await schedule(["app"], () => [], async (_n, _s, _node, parts) => {
+      return (await parts!.run(async (platform, at) => {
+        runs.push(`${platform}@${at}`);
+        if (at === "arm") throw new Error("connection reset");
+        return at;
+      })).join(",");
+    }, {
+      jobs: 1,
+      nodes: [amd, arm, arm2],
+      platforms: () => both,
+      nodeDown: async (node) => (node === "arm" ? "daemon gone" : undefined),
+      onNodeDown: (node, reason, moved, platform) => downs.push(`${node}: ${reason}: ${moved} ${platform}`),
+    });
+    expect(out.get("app")).toMatchObject({ state: "done", value: "amd,arm2", placements: [{ platform: "linux/amd64", node: "amd" }, { platform: "linux/arm64", node: "arm2" }] });
+    expect(downs).toEqual(["arm: daemon gone: app linux/arm64"]);
+    expect(runs.sort()).toEqual(["linux/amd64@amd", "linux/arm64@arm", "linux/arm64@arm2"]);
+  });
+
+  test("the only node of a platform goes down mid-build: the image fails naming the platform, the sibling is cancelled", async () => {
+    let siblingAborted = false;
+    const out = await schedule(["app", "other"], () => [], async (n, signal, _node, parts) => {
+      if (!parts) return (await work(5, signal), n);
+      return (await parts.run(async (platform, _at, s) => {
+        if (platform === "linux/arm64") {
+          await work(5, s);
+          throw new Error("ssh: connection closed");
+        }
+        try {
+          await work(1000, s);
+        } catch (e) {
+          siblingAborted = true;
+          throw e;
+        }
+      })).join();
+    }, { jobs: 1, nodes: [amd, arm], platforms: (n) => (n === "app" ? both : ["linux/amd64"]), nodeDown: async (node) => (node === "arm" ? "not reachable" : undefined) });
+    const o = out.get("app") as { state: string; error: Error };
+    expect(o.state).toBe("failed");
+    expect(o.error).toBeInstanceOf(NoNodeError);
+    expect(o.error.message).toContain("Cannot build 'app' for linux/arm64: no builder node that is up builds linux/arm64 natively ('amd' builds linux/amd64; 'arm' is down (not reachable))");
+    expect(siblingAborted).toBe(true);
+    expect(out.get("other")).toMatchObject({ state: "done", value: "other" });
+  });
+
+  test("a part that fails on a node that is up fails the image (not moved) and stops its sibling", async () => {
+    let siblingAborted = false;
+    const calls: string[] = [];
+    const out = await schedule(["app"], () => [], async (_n, _s, _node, parts) => {
+      return (await parts!.run(async (platform, at, s) => {
+        calls.push(`${platform}@${at}`);
+        if (platform === "linux/arm64") throw new Error("RUN false: exit 1");
+        await work(1000, s).catch((e) => ((siblingAborted = true), Promise.reject(e)));
+      })).join();
+    }, { jobs: 1, nodes: [amd, arm], platforms: () => both, nodeDown: async () => undefined });
+    expect(out.get("app")).toMatchObject({ state: "failed", error: new Error("RUN false: exit 1"), placements: [{ node: "amd" }, { node: "arm" }] });
+    expect(siblingAborted).toBe(true);
+    expect(calls.sort()).toEqual(["linux/amd64@amd", "linux/arm64@arm"]);
+  });
+});

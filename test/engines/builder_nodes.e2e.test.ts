@@ -3,8 +3,9 @@
  * daemons (the second one over tcp:// and over ssh:// through the test sshd), work found on both
  * in each daemon's own image list; a dependent image (`${images.X.ref}`) built on the node that
  * did not build its base, through the registry; a test-owned third dockerd killed mid-stack,
- * whose work moves to the other node; every node down as one clear error; `imgb builders` and
- * the planned node of `imgb print`.
+ * whose work moves to the other node (and, for an image split over nodes, the one platform whose
+ * node died: builder_nodes_split.e2e.test.ts has the split itself); every node down as one clear
+ * error; `imgb builders` and the planned node of `imgb print`.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -278,6 +279,44 @@ describe.skipIf(!(await requireEngine("docker", "registry")))("builder nodes: a 
     // Everything that finished after the kill did so on 'one': at least the image cut off.
     expect(Object.values(where).filter((n) => n === "one").length).toBeGreaterThanOrEqual(4);
     expect((await reposOn(DOCKER_HOST, names)).length).toBe(Object.values(where).filter((n) => n === "one").length);
+  }, E2E_TIMEOUT);
+});
+
+describe.skipIf(!(await requireEngine("docker", "docker2", "registry")))("builder nodes: one platform of a split image, its node killed mid-build", () => {
+  const fourth = new TestDaemon();
+  afterAll(() => fourth.remove());
+
+  test("the arm64 part moves to the other arm64 node; the amd64 part is not rebuilt; one index", async () => {
+    await fourth.start();
+    const app = uniqueRepo("nodes-split-kill");
+    made.push(app);
+    const repo = `${REGISTRY}/${app}`;
+    // Both 'four' (this suite's own daemon, listed first: it gets the arm64 part) and 'two' declare linux/arm64.
+    const nodes = [{ name: "one", host: DOCKER_HOST, extra: "platforms: [linux/amd64]" }, { name: "four", host: fourth.host, extra: "platforms: [linux/arm64]" }, { name: "two", host: DOCKER2_TCP, extra: "platforms: [linux/arm64]" }];
+    const dir = stack(nodes, { [app]: "{ context: ., network: none, platforms: [linux/amd64, linux/arm64] }" }, { Dockerfile: `FROM ${MULTIARCH_BASE}\nRUN uname -m > /arch && sleep 4\n` });
+    const metaFile = join(home(), "meta.json");
+    let killed = false;
+    const r = await runImgb(["build", "--progress", "plain", "--metadata-file", metaFile], {
+      cwd: dir,
+      env: { IMGB_HOME: home(), NO_COLOR: "1" },
+      onStderr: (soFar) => {
+        if (!killed && /\[linux\/arm64 on four\] .*RUN uname/.test(soFar)) {
+          killed = true;
+          setTimeout(() => fourth.kill(), 500);
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stderr).toMatch(/builder node 'four' went down \(The Docker daemon at unix:\/\/\S+ is not reachable.*\): moving the build to another node/);
+    expect(r.stderr).not.toContain("[linux/amd64 on two]");
+    expect(r.stderr.match(/\[linux\/amd64 on one\] pushed /g)?.length).toBe(1);
+    expect(r.stderr.match(/\[linux\/arm64 on two\] pushed /g)?.length).toBe(1);
+    const meta = JSON.parse(readFileSync(metaFile, "utf8"))[app] as { ref: string; platforms: Record<string, string>; nodes: Record<string, string> };
+    expect(meta.nodes).toEqual({ "linux/amd64": "one", "linux/arm64": "two" });
+    expect(Object.keys(meta.platforms)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(meta.ref).toBe(r.stdout.trim());
+    expect(await docker(DOCKER2_HOST, ["image", "inspect", "--format", "{{.Architecture}}", `${repo}:imgb-platform-linux-arm64`])).toBe("arm64");
   }, E2E_TIMEOUT);
 });
 
