@@ -37,7 +37,7 @@ export interface RunBuildOptions {
   signal: AbortSignal;
   /** Where `password_env` is looked up. */
   env: Record<string, string | undefined>;
-  /** Images built at once. */
+  /** Images built at once (per node with builder nodes; with one engine, only builds take a slot: engine_gate.ts). */
   jobs: number;
   /** Stop everything at the first failure. */
   failFast?: boolean;
