@@ -132,6 +132,8 @@ const head = async (host: string) => {
   }
   return (performance.now() - t0) / 20;
 };
+await head(upstream); // warm: connections open on both sides
+await head(registry);
 const direct = await head(upstream);
 const viaProxy = await head(registry);
 console.log(`counting proxy adds ${(viaProxy - direct).toFixed(1)} ms per request (${viaProxy.toFixed(1)} vs ${direct.toFixed(1)} ms direct)`);
