@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { RuntimeError } from "../errors.ts";
-import { EngineGate, gatedBuilder, Slots } from "./engine_gate.ts";
+import { EngineGate, engineGateOf, gatedBuilder, Slots } from "./engine_gate.ts";
+import { stillExists } from "./reuse.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -151,5 +152,26 @@ describe("gatedBuilder", () => {
     }
     const Gated = gatedBuilder(NoTag, { gate: new EngineGate(async () => {}), builds: new Slots(1) });
     expect(new Gated({}, { log() {}, signal: new AbortController().signal, report() {} }).tagImage).toBeUndefined();
+  });
+
+  test("a local record whose image the engine does not find is forgotten only once the engine answered its probe", async () => {
+    class Empty extends BaseImageBuilder<Record<string, unknown>> {
+      async build(): Promise<string> {
+        return "x";
+      }
+      override async localImageId(): Promise<string | undefined> {
+        return undefined; // what a docker builder says when its daemon is not there, too
+      }
+    }
+    const env = { log() {}, signal: new AbortController().signal, report() {} };
+    const rec = { checksum: "sha256:c", image: "app", ref: "app:latest", imageId: "sha256:i", builtAt: "now" };
+    const down = new RuntimeError("build.engine-unavailable", "down");
+    const Down = gatedBuilder(Empty, { gate: new EngineGate(async () => Promise.reject(down)), builds: new Slots(1) });
+    expect(await stillExists(rec, new Down({}, env), undefined, env.signal).catch((e: unknown) => e)).toBe(down);
+    const Up = gatedBuilder(Empty, { gate: new EngineGate(async () => {}), builds: new Slots(1) });
+    const up = new Up({}, env);
+    expect(await stillExists(rec, up, undefined, env.signal)).toBe(false);
+    expect(engineGateOf(up)?.probed).toBe(true);
+    expect(engineGateOf(new Empty({}, env))).toBeUndefined();
   });
 });

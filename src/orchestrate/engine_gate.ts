@@ -75,6 +75,13 @@ export class Slots {
   }
 }
 
+const GATE = Symbol("imgb.engineGate");
+
+/** The gate in front of `builder`'s engine, when it is a gated builder's. */
+export function engineGateOf(builder: object): EngineGate | undefined {
+  return (builder as { [GATE]?: EngineGate })[GATE];
+}
+
 export interface EngineHooks {
   gate: EngineGate;
   /** Engine builds at once (`--jobs`). */
@@ -86,12 +93,14 @@ export interface EngineHooks {
 /**
  * `Builder` with its engine calls behind the gate: `build` (which also takes a build slot) and
  * `tagImage`. The flavor's class is subclassed, not wrapped, so everything else about it (its
- * build context class, `localImageId`, statics) is the flavor's own.
+ * build context class, `localImageId`, statics) is the flavor's own. `engineGateOf` finds the
+ * gate (reuse.ts asks the engine before it forgets a local record whose image it did not find).
  */
 export function gatedBuilder(Builder: ImageBuilderClass<TObject>, hooks: EngineHooks): ImageBuilderClass<TObject> {
   const build = Builder.prototype.build;
   const tagImage = Builder.prototype.tagImage;
   const Gated = class extends Builder {
+    readonly [GATE] = hooks.gate;
     override async build(...args: Parameters<typeof build>): Promise<string> {
       await hooks.gate.open();
       try {
