@@ -139,4 +139,9 @@ const viaProxy = await head(registry);
 console.log(`counting proxy adds ${(viaProxy - direct).toFixed(1)} ms per request (${viaProxy.toFixed(1)} vs ${direct.toFixed(1)} ms direct)`);
 console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(", ")}`);
 proxy.stop(true);
-if (!values.keep) rmSync(root, { recursive: true, force: true });
+if (!values.keep) {
+  rmSync(root, { recursive: true, force: true });
+  // The images this run left in the shared daemon (the registry keeps its tags: no deletion there).
+  const names = [base, ...[0, 1, 2, 3].flatMap((i) => [`${ns}/root${i}-docker`, `${ns}/leaf${i}-docker`, `${registry}/${ns}/root${i}:latest`, `${registry}/${ns}/leaf${i}:latest`])];
+  Bun.spawnSync([docker, "-H", "unix:///run/imgb-test/docker.sock", "rmi", ...names], { stdout: "ignore", stderr: "ignore" });
+}
