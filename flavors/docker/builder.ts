@@ -191,7 +191,10 @@ export class DockerImageBuilder extends BaseImageBuilder<Config> {
   }
 
   private get api() {
-    return daemonApi(this.config.host ?? process.env.DOCKER_HOST, this.env.signal);
+    const env = process.env;
+    // TLS is the CLI's to set up (certificates): asked for anywhere, the API is not used over tcp://.
+    const tls = this.config.tls_verify === true || Boolean(this.config.cert_path || env.DOCKER_TLS_VERIFY || env.DOCKER_TLS || env.DOCKER_CERT_PATH);
+    return daemonApi(this.config.host ?? env.DOCKER_HOST, this.env.signal, tls);
   }
 
   /** `docker tag` takes one target per run. */

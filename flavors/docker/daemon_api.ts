@@ -1,14 +1,26 @@
 /**
- * Read-mostly questions to the Docker daemon over its unix socket (the Engine API), for the
- * small calls a build makes many of: the daemon's platform, an image's ID or platform, removing
- * a helper tag. Over the socket each takes ~2 ms, the CLI ~35-60 ms. Undefined means "ask the
- * CLI": no unix socket (tcp://, ssh://, contexts), or the socket did not answer.
+ * Read-mostly questions to the Docker daemon over its unix socket or plain-HTTP tcp:// address
+ * (the Engine API), for the small calls a build makes many of: the daemon's platform, an image's
+ * ID or platform, removing a helper tag. Over the API each takes ~1-2 ms, the CLI ~35-60 ms (a
+ * process, and on a loaded machine far more). Undefined means "ask the CLI": an address only the
+ * CLI can reach as configured (ssh://, TLS, contexts), or the daemon did not answer.
  */
 
 /** The daemon's unix socket path when the host is one (the default host is /var/run/docker.sock). */
 export function unixSocket(host: string | undefined): string | undefined {
   if (host === undefined || host === "") return "/var/run/docker.sock";
   return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
+}
+
+/**
+ * Where the Engine API is reached without the CLI: a unix socket, or a tcp:// daemon without TLS
+ * (`tls`: the config or the environment asks for TLS, which only the CLI sets up: certificates).
+ */
+export function apiEndpoint(host: string | undefined, tls: boolean): { socket: string } | { base: string } | undefined {
+  const socket = unixSocket(host);
+  if (socket) return { socket };
+  const tcp = host?.startsWith("tcp://") && !tls ? /^tcp:\/\/([^/?#]+)\/?$/.exec(host) : null;
+  return tcp ? { base: `http://${tcp[1]}` } : undefined;
 }
 
 export interface DaemonApi {
@@ -18,12 +30,13 @@ export interface DaemonApi {
   delete(path: string): Promise<boolean | undefined>;
 }
 
-export function daemonApi(host: string | undefined, signal: AbortSignal): DaemonApi {
-  const socket = unixSocket(host);
+export function daemonApi(host: string | undefined, signal: AbortSignal, tls = false): DaemonApi {
+  const endpoint = apiEndpoint(host, tls);
   const call = async (method: string, path: string): Promise<Response | undefined> => {
-    if (!socket) return undefined;
+    if (!endpoint) return undefined;
     try {
-      return await fetch(`http://docker${path}`, { method, unix: socket, signal } as RequestInit);
+      if ("socket" in endpoint) return await fetch(`http://docker${path}`, { method, unix: endpoint.socket, signal } as RequestInit);
+      return await fetch(`${endpoint.base}${path}`, { method, signal, redirect: "manual" });
     } catch {
       return undefined; // the CLI knows about contexts and odd setups
     }

@@ -38,7 +38,7 @@ export default defineCommand({
   ],
   options: {
     ...fileOption,
-    jobs: { type: "string", short: "j", value: "N", description: `Images built at once, on each builder node (default ${DEFAULT_JOBS})` },
+    jobs: { type: "string", short: "j", value: "N", description: `Images built at once, on each builder node (default ${DEFAULT_JOBS}); with one engine, reused images' lookups and re-tags take no slot` },
     "fail-fast": { type: "boolean", description: "Stop all builds at the first failure" },
     "no-reuse": { type: "boolean", description: "Build even when an identical build exists (--reuse off)" },
     reuse: { type: "string", value: "MODE", choices: ["registry", "local", "off"], description: "registry (local record, else the registry's record tag), local, or off (default: the stack's reuse, else registry with a registry)" },

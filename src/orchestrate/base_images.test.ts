@@ -3,7 +3,7 @@ import { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../builder/build_options.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { MediaType, sha256 } from "../image/image.ts";
-import { baseImageDigests, type BaseLookupCache } from "./base_images.ts";
+import { baseImageDigests, forgetLocalImages, type BaseLookupCache } from "./base_images.ts";
 
 /** A registry with one two-platform index (`multi:1`) and one single image (`single:1`); it counts GETs. */
 const amd = "sha256:" + "a".repeat(64);
@@ -89,5 +89,35 @@ describe("base image digests", () => {
     const out = await baseImageDigests(context, entries, defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), new NoLocalImages({}), undefined, signal);
     expect(out.platforms).toEqual({ "linux/amd64": { [`${host}/missing:1`]: null }, "linux/arm64": { [`${host}/missing:1`]: null } });
     expect(out.unresolved).toEqual([`base image '${host}/missing:1' cannot be resolved`]);
+  });
+
+  test("one platform: the registry and the engine are asked once per base and run, by all images at once; a build or tag drops the engine's answers", async () => {
+    requests.length = 0;
+    const asked: string[] = [];
+    class Local extends BaseImageBuilder {
+      override async localImageId(ref: string): Promise<string | undefined> {
+        asked.push(ref);
+        await new Promise((r) => setTimeout(r, 2));
+        return "sha256:" + "c".repeat(64);
+      }
+      async build(): Promise<string> {
+        throw new Error("not built in this test");
+      }
+    }
+    const { context, entries } = contextOf(`FROM ${host}/single:1\n`);
+    const cache: BaseLookupCache = new Map();
+    const builder = new Local({ host: "unix:///one.sock" });
+    const outs = await Promise.all([1, 2, 3, 4].map(() => baseImageDigests(context, entries, defaultBuildOptions({}), builder, undefined, signal, cache)));
+    // Its digest reference names the same local image: not stale, so the registry's digest counts.
+    for (const out of outs) expect(out).toEqual({ digests: { [`${host}/single:1`]: sha256(single) }, unresolved: [] });
+    expect(requests.filter((r) => r.startsWith("HEAD /v2/single/"))).toHaveLength(1);
+    expect(asked).toEqual([`${host}/single:1`, `${host}/single@${sha256(single)}`]);
+    // Another engine (a builder node) has its own images.
+    await baseImageDigests(context, entries, defaultBuildOptions({}), new Local({ host: "unix:///two.sock" }), undefined, signal, cache);
+    expect(asked).toHaveLength(4);
+    forgetLocalImages(cache);
+    await baseImageDigests(context, entries, defaultBuildOptions({}), builder, undefined, signal, cache);
+    expect(asked).toHaveLength(6);
+    expect(requests.filter((r) => r.startsWith("HEAD /v2/single/"))).toHaveLength(1);
   });
 });

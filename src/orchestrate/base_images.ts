@@ -50,8 +50,32 @@ export interface RegistryAnswer {
   index?: ImageIndex["manifests"];
 }
 
-/** Registry answers of one run, by lookup and reference: eight images FROM one base ask once. */
-export type BaseLookupCache = Map<string, Promise<RegistryAnswer | undefined>>;
+/**
+ * Lookups of one run, shared by its images: registry answers by method and reference (eight
+ * images FROM one base ask once), and local image IDs by engine and reference. Promises, so
+ * images asking at once share one request. The run drops the local entries after each engine
+ * build or tag (run_build.ts): a tag may then point elsewhere.
+ */
+export type BaseLookupCache = Map<string, Promise<unknown>>;
+
+/** `key`'s shared lookup, started by `start` when it is the first ask. */
+function once<T>(cache: BaseLookupCache, key: string, start: () => Promise<T>): Promise<T> {
+  let p = cache.get(key) as Promise<T> | undefined;
+  if (!p) cache.set(key, (p = start()));
+  return p;
+}
+
+/** Drop the cached local image IDs (an engine build or tag may have moved a tag). */
+export function forgetLocalImages(cache: BaseLookupCache): void {
+  for (const key of cache.keys()) if (key.startsWith("local ")) cache.delete(key);
+}
+
+/** The engine's ID of `ref` (undefined: not there, or the engine cannot say), asked once per run and engine. */
+function localId(builder: BaseImageBuilder, ref: string, cache: BaseLookupCache): Promise<string | undefined> {
+  if (!builder.localImageId) return Promise.resolve(undefined);
+  // Keyed by the builder's config: with builder nodes, each node's engine has its own images.
+  return once(cache, `local ${JSON.stringify(builder.config ?? null)} ${ref}`, () => builder.localImageId!(ref).catch(() => undefined));
+}
 
 export async function baseImageDigests(
   context: ImageBuildContext,
@@ -65,34 +89,39 @@ export async function baseImageDigests(
   const platforms = [...new Set(options.platforms)];
   if (platforms.length > 1) return platformBaseDigests(context, entries, options, platforms, builder, registry, signal, cache);
   const refs = baseRefs(context, entries, options, options.platforms[0]);
+  // Every base at once: the registry and the engine are asked concurrently.
+  const answers = await Promise.all(refs.map((ref) => resolveBase(ref, options, builder, registry, signal, cache)));
   const out: BaseImages = { digests: {}, unresolved: [] };
-  for (const ref of refs) {
-    const pinned = splitReference(ref).digest;
-    if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) {
-      out.digests[ref] = pinned;
-      continue;
-    }
-    let remote = cache.get(`head ${ref}`);
-    if (!remote) cache.set(`head ${ref}`, (remote = registryLookup("HEAD", ref, registry, signal)));
-    const digest = (await remote)?.digest;
-    const local = await builder.localImageId?.(ref).catch(() => undefined);
-    if (digest) {
-      // The engine builds FROM its local copy (unless it pulls): one that is not the registry's
-      // image (an old pull, a local rebuild) would be built on while the checksum named another
-      // base. Then the local image counts, and the checksum is this machine's only.
-      const stale = local !== undefined && !options.pull && (await builder.localImageId?.(`${stripTag(ref)}@${digest}`).catch(() => undefined)) !== local;
-      if (!stale) {
-        out.digests[ref] = digest;
-        continue;
-      }
-      out.digests[ref] = local;
-      out.unresolved.push(`the local copy of base image '${ref}' (${local}) is not the registry's ${digest}: pull it, or set pull: true`);
-      continue;
-    }
-    out.digests[ref] = local ?? null;
-    out.unresolved.push(local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved`);
-  }
+  refs.forEach((ref, i) => {
+    const { digest, why } = answers[i]!;
+    out.digests[ref] = digest;
+    if (why) out.unresolved.push(why);
+  });
   return out;
+}
+
+/** One base of a single-platform build: what the checksum counts, and why it is machine-dependent. */
+async function resolveBase(
+  ref: string,
+  options: BuildOptions,
+  builder: BaseImageBuilder,
+  registry: ContainerRegistry | undefined,
+  signal: AbortSignal,
+  cache: BaseLookupCache,
+): Promise<{ digest: string | null; why?: string }> {
+  const pinned = splitReference(ref).digest;
+  if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) return { digest: pinned };
+  const [remote, local] = await Promise.all([once(cache, `head ${ref}`, () => registryLookup("HEAD", ref, registry, signal)), localId(builder, ref, cache)]);
+  const digest = remote?.digest;
+  if (digest) {
+    // The engine builds FROM its local copy (unless it pulls): one that is not the registry's
+    // image (an old pull, a local rebuild) would be built on while the checksum named another
+    // base. Then the local image counts, and the checksum is this machine's only.
+    const stale = local !== undefined && !options.pull && (await localId(builder, `${stripTag(ref)}@${digest}`, cache)) !== local;
+    if (!stale) return { digest };
+    return { digest: local, why: `the local copy of base image '${ref}' (${local}) is not the registry's ${digest}: pull it, or set pull: true` };
+  }
+  return { digest: local ?? null, why: local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved` };
 }
 
 /** Each platform's bases (see the file comment). */
@@ -106,28 +135,30 @@ async function platformBaseDigests(
   signal: AbortSignal,
   cache: BaseLookupCache,
 ): Promise<BaseImages> {
+  const one = async (ref: string, platform: string): Promise<{ digest: string | null; why?: string }> => {
+    const pinned = splitReference(ref).digest;
+    // An index is immutable: so are the manifests it lists.
+    if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) return { digest: pinned };
+    const answer = await once(cache, `get ${ref}`, () => registryLookup("GET", ref, registry, signal));
+    // No entry for the platform: null, and the build says the base lacks it.
+    if (answer) return { digest: answer.index ? (pickPlatform(answer.index, platform) ?? null) : answer.digest };
+    const local = await localId(builder, ref, cache);
+    return { digest: local ?? null, why: local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved` };
+  };
+  const perPlatform = await Promise.all(
+    platforms.map(async (platform) => {
+      const refs = baseRefs(context, entries, options, platform);
+      return { platform, refs, answers: await Promise.all(refs.map((ref) => one(ref, platform))) };
+    }),
+  );
   const out: BaseImages = { digests: {}, unresolved: [], platforms: {} };
-  for (const platform of platforms) {
+  for (const { platform, refs, answers } of perPlatform) {
     const mine: Record<string, string | null> = {};
-    for (const ref of baseRefs(context, entries, options, platform)) {
-      const pinned = splitReference(ref).digest;
-      if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) {
-        mine[ref] = pinned; // an index is immutable: so are the manifests it lists
-        continue;
-      }
-      let remote = cache.get(`get ${ref}`);
-      if (!remote) cache.set(`get ${ref}`, (remote = registryLookup("GET", ref, registry, signal)));
-      const answer = await remote;
-      if (answer) {
-        // No entry for the platform: null, and the build says the base lacks it.
-        mine[ref] = answer.index ? (pickPlatform(answer.index, platform) ?? null) : answer.digest;
-        continue;
-      }
-      const local = await builder.localImageId?.(ref).catch(() => undefined);
-      mine[ref] = local ?? null;
-      const why = local ? `base image '${ref}' is not in a registry imgb can reach (only in the local engine)` : `base image '${ref}' cannot be resolved`;
-      if (!out.unresolved.includes(why)) out.unresolved.push(why);
-    }
+    refs.forEach((ref, i) => {
+      const { digest, why } = answers[i]!;
+      mine[ref] = digest;
+      if (why && !out.unresolved.includes(why)) out.unresolved.push(why);
+    });
     out.platforms![platform] = mine;
   }
   return out;

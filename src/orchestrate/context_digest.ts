@@ -5,7 +5,7 @@
  * 1 GB context is digested without reading it. Any change of path, mode, link or content
  * changes the digest, as with `BuildContext.checksum()`; the two digests are different numbers.
  */
-import { lstatSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readSync } from "node:fs";
 import type { ContextEntry } from "../context/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import type { FileHashRecord } from "../store/store.ts";
@@ -57,6 +57,8 @@ async function fileHash(path: string, cache: FileHashCache | undefined, stats: D
   const key = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
   const hit = cache?.lookup(path);
   if (hit && hit.dev === key.dev && hit.ino === key.ino && hit.size === key.size && hit.mtimeNs === key.mtimeNs && hit.ctimeNs === key.ctimeNs) return hit.sha256;
+  // A small file (most of a context) in one read: a stream costs more than the hash.
+  if (key.size <= SMALL_FILE_BYTES) return record(smallFileHash(path, key.size), key.size);
   const hasher = new Bun.CryptoHasher("sha256");
   let read = 0;
   try {
@@ -72,15 +74,44 @@ async function fileHash(path: string, cache: FileHashCache | undefined, stats: D
     if (signal?.aborted) throw signal.reason;
     throw new RuntimeError("context.read", `Cannot read '${path}': ${(e as Error).message}`);
   }
-  if (read !== key.size) throw new RuntimeError("context.changed", `File '${path}' changed while it was read: ${key.size} bytes expected, ${read} read`);
-  const sha256 = hasher.digest("hex");
-  if (stats) {
-    stats.hashed++;
-    stats.bytesHashed += read;
+  if (read !== key.size) throw changed(path, key.size, read);
+  return record(hasher.digest("hex"), read);
+
+  function record(sha256: string, read: number): string {
+    if (stats) {
+      stats.hashed++;
+      stats.bytesHashed += read;
+    }
+    cache?.record({ path, ...key, sha256 });
+    return sha256;
   }
-  cache?.record({ path, ...key, sha256 });
-  return sha256;
 }
+
+/** Files up to this size are read whole (synchronously: one open, one read), larger ones streamed. */
+export const SMALL_FILE_BYTES = 256 * 1024;
+
+function smallFileHash(path: string, size: number): string {
+  let bytes: Buffer;
+  try {
+    // One byte more than expected: a file that grew since the stat is seen.
+    // Non-blocking: a file swapped for a FIFO since the walk must not hang the run.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.allocUnsafe(size + 1);
+      let n = 0;
+      for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+      bytes = buf.subarray(0, n);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new RuntimeError("context.read", `Cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (bytes.length !== size) throw changed(path, size, bytes.length);
+  return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+}
+
+const changed = (path: string, size: number, read: number) => new RuntimeError("context.changed", `File '${path}' changed while it was read: ${size} bytes expected, ${read} read`);
 
 function stat(path: string) {
   try {

@@ -77,9 +77,10 @@ export async function prepareImage(
   const entries = await context.files(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.
   signal.throwIfAborted();
-  const bases = await baseImageDigests(context, entries, options, builder, registry, signal, extras.bases);
+  // The files are hashed while the registry and the engine are asked about the bases.
+  const [bases, digest] = await Promise.all([baseImageDigests(context, entries, options, builder, registry, signal, extras.bases), contextDigest(entries, { cache: hashes, signal })]);
   const checksum = imageChecksum({
-    contextDigest: await contextDigest(entries, { cache: hashes, signal }),
+    contextDigest: digest,
     ignoreFile: context.ignoreFile,
     dockerfile: context.dockerfile,
     options,

@@ -13,6 +13,7 @@ import { isHelperFailure } from "../image/remote/credential_helper.ts";
 import type { BuildRecord, Store } from "../store/store.ts";
 import { UsageError } from "../errors.ts";
 import type { ResolvedStack } from "../stack/model.ts";
+import { engineGateOf } from "./engine_gate.ts";
 
 /** registry: the local record, else the registry's record tag; local: the local record only; off: always build. */
 export type ReuseMode = "registry" | "local" | "off";
@@ -64,7 +65,11 @@ export async function stillExists(rec: BuildRecord, builder: BaseImageBuilder, r
     return registryHasManifest(registry, rec.ref, rec.digest, signal);
   }
   if (!builder.localImageId || !rec.imageId) return false;
-  return (await builder.localImageId(rec.imageId)) === rec.imageId;
+  if ((await builder.localImageId(rec.imageId)) === rec.imageId) return true;
+  // Not found may mean an engine that is not there (the probe waits for a need, engine_gate.ts):
+  // ask it before the record is forgotten. The image is built next, so the probe is due anyway.
+  await engineGateOf(builder)?.open();
+  return false;
 }
 
 /** Is the manifest `digest` still in the repository of `reference` (`host/path@digest`)? Another registry, unreachable or refused: no. */

@@ -17,6 +17,7 @@ import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
 import { prepareImage } from "./prepare.ts";
 import { probeEngine } from "./engine_probe.ts";
+import { EngineGate, gatedBuilder, LOOKUP_CONCURRENCY, Slots } from "./engine_gate.ts";
 import { probeRegistry } from "./registry_probe.ts";
 import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
@@ -25,7 +26,7 @@ import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, NoNodeError, schedule, type Outcome, type Parts } from "./schedule.ts";
 import { buildSplit } from "./split_platforms.ts";
 import { engineNodes, hasNodes, NodeDownError, nodePlacement, probeNode, probeNodes, refuseAllDown, type NodeStatus } from "./nodes.ts";
-import type { BaseLookupCache } from "./base_images.ts";
+import { forgetLocalImages, type BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
 import { reusedPlatforms } from "./reused_platforms.ts";
 
@@ -37,7 +38,7 @@ export interface RunBuildOptions {
   signal: AbortSignal;
   /** Where `password_env` is looked up. */
   env: Record<string, string | undefined>;
-  /** Images built at once. */
+  /** Images built at once (per node with builder nodes; with one engine, only builds take a slot: engine_gate.ts). */
   jobs: number;
   /** Stop everything at the first failure. */
   failFast?: boolean;
@@ -70,15 +71,21 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
   const blame = userCode(flavor, options.flavorOrigin);
-  const Builder = await blame("loading its implementation", () => flavor.implementation());
-  // Before the first build: a wrong password, a registry or an engine that is down fails now,
-  // in seconds, once (not once per image). The registry first: it costs no engine process; and
-  // only when the run will use it at all (not for oci archives from bases elsewhere).
-  if (registry && order.length > 0 && usesStackRegistry(stack, flavor, order, registry)) await probeRegistry(registry, options.signal);
+  // Before the first build: a wrong password or a registry that is down fails now, in seconds,
+  // once (not once per image); only when the run will use it at all (not for oci archives from
+  // bases elsewhere). The flavor's code loads meanwhile.
+  const usesRegistry = registry !== undefined && order.length > 0 && usesStackRegistry(stack, flavor, order, registry);
+  const [Flavored] = await Promise.all([blame("loading its implementation", () => flavor.implementation()), usesRegistry ? probeRegistry(registry, options.signal) : undefined]);
   const multi = hasNodes(stack);
   const nodes = engineNodes(stack);
   let statuses: NodeStatus[] | undefined;
-  if (order.length > 0 && !multi) await probeEngine(flavor, stack.imageBuilder.config, options.signal, blame);
+  // One engine: probed when the first image needs it (engine_gate.ts), so that a run of reused
+  // images never waits for it; a failed probe stops the run, with its one error, before any build.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  const gate = new EngineGate(() => probeEngine(flavor, stack.imageBuilder.config, options.signal, blame).catch((e: unknown) => (stop.abort(e), Promise.reject(e))));
+  const bases: BaseLookupCache = new Map();
+  const Builder = multi ? Flavored : gatedBuilder(Flavored, { gate, builds: new Slots(options.jobs), changed: () => forgetLocalImages(bases) });
   if (order.length > 0 && multi) {
     statuses = await probeNodes(flavor, nodes, blame);
     options.signal.throwIfAborted();
@@ -88,7 +95,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   const configOf = (node: string) => (multi ? nodes.find((n) => n.name === node)!.config : stack.imageBuilder.config);
   const done = new Map<string, ImageResult>();
   // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
-  const shared: Shared = { flavor, bases: new Map(), registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
+  const shared: Shared = { flavor, bases, registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
 
   const outcomes = await schedule(
@@ -126,9 +133,10 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
       }
     },
     {
-      jobs: options.jobs,
+      // One engine: --jobs counts its builds (the gated builder's slots), not lookups and tags.
+      jobs: multi ? options.jobs : Math.max(options.jobs, LOOKUP_CONCURRENCY),
       failFast: options.failFast,
-      signal: options.signal,
+      signal,
       onStart: (image, node, parts) => options.events(node === undefined ? { type: "start", image } : { type: "start", image, node: parts ? parts.map((p) => `${p.node} (${p.platform})`).join(", ") : node }),
       ...(statuses
         ? {
@@ -139,6 +147,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
         : {}),
     },
   );
+  if (gate.error !== undefined && !options.signal.aborted) throw gate.error; // the engine is not there: one error, as before
   for (const name of order) {
     const o = outcomes.get(name)!;
     if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });

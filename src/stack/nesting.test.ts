@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { findExcessNesting, MAX_NESTING } from "./nesting.ts";
+import { depthBound, findExcessNesting, lexedExcess, MAX_NESTING } from "./nesting.ts";
 
 const depthOf = (text: string): number => {
   // The smallest max that the text fits in.
@@ -36,5 +36,27 @@ describe("findExcessNesting", () => {
     expect(findExcessNesting(`a: ${"{a: ".repeat(125_000)}`)).toBeDefined();
     expect(findExcessNesting(`a: ${"[1, ".repeat(125_000)}`, 1_000_000)).toBeUndefined();
     expect(performance.now() - t).toBeLessThan(3000);
+  });
+  test("the quick bound is never below the lexer's count (so a file under it may skip the lexer)", () => {
+    const samples = [
+      "a: 1\n",
+      "images:\n  app:\n    extra_files:\n      x:\n        source: y\n",
+      "a: [1, {b: [2]}]\n",
+      "- - - x\n",
+      "? - a\n  : - - b\n",
+      "\uFEFF- [x]\n",
+      "a:\n\t- b: 1\n\t  c: {d: [e]}\n",
+      "x: |\n  [[[\ny:\n - - [1]\n",
+      `a: ${"[".repeat(70)}`,
+      Array.from({ length: 70 }, (_, i) => `${" ".repeat(i)}k${i}:`).join("\n"),
+      `a: ${"- ".repeat(80)}x`,
+    ];
+    for (const text of samples) {
+      let exact = 1;
+      while (lexedExcess(text, exact)) exact++;
+      expect(depthBound(text)).toBeGreaterThanOrEqual(exact);
+      // And the answer is the lexer's, for every limit.
+      for (let max = 1; max <= exact + 1; max++) expect(findExcessNesting(text, max)).toEqual(lexedExcess(text, max));
+    }
   });
 });

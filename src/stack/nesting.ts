@@ -22,6 +22,45 @@ export interface TooDeep {
 
 /** The first place where `text` nests deeper than `max` levels, or undefined when it does not. */
 export function findExcessNesting(text: string, max = MAX_NESTING): TooDeep | undefined {
+  // Most files are nowhere near: a bound from one pass over the characters says so without the
+  // lexer (whose first run in a process costs more than the rest of a small file's checks).
+  return depthBound(text) <= max ? undefined : lexedExcess(text, max);
+}
+
+/**
+ * An upper bound of the depth `lexedExcess` counts: every flow level opens with a `[` or `{`
+ * somewhere in the text, and the block levels open on one line are distinct columns up to the
+ * line's indentation (one each), plus one per `-` or `?` on it (compact entries), plus one for
+ * the content. Quotes, comments and block scalars only make it larger, never smaller.
+ */
+export function depthBound(text: string): number {
+  let flows = 0;
+  let worst = 0;
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    let indent = 0;
+    while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) {
+      indent++;
+      i++;
+    }
+    let marks = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10) {
+        i++;
+        break;
+      }
+      if (c === 91 || c === 123) flows++; // [ {
+      else if (c === 45 || c === 63) marks++; // - ?
+    }
+    // +2: the content's own level, and a byte-order mark before the first line's first token.
+    worst = Math.max(worst, indent + marks + 2);
+  }
+  return flows + worst;
+}
+
+/** The exact count, with the `yaml` package's lexer. */
+export function lexedExcess(text: string, max = MAX_NESTING): TooDeep | undefined {
   let offset = 0;
   let col = 0;
   let flow = 0;
