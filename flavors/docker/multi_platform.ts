@@ -34,6 +34,7 @@ import type { ImageReferences } from "../_engine/references.ts";
 import { parsePushDigest } from "./build_argv.ts";
 import { normalizePlatform } from "./platform_args.ts";
 import { buildPlatform, type DockerRunner } from "./platform_build.ts";
+import { allOrFirstFailure, inSequence } from "../_engine/parallel.ts";
 import { join } from "node:path";
 
 /** The helper tag a platform's manifest is pushed under (see the file comment). */
@@ -142,35 +143,4 @@ function distinct(platforms: Platform[]): Platform[] {
   const seen = new Map<string, Platform>();
   for (const p of platforms) if (!seen.has(platformString(p))) seen.set(platformString(p), p);
   return [...seen.values()];
-}
-
-async function inSequence<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (const [i, item] of items.entries()) out.push(await fn(item, i));
-  return out;
-}
-
-/**
- * All results; else the first failure, once the other jobs have stopped: they are cancelled
- * when one fails (a long emulated build need not finish for nothing). `outer` cancels all.
- */
-async function allOrFirstFailure<R>(jobs: ((signal: AbortSignal) => Promise<R>)[], outer: AbortSignal, onStopped: (index: number) => void): Promise<R[]> {
-  const stop = new AbortController();
-  const signal = AbortSignal.any([outer, stop.signal]);
-  let first: { error: unknown; index: number } | undefined;
-  const settled = await Promise.allSettled(
-    jobs.map((job, index) =>
-      job(signal).catch((error: unknown) => {
-        if (first) {
-          if (!outer.aborted) onStopped(index);
-        } else {
-          first = { error, index };
-          stop.abort();
-        }
-        throw error;
-      }),
-    ),
-  );
-  if (first) throw first.error;
-  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
 }
