@@ -119,15 +119,15 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(() => distinctPlatforms(["linux/arm64", "linux/arm64/v8"])).toThrow("Platforms 'linux/arm64' and 'linux/arm64/v8' are the same platform (linux/arm64)");
   });
 
-  test("no registry: the name is freed, each platform built to an image of its own, the list created over them, other tags point at the list, the log says what exists", async () => {
+  test("no registry: the name is freed meanwhile, each platform built to an image of its own, the list created over them, other tags point at the list, the log says what exists", async () => {
     const { engine, calls, reports, logs } = scriptedEngine();
     const ref = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"], tags: ["v1"] }));
     expect(ref).toBe("app:latest");
     expect(calls.map(shape)).toEqual([
-      ["buildah", "manifest", "rm", "app:latest"],
-      ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
+      ["buildah", "manifest", "rm", "app:latest"], // the name is freed while the platforms build
       ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=amd64", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
       ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=arm64", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
+      ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
       manifestCreateArgv(["buildah"], "app:latest", [imageIdFor("linux/amd64"), imageIdFor("linux/arm64")]),
       ["buildah", "manifest", "inspect", "app:latest"], // every platform is in the list
       ["buildah", "tag", "app:latest", "app:v1"],
@@ -191,6 +191,19 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(calls.some((c) => c[1] === "manifest" && c[2] === "create")).toBe(false);
     expect(calls.some((c) => c.includes("push"))).toBe(false);
     expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "127.0.0.1:5000/app:latest"]);
+  });
+
+  test("a build whose base name the other platform's pull moved is built again, alone, after the others", async () => {
+    let armBuilds = 0;
+    const moved = (argv: string[]) =>
+      argv.includes("bud") && argv.includes("linux/arm64") && armBuilds === 1
+        ? ['Error: creating build container: locating pulled image "reg/base:1" name in containers storage: reg/base:1: image not known']
+        : undefined;
+    const { engine, calls, logs } = scriptedEngine(moved, async (argv) => void (argv.includes("linux/arm64") && armBuilds++));
+    await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }));
+    expect(calls.filter((c) => c.includes("bud")).map((c) => c[c.indexOf("--platform") + 1])).toEqual(["linux/amd64", "linux/arm64", "linux/arm64"]);
+    expect(logs).toContain("[linux/arm64] the base image's name was moved by the other platform's pull while this build looked it up: building linux/arm64 again, after the other platforms");
+    expect(calls.find((c) => c[2] === "create")).toEqual(manifestCreateArgv(["buildah"], "app:latest", [imageIdFor("linux/amd64"), imageIdFor("linux/arm64")]));
   });
 
   test("two platforms that built the same image: the later one is missing, no list is created", async () => {

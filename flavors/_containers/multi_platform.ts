@@ -42,6 +42,7 @@ import type { BuildOptions } from "../../src/builder/build_options.ts";
 import { parseDockerfile } from "../../src/dockerfile/parse.ts";
 import { planBuild } from "../../src/dockerfile/stages.ts";
 import { InputError, RuntimeError } from "../../src/errors.ts";
+import { ExecError } from "../../src/exec.ts";
 import { parsePlatform } from "../../src/platform.ts";
 import { explainFailure } from "../_engine/failure.ts";
 import { readDigestFile } from "../_engine/files.ts";
@@ -109,22 +110,37 @@ export async function buildPlatforms(engine: ContainersEngine, platforms: readon
   }
   const noCacheRead = !job.options.noCache && buildsFromScratch(job.contextDir, job.dockerfile, job.options, platforms);
   if (noCacheRead) engine.log(`A stage starts FROM scratch: building each platform without reading the layer cache (${engine.name} would take another platform's cached image for it)`);
-  await freeListName(engine, job.list);
+  // Meanwhile the name is freed (an earlier list or image of that name): the list needs it only
+  // once every platform has built. Settled (an error is kept, not thrown) so that a failed build
+  // can wait for it before removing the list.
+  const freeing = freeListName(engine, job.list).then(() => undefined, (e: unknown) => ({ error: e }));
   try {
     const build = (platform: string, i: number, signal?: AbortSignal) => buildPlatform(engine, job, platform, i, noCacheRead, signal);
-    const ids = job.pulls.prePull.length > 0
-      ? await inSequence(platforms, (p, i) => build(p, i))
-      : await allOrFirstFailure(
-          platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal)),
-          engine.signal,
-          (i) => engine.log(`[${platforms[i]}] stopped: another platform failed`),
-        );
+    let ids: string[];
+    if (job.pulls.prePull.length > 0) ids = await inSequence(platforms, (p, i) => build(p, i));
+    else {
+      const side = await allOrFirstFailure(
+        platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal).catch((e: unknown) => (e instanceof BaseNameMoved ? e : Promise.reject(e)))),
+        engine.signal,
+        (i) => engine.log(`[${platforms[i]}] stopped: another platform failed`),
+      );
+      // A platform whose base name the other platform's pull moved: built again, alone.
+      ids = await inSequence(platforms, async (p, i) => {
+        const first = side[i]!;
+        if (!(first instanceof BaseNameMoved)) return first;
+        engine.log(`[${p}] ${first.message}: building ${p} again, after the other platforms`);
+        return build(p, i);
+      });
+    }
     refuseSameImage(engine, job.imageName, platforms, ids);
+    const freed = await freeing;
+    if (freed) throw freed.error;
     await engine.run(manifestCreateArgv(engine.prefix, job.list, ids), { onStdout: () => {} });
     const listed = Object.keys(await localListPlatforms(engine, job.list));
     const missing = platforms.filter((p) => !listed.includes(p));
     if (missing.length > 0) throw platformMissing(engine, job.imageName, missing, `the manifest list holds ${listed.join(", ") || "nothing"}`);
   } catch (e) {
+    await freeing;
     await removeList(engine, job.list);
     throw e;
   }
@@ -141,6 +157,7 @@ async function buildPlatform(engine: ContainersEngine, job: PlatformBuilds, plat
     const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
     await run(engine.buildArgv(job.contextDir, job.dockerfile, [], options, iidfile, { ...job.extras, platform }));
   } catch (e) {
+    if (signal && baseNameMoved(e)) throw new BaseNameMoved();
     throw explainFailure(e, "build", `image '${job.imageName}' for ${platform}`, where);
   }
   return readDigestFile(iidfile, "image ID");
@@ -158,4 +175,23 @@ function platformMissing(engine: ContainersEngine, imageName: string, missing: r
   return new RuntimeError("build.platform-missing", `Build of image '${imageName}' made no ${missing.join(", ")} image: ${what}, so ${engine.name} built the same image for two platforms`, {
     hint: `check that every base image has a variant for ${missing.join(", ")} (${engine.name} warns "image platform … does not match the expected platform" and goes on), or set no_cache: true`,
   });
+}
+
+/**
+ * Two platforms that build FROM one tag pull it at the same time, each for its platform, and
+ * `containers/storage` has one image per name: each pull moves the name to its platform's image,
+ * and a build that looks the name up again for its platform right after its pull may find the
+ * other platform's image there (podman 4.3 / buildah 1.28: "creating build container: locating
+ * pulled image … name in containers storage: …: image not known"; seen several times in the
+ * end-to-end tests here). Not a failure of the platform: it is built again, alone, once the
+ * others are done (a fresh lookup then finds the name free of that race).
+ */
+class BaseNameMoved extends Error {
+  constructor() {
+    super("the base image's name was moved by the other platform's pull while this build looked it up");
+  }
+}
+
+function baseNameMoved(e: unknown): boolean {
+  return e instanceof ExecError && /locating pulled image .* name in containers storage: .*image not known/.test(e.tail.join("\n"));
 }
