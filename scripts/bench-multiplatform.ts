@@ -66,7 +66,7 @@ function writeContext(dir: string): void {
 function writeStack(dir: string, platforms: string[]): void {
   writeFileSync(
     join(dir, "imgb.yaml"),
-    `image_builder: ${imageBuilder()}\ncontainer_registry: { uri: ${REGISTRY}/${ns} }\nimages:\n  app: { context: ctx, network: none, no_cache: true, platforms: [${platforms.join(", ")}] }\n`,
+    `image_builder: ${imageBuilder()}\ncontainer_registry: { uri: ${REGISTRY}/${ns} }\nimages:\n  app: { context: ctx, network: none, no_cache: true, platforms: [${platforms.join(", ")}], labels: { dev.imgb.bench: ${ns} } }\n`,
   );
 }
 
@@ -119,9 +119,16 @@ try {
   console.log(`ratio (medians):              ${(median(both) / median(singles)).toFixed(2)}x   (goal <= 0.70x)`);
   console.log(`load after: ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
 } finally {
-  // The single-platform builds leave the image under its tag in the engine's store: remove it.
+  // Every build (no_cache) leaves new images in the engine's store, the podman/buildah
+  // platforms untagged: all of them carry this run's label, and go (the store is shared).
+  const quiet = { stdout: "ignore", stderr: "ignore" } as const;
   const local = `${REGISTRY}/${ns}/app:latest`;
-  const rmi = flavor === "docker" ? [values.docker!, "-H", "unix:///run/imgb-test/docker.sock", "rmi", local] : flavor === "oci" ? undefined : [flavor, "rmi", local];
-  if (rmi) await Bun.spawn(rmi, { stdout: "ignore", stderr: "ignore" }).exited;
+  const cli = flavor === "docker" ? [values.docker!, "-H", "unix:///run/imgb-test/docker.sock"] : flavor === "oci" ? undefined : ["podman"];
+  if (cli) {
+    if (flavor !== "docker") await Bun.spawn([...cli, "manifest", "rm", local], quiet).exited;
+    const listed = Bun.spawn([...cli, "images", "-q", "--no-trunc", "--filter", `label=dev.imgb.bench=${ns}`], { stdout: "pipe", stderr: "ignore" });
+    const ids = [...new Set((await new Response(listed.stdout).text()).split("\n").filter(Boolean))];
+    if (ids.length > 0) await Bun.spawn([...cli, "rmi", "--force", ...ids], quiet).exited;
+  }
   if (!values.keep) rmSync(root, { recursive: true, force: true });
 }

@@ -3,7 +3,8 @@
  * (the authfile serves the pulls of stack images and the push), write the context directory,
  * read the Dockerfile's facts (bases, Docker-only instructions), pull the stack's bases with the
  * registry's settings when the build cannot, build in the right format, push. Several platforms
- * build into a local manifest list, pushed as one index (multi_platform.ts, manifest_list.ts).
+ * build side by side, then make a local manifest list, pushed as one index (multi_platform.ts,
+ * manifest_list.ts).
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -34,8 +35,6 @@ export interface ContainersBuildExtras {
   mounts?: readonly string[];
   /** The one platform to build (a multi-platform build's current one), instead of `options.platforms`. */
   platform?: string;
-  /** The local manifest list to add the image to (`--manifest`), for a multi-platform build. */
-  manifest?: string;
 }
 
 export interface ContainersEngine extends ManifestListEngine {

@@ -1,7 +1,7 @@
 /**
  * The `podman build` / `buildah bud` argv: the same flags in the same order, with each engine's
  * own additions at two fixed places. A multi-platform build runs this once per platform, with
- * that platform and the manifest list to add the image to instead of tags (see
+ * that platform and no tags (the manifest list is made over the images afterwards, see
  * multi_platform.ts). Pure: unit-tested without an engine.
  */
 import { join } from "node:path";
@@ -34,7 +34,6 @@ export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, d
   argv.push(...namedContextFlags(options));
   if (options.pull) argv.push("--pull=always");
   if (!hasFlag(options.extraFlags, "--iidfile")) argv.push("--iidfile", iidfile);
-  if (extras.manifest) argv.push("--manifest", extras.manifest);
   for (const ref of references) argv.push("-t", ref);
   argv.push(...options.extraFlags, contextDir);
   return argv;

@@ -1,7 +1,8 @@
 /**
- * The local manifest list of a multi-platform podman/buildah build: named after the image, each
- * platform's image added to it by `build --manifest LIST`, pushed with `manifest push --all` to
- * every destination tag. Also what the list holds, locally (`manifest inspect`) and once pushed
+ * The local manifest list of a multi-platform podman/buildah build: named after the image,
+ * created over the per-platform images once all of them built (`manifest create LIST
+ * containers-storage:ID…`, which reads each image's os/architecture/variant from its config),
+ * pushed with `manifest push --all` to every destination tag. Also what the list holds, locally (`manifest inspect`) and once pushed
  * (the index the registry serves: pushing re-compresses layers, so the per-platform manifest
  * digests in the registry are not the local ones). Annotations reach the index through the
  * registry API: podman 4.3 / buildah 1.28 put `--annotation` on each image's manifest only.
@@ -51,6 +52,16 @@ export async function freeListName(engine: ManifestListEngine, name: string): Pr
 /** Removes the list `name` (not its images), whatever happened: also after a cancel. */
 export async function removeList(engine: ManifestListEngine, name: string): Promise<void> {
   await quietly(engine, [...engine.prefix, "manifest", "rm", name], false);
+}
+
+/**
+ * The argv that creates the list `name` over the local images `imageIds` (`sha256:…`), in that
+ * order. The transport is explicit and the ID bare: podman 4.3 and buildah 1.28 read a bare
+ * `sha256:…` as an image name (`docker.io/library/sha256:…`), and a name could be another
+ * build's by the time the list is made; an ID is the image just built.
+ */
+export function manifestCreateArgv(prefix: readonly string[], name: string, imageIds: readonly string[]): string[] {
+  return [...prefix, "manifest", "create", name, ...imageIds.map((id) => `containers-storage:${id.replace(/^sha256:/, "")}`)];
 }
 
 /** Platform (`os/arch[/variant]`) -> manifest digest, from an index or manifest list document. */

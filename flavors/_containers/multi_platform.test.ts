@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
 import { BuildContext } from "../../src/context/build_context.ts";
+import { CancelledError } from "../../src/errors.ts";
 import { ExecError, type ExecOptions } from "../../src/exec.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
 import { buildahBuildArgv } from "../buildah/builder.ts";
@@ -17,7 +18,7 @@ import { explainFailure } from "../_engine/failure.ts";
 import { normalizePlatform } from "../_engine/platforms.ts";
 import { buildWithContainersTools, type ContainersEngine } from "./build.ts";
 import { emulationError, runsOnTarget } from "./emulation_check.ts";
-import { indexPlatforms } from "./manifest_list.ts";
+import { indexPlatforms, manifestCreateArgv } from "./manifest_list.ts";
 import { distinctPlatforms } from "./multi_platform.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { parseDockerfile } from "../../src/dockerfile/parse.ts";
@@ -33,8 +34,16 @@ const LIST_JSON = JSON.stringify({
   ],
 });
 
-/** A buildah-like engine that records argv; `fail(argv)` makes a call fail with engine output. */
-function scriptedEngine(fail: (argv: string[]) => string[] | undefined = () => undefined) {
+/** The image ID the scripted engine writes for a build of `platform`. */
+function imageIdFor(platform: string): string {
+  return `sha256:${new Bun.CryptoHasher("sha256").update(platform).digest("hex")}`;
+}
+
+/**
+ * A buildah-like engine that records argv; `fail(argv)` makes a call fail with engine output.
+ * A build writes its --iidfile (an ID per platform, or `idOf`'s) after `during(argv, signal)`.
+ */
+function scriptedEngine(fail: (argv: string[]) => string[] | undefined = () => undefined, during: (argv: string[], signal?: AbortSignal) => Promise<void> = async () => {}, idOf = imageIdFor) {
   const calls: string[][] = [];
   const reports: BuildReport[] = [];
   const logs: string[] = [];
@@ -52,10 +61,16 @@ function scriptedEngine(fail: (argv: string[]) => string[] | undefined = () => u
     report: (r) => reports.push(r),
     log: (l) => logs.push(l),
     buildArgv: (dir, dockerfile, refs, o, iidfile, extras) => buildahBuildArgv({ binary: "buildah", layers: true, format: "auto" }, dir, dockerfile, refs, o, iidfile, extras),
-    run: async (argv: string[], _o?: ExecOptions) => {
+    run: async (argv: string[], o?: ExecOptions) => {
       calls.push(argv);
       const digestfile = argv.indexOf("--digestfile");
       if (digestfile > 0) writeFileSync(argv[digestfile + 1]!, `sha256:${"d".repeat(64)}`);
+      if (argv.includes("bud")) {
+        await during(argv, o?.signal);
+        if (o?.signal?.aborted) throw new CancelledError();
+        const iidfile = argv.indexOf("--iidfile");
+        if (!fail(argv)) writeFileSync(argv[iidfile + 1]!, idOf(argv[argv.indexOf("--platform") + 1]!));
+      }
       const output = fail(argv);
       if (output) throw new ExecError({ argv, exitCode: 1, durationMs: 1, tail: output });
       return { stdout: argv[1] === "manifest" && argv[2] === "inspect" ? LIST_JSON : "", stderr: "", tail: [], durationMs: 1 };
@@ -77,7 +92,7 @@ function shape(argv: string[]): string[] {
 }
 
 describe("multi-platform builds (podman, buildah)", () => {
-  test("argv: one platform gives --platform (normalized) and tags as before; a list build gives --manifest and no tags", () => {
+  test("argv: one platform gives --platform (normalized) and tags as before; a platform of a list build gives no tags; the list is created over image IDs", () => {
     const config = { binary: "podman", layers: true, format: "auto" } as const;
     expect(podmanBuildArgv(config, "/ctx", "Dockerfile", ["a:latest"], defaultBuildOptions({ platforms: ["linux/amd64"] }), "/i")).toEqual(
       ["podman", "build", "-f", "/ctx/Dockerfile", "--platform", "linux/amd64", "--layers=true", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
@@ -86,10 +101,14 @@ describe("multi-platform builds (podman, buildah)", () => {
       ["podman", "build", "-f", "/ctx/Dockerfile", "--layers=true", "--iidfile", "/i", "-t", "a:latest", "/ctx"],
     );
     const o = defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] });
-    expect(podmanBuildArgv(config, "/ctx", "Dockerfile", [], o, "/i1", { platform: "linux/arm64/v8", manifest: "a:latest", format: "docker" })).toEqual(
-      ["podman", "build", "-f", "/ctx/Dockerfile", "--platform", "linux/arm64", "--layers=true", "--format", "docker", "--iidfile", "/i1", "--manifest", "a:latest", "/ctx"],
+    expect(podmanBuildArgv(config, "/ctx", "Dockerfile", [], o, "/i1", { platform: "linux/arm64/v8", format: "docker" })).toEqual(
+      ["podman", "build", "-f", "/ctx/Dockerfile", "--platform", "linux/arm64", "--layers=true", "--format", "docker", "--iidfile", "/i1", "/ctx"],
     );
     expect(() => podmanBuildArgv(config, "/ctx", "Dockerfile", [], o, "/i")).toThrow("without the platform to build");
+    // A bare `sha256:…` would be read as the name docker.io/library/sha256:… (podman 4.3, buildah 1.28).
+    expect(manifestCreateArgv(["podman", "--remote"], "reg/app:latest", [`sha256:${"a".repeat(64)}`, "b".repeat(64)])).toEqual(
+      ["podman", "--remote", "manifest", "create", "reg/app:latest", `containers-storage:${"a".repeat(64)}`, `containers-storage:${"b".repeat(64)}`],
+    );
   });
 
   test("platforms are normalized as BuildKit writes them; two spellings of one platform are refused", () => {
@@ -100,15 +119,16 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(() => distinctPlatforms(["linux/arm64", "linux/arm64/v8"])).toThrow("Platforms 'linux/arm64' and 'linux/arm64/v8' are the same platform (linux/arm64)");
   });
 
-  test("no registry: the name is freed, each platform built into the list, other tags point at the list, the log says what exists", async () => {
+  test("no registry: the name is freed meanwhile, each platform built to an image of its own, the list created over them, other tags point at the list, the log says what exists", async () => {
     const { engine, calls, reports, logs } = scriptedEngine();
     const ref = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"], tags: ["v1"] }));
     expect(ref).toBe("app:latest");
     expect(calls.map(shape)).toEqual([
-      ["buildah", "manifest", "rm", "app:latest"],
+      ["buildah", "manifest", "rm", "app:latest"], // the name is freed while the platforms build
+      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=amd64", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
+      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=arm64", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
       ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
-      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=amd64", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
-      ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=arm64", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "--manifest", "app:latest", "<tmp>"],
+      manifestCreateArgv(["buildah"], "app:latest", [imageIdFor("linux/amd64"), imageIdFor("linux/arm64")]),
       ["buildah", "manifest", "inspect", "app:latest"], // every platform is in the list
       ["buildah", "tag", "app:latest", "app:v1"],
       ["buildah", "manifest", "inspect", "app:latest"],
@@ -128,6 +148,86 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(calls.some((c) => c.includes("push"))).toBe(false);
     expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "127.0.0.1:5000/app:latest"]);
     expect(calls.filter((c) => c.includes("bud")).length).toBe(2);
+  });
+
+  test("the platforms build at once: each build starts before any finishes, its log lines carry its platform", async () => {
+    let inFlight = 0;
+    let most = 0;
+    let release!: () => void;
+    const bothStarted = new Promise<void>((r) => (release = r));
+    const during = async () => {
+      most = Math.max(most, ++inFlight);
+      if (inFlight === 2) release();
+      await bothStarted; // one after the other, this would never resolve: the test times out
+      inFlight--;
+    };
+    const { engine, calls } = scriptedEngine(undefined, during);
+    const logged: string[] = [];
+    const run = engine.run;
+    engine.run = (argv, o) => {
+      o?.onStderr?.("step 1/2");
+      logged.push(...(o?.onStderr ? [] : ["(unprefixed)"]));
+      return run(argv, o);
+    };
+    engine.log = (l) => logged.push(l);
+    await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }));
+    expect(most).toBe(2);
+    expect(calls.filter((c) => c.includes("bud")).length).toBe(2);
+    expect(logged).toContain("[linux/amd64] step 1/2");
+    expect(logged).toContain("[linux/arm64] step 1/2");
+  });
+
+  test("a failing platform stops the other one (its build is cancelled), is the one named, and no list is created", async () => {
+    let cancelled = false;
+    const failArm = (argv: string[]) => (argv.includes("bud") && argv.includes("linux/arm64") ? ["Error: building at STEP \"RUN false\": while running runtime: exit status 1"] : undefined);
+    // amd64 builds until it is cancelled; arm64 fails at once.
+    const during = (argv: string[], signal?: AbortSignal) =>
+      argv.includes("linux/amd64") ? new Promise<void>((resolve) => signal?.addEventListener("abort", () => ((cancelled = true), resolve()), { once: true })) : Promise.resolve();
+    const { engine, calls, logs } = scriptedEngine(failArm, during);
+    const e = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), { uri: "127.0.0.1:5000", insecure: true }).catch((x: unknown) => x as ExecError);
+    expect(cancelled).toBe(true);
+    expect((e as ExecError).message).toStartWith("Build of image 'app' for linux/arm64 failed: a build step (RUN false) exited with code 1");
+    expect(logs).toContain("[linux/amd64] stopped: another platform failed");
+    expect(calls.some((c) => c[1] === "manifest" && c[2] === "create")).toBe(false);
+    expect(calls.some((c) => c.includes("push"))).toBe(false);
+    expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "127.0.0.1:5000/app:latest"]);
+  });
+
+  test("a build whose base name the other platform's pull moved is built again, alone, after the others", async () => {
+    let armBuilds = 0;
+    const moved = (argv: string[]) =>
+      argv.includes("bud") && argv.includes("linux/arm64") && armBuilds === 1
+        ? ['Error: creating build container: locating pulled image "reg/base:1" name in containers storage: reg/base:1: image not known']
+        : undefined;
+    const { engine, calls, logs } = scriptedEngine(moved, async (argv) => void (argv.includes("linux/arm64") && armBuilds++));
+    await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }));
+    expect(calls.filter((c) => c.includes("bud")).map((c) => c[c.indexOf("--platform") + 1])).toEqual(["linux/amd64", "linux/arm64", "linux/arm64"]);
+    expect(logs).toContain("[linux/arm64] the base image's name was moved by the other platform's pull while this build looked it up: building linux/arm64 again, after the other platforms");
+    expect(calls.find((c) => c[2] === "create")).toEqual(manifestCreateArgv(["buildah"], "app:latest", [imageIdFor("linux/amd64"), imageIdFor("linux/arm64")]));
+  });
+
+  test("two platforms that built the same image: the later one is missing, no list is created", async () => {
+    const { engine, calls } = scriptedEngine(undefined, undefined, () => `sha256:${"c".repeat(64)}`);
+    const e = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] })).catch((x: unknown) => x as Error);
+    expect((e as { code?: string }).code).toBe("build.platform-missing");
+    expect((e as Error).message).toBe("Build of image 'app' made no linux/arm64 image: the builds made images for linux/amd64 only, so buildah built the same image for two platforms");
+    expect(calls.some((c) => c[1] === "manifest" && c[2] === "create")).toBe(false);
+    expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "app:latest"]);
+  });
+
+  test("bases pulled first (the stack registry's next to another one): each platform's pull right before its own build, one platform after the other", async () => {
+    const { engine, calls } = scriptedEngine();
+    const registry = { uri: "127.0.0.1:1", insecure: true };
+    await buildWithContainersTools(engine, "app", context("FROM 127.0.0.1:1/base:1\nFROM other.example/b:2\nCOPY --from=0 /a /a\n"), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), registry).catch(() => undefined);
+    const steps = calls.filter((c) => c[1] === "pull" || c[1] === "bud").map((c) => `${c[1]} ${c[c.indexOf("--platform") + 1]}`);
+    expect(steps).toEqual(["pull linux/amd64", "bud linux/amd64", "pull linux/arm64", "bud linux/arm64"]);
+  });
+
+  test("--iidfile in the extra flags: refused before anything builds (each platform writes its own)", async () => {
+    const { engine, calls } = scriptedEngine();
+    const e = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"], extraFlags: ["--iidfile", "/x"] })).catch((x: unknown) => x as Error);
+    expect((e as { code?: string }).code).toBe("build.platforms-iidfile");
+    expect(calls.some((c) => c.includes("bud"))).toBe(false);
   });
 
   test("with a registry: the list is pushed with --all to every tag, in the format the images were built in", async () => {

@@ -1,21 +1,40 @@
 /**
- * A multi-platform podman/buildah build: one engine build per platform (`--platform P
- * --manifest LIST`), in the stack's order, into a local manifest list named after the image;
- * then, with a registry, the list is pushed to every destination tag (manifest_list.ts).
+ * A multi-platform podman/buildah build: one engine build per platform (`--platform P`), all
+ * platforms of the image at once, each to an image of its own (`--iidfile`, no tag, no
+ * `--manifest`); once every platform has built, the local manifest list named after the image
+ * is created over those images (`manifest create LIST containers-storage:ID…`, manifest_list.ts)
+ * and, with a registry, pushed to every destination tag.
+ *
+ * Why not `--manifest LIST` on each concurrent build: every build then creates or reads, extends
+ * and writes the same list in the engine's storage, a race between processes. Measured with two
+ * concurrent `--manifest` builds of a COPY-only Dockerfile, 4 tries each: podman 4.3 failed once
+ * (one build: "creating image to hold manifest list: image name … is already associated with
+ * image …", a one-entry list left), buildah 1.28 never did, which proves nothing. The list
+ * created once at the end has no such race, and a failed build never touches it.
+ *
+ * Concurrency: every platform of the image at once, no cap (an index has a handful of
+ * platforms; two is the common case). A platform that fails stops the others (their engine
+ * process gets SIGTERM, the RUN step's processes are killed: exec's killTree), is named in the
+ * error, and nothing is pushed: no list is left and no tag is written (the images already built
+ * stay, untagged, in the layer cache). A podman service (`--remote`) is the exception to the
+ * stopping: podman 4.3 goes on with a build whose client went away, so the stopped platform
+ * builds on there to an untagged image (measured; nothing is added to a list or pushed).
+ *
+ * One case builds the platforms one after the other: bases pulled before the build (pulls.ts: a
+ * base in the stack's registry next to one outside it, or a registry cache there). `pull --platform P REF` names the pulled image REF, so a pull for the other platform
+ * would move that name while this platform's build resolves FROM REF: each platform's pull runs
+ * right before its own build, and the next platform waits for it.
  *
  * One engine run per platform (rather than podman's `--platform a,b`) so that a failure names
- * its platform, and the stack registry's bases are pulled for the platform about to be built.
- * Nothing is pushed before every platform has built, so a failed platform leaves no tag in the
- * registry; the local list is removed then too (the images already built stay, untagged, in the
- * layer cache).
+ * its platform, and a platform's log lines carry its name (`[linux/arm64] …`).
  *
  * podman 4.3 / buildah 1.28 key their layer cache on the parent image and the instruction, not
  * the platform: a stage FROM scratch has no parent, so its linux/arm64 build takes the
- * linux/amd64 image from the cache, and `--manifest` then replaces the amd64 entry with it
- * (measured: a one-entry list whose arm64 image has an amd64 config). Such builds read no cache
- * (`--no-cache`; the cache is still written, and registry cache flags stay valid). And the list
- * is checked once built: a platform missing from it (the same image built for two platforms,
- * e.g. from a base image without that platform) is an error, never a short index.
+ * linux/amd64 image from the cache (measured: an arm64 image with an amd64 config). Such builds
+ * read no cache (`--no-cache`; the cache is still written, and registry cache flags stay valid).
+ * And the platforms are checked once built: two platforms that made the same image, or a list
+ * (whose entries take os/architecture from each image's config) missing a platform — an image
+ * built from a base without that platform — is an error, never a short index.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,11 +42,15 @@ import type { BuildOptions } from "../../src/builder/build_options.ts";
 import { parseDockerfile } from "../../src/dockerfile/parse.ts";
 import { planBuild } from "../../src/dockerfile/stages.ts";
 import { InputError, RuntimeError } from "../../src/errors.ts";
+import { ExecError } from "../../src/exec.ts";
 import { parsePlatform } from "../../src/platform.ts";
 import { explainFailure } from "../_engine/failure.ts";
+import { readDigestFile } from "../_engine/files.ts";
+import { hasFlag } from "../_engine/flags.ts";
+import { allOrFirstFailure, inSequence } from "../_engine/parallel.ts";
 import { normalizePlatform } from "../_engine/platforms.ts";
 import type { ContainersBuildExtras, ContainersEngine } from "./build.ts";
-import { freeListName, localListPlatforms, removeList } from "./manifest_list.ts";
+import { freeListName, localListPlatforms, manifestCreateArgv, removeList } from "./manifest_list.ts";
 import type { PullPlan } from "./pulls.ts";
 
 export interface PlatformBuilds {
@@ -77,32 +100,98 @@ export function buildsFromScratch(contextDir: string, dockerfile: string, option
   }
 }
 
-/** Builds every platform into the local list `job.list`; on any failure the list is removed. */
+/**
+ * Builds every platform, then the local list `job.list` over their images; on any failure the
+ * list is removed.
+ */
 export async function buildPlatforms(engine: ContainersEngine, platforms: readonly string[], job: PlatformBuilds): Promise<void> {
+  if (hasFlag(job.options.extraFlags, "--iidfile")) {
+    throw new InputError("build.platforms-iidfile", `Image '${job.imageName}': extra flag --iidfile cannot be used with several platforms (${platforms.join(", ")}): each platform's build writes its own image ID, which imgb reads to make the manifest list`, { hint: "remove --iidfile from the image's extra flags" });
+  }
   const noCacheRead = !job.options.noCache && buildsFromScratch(job.contextDir, job.dockerfile, job.options, platforms);
   if (noCacheRead) engine.log(`A stage starts FROM scratch: building each platform without reading the layer cache (${engine.name} would take another platform's cached image for it)`);
-  await freeListName(engine, job.list);
+  // Meanwhile the name is freed (an earlier list or image of that name): the list needs it only
+  // once every platform has built. Settled (an error is kept, not thrown) so that a failed build
+  // can wait for it before removing the list.
+  const freeing = freeListName(engine, job.list).then(() => undefined, (e: unknown) => ({ error: e }));
   try {
-    for (const [i, platform] of platforms.entries()) {
-      const where = { ...engine.where, platform, emulatorsHere: engine.runsHere };
-      try {
-        for (const p of job.pulls.prePull) await engine.run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
-        const iidfile = join(job.tmp, `iid-${i}`);
-        const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
-        await engine.run(engine.buildArgv(job.contextDir, job.dockerfile, [], options, iidfile, { ...job.extras, platform, manifest: job.list }));
-      } catch (e) {
-        throw explainFailure(e, "build", `image '${job.imageName}' for ${platform}`, where);
-      }
-    }
-    const listed = Object.keys(await localListPlatforms(engine, job.list));
-    const missing = platforms.filter((p) => !listed.includes(p));
-    if (missing.length > 0) {
-      throw new RuntimeError("build.platform-missing", `Build of image '${job.imageName}' made no ${missing.join(", ")} image: the manifest list holds ${listed.join(", ") || "nothing"}, so ${engine.name} built the same image for two platforms`, {
-        hint: `check that every base image has a variant for ${missing.join(", ")} (${engine.name} warns "image platform … does not match the expected platform" and goes on), or set no_cache: true`,
+    const build = (platform: string, i: number, signal?: AbortSignal) => buildPlatform(engine, job, platform, i, noCacheRead, signal);
+    let ids: string[];
+    if (job.pulls.prePull.length > 0) ids = await inSequence(platforms, (p, i) => build(p, i));
+    else {
+      const side = await allOrFirstFailure(
+        platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal).catch((e: unknown) => (e instanceof BaseNameMoved ? e : Promise.reject(e)))),
+        engine.signal,
+        (i) => engine.log(`[${platforms[i]}] stopped: another platform failed`),
+      );
+      // A platform whose base name the other platform's pull moved: built again, alone.
+      ids = await inSequence(platforms, async (p, i) => {
+        const first = side[i]!;
+        if (!(first instanceof BaseNameMoved)) return first;
+        engine.log(`[${p}] ${first.message}: building ${p} again, after the other platforms`);
+        return build(p, i);
       });
     }
+    refuseSameImage(engine, job.imageName, platforms, ids);
+    const freed = await freeing;
+    if (freed) throw freed.error;
+    await engine.run(manifestCreateArgv(engine.prefix, job.list, ids), { onStdout: () => {} });
+    const listed = Object.keys(await localListPlatforms(engine, job.list));
+    const missing = platforms.filter((p) => !listed.includes(p));
+    if (missing.length > 0) throw platformMissing(engine, job.imageName, missing, `the manifest list holds ${listed.join(", ") || "nothing"}`);
   } catch (e) {
+    await freeing;
     await removeList(engine, job.list);
     throw e;
   }
+}
+
+/** One platform's pulls and build; returns its image ID. */
+async function buildPlatform(engine: ContainersEngine, job: PlatformBuilds, platform: string, i: number, noCacheRead: boolean, signal?: AbortSignal): Promise<string> {
+  const where = { ...engine.where, platform, emulatorsHere: engine.runsHere };
+  const log = (line: string) => engine.log(`[${platform}] ${line}`);
+  const run = (argv: string[]) => engine.run(argv, { onStdout: log, onStderr: log, ...(signal ? { signal } : {}) });
+  const iidfile = join(job.tmp, `iid-${i}`);
+  try {
+    for (const p of job.pulls.prePull) await run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
+    const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
+    await run(engine.buildArgv(job.contextDir, job.dockerfile, [], options, iidfile, { ...job.extras, platform }));
+  } catch (e) {
+    if (signal && baseNameMoved(e)) throw new BaseNameMoved();
+    throw explainFailure(e, "build", `image '${job.imageName}' for ${platform}`, where);
+  }
+  return readDigestFile(iidfile, "image ID");
+}
+
+/** Two platforms that built the same image ID: the later ones made no image of their own. */
+function refuseSameImage(engine: ContainersEngine, imageName: string, platforms: readonly string[], ids: readonly string[]): void {
+  const missing = platforms.filter((_, i) => ids.indexOf(ids[i]!) !== i);
+  if (missing.length === 0) return;
+  const holders = [...new Set(ids)].map((id) => platforms[ids.indexOf(id)]!);
+  throw platformMissing(engine, imageName, missing, `the builds made images for ${holders.join(", ")} only`);
+}
+
+function platformMissing(engine: ContainersEngine, imageName: string, missing: readonly string[], what: string): RuntimeError {
+  return new RuntimeError("build.platform-missing", `Build of image '${imageName}' made no ${missing.join(", ")} image: ${what}, so ${engine.name} built the same image for two platforms`, {
+    hint: `check that every base image has a variant for ${missing.join(", ")} (${engine.name} warns "image platform … does not match the expected platform" and goes on), or set no_cache: true`,
+  });
+}
+
+/**
+ * Two platforms that build FROM one tag pull it at the same time, each for its platform, and
+ * `containers/storage` has one image per name: each pull moves the name to its platform's image,
+ * and a build that looks the name up again for its platform right after its pull may find the
+ * other platform's image there (podman 4.3 / buildah 1.28: "creating build container: locating
+ * pulled image … name in containers storage: …: image not known"; seen several times in the
+ * end-to-end tests here). Not a failure of the platform: it is built again, alone, once the
+ * others are done (a fresh lookup then finds the name free of that race).
+ */
+class BaseNameMoved extends Error {
+  constructor() {
+    super("the base image's name was moved by the other platform's pull while this build looked it up");
+  }
+}
+
+function baseNameMoved(e: unknown): boolean {
+  return e instanceof ExecError && /locating pulled image .* name in containers storage: .*image not known/.test(e.tail.join("\n"));
 }

@@ -1,25 +1,30 @@
 /**
  * Several platforms with docker 20.10, whose built-in BuildKit builds one platform per `docker
  * build` and whose image store holds one platform per tag: each platform is built
- * (platform_build.ts) under a helper tag of its own, then each is pushed, then the index over
- * the pushed manifests is assembled with imgb's registry client and PUT under every requested
- * tag (what `docker buildx imagetools create` does).
+ * (platform_build.ts) under a helper tag of its own, checked (its image is for its platform) and
+ * pushed under that helper tag, then the index over the pushed manifests is assembled with
+ * imgb's registry client and PUT under every requested tag (what `docker buildx imagetools
+ * create` does).
  *
- * Order matters for what a failure leaves behind: every platform is built before anything is
- * pushed, and the index — the only thing under the user's tags — is PUT last. A platform that
- * fails is named, and no requested tag is written or moved.
+ * With BuildKit the platforms build side by side (dockerd runs two builds at once), and each
+ * platform is pushed as soon as it is built, while the others still build: the pushes are not a
+ * serial step after the slowest build (an emulated arm64 build takes several times the amd64
+ * one). The index — the only thing under the user's tags — is PUT last, once every platform is
+ * in the registry. A platform that fails is named, the others are stopped (their builds and
+ * pushes), and no requested tag is written or moved. The price of the early push: a platform
+ * that was pushed before a sibling failed stays in the registry under its helper tag (never
+ * under a user's tag; the next build overwrites it).
  *
  * Helper tags: `docker push` needs a tag, so each platform's manifest is pushed as
  * `<repo>:imgb-platform-<os>-<arch>[-<variant>]` (one per platform and repository, overwritten by
  * the next build; the index refers to the manifests by digest, so moving them changes nothing).
- * Locally the helper tags are removed again after the push.
+ * Locally each helper tag is removed again once its push is done.
  *
- * Platforms build side by side with BuildKit (dockerd runs two builds at once). The classic
- * builder builds them one after the other, each with --pull: it resolves FROM through the
- * daemon's image store, where a multi-platform base has one tag for all platforms and a local
- * copy is taken whatever its platform, so each platform must pull its own, and two builds
- * pulling it at once could each end up on the other's base. Each image's platform is checked
- * before anything is pushed.
+ * The classic builder builds the platforms one after the other, each with --pull, and pushes
+ * once all of them built: it resolves FROM through the daemon's image store, where a
+ * multi-platform base has one tag for all platforms and a local copy is taken whatever its
+ * platform, so each platform must pull its own, and two builds pulling it at once could each end
+ * up on the other's base.
  */
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ImageBuildContext } from "../../src/builder/build_context.ts";
@@ -34,6 +39,7 @@ import type { ImageReferences } from "../_engine/references.ts";
 import { parsePushDigest } from "./build_argv.ts";
 import { normalizePlatform } from "./platform_args.ts";
 import { buildPlatform, type DockerRunner } from "./platform_build.ts";
+import { allOrFirstFailure, inSequence } from "../_engine/parallel.ts";
 import { join } from "node:path";
 
 /** The helper tag a platform's manifest is pushed under (see the file comment); shared with the builder nodes' split build. */
@@ -66,11 +72,14 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
   const platforms = distinct(job.options.platforms.map(normalizePlatform));
   const helpers = platforms.map((p) => `${job.refs.repository}:${platformHelperTag(p)}`);
   const classic = runner.config.builder === "classic";
-  let untagging: Promise<void> | undefined;
+  const repo = inRegistry(job.registry, job.refs.repository)!.repository;
+  const client = registryClient(job.registry, runner.signal);
+  // Per platform: the local helper tag's removal, started once the registry has the platform.
+  const untags: (Promise<void> | undefined)[] = platforms.map(() => undefined);
   try {
-    // 1. Build every platform (nothing leaves the daemon yet).
-    const build = (p: Platform, i: number, signal?: AbortSignal) =>
-      buildPlatform(runner, {
+    // A platform's image, checked: the daemon's build of the right platform.
+    const build = async (p: Platform, i: number, signal?: AbortSignal) => {
+      const id = await buildPlatform(runner, {
         imageName: job.imageName,
         context: job.context,
         // The classic builder takes a local image of the base's name whatever its platform: --pull
@@ -84,33 +93,33 @@ export async function buildMultiPlatform(runner: DockerRunner, job: MultiPlatfor
         env: job.env,
         ...(signal ? { signal } : {}),
       });
-    const ids = classic
-      ? await inSequence(platforms, (p, i) => build(p, i))
+      await checkPlatform(runner, job.imageName, id, p);
+      return id;
+    };
+    // A built platform in the registry under its helper tag: its manifest, as the index lists it.
+    const publish = async (id: string, i: number, signal?: AbortSignal) => {
+      const digest = await push(runner, helpers[i]!, job.env, signal);
+      untags[i] = runner.untag([helpers[i]!]); // meanwhile: the registry has it now
+      const entry = await platformManifest(signal ? registryClient(job.registry, signal) : client, repo, digest);
+      if (entry.config !== id) {
+        throw new RuntimeError("push.raced", `Push of '${helpers[i]}' sent image ${entry.config}, not the ${id} just built for ${platformString(platforms[i]!)}: another build moved the tag meanwhile`, { hint: "run the build again" });
+      }
+      return entry;
+    };
+    const entries = classic
+      ? await Promise.all((await inSequence(platforms, (p, i) => build(p, i))).map((id, i) => publish(id, i)))
       : await allOrFirstFailure(
-          platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal)),
+          platforms.map((p, i) => async (signal: AbortSignal) => publish(await build(p, i, signal), i, signal)),
           runner.signal,
           (i) => runner.log(`[${platformString(platforms[i]!)}] stopped: another platform failed`),
         );
-    await Promise.all(platforms.map((p, i) => checkPlatform(runner, job.imageName, ids[i]!, p)));
-
-    // 2. Push every platform under its helper tag.
-    const digests = await Promise.all(helpers.map((ref) => push(runner, ref, job.env)));
-    untagging = runner.untag(helpers); // meanwhile: the registry has them now
-
-    // 3. The index, under every requested tag, last.
-    const repo = inRegistry(job.registry, job.refs.repository)!.repository;
-    const client = registryClient(job.registry, runner.signal);
-    const entries = await Promise.all(digests.map((d) => platformManifest(client, repo, d)));
-    for (const [i, pushed] of entries.entries()) {
-      if (pushed.config !== ids[i]) {
-        throw new RuntimeError("push.raced", `Push of '${helpers[i]}' sent image ${pushed.config}, not the ${ids[i]} just built for ${platformString(platforms[i]!)}: another build moved the tag meanwhile`, { hint: "run the build again" });
-      }
-    }
+    // The index, under every requested tag, last.
     const index = await putIndex(client, repo, entries, job.refs.all.map(tagOf));
     return { digest: index.digest, platforms: index.platforms };
   } finally {
     // The helper tags are the daemon's business only: untag them (images of other tags stay).
-    await (untagging ?? runner.untag(helpers));
+    await Promise.all(untags);
+    await runner.untag(helpers.filter((_, i) => untags[i] === undefined));
   }
 }
 
@@ -124,10 +133,10 @@ async function checkPlatform(runner: DockerRunner, imageName: string, imageId: s
   }
 }
 
-async function push(runner: DockerRunner, ref: string, env: Record<string, string | undefined>): Promise<string> {
+async function push(runner: DockerRunner, ref: string, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<string> {
   let out: string;
   try {
-    out = (await runner.run([runner.config.binary, "push", ref], { env })).stdout;
+    out = (await runner.run([runner.config.binary, "push", ref], { env, ...(signal ? { signal } : {}) })).stdout;
   } catch (e) {
     throw explainFailure(e, "push", `'${ref}'`, runner.where);
   }
@@ -140,35 +149,4 @@ function distinct(platforms: Platform[]): Platform[] {
   const seen = new Map<string, Platform>();
   for (const p of platforms) if (!seen.has(platformString(p))) seen.set(platformString(p), p);
   return [...seen.values()];
-}
-
-async function inSequence<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (const [i, item] of items.entries()) out.push(await fn(item, i));
-  return out;
-}
-
-/**
- * All results; else the first failure, once the other jobs have stopped: they are cancelled
- * when one fails (a long emulated build need not finish for nothing). `outer` cancels all.
- */
-async function allOrFirstFailure<R>(jobs: ((signal: AbortSignal) => Promise<R>)[], outer: AbortSignal, onStopped: (index: number) => void): Promise<R[]> {
-  const stop = new AbortController();
-  const signal = AbortSignal.any([outer, stop.signal]);
-  let first: { error: unknown; index: number } | undefined;
-  const settled = await Promise.allSettled(
-    jobs.map((job, index) =>
-      job(signal).catch((error: unknown) => {
-        if (first) {
-          if (!outer.aborted) onStopped(index);
-        } else {
-          first = { error, index };
-          stop.abort();
-        }
-        throw error;
-      }),
-    ),
-  );
-  if (first) throw first.error;
-  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
 }

@@ -329,7 +329,9 @@ describe.skipIf(!s390xFixture)("docker flavor: a foreign platform without an emu
       const line = r.stderr.split("\n").find((l) => l.includes("Build of image"));
       expect(line).toStartWith("app | Build of image 'app:latest' for linux/s390x failed: RUN steps for linux/s390x need an emulator on this linux/amd64 machine: no enabled qemu-s390x handler in /proc/sys/fs/binfmt_misc; install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static binfmt-support; then update-binfmts --enable qemu-s390x) and check that /proc/sys/fs/binfmt_misc/qemu-s390x says \"enabled\"");
       expect(r.stderr).toContain("check the emulator with: cat /proc/sys/fs/binfmt_misc/qemu-s390x");
-      expect(await tags(s.repo)).toEqual([]);
+      // No user tag, no index. With BuildKit, amd64 is pushed as soon as it is built: when that
+      // was before s390x failed, its helper tag stays (by design, multi_platform.ts).
+      expect((await tags(s.repo)).filter((t) => t !== "imgb-platform-linux-amd64")).toEqual([]);
     }
     // The classic builder keeps the container of a failed RUN (docker's default, --force-rm=false).
     const left = (await exec([...cli, "ps", "-a", "-q", "--filter", `ancestor=${base}:multi`])).stdout.split("\n").filter(Boolean);
