@@ -25,7 +25,7 @@ function sources(count: number): TarEntry[] {
   return entries;
 }
 
-describe("writeTarToFd (a chunk written off-thread while the next is filled)", () => {
+describe("writeTarToFd", () => {
   test("writes the chunks in order, byte for byte", async () => {
     const entries = sources(60);
     const want = all(new TarWriter(entries, { mtime: 1, chunkSize: 1 << 16 }));

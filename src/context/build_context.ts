@@ -151,7 +151,7 @@ export class BuildContext implements ImageBuildContext {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
         if (gzip) await writeStreamToFd(fd, label, this.stream(options));
-        else await writeTarToFd(fd, label, await this.writer(true, 2), signal);
+        else await writeTarToFd(fd, label, await this.writer(true), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
