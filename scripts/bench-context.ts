@@ -9,6 +9,23 @@
  *   GNU tar pipe    `tar -cf - -C DIR . | cat > FILE`
  *   Python tarfile  `tarfile.open(FILE, "w").add(DIR)`  (ZenML's way)
  *
+ * and the two ways the context reaches an engine (small tree only, unless `--engines-large`):
+ *
+ *   docker build -  `BuildContext.stream()` as the stdin of `docker build -`, exactly as the
+ *                   docker flavor feeds it (flavors/docker/platform_build.ts), against
+ *                   `tar -cf - -C DIR . | docker build -`. /usr/bin/docker with the testenv's
+ *                   DOCKER_HOST (its classic builder: the daemon receives and unpacks the whole
+ *                   context before the first step). Dockerfile: `FROM scratch` +
+ *                   `COPY Dockerfile /Dockerfile`, a real build that completes and needs only
+ *                   the context sent and unpacked; a `COPY . /` would mostly time the layer
+ *                   commit, and a Dockerfile that fails early would not be a build.
+ *   directory       `BuildContext.writeDirectory(DEST)`, what podman and buildah get
+ *                   (flavors/_containers/directory_context.ts), against `cp -a DIR DEST` and
+ *                   `tar -cf - -C DIR . | tar -xf - -C DEST`; DEST is removed (untimed) first.
+ *
+ * The engine rows run the library from source (`bun`, `--src ROOT`; with `--base`, the base
+ * binary's checkout, `dirname(dirname(OLD_IMGB))`) through this script's `--helper` mode.
+ *
  * Never /dev/null: GNU tar skips reading file data when its archive is /dev/null, and any
  * writer could. Commands run interleaved (round robin, after one warm-up round that fills the
  * page cache), so background load on a shared machine hits each alike; each row prints the
@@ -18,20 +35,38 @@
  * (under the gitignored test/.tmp/) and removed at the end, outputs included.
  *
  *   bun scripts/bench-context.ts [--runs 7] [--only small|large] [--bin dist/imgb] [--base OLD_IMGB]
+ *                                [--no-engines] [--engines-large]
  *
  * `--base` adds rows for a second binary (e.g. one built from an older commit), interleaved
  * with the others, for a before/after comparison in one run.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
 const opt = (n: string, d: string) => (args.includes(n) ? args[args.indexOf(n) + 1]! : d);
+
+// `--helper stream-docker|directory --src ROOT DIR [DEST]`: one engine-path run, from ROOT's sources.
+if (args[0] === "--helper") {
+  const [, kind, , src, dir, dest] = args;
+  const { BuildContext } = (await import(join(src!, "src/context/build_context.ts"))) as typeof import("../src/context/build_context.ts");
+  const context = new BuildContext({ root: dir! });
+  if (kind === "directory") await context.writeDirectory(dest!);
+  else {
+    const p = Bun.spawn(["/usr/bin/docker", "build", "-q", "-t", dest!, "-"], { stdin: context.stream(), stdout: "ignore", stderr: "inherit" });
+    if ((await p.exited) !== 0) process.exit(1);
+  }
+  process.exit(0);
+}
 const runs = Number(opt("--runs", "7"));
+/** The engine rows are slow (seconds each, and a shared daemon): their own count of rounds. */
+const engineRuns = Number(opt("--engine-runs", String(runs)));
 const only = opt("--only", "");
 const bin = resolve(opt("--bin", join(root, "dist/imgb")));
 const base = args.includes("--base") ? resolve(opt("--base", "")) : undefined;
+const engines = !args.includes("--no-engines");
+const enginesLarge = args.includes("--engines-large");
 
 /** Deterministic pseudo-random bytes (xorshift), so fixtures are the same everywhere. */
 function noise(size: number, seed: number): Uint8Array {
@@ -85,7 +120,7 @@ interface Sample {
 
 /** One run of a shell command under GNU time: wall and user+sys seconds, max RSS in MB. */
 function once(command: string): Sample {
-  const p = Bun.spawnSync(["/usr/bin/time", "-f", "%e %U %S %M", "sh", "-c", command], { stdout: "ignore", stderr: "pipe" });
+  const p = Bun.spawnSync(["/usr/bin/time", "-f", "%e %U %S %M", "sh", "-c", command], { stdout: "ignore", stderr: "pipe", env: process.env });
   const lines = p.stderr.toString().trim().split("\n");
   if (p.exitCode !== 0) throw new Error(`${command} failed:\n${lines.join("\n")}`);
   const [wall, user, sys, rss] = lines.at(-1)!.split(" ").map(Number);
@@ -97,18 +132,46 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-function measureAll(commands: string[], output: string): Sample[][] {
-  const samples: Sample[][] = commands.map(() => []);
-  for (let round = 0; round <= runs; round++) {
-    commands.forEach((c, i) => {
+interface Row {
+  name: string;
+  command: string;
+  /** The row whose median this one's is divided by. */
+  ref: string;
+  /** Untimed, before each run (remove the last run's output directory). */
+  prep?: string;
+}
+
+function measureAll(rows: Row[], output: string, rounds = runs): Sample[][] {
+  const samples: Sample[][] = rows.map(() => []);
+  for (let round = 0; round <= rounds; round++) {
+    rows.forEach((row, i) => {
+      if (row.prep) Bun.spawnSync(["sh", "-c", row.prep]);
       // Untimed: write back the previous command's output first, so no command pays for its
       // predecessor's dirty pages (page-cache writeback throttling was most of the spread).
       if (existsSync(output)) Bun.spawnSync(["sync", output]);
-      const r = once(c);
+      else Bun.spawnSync(["sync"]);
+      const r = once(row.command);
       if (round > 0) samples[i]!.push(r);
     });
   }
   return samples;
+}
+
+/** Rows for the engine paths: the docker stream and the directory podman/buildah get. */
+function engineRows(dir: string, tag: string): Row[] {
+  const self = q(resolve(import.meta.path));
+  const srcs: [string, string][] = [[root, ""]];
+  const baseSrc = base ? resolve(dirname(base), "..") : undefined;
+  if (baseSrc && existsSync(join(baseSrc, "src/context/build_context.ts"))) srcs.push([baseSrc, " (base)"]);
+  const dest = join(work, "dest");
+  const rm = `rm -rf ${q(dest)}`;
+  const rows: Row[] = [];
+  for (const [src, t] of srcs) rows.push({ name: `imgb${t} stream | docker build -`, command: `bun ${self} --helper stream-docker --src ${q(src)} ${q(dir)} ${tag}`, ref: "tar | docker build -" });
+  rows.push({ name: "tar | docker build -", command: `tar -cf - -C ${q(dir)} . | /usr/bin/docker build -q -t ${tag} - >/dev/null`, ref: "tar | docker build -" });
+  for (const [src, t] of srcs) rows.push({ name: `imgb${t} writeDirectory`, command: `bun ${self} --helper directory --src ${q(src)} ${q(dir)} ${q(dest)}`, ref: "cp -a", prep: rm });
+  rows.push({ name: "cp -a", command: `cp -a ${q(dir)} ${q(dest)}`, ref: "cp -a", prep: rm });
+  rows.push({ name: "tar | tar -x", command: `mkdir ${q(dest)} && tar -cf - -C ${q(dir)} . | tar -xf - -C ${q(dest)}`, ref: "cp -a", prep: rm });
+  return rows;
 }
 
 const work = mkdtempSync(join(root, "test/.tmp/bench-context-"));
@@ -127,34 +190,45 @@ try {
     const dir = join(work, name);
     make(dir);
     const out = join(work, `${name}.tar`);
-    const imgbRows = (b: string, tag: string): [string, string][] => [
-      [`imgb${tag} -o FILE`, `${q(b)} context ${q(dir)} -o ${q(out)}`],
-      [`imgb${tag} -o - | cat`, `${q(b)} context ${q(dir)} -o - | cat > ${q(out)}`],
+    const imgbRows = (b: string, tag: string): Row[] => [
+      { name: `imgb${tag} -o FILE`, command: `${q(b)} context ${q(dir)} -o ${q(out)}`, ref: "GNU tar -cf FILE" },
+      { name: `imgb${tag} -o - | cat`, command: `${q(b)} context ${q(dir)} -o - | cat > ${q(out)}`, ref: "GNU tar -cf - | cat" },
     ];
-    const rows: [string, string][] = [
+    const rows: Row[] = [
       ...imgbRows(bin, ""),
       ...(base ? imgbRows(base, " (base)") : []),
-      ["GNU tar -cf FILE", `tar -cf ${q(out)} -C ${q(dir)} .`],
-      ["GNU tar -cf - | cat", `tar -cf - -C ${q(dir)} . | cat > ${q(out)}`],
-      ["Python tarfile", `python3 -c 'import tarfile,sys; t=tarfile.open(sys.argv[2],"w"); t.add(sys.argv[1], arcname="."); t.close()' ${q(dir)} ${q(out)}`],
+      { name: "GNU tar -cf FILE", command: `tar -cf ${q(out)} -C ${q(dir)} .`, ref: "GNU tar -cf FILE" },
+      { name: "GNU tar -cf - | cat", command: `tar -cf - -C ${q(dir)} . | cat > ${q(out)}`, ref: "GNU tar -cf - | cat" },
+      { name: "Python tarfile", command: `python3 -c 'import tarfile,sys; t=tarfile.open(sys.argv[2],"w"); t.add(sys.argv[1], arcname="."); t.close()' ${q(dir)} ${q(out)}`, ref: "GNU tar -cf FILE" },
     ];
+    // A unique tag of our own on the shared daemon, removed at the end.
+    const tag = `imgb-bench-context:${name}-${process.pid}`;
+    const withEngines = engines && (name === "small" || enginesLarge);
+    if (withEngines) writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY Dockerfile /Dockerfile\n");
     console.log(`\n${label}: ${runs} interleaved warm runs each`);
-    const samples = measureAll(rows.map(([, c]) => c), out);
-    const tarFile = median(samples[rows.findIndex(([n]) => n === "GNU tar -cf FILE")]!.map((s) => s.wall));
-    const tarPipe = median(samples[rows.findIndex(([n]) => n === "GNU tar -cf - | cat")]!.map((s) => s.wall));
-    rows.forEach(([n], i) => {
-      const xs = samples[i]!;
-      const walls = xs.map((s) => s.wall);
-      const m = median(walls);
-      const ref = n.includes("| cat") ? tarPipe : tarFile;
-      console.log(
-        `  ${n.padEnd(24)} ${m.toFixed(2).padStart(6)} s  (${Math.min(...walls).toFixed(2)}..${Math.max(...walls).toFixed(2)})  cpu ${median(xs.map((s) => s.cpu)).toFixed(2).padStart(5)} s  RSS ${Math.max(...xs.map((s) => s.rss)).toFixed(0).padStart(3)} MB  ${(m / ref).toFixed(2)}x tar${n.includes("| cat") ? " pipe" : ""}`,
-      );
-    });
+    print(rows, measureAll(rows, out));
+    if (withEngines) {
+      const more = engineRows(dir, tag);
+      console.log(`  engine paths: ${engineRuns} interleaved warm runs each`);
+      print(more, measureAll(more, out, engineRuns));
+    }
+    if (withEngines) Bun.spawnSync(["/usr/bin/docker", "rmi", tag], { stdout: "ignore", stderr: "ignore" });
     rmSync(dir, { recursive: true, force: true });
     rmSync(out, { force: true });
   }
   console.log(`\nload average after: ${load()}`);
 } finally {
   cleanup();
+}
+
+function print(rows: Row[], samples: Sample[][]): void {
+  const medians = new Map(rows.map((r, i) => [r.name, median(samples[i]!.map((s) => s.wall))]));
+  rows.forEach((r, i) => {
+    const xs = samples[i]!;
+    const walls = xs.map((s) => s.wall);
+    const m = medians.get(r.name)!;
+    console.log(
+      `  ${r.name.padEnd(30)} ${m.toFixed(2).padStart(6)} s  (${Math.min(...walls).toFixed(2)}..${Math.max(...walls).toFixed(2)})  cpu ${median(xs.map((s) => s.cpu)).toFixed(2).padStart(5)} s  RSS ${Math.max(...xs.map((s) => s.rss)).toFixed(0).padStart(3)} MB  ${(m / medians.get(r.ref)!).toFixed(2)}x ${r.ref}`,
+    );
+  });
 }

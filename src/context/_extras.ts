@@ -80,6 +80,6 @@ export function applyExtras(tree: Map<string, Node>, extras: Iterable<[string, E
     }
     if (node.type !== "dir") throw new InputError("context.extra-kind", `Extra directory "${extra.source}" is not a directory`);
     place(tree, { ...node, extra: true }, extra.location);
-    for (const e of walkContext(extra.source, { onWarning })) place(tree, { ...e, path: `${dest}/${e.path}`, extra: true }, extra.location);
+    for (const e of walkContext(extra.source, { onWarning })) place(tree, { ...e, source: e.source, path: `${dest}/${e.path}`, extra: true }, extra.location); // source: a getter, not copied by the spread
   }
 }

@@ -17,6 +17,7 @@ import {
 } from "node:fs";
 import { resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
+import { GarbageBound } from "./_heap.ts";
 import type { ContextEntry } from "./build_context.ts";
 import { IO_CHUNK, type TarEntry } from "./tar.ts";
 import { ioError } from "./walk.ts";
@@ -29,7 +30,9 @@ const CHUNK = IO_CHUNK;
 export function materialize(entries: readonly Entry[], dest: string, mtime: number): void {
   const dirs: ContextEntry[] = [];
   const buf = new Uint8Array(CHUNK);
+  const gc = new GarbageBound(); // a dead Stats object per file (see _heap.ts)
   for (const e of entries) {
+    gc.tick();
     const target = `${dest}/${e.path}`;
     try {
       switch (e.type) {

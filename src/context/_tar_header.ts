@@ -37,6 +37,13 @@ export function splitUstarName(name: string): { prefix: string; name: string } |
   return undefined;
 }
 
+/** Whether these fields need a PAX record (the allocation-free test done for every entry). */
+export function needsPax(f: HeaderFields): boolean {
+  if (f.name.length <= 100 ? !isPlain(f.name) : !splitUstarName(f.name)) return true;
+  if (f.linkname !== undefined && (f.linkname.length > 100 || !isPlain(f.linkname))) return true;
+  return f.size > MAX_USTAR_SIZE;
+}
+
 /** PAX records needed for these fields (empty when a plain ustar header suffices). */
 export function paxRecords(f: HeaderFields): Record<string, string> {
   const pax: Record<string, string> = {};
@@ -109,13 +116,14 @@ let cachedTemplate: { mtime: number; block: Uint8Array } | undefined;
  */
 export function writeHeader(block: Uint8Array, f: HeaderFields): void {
   block.set(template(f.mtime));
-  const split = splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
-  writeString(block, 0, 100, split.name);
+  // The usual name (short, ASCII) is written as is; only others are split or replaced.
+  const split = f.name.length <= 100 && isPlain(f.name) ? undefined : splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
+  writeString(block, 0, 100, split ? split.name : f.name);
   writeOctal(block, 100, 8, f.mode);
   writeOctal(block, 124, 12, f.size > MAX_USTAR_SIZE ? 0 : f.size);
   block[156] = f.type.charCodeAt(0);
   if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isPlain(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
-  if (split.prefix !== "") writeString(block, 345, 155, split.prefix);
+  if (split && split.prefix !== "") writeString(block, 345, 155, split.prefix);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += block[i]!;
   writeOctal(block, 148, 7, sum); // six digits and a NUL; the trailing space stays

@@ -58,8 +58,27 @@ describe("what is sent", () => {
     const by = Object.fromEntries(files.map((f) => [f.path, f]));
     expect(by["a/second"]).toMatchObject({ type: "file", size: 4 });
     expect(by["z/first"]).toMatchObject({ type: "hardlink", linkTarget: "a/second", size: 0 });
+    // A walked entry's source is computed, not stored (walk.ts): a hard link made from one keeps it.
+    expect(by["z/first"]!.source).toBe(join(root, "z/first"));
+    expect(by["z/first"]!.identity).toMatchObject({ size: 4 });
+    expect(by["a/second"]!.source).toBe(join(root, "a/second"));
     expect(by.l).toMatchObject({ type: "symlink", linkTarget: "z" });
     expect(files.some((f) => f.path.startsWith("l/"))).toBe(false);
+  });
+});
+
+describe("the walked tree (a sorted array until something is added)", () => {
+  test("a forced Dockerfile, an ignored parent and an extra directory land in byte order with their sources", async () => {
+    const root = tree({ ".dockerignore": "sub\nz*\n", "sub/deep/Dockerfile": "FROM scratch", "sub/other": "o", "a-b": "1", "a/x": "2", "z1": "3" });
+    const extra = tree({ "e/f": "ef" });
+    const c = new BuildContext({ root, dockerfile: "sub/deep/Dockerfile" });
+    expect(await paths(c)).toEqual([".dockerignore", "a/", "a/x", "a-b", "sub/", "sub/deep/", "sub/deep/Dockerfile"]);
+    c.addDirectory(extra, "a/more");
+    const files = await c.files();
+    expect(files.map((f) => f.path)).toEqual([".dockerignore", "a", "a/more", "a/more/e", "a/more/e/f", "a/x", "a-b", "sub", "sub/deep", "sub/deep/Dockerfile"]);
+    expect(files.find((f) => f.path === "a/more/e/f")!.source).toBe(join(extra, "e/f"));
+    expect(files.find((f) => f.path === "a/x")!.source).toBe(join(root, "a/x"));
+    expect(await tarList(c)).toContain("a/more/e/f");
   });
 });
 

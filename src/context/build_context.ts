@@ -190,9 +190,9 @@ export class BuildContext implements ImageBuildContext {
     return candidates.find((c) => existsSync(c));
   }
 
-  private async writer(reuseBuffer: boolean): Promise<TarWriter> {
+  private async writer(reuseBuffer: boolean, buffers = 1): Promise<TarWriter> {
     const { entries, cwd } = await this.snapshot();
-    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, buffers, cwd });
   }
 
   /**
@@ -212,7 +212,7 @@ export class BuildContext implements ImageBuildContext {
 
   private async walk(): Promise<{ entries: SendEntry[]; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
-    const tree = new Map<string, Node>();
+    let tree = new Tree([]);
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
     if (this.root) {
       let rootStat;
@@ -222,20 +222,18 @@ export class BuildContext implements ImageBuildContext {
         throw new InputError("context.root", `Context directory "${this.root}" cannot be read: ${(e as Error).message}`);
       }
       if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${this.root}" is not a directory`);
-      for (const e of walkContext(this.root, { matcher, onWarning: this.onWarning })) tree.set(e.path, e);
+      tree = new Tree(walkContext(this.root, { matcher, onWarning: this.onWarning }));
+      Bun.gc(true); // the walk's temporaries (names, Stats objects), before what follows allocates: a lower peak RSS (see _heap.ts)
       for (const path of this.alwaysIncluded()) this.forceInclude(tree, path);
     }
-    applyExtras(tree, this.extras, this.onWarning);
-    const ordered = [...tree.values()];
-    // The walk yields sorted order; only merged extras or forced paths can break it.
-    if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
+    if (this.extras.size > 0) applyExtras(tree.asMap(), this.extras, this.onWarning);
+    const ordered = tree.ordered();
     assertNothingBelowLinks(tree, ordered);
     const overridden = this.finalizeEntries !== BuildContext.prototype.finalizeEntries;
     const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
     // Hard links after the subclass hook, so a link never points at a dropped entry.
     const firstByInode = new Map<string, string>();
-    const entries = ordered
-      .filter((n) => kept === undefined || kept.has(n.path))
+    const entries = (kept === undefined ? ordered : ordered.filter((n) => kept.has(n.path)))
       .map((n): SendEntry => {
         if (n.type !== "file" || n.extra || n.nlink < 2) return n;
         const key = `${n.dev}:${n.ino}`;
@@ -244,12 +242,13 @@ export class BuildContext implements ImageBuildContext {
           firstByInode.set(key, n.path);
           return n;
         }
-        return { ...n, type: "hardlink", size: 0, linkTarget: first };
+        return { ...n, source: n.source, type: "hardlink", size: 0, linkTarget: first }; // source: a getter (walk.ts), not copied by the spread
       });
+    Bun.gc(true); // the walk's and this method's temporaries, before the tar writer's (see _heap.ts)
     return { entries, cwd };
   }
 
-  private forceInclude(tree: Map<string, Node>, path: string): void {
+  private forceInclude(tree: Tree, path: string): void {
     const clean = cleanPath(path);
     // A Dockerfile outside the root is not part of the context (contextForImage adds it as an extra).
     if (clean === "." || clean === ".." || clean.startsWith("../") || clean.startsWith("/") || tree.has(clean)) return;
@@ -272,8 +271,65 @@ export class BuildContext implements ImageBuildContext {
       }
       const node = statEntry(rel, abs, st);
       if (!node || (i < parts.length && node.type !== "dir")) return;
-      tree.set(rel, node);
+      tree.asMap().set(rel, node);
     }
+  }
+}
+
+/**
+ * The context's entries by path. What the walk found is kept as its sorted array and searched
+ * in place; a Map is made only when something is added (extras, a forced path), which also
+ * allows any order. Issue #18: a Map of 40,000 entries (and its rehashes) was ~4 MB of the peak
+ * RSS, for a lookup per forced path and per directory.
+ */
+class Tree {
+  private map: Map<string, Node> | undefined;
+  private sorted: Node[];
+
+  constructor(walked: Node[]) {
+    // The walk yields depth-first byte order; anything else goes through the map and a sort.
+    this.sorted = walked;
+    for (let i = 1; i < walked.length; i++) {
+      if (comparePaths(walked[i - 1]!.path, walked[i]!.path) >= 0) {
+        this.asMap();
+        break;
+      }
+    }
+  }
+
+  get(path: string): Node | undefined {
+    if (this.map) return this.map.get(path);
+    const a = this.sorted;
+    for (let lo = 0, hi = a.length - 1; lo <= hi; ) {
+      const mid = (lo + hi) >>> 1;
+      const c = comparePaths(a[mid]!.path, path);
+      if (c === 0) return a[mid];
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  /** The entries as a Map, to add to or replace in (from now on the Map is the tree). */
+  asMap(): Map<string, Node> {
+    if (!this.map) {
+      this.map = new Map();
+      for (const n of this.sorted) this.map.set(n.path, n);
+      this.sorted = [];
+    }
+    return this.map;
+  }
+
+  /** All entries in send order. */
+  ordered(): Node[] {
+    if (!this.map) return this.sorted;
+    const ordered = [...this.map.values()];
+    if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
+    return ordered;
   }
 }
 
@@ -297,11 +353,16 @@ function placeDockerfile(root: string, dockerfile: string): string {
  * through the link by whoever extracts the archive; the walk and the extras never make one, so
  * meeting one here is a bug, refused rather than sent.
  */
-function assertNothingBelowLinks(tree: Map<string, Node>, ordered: readonly Node[]): void {
+function assertNothingBelowLinks(tree: Tree, ordered: readonly Node[]): void {
+  // Siblings follow each other: a parent found to be a directory is not looked up (nor its name
+  // sliced out) again for the next entry.
+  let dir = "";
   for (const n of ordered) {
     const slash = n.path.lastIndexOf("/");
     if (slash < 0) continue;
+    if (slash === dir.length && n.path.startsWith(dir)) continue;
     const parent = tree.get(n.path.slice(0, slash));
+    if (parent?.type === "dir") dir = parent.path;
     if (parent?.type !== "dir") {
       throw new RuntimeError("context.below-link", `Refusing to send "${n.path}": its parent "${n.path.slice(0, slash)}" is ${parent ? `a ${parent.type}` : "missing"} in the build context, not a directory`);
     }

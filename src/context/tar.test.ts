@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readTar } from "../../test/context/_tar_reader.ts";
-import { encodePax, paxRecords, splitUstarName, writeHeader } from "./_tar_header.ts";
+import { encodePax, needsPax, paxRecords, splitUstarName, writeHeader } from "./_tar_header.ts";
 import { TarWriter, type TarEntry } from "./tar.ts";
 
 const all = (w: TarWriter) => {
@@ -97,6 +97,48 @@ describe("TarWriter", () => {
     const items = readTar(all(new TarWriter(entries, { mtime: 0, chunkSize: 1 << 16 })), true);
     expect(items.map((i) => i.name)).toEqual(["f", long]);
     expect(new TextDecoder().decode(items[1]!.data)).toBe("z");
+  });
+
+  test("with buffers: 2, a chunk stays intact while the next is filled; the bytes equal a fresh-buffer writer's", () => {
+    const chunk = 1 << 16;
+    const entries: TarEntry[] = [];
+    for (let i = 0; i < 40; i++) {
+      const data = new Uint8Array(1000 + i * 3001).map((_, j) => (i * 31 + j) % 251);
+      entries.push({ path: `d/f${i}`, type: "file", mode: 0o644, size: data.length, data });
+    }
+    const want = all(new TarWriter(entries, { mtime: 7, chunkSize: chunk }));
+    const w = new TarWriter(entries, { mtime: 7, chunkSize: chunk, reuseBuffer: true, buffers: 2 });
+    const parts: Uint8Array[] = [];
+    let prev: Uint8Array | undefined;
+    let prevCopy: Uint8Array | undefined;
+    for (let c = w.next(); c; c = w.next()) {
+      // The chunk before this one is what an asynchronous write would still be reading.
+      if (prev) expect(prev).toEqual(prevCopy!);
+      prev = c;
+      prevCopy = c.slice();
+      parts.push(prevCopy);
+    }
+    expect(parts.length).toBeGreaterThan(4);
+    expect(new Uint8Array(Buffer.concat(parts))).toEqual(want);
+    expect(() => new TarWriter([], { mtime: 0, reuseBuffer: true, buffers: 0 })).toThrow(RangeError);
+  });
+
+  test("needsPax agrees with paxRecords", () => {
+    const cases = [
+      { name: "ok", size: 1 },
+      { name: "a".repeat(100), size: 1 },
+      { name: `${"p".repeat(155)}/${"n".repeat(100)}`, size: 1 },
+      { name: `${"p".repeat(156)}/n`, size: 1 },
+      { name: "é", size: 1 },
+      { name: "ok", size: 8 * 1024 ** 3 },
+      { name: "l", size: 0, linkname: "t".repeat(101) },
+      { name: "l", size: 0, linkname: "ü" },
+      { name: "l", size: 0, linkname: "t" },
+    ];
+    for (const c of cases) {
+      const f = { mode: 0o644, mtime: 0, type: "0" as const, ...c };
+      expect([c.name.slice(0, 9), needsPax(f)]).toEqual([c.name.slice(0, 9), Object.keys(paxRecords(f)).length > 0]);
+    }
   });
 
   test("an empty entry list is just the two end blocks", () => {

@@ -18,7 +18,8 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
-import { BLOCK, encodePax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
+import { GarbageBound } from "./_heap.ts";
+import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 
 /** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
@@ -51,6 +52,12 @@ export interface TarOptions {
    * For synchronous consumers (a file descriptor, a hash): no allocation, no page faults.
    */
   reuseBuffer?: boolean;
+  /**
+   * With `reuseBuffer`: how many internal buffers to cycle through (default 1). A chunk then
+   * stays valid until `buffers` more `next()` calls, so with 2 a consumer can write one chunk
+   * asynchronously while the next one is being filled (see `writeTarToFd`).
+   */
+  buffers?: number;
   /** Directory relative `source` paths were made against (default: the working directory now). */
   cwd?: string;
 }
@@ -66,12 +73,6 @@ export const IO_CHUNK = 256 << 10;
 
 const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
 
-interface OpenFile {
-  fd: number;
-  entry: TarEntry;
-  remaining: number;
-}
-
 /** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
 export class TarWriter {
   private readonly entries: readonly TarEntry[];
@@ -84,11 +85,19 @@ export class TarWriter {
   private index = 0;
   private started = false;
   private finished = false;
-  private file: OpenFile | undefined;
+  /** The file being copied (descriptor -1: none), and its bytes still to read. */
+  private fd = -1;
+  private fileEntry: TarEntry | undefined;
+  private remaining = 0;
   private buf: Uint8Array;
   private pos = 0;
-  /** Bytes of the reused buffer to clear before refilling it. */
-  private dirty = 0;
+  /** With `reuseBuffer`: the buffers cycled through, and how many bytes of each to clear before refilling it. */
+  private readonly ring: Uint8Array[] = [];
+  private readonly dirty: number[] = [];
+  private slot = 0;
+  /** One header's fields, rewritten for every entry (headers are written once per file). */
+  private readonly hf: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
+  private readonly gc = new GarbageBound();
 
   constructor(entries: readonly TarEntry[], options: TarOptions) {
     this.entries = entries;
@@ -98,16 +107,24 @@ export class TarWriter {
     this.cwd = options.cwd ?? process.cwd();
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
-    this.buf = new Uint8Array(this.chunkSize);
+    const buffers = this.reuse ? options.buffers ?? 1 : 1;
+    if (!Number.isInteger(buffers) || buffers < 1) throw new RangeError("buffers must be a positive integer");
+    if (this.reuse) for (let i = 0; i < buffers; i++) {
+      this.ring.push(new Uint8Array(this.chunkSize));
+      this.dirty.push(0);
+    }
+    this.buf = this.reuse ? this.ring[0]! : new Uint8Array(this.chunkSize);
   }
 
   /** The next chunk of the archive, or null at the end. Throws RuntimeError on I/O failure. */
   next(): Uint8Array | null {
     if (this.finished) return null;
     this.base = process.cwd() === this.cwd ? undefined : this.cwd;
-    if (this.dirty > 0) {
-      this.buf.fill(0, 0, this.dirty);
-      this.dirty = 0;
+    if (this.reuse) {
+      this.buf = this.ring[this.slot]!;
+      const dirty = this.dirty[this.slot]!;
+      if (dirty > 0) this.buf.fill(0, 0, dirty);
+      this.dirty[this.slot] = 0;
     }
     try {
       this.fill();
@@ -118,25 +135,29 @@ export class TarWriter {
     }
     const chunk = this.buf.subarray(0, this.pos);
     // Padding and header fields rely on a zeroed buffer: a fresh one per chunk (the consumer
-    // owns the old one), or the reused one cleared on the next call.
-    if (this.reuse) this.dirty = this.pos;
-    else this.buf = new Uint8Array(this.chunkSize);
+    // owns the old one), or a reused one cleared when its turn comes again.
+    if (this.reuse) {
+      this.dirty[this.slot] = this.pos;
+      this.slot = (this.slot + 1) % this.ring.length;
+    } else this.buf = new Uint8Array(this.chunkSize);
     this.pos = 0;
     return chunk.length > 0 ? chunk : null;
   }
 
   /** Release an open file descriptor (on cancel). */
   close(): void {
-    if (this.file) {
-      closeSync(this.file.fd);
-      this.file = undefined;
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      this.fileEntry = undefined;
+      closeSync(fd);
     }
   }
 
   private fill(): void {
     while (this.pos < this.chunkSize) {
-      if (this.file) {
-        this.readFile(this.file);
+      if (this.fd >= 0) {
+        this.readFile();
         continue;
       }
       if (this.spill) {
@@ -146,7 +167,7 @@ export class TarWriter {
       if (!this.started) {
         this.started = true;
         const first = this.entries[0];
-        if (first && Object.keys(paxRecords(this.fields(first))).length > 0) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
+        if (first && needsPax(this.fields(first))) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
         continue;
       }
       const entry = this.entries[this.index];
@@ -159,8 +180,7 @@ export class TarWriter {
       }
       // A header (plus a PAX record and its header) must not straddle chunks: leave room.
       const fields = this.fields(entry);
-      const pax = paxRecords(fields);
-      const paxData = pax.path !== undefined || pax.linkpath !== undefined || pax.size !== undefined ? encodePax(pax) : undefined;
+      const paxData = needsPax(fields) ? encodePax(paxRecords(fields)) : undefined;
       const need = BLOCK + (paxData ? BLOCK + padded(paxData.length) : 0);
       if (need > this.chunkSize - this.pos) {
         if (this.pos > 0) return;
@@ -176,16 +196,16 @@ export class TarWriter {
     }
   }
 
+  /** The header fields of `e`, in the writer's one reused object (valid until the next call). */
   private fields(e: TarEntry): HeaderFields {
-    const isFile = e.type === "file";
-    return {
-      name: e.type === "dir" ? `${e.path}/` : e.path,
-      mode: e.mode & 0o7777,
-      size: isFile ? e.size : 0,
-      mtime: this.mtime,
-      type: TYPE[e.type],
-      linkname: e.type === "symlink" || e.type === "hardlink" ? e.linkTarget ?? "" : undefined,
-    };
+    const f = this.hf;
+    f.name = e.type === "dir" ? `${e.path}/` : e.path;
+    f.mode = e.mode & 0o7777;
+    f.size = e.type === "file" ? e.size : 0;
+    f.mtime = this.mtime;
+    f.type = TYPE[e.type];
+    f.linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkTarget ?? "" : undefined;
+    return f;
   }
 
   private header(f: HeaderFields): void {
@@ -216,7 +236,10 @@ export class TarWriter {
       }
       throw ioError("read", resolve(this.cwd, path), e);
     }
-    this.file = { fd, entry, remaining: entry.size };
+    this.fd = fd;
+    this.fileEntry = entry;
+    this.remaining = entry.size;
+    this.gc.tick();
   }
 
   /** Inline content still to copy (it may span chunks). */
@@ -234,37 +257,36 @@ export class TarWriter {
     }
   }
 
-  private readFile(f: OpenFile): void {
+  private readFile(): void {
     // Ask for one byte more than expected when it fits: a full answer means the file grew,
     // and a short one at the expected size proves it did not, sparing an fstat per file.
+    const entry = this.fileEntry!;
     const space = this.chunkSize - this.pos;
-    const want = Math.min(space, f.remaining + 1);
+    const want = Math.min(space, this.remaining + 1);
     let n: number;
     try {
-      n = readSync(f.fd, this.buf, this.pos, want, null);
+      n = readSync(this.fd, this.buf, this.pos, want, null);
     } catch (e) {
-      throw ioError("read", resolve(this.cwd, f.entry.source!), e);
+      throw ioError("read", resolve(this.cwd, entry.source!), e);
     }
-    if (n > f.remaining) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, "grew");
-    if (n === 0 && f.remaining > 0) throw changed(resolve(this.cwd, f.entry.source!), f.entry.size, "shrank");
+    if (n > this.remaining) throw changed(resolve(this.cwd, entry.source!), entry.size, "grew");
+    if (n === 0 && this.remaining > 0) throw changed(resolve(this.cwd, entry.source!), entry.size, "shrank");
     this.pos += n;
-    f.remaining -= n;
-    if (f.remaining === 0) this.finishFile(f, want > n);
+    this.remaining -= n;
+    if (this.remaining === 0) this.finishFile(entry, want > n);
   }
 
   /** Check the file did not change since the walk nor while reading, then pad to the block boundary. */
-  private finishFile(f: OpenFile, sawEnd: boolean): void {
-    const e = f.entry;
+  private finishFile(e: TarEntry, sawEnd: boolean): void {
     // One fstat after the last read: ctime covers every write since the walk. Without a
     // recorded identity (a TarEntry made by hand), only the size is checked, and only when the
     // reads did not already prove it.
     const stamped = e.ctimeMs !== undefined;
     let st: { size: number; ino: number; mtimeMs: number; ctimeMs: number } | undefined;
     try {
-      if (stamped || !sawEnd) st = fstatSync(f.fd);
+      if (stamped || !sawEnd) st = fstatSync(this.fd);
     } finally {
-      closeSync(f.fd);
-      this.file = undefined;
+      this.close();
     }
     const path = () => resolve(this.cwd, e.source!);
     if (st && st.size !== e.size) throw changed(path(), e.size, st.size > e.size ? "grew" : "shrank");

@@ -10,6 +10,7 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { relative, resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
+import { GarbageBound } from "./_heap.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
 
 export type EntryType = "file" | "dir" | "symlink";
@@ -86,6 +87,31 @@ export function statEntry(path: string, source: string, st: Stats): WalkEntry | 
   return undefined;
 }
 
+/**
+ * An entry found by the walk. Its `source` is made from the walk's lookup base when asked for
+ * (the tar writer asks once, when it opens the file) instead of being kept: one string fewer per
+ * file of the context, ~2.5 MB for 40,000 files (issue #18: peak RSS).
+ */
+class Walked implements WalkEntry {
+  linkTarget?: string;
+  constructor(
+    private readonly base: string,
+    public path: string,
+    public type: EntryType,
+    public mode: number,
+    public size: number,
+    public dev: number,
+    public ino: number,
+    public nlink: number,
+    public mtimeMs: number | undefined,
+    public ctimeMs: number | undefined,
+  ) {}
+
+  get source(): string {
+    return this.base === "" ? this.path : `${this.base}/${this.path}`;
+  }
+}
+
 /** Sort names in UTF-8 byte order; the default UTF-16 sort agrees unless a name has chars >= U+D800. */
 export function sortNames(names: string[]): string[] {
   return names.some((n) => HIGH.test(n)) ? names.sort(compareUtf8) : names.sort();
@@ -118,6 +144,7 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
   const out: WalkEntry[] = [];
   // Excluded directories we entered; emitted lazily when something below them is included.
   const pending: { entry: WalkEntry; emitted: boolean }[] = [];
+  const gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
 
   const emit = (entry: WalkEntry) => {
     for (const p of pending) {
@@ -140,6 +167,7 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
     for (const name of names) {
       const rel = dirRel === "" ? name : `${dirRel}/${name}`;
       const abs = dirAbs === "" ? name : `${dirAbs}/${name}`;
+      gc.tick();
       let st: Stats;
       try {
         st = lstatSync(abs);
@@ -159,7 +187,7 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
         info = m.info;
         if (excluded && (!isDir || matcher.canSkipDirectory(rel))) continue;
       }
-      const entry = statEntry(rel, abs, st);
+      const entry = walked(base, rel, abs, st);
       if (!entry) {
         if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${rel}": only files, directories and symlinks are sent`);
         continue;
@@ -188,8 +216,22 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
     }
   };
 
-  visit(lookupBase(root), "", undefined);
+  const base = lookupBase(root);
+  visit(base, "", undefined);
   return out;
+}
+
+/** `statEntry` for the walk: the same fields, in a `Walked`. */
+function walked(base: string, path: string, source: string, st: Stats): WalkEntry | undefined {
+  const mode = st.mode & 0o7777;
+  if (st.isFile()) return new Walked(base, path, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
+  if (st.isDirectory()) return new Walked(base, path, "dir", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined);
+  if (st.isSymbolicLink()) {
+    const e = new Walked(base, path, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined);
+    e.linkTarget = readlinkSync(source, "utf8");
+    return e;
+  }
+  return undefined;
 }
 
 /** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */

@@ -1,0 +1,23 @@
+/**
+ * Bounded memory for the per-file loops of a context (walk, tar writer, directory copy).
+ *
+ * Each file costs a few short-lived JS objects that cannot be avoided through node:fs (a Stats
+ * object per lstat and fstat, ~250 bytes each). JavaScriptCore collects them only when its
+ * heap-growth heuristics say so, and for a loop that allocates little else that is late: measured
+ * (issue #18, 40,000 files), anonymous memory grew by ~22 MB during the tar writer and ~24 MB
+ * during the walk, nearly all of it dead Stats objects, which the allocator then keeps as its
+ * high-water mark. An eden (young-generation) collection every `FILES_PER_COLLECTION` files keeps
+ * it flat; it costs well under a millisecond, as the live set it scans is small (measured: no
+ * change in wall time at one every ~2,000 files).
+ */
+
+export const FILES_PER_COLLECTION = 2048;
+
+/** Count one file; every `FILES_PER_COLLECTION`th call runs an eden collection. */
+export class GarbageBound {
+  private n = 0;
+
+  tick(): void {
+    if (++this.n % FILES_PER_COLLECTION === 0) Bun.gc(false);
+  }
+}
