@@ -23,7 +23,7 @@ import { imageReferences, type ImageReferences } from "../_engine/references.ts"
 import { buildMountFlags } from "../_engine/build_mounts.ts";
 import { emulationError } from "./emulation_check.ts";
 import { annotateIndex, localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
-import { buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
+import { baseNameMoved, buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { hostPlatform } from "../../src/emulation.ts";
 
@@ -94,7 +94,13 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
         const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
         const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
-        await engine.run(argv);
+        await engine.run(argv).catch((e: unknown) => {
+          // Another build on this storage (a second node on the same machine, another imgb)
+          // pulled the base for another platform and moved its name meanwhile: once more.
+          if (platforms.length !== 1 || !baseNameMoved(e)) throw e;
+          engine.log(`the base image's name was moved by another build's pull while this build looked it up: building again`);
+          return engine.run(argv);
+        });
       } catch (e) {
         throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0], emulatorsHere: engine.runsHere });
       }

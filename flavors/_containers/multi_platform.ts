@@ -192,6 +192,6 @@ class BaseNameMoved extends Error {
   }
 }
 
-function baseNameMoved(e: unknown): boolean {
+export function baseNameMoved(e: unknown): boolean {
   return e instanceof ExecError && /locating pulled image .* name in containers storage: .*image not known/.test(e.tail.join("\n"));
 }
