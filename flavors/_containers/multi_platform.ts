@@ -120,7 +120,18 @@ export async function buildPlatforms(engine: ContainersEngine, platforms: readon
     if (job.pulls.prePull.length > 0) ids = await inSequence(platforms, (p, i) => build(p, i));
     else {
       const side = await allOrFirstFailure(
-        platforms.map((p, i) => (signal: AbortSignal) => build(p, i, signal).catch((e: unknown) => (e instanceof BaseNameMoved ? e : Promise.reject(e)))),
+        platforms.map((p, i) => async (signal: AbortSignal) => {
+          // The race is over once the other pull is done: at once again, twice; then alone, last.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await build(p, i, signal);
+            } catch (e) {
+              if (!(e instanceof BaseNameMoved) || signal.aborted) throw e;
+              if (attempt > IMMEDIATE_RETRIES) return e;
+              engine.log(`[${p}] ${e.message}: building ${p} again`);
+            }
+          }
+        }),
         engine.signal,
         (i) => engine.log(`[${platforms[i]}] stopped: another platform failed`),
       );
@@ -177,14 +188,18 @@ function platformMissing(engine: ContainersEngine, imageName: string, missing: r
   });
 }
 
+/** Immediate rebuilds of a platform whose base name was moved (see BaseNameMoved) before it waits for the others. */
+const IMMEDIATE_RETRIES = 2;
+
 /**
  * Two platforms that build FROM one tag pull it at the same time, each for its platform, and
  * `containers/storage` has one image per name: each pull moves the name to its platform's image,
  * and a build that looks the name up again for its platform right after its pull may find the
  * other platform's image there (podman 4.3 / buildah 1.28: "creating build container: locating
  * pulled image … name in containers storage: …: image not known"; seen several times in the
- * end-to-end tests here). Not a failure of the platform: it is built again, alone, once the
- * others are done (a fresh lookup then finds the name free of that race).
+ * end-to-end tests here). Not a failure of the platform: it is built again at once (the other
+ * pull has usually finished by then, so the retry's own pull and lookup agree), and after
+ * IMMEDIATE_RETRIES such failures, alone, once the others are done.
  */
 class BaseNameMoved extends Error {
   constructor() {
