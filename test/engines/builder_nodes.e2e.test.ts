@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, shortTempDir, tempDir, writeTree } from "../helpers/tmp.ts";
-import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo } from "../helpers/testenv.ts";
+import { BASE_IMAGE, DOCKER2_HOST, DOCKER2_SSH, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, SSH_CONFIG, uniqueRepo, dockerOn as docker } from "../helpers/testenv.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -28,13 +28,6 @@ afterAll(async () => {
     if (mine.length) await docker(host, ["rmi", "-f", ...mine]).catch(() => "");
   }
 });
-
-async function docker(host: string, args: string[]): Promise<string> {
-  const p = Bun.spawn([DOCKER_CLI, "-H", host, ...args], { stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`docker -H ${host} ${args.join(" ")}: ${err}`);
-  return out.trim();
-}
 
 /** The stack's repositories a daemon holds (from its own image list). */
 async function reposOn(host: string, repos: readonly string[]): Promise<string[]> {

@@ -16,7 +16,7 @@ import { MANIFEST_ACCEPT, MediaType } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
 import { runImgb } from "../helpers/binary.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../helpers/tmp.ts";
-import { DOCKER2_HOST, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { DOCKER2_HOST, DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, MULTIARCH_BASE, PODMAN_URL, REGISTRY, requireEngine, uniqueRepo, dockerOn as docker } from "../helpers/testenv.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -28,13 +28,6 @@ afterAll(async () => {
     if (mine.length) await docker(host, ["rmi", "-f", ...mine]).catch(() => "");
   }
 }, E2E_TIMEOUT);
-
-async function docker(host: string, args: string[]): Promise<string> {
-  const p = Bun.spawn([DOCKER_CLI, "-H", host, ...args], { stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`docker -H ${host} ${args.join(" ")}: ${err}`);
-  return out.trim();
-}
 
 /** `repo:tag` of the daemon's images in `repos` (from its own image list), sorted. */
 async function tagsOn(host: string, repos: readonly string[]): Promise<string[]> {

@@ -116,6 +116,14 @@ function decide(what: string, reasons: string[], hint: string): boolean {
 }
 
 /** A repository name no other test run uses, so suites can run in parallel and repeatedly. */
+/** `docker -H host args…` with the pinned CLI: its trimmed stdout; a failure throws with its stderr. */
+export async function dockerOn(host: string, args: string[]): Promise<string> {
+  const p = Bun.spawn([DOCKER_CLI, "-H", host, ...args], { stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`docker -H ${host} ${args.join(" ")}: ${err}`);
+  return out.trim();
+}
+
 export function uniqueRepo(prefix: string): string {
   return `imgb-e2e/${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
