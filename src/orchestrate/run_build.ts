@@ -135,7 +135,10 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
           return result;
         }
         const written = tags.then(
-          () => options.events({ type: "done", image: name, result: { ...result, durationMs: Math.round(performance.now() - started) } }),
+          () => {
+            result.durationMs = Math.round(performance.now() - started); // with its tags
+            options.events({ type: "done", image: name, result });
+          },
           (e: unknown) => {
             if (e instanceof DependencyTagFailed) throw e;
             if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
@@ -267,8 +270,7 @@ async function buildOne(
   if (record && canRetag(record, builder, registry)) {
     options.events({ type: "step", image: name, step: "verify" });
     if (await stillExists(record, builder, registry, signal)) {
-      options.events({ type: "step", image: name, step: "tag" });
-      const tags = depsTagged().then(() => blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal)));
+      const tags = depsTagged().then(() => (options.events({ type: "step", image: name, step: "tag" }), blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal))));
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
       if (ref !== record.ref) await tags; // a local image's name is its tag: there once tagged
@@ -285,10 +287,10 @@ async function buildOne(
     if (found.kind === "mismatch") {
       options.events({ type: "warning", image: name, message: `registry record ${repository}:imgb-… points at ${found.digest}, but ${found.reason}, not ${prepared.checksum}: ignored, building` });
     } else if (found.kind === "hit") {
-      options.events({ type: "step", image: name, step: "tag" });
       const rec = { checksum: prepared.checksum, image: name, ref: `${repository}@${found.digest}`, digest: found.digest, builtAt: new Date().toISOString() };
       // The digest is known and verified: dependents go on while the tags are written.
       const tags = depsTagged()
+        .then(() => options.events({ type: "step", image: name, step: "tag" }))
         .then(() => retag(rec, prepared.destinations, builder, registry, signal, found.manifest))
         .then(() => options.reuse?.record(rec));
       const platforms = multiPlatform ? await settleFirst(tags, reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest)) : undefined;
