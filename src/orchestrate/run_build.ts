@@ -8,7 +8,7 @@ import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import { optionsForContract, type Flavor, type ImageBuilderClass } from "../builder/flavor.ts";
-import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
+import { CancelledError, ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
@@ -101,6 +101,8 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   // checksum and lookup then); its tags are written meanwhile. A dependent's own tags, or its
   // build, wait for its dependencies' tags (tagsOf); a failed tag write fails its image.
   const tagging = new Map<string, Promise<void>>();
+  let stoppedBy: string | undefined; // the image whose failed tags stopped the run (--fail-fast)
+  let scheduled: AbortSignal | undefined; // the scheduler's signal (aborted by --fail-fast too)
   const tagsOf = async (name: string) => {
     for (const d of deps(name)) {
       const t = tagging.get(d);
@@ -113,6 +115,7 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     deps,
     async (name, signal, node, parts) => {
       const started = performance.now();
+      scheduled = signal;
       // A node found down mid-build: a NodeDownError (the scheduler moves the build elsewhere).
       const downError = async (at: string, e: unknown) => {
         const now = await probeNode(flavor, nodes.find((n) => n.name === at)!, blame).catch(() => undefined);
@@ -142,7 +145,10 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
           (e: unknown) => {
             if (e instanceof DependencyTagFailed) throw e;
             if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
-            if (options.failFast) stop.abort(e);
+            if (options.failFast && !signal.aborted) {
+              stoppedBy = name;
+              stop.abort(e);
+            }
             throw e;
           },
         );
@@ -178,10 +184,14 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   );
   // Every tag written before the run ends: an image whose tags failed has failed (reported as it
   // happened), and what waited for them is skipped because of it.
+  const cut = scheduled ?? signal;
   for (const [name, written] of tagging) {
     await written.catch((error: unknown) => {
       const o = outcomes.get(name)!;
-      outcomes.set(name, error instanceof DependencyTagFailed ? { state: "skipped", because: error.dependency } : { state: "failed", error, ...(o.state === "done" && o.placements ? { placements: o.placements } : {}) });
+      if (error instanceof DependencyTagFailed) outcomes.set(name, { state: "skipped", because: error.dependency });
+      // Cut off by a Ctrl-C, or by another image's failure under --fail-fast: cancelled.
+      else if (cut.aborted && name !== stoppedBy && (error === cut.reason || error instanceof CancelledError || (error instanceof Error && error.name === "AbortError"))) outcomes.set(name, { state: "cancelled" });
+      else outcomes.set(name, { state: "failed", error, ...(o.state === "done" && o.placements ? { placements: o.placements } : {}) });
     });
   }
   if (gate.error !== undefined && !options.signal.aborted) throw gate.error; // the engine is not there: one error, as before
