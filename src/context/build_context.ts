@@ -34,6 +34,7 @@ import { existsSync, lstatSync, mkdirSync } from "node:fs";
 import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, RuntimeError, type Location } from "../errors.ts";
+import { FILES_PER_COLLECTION } from "./_heap.ts";
 import { placeInside } from "./_inside.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
 import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
@@ -214,6 +215,7 @@ export class BuildContext implements ImageBuildContext {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     let tree = new Tree([]);
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
+    let large = false;
     if (this.root) {
       let rootStat;
       try {
@@ -222,8 +224,11 @@ export class BuildContext implements ImageBuildContext {
         throw new InputError("context.root", `Context directory "${this.root}" cannot be read: ${(e as Error).message}`);
       }
       if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${this.root}" is not a directory`);
-      tree = new Tree(walkContext(this.root, { matcher, onWarning: this.onWarning }));
-      Bun.gc(true); // the walk's temporaries (names, Stats objects), before what follows allocates: a lower peak RSS (see _heap.ts)
+      const walked = walkContext(this.root, { matcher, onWarning: this.onWarning });
+      tree = new Tree(walked);
+      // A full collection is ~10 ms even on a small heap: only a walk with temporaries worth it.
+      large = walked.length >= FILES_PER_COLLECTION;
+      if (large) Bun.gc(true); // the walk's temporaries (names, Stats objects), before what follows allocates: a lower peak RSS (see _heap.ts)
       for (const path of this.alwaysIncluded()) this.forceInclude(tree, path);
     }
     if (this.extras.size > 0) applyExtras(tree.asMap(), this.extras, this.onWarning);
@@ -244,7 +249,7 @@ export class BuildContext implements ImageBuildContext {
         }
         return { ...n, source: n.source, type: "hardlink", size: 0, linkTarget: first }; // source: a getter (walk.ts), not copied by the spread
       });
-    Bun.gc(true); // the walk's and this method's temporaries, before the tar writer's (see _heap.ts)
+    if (large) Bun.gc(true); // the walk's and this method's temporaries, before the tar writer's (see _heap.ts)
     return { entries, cwd };
   }
 

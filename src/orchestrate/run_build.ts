@@ -8,7 +8,7 @@ import type { TObject } from "@sinclair/typebox";
 import type { BaseImageBuilder, BuildReport } from "../builder/base_image_builder.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import { optionsForContract, type Flavor, type ImageBuilderClass } from "../builder/flavor.ts";
-import { ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
+import { CancelledError, ImgbError, InputError, InputErrors, isDiskFull, RuntimeError, writeError } from "../errors.ts";
 import { containerRegistry } from "../stack/credentials.ts";
 import type { ResolvedStack } from "../stack/model.ts";
 import { dependenciesOf } from "../stack/resolve.ts";
@@ -97,11 +97,25 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
   const shared: Shared = { flavor, bases, registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
+  // A reused image is done for its dependents once its digest is known (they start their
+  // checksum and lookup then); its tags are written meanwhile. A dependent's own tags, or its
+  // build, wait for its dependencies' tags (tagsOf); a failed tag write fails its image.
+  const tagging = new Map<string, Promise<void>>();
+  let stoppedBy: string | undefined; // the image whose failed tags stopped the run (--fail-fast)
+  let scheduled: AbortSignal | undefined; // the scheduler's signal (aborted by --fail-fast too)
+  const tagsOf = async (name: string) => {
+    for (const d of deps(name)) {
+      const t = tagging.get(d);
+      if (t) await t.catch((e: unknown) => Promise.reject(new DependencyTagFailed(d, e)));
+    }
+  };
 
   const outcomes = await schedule(
     order,
     deps,
     async (name, signal, node, parts) => {
+      const started = performance.now();
+      scheduled = signal;
       // A node found down mid-build: a NodeDownError (the scheduler moves the build elsewhere).
       const downError = async (at: string, e: unknown) => {
         const now = await probeNode(flavor, nodes.find((n) => n.name === at)!, blame).catch(() => undefined);
@@ -116,19 +130,40 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
         nodeDown: downError,
       };
       try {
-        const result = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared, configOf(node), split);
+        const { result, tags } = await buildOne(stack, name, Builder, flavor.contractVersion, registry, done, options, signal, blame, shared, configOf(node), split, () => tagsOf(name));
         if (multi && !result.nodes) result.node = node;
         done.set(name, result);
-        options.events({ type: "done", image: name, result });
+        if (!tags) {
+          options.events({ type: "done", image: name, result });
+          return result;
+        }
+        const written = tags.then(
+          () => {
+            result.durationMs = Math.round(performance.now() - started); // with its tags
+            options.events({ type: "done", image: name, result });
+          },
+          (e: unknown) => {
+            if (e instanceof DependencyTagFailed) throw e;
+            if (!signal.aborted) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
+            if (options.failFast && !signal.aborted) {
+              stoppedBy = name;
+              stop.abort(e);
+            }
+            throw e;
+          },
+        );
+        written.catch(() => {}); // awaited below, after the schedule
+        tagging.set(name, written);
         return result;
       } catch (e) {
         // A node that went down mid-build: the image moves to another node, it has not failed.
-        if (multi && !signal.aborted && !inParts) {
+        if (multi && !signal.aborted && !inParts && !(e instanceof DependencyTagFailed)) {
           const down = await downError(node, e);
           if (down) throw down;
         }
-        // Reported as it happens, not at the end; a cancellation and no node left are reported below.
-        if (!signal.aborted && !(e instanceof NoNodeError)) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
+        // Reported as it happens, not at the end; a cancellation, no node left and a dependency
+        // whose tags failed are reported below.
+        if (!signal.aborted && !(e instanceof NoNodeError) && !(e instanceof DependencyTagFailed)) options.events({ type: "failed", image: name, error: e instanceof Error ? e : new Error(String(e)) });
         throw e;
       }
     },
@@ -147,7 +182,23 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
         : {}),
     },
   );
+  // Every tag written before the run ends: an image whose tags failed has failed (reported as it
+  // happened), and what waited for them is skipped because of it.
+  const cut = scheduled ?? signal;
+  for (const [name, written] of tagging) {
+    await written.catch((error: unknown) => {
+      const o = outcomes.get(name)!;
+      if (error instanceof DependencyTagFailed) outcomes.set(name, { state: "skipped", because: error.dependency });
+      // Cut off by a Ctrl-C, or by another image's failure under --fail-fast: cancelled.
+      else if (cut.aborted && name !== stoppedBy && (error === cut.reason || error instanceof CancelledError || (error instanceof Error && error.name === "AbortError"))) outcomes.set(name, { state: "cancelled" });
+      else outcomes.set(name, { state: "failed", error, ...(o.state === "done" && o.placements ? { placements: o.placements } : {}) });
+    });
+  }
   if (gate.error !== undefined && !options.signal.aborted) throw gate.error; // the engine is not there: one error, as before
+  for (const name of order) {
+    const o = outcomes.get(name)!;
+    if (o.state === "failed" && o.error instanceof DependencyTagFailed) outcomes.set(name, { state: "skipped", because: o.error.dependency });
+  }
   for (const name of order) {
     const o = outcomes.get(name)!;
     if (o.state === "skipped") options.events({ type: "skipped", image: name, because: o.because });
@@ -160,6 +211,17 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
     }
   }
   return statuses ? { order, outcomes, nodes: statuses } : { order, outcomes };
+}
+
+/** A dependency's tags could not be written: what depends on it is skipped, not built or tagged. */
+class DependencyTagFailed extends Error {
+  override name = "DependencyTagFailed";
+  constructor(
+    readonly dependency: string,
+    cause: unknown,
+  ) {
+    super(`the tags of '${dependency}' were not written`, { cause });
+  }
 }
 
 /** An image split over builder nodes: its parts, and a builder per node (split_platforms.ts). */
@@ -188,8 +250,9 @@ async function buildOne(
   blame: ReturnType<typeof userCode>,
   shared: Shared,
   config: Record<string, unknown>,
-  split?: Split,
-): Promise<ImageResult> {
+  split: Split | undefined,
+  depsTagged: () => Promise<void>,
+): Promise<{ result: ImageResult; tags?: Promise<void> }> {
   const started = performance.now();
   const facts: BuildReport = {};
   const builder: BaseImageBuilder = new Builder(config, {
@@ -217,12 +280,12 @@ async function buildOne(
   if (record && canRetag(record, builder, registry)) {
     options.events({ type: "step", image: name, step: "verify" });
     if (await stillExists(record, builder, registry, signal)) {
-      options.events({ type: "step", image: name, step: "tag" });
-      await blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal));
+      const tags = depsTagged().then(() => (options.events({ type: "step", image: name, step: "tag" }), blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal))));
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
-      const platforms = multiPlatform && ref === record.ref ? await reusedPlatforms(registry, ref, record.digest, signal) : undefined;
-      return { image: name, ref, digest: record.digest, imageId: record.imageId, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() };
+      if (ref !== record.ref) await tags; // a local image's name is its tag: there once tagged
+      const platforms = multiPlatform && ref === record.ref ? await settleFirst(tags, reusedPlatforms(registry, ref, record.digest, signal)) : undefined;
+      return { result: { image: name, ref, digest: record.digest, imageId: record.imageId, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() }, tags };
     }
     options.reuse!.forget(prepared.checksum);
   }
@@ -234,14 +297,17 @@ async function buildOne(
     if (found.kind === "mismatch") {
       options.events({ type: "warning", image: name, message: `registry record ${repository}:imgb-… points at ${found.digest}, but ${found.reason}, not ${prepared.checksum}: ignored, building` });
     } else if (found.kind === "hit") {
-      options.events({ type: "step", image: name, step: "tag" });
       const rec = { checksum: prepared.checksum, image: name, ref: `${repository}@${found.digest}`, digest: found.digest, builtAt: new Date().toISOString() };
-      await retag(rec, prepared.destinations, builder, registry, signal, found.manifest);
-      options.reuse?.record(rec);
-      const platforms = multiPlatform ? await reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest) : undefined;
-      return { image: name, ref: rec.ref, digest: found.digest, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() };
+      // The digest is known and verified: dependents go on while the tags are written.
+      const tags = depsTagged()
+        .then(() => options.events({ type: "step", image: name, step: "tag" }))
+        .then(() => retag(rec, prepared.destinations, builder, registry, signal, found.manifest))
+        .then(() => options.reuse?.record(rec));
+      const platforms = multiPlatform ? await settleFirst(tags, reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest)) : undefined;
+      return { result: { image: name, ref: rec.ref, digest: found.digest, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() }, tags };
     }
   }
+  await depsTagged(); // what it is built FROM is where its tags say
   options.events({ type: "step", image: name, step: "build" });
   if (split) {
     const built = await buildSplit({
@@ -255,10 +321,18 @@ async function buildOne(
       build: (b, imageName, o) => blame(`building '${name}'`, () => b.build(imageName, prepared.context, optionsForContract(contractVersion, o, prepared.context.dockerfile), registry)),
       nodeDown: split.nodeDown,
     });
-    return recorded({ image: name, ref: built.ref, digest: built.digest, platforms: built.platforms, nodes: built.nodes, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal);
+    return { result: await recorded({ image: name, ref: built.ref, digest: built.digest, platforms: built.platforms, nodes: built.nodes, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal) };
   }
   const ref = await blame(`building '${name}'`, () => builder.build(prepared.imageName, prepared.context, optionsForContract(contractVersion, prepared.options, prepared.context.dockerfile), registry));
-  return recorded({ image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal);
+  return { result: await recorded({ image: name, ref, ...facts, checksum: prepared.checksum, reused: false, durationMs: elapsed() }, repository, portable, registry, options, signal) };
+}
+
+/** `value`, but a failure of `first` (started before it) wins: no unhandled rejection, and the tag error is the one reported. */
+async function settleFirst<T>(first: Promise<unknown>, value: Promise<T>): Promise<T> {
+  const [f, v] = await Promise.allSettled([first, value]);
+  if (f.status === "rejected") throw f.reason;
+  if (v.status === "rejected") throw v.reason;
+  return v.value;
 }
 
 /** A build's result, recorded for reuse here and, when it is portable and pushed, in the registry. */

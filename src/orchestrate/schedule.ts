@@ -13,6 +13,7 @@
  * down runs again on another node serving its platform, waiting for a free slot there; a part
  * that fails stops its siblings.
  */
+import { CancelledError } from "../errors.ts";
 import { candidates, choose, pickNode, placeWhole, type Emulation, type NodeSlot, type Placement } from "./placement.ts";
 
 export type Outcome<T> =
@@ -311,5 +312,6 @@ interface SplitTask extends Parts {
 }
 
 function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === "AbortError" || e.name === "CancelledError");
+  // By class too: the release binary is minified, its class names (and so `name`) are not kept.
+  return e instanceof CancelledError || (e instanceof Error && (e.name === "AbortError" || e.name === "CancelledError"));
 }
