@@ -6,6 +6,7 @@
  * build side by side, then make a local manifest list, pushed as one index (multi_platform.ts,
  * manifest_list.ts).
  */
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
@@ -28,6 +29,9 @@ import type { CreatedIndex } from "../../src/image/remote/create_index.ts";
 import { MediaType } from "../../src/image/image.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { hostPlatform } from "../../src/emulation.ts";
+import { parsePlatform, type Platform } from "../../src/platform.ts";
+import { Registries } from "../../src/image/remote/registries.ts";
+import { pinForeignStages } from "./pin_bases.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
@@ -44,6 +48,8 @@ export interface ContainersEngine extends ManifestListEngine {
   format: FormatSetting;
   /** Does the engine run on this machine (its binfmt_misc emulators are this machine's)? */
   runsHere: boolean;
+  /** The platform its builds run on (`$BUILDPLATFORM`), when known. */
+  buildPlatform?(): Promise<Platform | undefined>;
   report(r: BuildReport): void;
   log(line: string): void;
   buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
@@ -88,8 +94,33 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       // BuildKit's platform args, where the engine would warn about them (platform_args.ts).
       const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];
       const argsFor = (platform: string) => withPlatformArgs(options.buildArgs, declared, platform, engine.runsHere ? hostPlatform() : undefined);
+      // Stages on another platform than the image's, pinned by digest (pin_bases.ts).
+      const pins = new Map<string, Promise<string | undefined>>();
+      let text: string | undefined;
+      const pin = (platform: string | undefined, i: number) => {
+        const dockerfileText = (text ??= readTextOr(join(dir, buildContext.dockerfile), ""));
+        const key = platform ?? "";
+        let pending = pins.get(key);
+        if (!pending) {
+          pending = (engine.buildPlatform?.() ?? Promise.resolve(engine.runsHere ? hostPlatform() : undefined)).then((build) => pinForeignStages({
+            text: dockerfileText,
+            file: dockerfilePath,
+            buildArgs: platform ? argsFor(platform) : options.buildArgs,
+            target: platform ? parsePlatform(platform) : (build ?? hostPlatform()),
+            ...(build ? { build } : {}),
+            ...(options.target ? { targetStage: options.target } : {}),
+            all: platforms.length > 1,
+            // Bounded: a registry that does not answer leaves the Dockerfile as written (with a warning), it does not hold the build.
+            registries: new Registries({ ...(registry ? { registry } : {}), insecureRegistries: [], signal: AbortSignal.any([engine.signal, AbortSignal.timeout(PIN_TIMEOUT_MS)]), log: () => {}, blobDir: tmp }),
+            path: join(tmp, `Dockerfile.pinned-${i}`),
+            log: (l) => engine.log(platform && platforms.length > 1 ? `[${platform}] ${l}` : l),
+          }));
+          pins.set(key, pending);
+        }
+        return pending;
+      };
       if (platforms.length > 1) {
-        const job = { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp };
+        const job = { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp, pin };
         if (registry) pushedIndex = await buildAndPushPlatforms(engine, platforms, job, { registry, refs, flags: registryFlags, format, annotations: options.annotations ?? {} });
         else await buildPlatforms(engine, platforms, job);
         return;
@@ -98,7 +129,8 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
         const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
+        const dockerfile = (await pin(platforms[0], 0)) ?? buildContext.dockerfile;
+        const argv = engine.buildArgv(dir, dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv).catch((e: unknown) => {
           // Another build on this storage (a second node on the same machine, another imgb)
           // pulled the base for another platform and moved its name meanwhile: once more.
@@ -171,3 +203,13 @@ const MAX_SOCKET_PATH = 107;
 /** `/.buildah-ssh-sock` + up to 10 digits + `/ssh_auth_sock`. */
 const SSH_SOCKET_SUFFIX = "/.buildah-ssh-sock".length + 10 + "/ssh_auth_sock".length;
 
+/** How long resolving the bases of one platform's stages may take (pin_bases.ts). */
+const PIN_TIMEOUT_MS = 20_000;
+
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return fallback;
+  }
+}

@@ -4,7 +4,7 @@
  * The real engines and registry are exercised in test/engines/multi_platform_containers.e2e.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../../src/builder/build_options.ts";
@@ -20,6 +20,7 @@ import { buildWithContainersTools, type ContainersEngine } from "./build.ts";
 import { emulationError, runsOnTarget } from "./emulation_check.ts";
 import { indexPlatforms, manifestCreateArgv } from "./manifest_list.ts";
 import { distinctPlatforms } from "./multi_platform.ts";
+import { foreignStages, pinDockerfile } from "./pin_bases.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { parseDockerfile } from "../../src/dockerfile/parse.ts";
 
@@ -83,6 +84,19 @@ const registryServer = Bun.serve({
 });
 const REGISTRY = `127.0.0.1:${registryServer.port}`;
 afterAll(() => registryServer.stop(true));
+
+/** `base:1` in the scripted registry: an index over an amd64 and an arm64 manifest (the digests FROM lines are pinned to). */
+const BASE_DIGESTS: Record<string, string> = {};
+{
+  const entries = ["amd64", "arm64"].map((architecture) => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { digest: sha(architecture), size: 1 }, layers: [] }));
+    manifests.set(`base@${sha(bytes)}`, { bytes, type: "application/vnd.oci.image.manifest.v1+json" });
+    BASE_DIGESTS[architecture] = sha(bytes);
+    return { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(bytes), size: bytes.length, platform: { os: "linux", architecture } };
+  });
+  const index = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries }));
+  manifests.set("base@1", { bytes: index, type: "application/vnd.oci.image.index.v1+json" });
+}
 
 /** What a `push ... ID docker://HOST/REPO:TAG` puts in the registry; its manifest digest. */
 function scriptedPush(argv: string[], configOf: (id: string) => string | undefined): string {
@@ -149,7 +163,7 @@ function scriptedEngine(fail: (argv: string[]) => string[] | undefined = () => u
 }
 
 /** No RUN: the emulator check (tested on its own below) does not depend on this machine's binfmt_misc. */
-function context(dockerfile = "FROM base\nARG TARGETARCH\nCOPY Dockerfile /\n"): BuildContext {
+function context(dockerfile = `FROM ${REGISTRY}/base:1\nARG TARGETARCH\nCOPY Dockerfile /\n`): BuildContext {
   const root = tempDir();
   writeTree(root, { Dockerfile: dockerfile });
   return new BuildContext({ root });
@@ -192,11 +206,17 @@ describe("multi-platform builds (podman, buildah)", () => {
     const { engine, calls, reports, logs } = scriptedEngine();
     const ref = await buildWithContainersTools(engine, "app", context(), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"], tags: ["v1"] }));
     expect(ref).toBe("app:latest");
-    expect(calls.map(shape)).toEqual([
-      ["buildah", "manifest", "rm", "app:latest"], // the name is freed while the platforms build
+    // The name is freed while the platforms build (their order against the builds is free).
+    const freeing = [["buildah", "manifest", "rm", "app:latest"], ["buildah", "rmi", "app:latest"]]; // an earlier single-platform image of that name loses the name
+    const builds = calls.filter((c) => c.includes("bud"));
+    expect(calls.filter((c) => !c.includes("bud")).slice(0, 2)).toEqual(freeing);
+    expect(builds.map(shape)).toEqual([
       ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=amd64", "--platform", "linux/amd64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
       ["buildah", "bud", "-f", "<tmp>", "--build-arg", "TARGETARCH=arm64", "--platform", "linux/arm64", "--layers=true", "--force-rm", "--format", "oci", "--iidfile", "<tmp>", "<tmp>"],
-      ["buildah", "rmi", "app:latest"], // an earlier single-platform image of that name loses the name
+    ]);
+    // Each platform's FROM pinned to its own manifest: the two builds never share a base name.
+    expect(builds.map((c) => c[3]!.endsWith(".pinned-0") || c[3]!.endsWith(".pinned-1"))).toEqual([true, true]);
+    expect(calls.slice(-4)).toEqual([
       manifestCreateArgv(["buildah"], "app:latest", [imageIdFor("linux/amd64"), imageIdFor("linux/arm64")]),
       ["buildah", "manifest", "inspect", "app:latest"], // every platform is in the list
       ["buildah", "tag", "app:latest", "app:v1"],
@@ -330,7 +350,7 @@ describe("multi-platform builds (podman, buildah)", () => {
     };
     const registry = { uri: REGISTRY, insecure: true };
     const root = tempDir();
-    writeTree(root, { Dockerfile: "FROM base\nHEALTHCHECK CMD true\n" });
+    writeTree(root, { Dockerfile: `FROM ${REGISTRY}/base:1\nHEALTHCHECK CMD true\n` });
     const ref = await buildWithContainersTools(engine, "pushed", new BuildContext({ root }), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"], tags: ["v1"] }), registry);
     const pushes = calls.filter((c) => c[1] === "push").map(shape);
     expect(pushes).toEqual(["linux/amd64", "linux/arm64"].map((p) => ["buildah", "push", "--tls-verify=false", "--format", "v2s2", "--digestfile", "<tmp>", imageIdFor(p).slice(7), `docker://${REGISTRY}/pushed:imgb-platform-${p.replace("/", "-")}`]));
@@ -373,6 +393,40 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect((e as { code?: string }).code).toBe("build.platform-missing");
     expect((e as Error).message).toBe("Build of image 'app' made no linux/arm/v7 image: the manifest list holds linux/amd64, linux/arm64, so buildah built the same image for two platforms");
     expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "app:latest"]);
+  });
+
+  test("stages on another platform: found with the real build platform, pinned by digest without their --platform flag, on the same line", () => {
+    const text = "ARG V=1\nFROM --platform=$BUILDPLATFORM reg.example/tool:$V AS build\nRUN make\nFROM reg.example/base:2 AS final\nCOPY --from=build /out /out\nFROM --platform=linux/s390x other.example/x:1 AS unused\n";
+    const amd = { os: "linux", architecture: "amd64" };
+    const arm = { os: "linux", architecture: "arm64" };
+    const stages = foreignStages(text, "Dockerfile", {}, arm, amd, "final");
+    expect(stages).toEqual([{ line: 2, word: "reg.example/tool:$V", ref: "reg.example/tool:1", platform: "linux/amd64", foreign: true }]);
+    // Building for the build platform itself: nothing is foreign; `all` (a platform of a multi-platform build) takes every stage.
+    expect(foreignStages(text, "Dockerfile", {}, amd, amd, "final")).toEqual([]);
+    expect(foreignStages(text, "Dockerfile", {}, arm, amd, "final", true).map((s) => [s.line, s.platform, s.foreign])).toEqual([[2, "linux/amd64", true], [4, "linux/arm64", false]]);
+    const pinned = pinDockerfile(text, [{ ...stages[0]!, pinned: `reg.example/tool@sha256:${"a".repeat(64)}` }]);
+    expect(pinned.text.split("\n")).toEqual(["ARG V=1", `FROM reg.example/tool@sha256:${"a".repeat(64)} AS build`, "RUN make", "FROM reg.example/base:2 AS final", "COPY --from=build /out /out", "FROM --platform=linux/s390x other.example/x:1 AS unused", ""]);
+    // A FROM whose word is not where it was written (a continuation line) is left alone.
+    expect(pinDockerfile("FROM \\\n  base\n", [{ line: 1, word: "base", ref: "base", platform: "linux/amd64", foreign: true, pinned: "x@sha256:1" }]).pinned).toEqual([]);
+  });
+
+  test("a builder stage FROM --platform=$BUILDPLATFORM: each platform's build gets its Dockerfile with every stage pinned to that platform's manifest of the base", async () => {
+    const { engine, calls, logs } = scriptedEngine();
+    const seen: Record<string, string> = {};
+    const run = engine.run;
+    engine.run = (argv, o) => {
+      if (argv.includes("bud")) seen[argv[argv.indexOf("--platform") + 1]!] = readFileSync(argv[argv.indexOf("-f") + 1]!, "utf8");
+      return run(argv, o);
+    };
+    const df = `FROM --platform=$BUILDPLATFORM ${REGISTRY}/base:1 AS build\nRUN make\nFROM ${REGISTRY}/base:1\nCOPY --from=build /out /out\n`;
+    await buildWithContainersTools(engine, "cross", context(df), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }));
+    const pin = (arch: string) => `${REGISTRY}/base@${BASE_DIGESTS[arch]}`;
+    expect(seen).toEqual({
+      "linux/amd64": `FROM ${pin("amd64")} AS build\nRUN make\nFROM ${pin("amd64")}\nCOPY --from=build /out /out\n`,
+      "linux/arm64": `FROM ${pin("amd64")} AS build\nRUN make\nFROM ${pin("arm64")}\nCOPY --from=build /out /out\n`,
+    });
+    expect(calls.filter((c) => c.includes("bud")).length).toBe(2);
+    expect(logs.filter((l) => l.includes("pinned to")).map((l) => l.replace(/ \/\S*\/Dockerfile:/, " Dockerfile:"))).toEqual([`[linux/arm64] Dockerfile:1: FROM ${REGISTRY}/base:1 for linux/amd64 pinned to ${pin("amd64")}, another platform than the image's (the engine's "image platform … does not match the expected platform" warning for it is expected; README: "Stages on another platform")`]);
   });
 
   test("platform args: the declared ones the stack does not set, with BuildKit's values (no TARGETVARIANT for arm64); BUILD… only when the build platform is known", () => {

@@ -72,6 +72,8 @@ export interface PlatformBuilds {
   pulls: PullPlan;
   extras: ContainersBuildExtras;
   tmp: string;
+  /** A Dockerfile for `platform` with its other-platform stages pinned by digest (pin_bases.ts), if it needs one. */
+  pin?: (platform: string, i: number) => Promise<string | undefined>;
 }
 
 /**
@@ -244,7 +246,8 @@ async function buildPlatform(engine: ContainersEngine, job: PlatformBuilds, plat
   try {
     for (const p of job.pulls.prePull) await run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
     const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
-    await run(engine.buildArgv(job.contextDir, job.dockerfile, [], options, iidfile, { ...job.extras, platform }));
+    const dockerfile = (await job.pin?.(platform, i)) ?? job.dockerfile;
+    await run(engine.buildArgv(job.contextDir, dockerfile, [], options, iidfile, { ...job.extras, platform }));
   } catch (e) {
     if (signal && baseNameMoved(e)) throw new BaseNameMoved();
     throw explainFailure(e, "build", `image '${job.imageName}' for ${platform}`, where);

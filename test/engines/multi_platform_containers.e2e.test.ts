@@ -160,6 +160,30 @@ for (const c of cases) {
       }
     }, E2E_TIMEOUT);
 
+    test("a builder stage FROM --platform=$BUILDPLATFORM runs natively, and each platform's image is on its own platform's base (podman 4.3/buildah 1.28 alone would give the arm64 image the amd64 base)", async () => {
+      const repo = uniqueRepo(`mp-cross-${c.label.replace(/\W/g, "-")}`);
+      const dockerfile = `FROM --platform=$BUILDPLATFORM ${MULTIARCH_BASE} AS build\nARG TARGETARCH\nRUN echo "$(uname -m) for $TARGETARCH" > /out\nFROM ${MULTIARCH_BASE}\nCOPY --from=build /out /out\n`;
+      const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: dockerfile });
+      const r = await s.build();
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const index = await registryJson<{ manifests: Descriptor[] }>(repo, "latest", INDEX_ACCEPT);
+      try {
+        const seen: Record<string, { out: string; busybox: number }> = {};
+        for (const entry of index.body!.manifests) {
+          const manifest = await registryJson<{ layers: { digest: string }[] }>(repo, entry.digest, MANIFEST_ACCEPT);
+          const rootfs = await unpackImage(repo, manifest.body!);
+          // ELF e_machine: 0x3e x86-64, 0xb7 aarch64.
+          seen[entry.platform!.architecture] = { out: readFileSync(join(rootfs, "out"), "utf8"), busybox: readFileSync(join(rootfs, "bin/busybox"))[18]! };
+        }
+        const builder = c.config === undefined ? "x86_64" : seen.amd64?.out.split(" ")[0]; // a podman service: its own build platform
+        expect(seen).toEqual({ amd64: { out: `${builder} for amd64\n`, busybox: 0x3e }, arm64: { out: `${builder} for arm64\n`, busybox: 0xb7 } });
+        if (c.config === undefined) expect(r.stderr).toContain("for linux/amd64 pinned to 127.0.0.1:5000/imgb-test/busybox-multi@sha256:");
+      } finally {
+        await removePushedImages(repo);
+        await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
+      }
+    }, E2E_TIMEOUT);
+
     test("HEALTHCHECK: every platform is built in Docker format and pushed as a Docker manifest list that keeps it", async () => {
       const repo = uniqueRepo(`mp-docker-${c.label.replace(/\W/g, "-")}`);
       const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nHEALTHCHECK --interval=5s CMD true\nCOPY a /a\n`, a: "a\n" });
