@@ -31,7 +31,7 @@ import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { hostPlatform } from "../../src/emulation.ts";
 import { parsePlatform, type Platform } from "../../src/platform.ts";
 import { Registries } from "../../src/image/remote/registries.ts";
-import { pinForeignStages } from "./pin_bases.ts";
+import { pinForeignStages, type PinnedDockerfile } from "./pin_bases.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
@@ -95,7 +95,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];
       const argsFor = (platform: string) => withPlatformArgs(options.buildArgs, declared, platform, engine.runsHere ? hostPlatform() : undefined);
       // Stages on another platform than the image's, pinned by digest (pin_bases.ts).
-      const pins = new Map<string, Promise<string | undefined>>();
+      const pins = new Map<string, Promise<PinnedDockerfile | undefined>>();
       let text: string | undefined;
       const pin = (platform: string | undefined, i: number) => {
         const dockerfileText = (text ??= readTextOr(join(dir, buildContext.dockerfile), ""));
@@ -129,7 +129,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
         const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
-        const dockerfile = (await pin(platforms[0], 0)) ?? buildContext.dockerfile;
+        const dockerfile = (await pin(platforms[0], 0))?.path ?? buildContext.dockerfile;
         const argv = engine.buildArgv(dir, dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv).catch((e: unknown) => {
           // Another build on this storage (a second node on the same machine, another imgb)

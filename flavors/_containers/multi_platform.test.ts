@@ -321,12 +321,28 @@ describe("multi-platform builds (podman, buildah)", () => {
     expect(calls.at(-1)).toEqual(["buildah", "manifest", "rm", "app:latest"]);
   });
 
-  test("bases pulled first (the stack registry's next to another one): each platform's pull right before its own build, one platform after the other", async () => {
+  const prePullSteps = (calls: string[][]) => calls.filter((c) => c[1] === "pull" || c[1] === "bud" || c[1] === "push").map((c) => `${c[1]} ${c[1] === "push" ? c.at(-1)!.split(":").at(-1) : c[c.indexOf("--platform") + 1]}`);
+
+  test("bases pulled first (the stack registry's next to another one), one imgb cannot pin: each platform's pull right before its own build, one platform after the other", async () => {
     const { engine, calls } = scriptedEngine();
     const registry = { uri: REGISTRY, insecure: true };
-    await buildWithContainersTools(engine, "prepulled", context(`FROM ${REGISTRY}/base:1\nFROM other.example/b:2\nCOPY --from=0 /a /a\n`), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), registry);
-    const steps = calls.filter((c) => c[1] === "pull" || c[1] === "bud" || c[1] === "push").map((c) => `${c[1]} ${c[1] === "push" ? c.at(-1)!.split(":").at(-1) : c[c.indexOf("--platform") + 1]}`);
-    expect(steps).toEqual(["pull linux/amd64", "bud linux/amd64", "push imgb-platform-linux-amd64", "pull linux/arm64", "bud linux/arm64", "push imgb-platform-linux-arm64"]);
+    // `missing:1` is not in the registry: its stage keeps the name, which the pulls move.
+    await buildWithContainersTools(engine, "prepulled", context(`FROM ${REGISTRY}/missing:1\nFROM 127.0.0.1:1/b:2\nCOPY --from=0 /a /a\n`), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), registry);
+    expect(prePullSteps(calls)).toEqual(["pull linux/amd64", "bud linux/amd64", "push imgb-platform-linux-amd64", "pull linux/arm64", "bud linux/arm64", "push imgb-platform-linux-arm64"]);
+  });
+
+  test("bases pulled first, all pinned by digest in every platform's Dockerfile: the platforms pull and build side by side", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { engine, calls } = scriptedEngine(undefined, async () => {
+      most = Math.max(most, ++inFlight);
+      await Bun.sleep(20);
+      inFlight--;
+    });
+    const registry = { uri: REGISTRY, insecure: true };
+    await buildWithContainersTools(engine, "prepulled-pinned", context(`FROM ${REGISTRY}/base:1\nFROM 127.0.0.1:1/b:2\nCOPY --from=0 /a /a\n`), defaultBuildOptions({ platforms: ["linux/amd64", "linux/arm64"] }), registry);
+    expect(most).toBe(2);
+    expect(prePullSteps(calls).filter((s) => s.startsWith("pull")).sort()).toEqual(["pull linux/amd64", "pull linux/arm64"]);
   });
 
   test("--iidfile in the extra flags: refused before anything builds (each platform writes its own)", async () => {

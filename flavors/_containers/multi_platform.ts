@@ -20,10 +20,12 @@
  * stopping: podman 4.3 goes on with a build whose client went away, so the stopped platform
  * builds on there to an untagged image (measured; nothing is added to a list or pushed).
  *
- * One case builds the platforms one after the other: bases pulled before the build (pulls.ts: a
- * base in the stack's registry next to one outside it, or a registry cache there). `pull --platform P REF` names the pulled image REF, so a pull for the other platform
- * would move that name while this platform's build resolves FROM REF: each platform's pull runs
- * right before its own build, and the next platform waits for it.
+ * Bases pulled before the build (pulls.ts: a base in the stack's registry next to one outside
+ * it, or a registry cache there): `pull --platform P REF` names the pulled image REF, so a pull
+ * for the other platform moves that name. When every such base is pinned by digest in every
+ * platform's Dockerfile (pin_bases.ts), no build resolves the name and the platforms still
+ * build side by side; otherwise (a base imgb could not resolve) each platform's pull runs right
+ * before its own build, and the next platform waits for it.
  *
  * One engine run per platform (rather than podman's `--platform a,b`) so that a failure names
  * its platform, and a platform's log lines carry its name (`[linux/arm64] …`).
@@ -59,6 +61,7 @@ import type { ContainersBuildExtras, ContainersEngine } from "./build.ts";
 import { freeListName, localListPlatforms, manifestCreateArgv, removeList } from "./manifest_list.ts";
 import type { PullPlan } from "./pulls.ts";
 import { registryManifestDigest } from "./registry_digest.ts";
+import type { PinnedDockerfile } from "./pin_bases.ts";
 
 export interface PlatformBuilds {
   imageName: string;
@@ -72,8 +75,8 @@ export interface PlatformBuilds {
   pulls: PullPlan;
   extras: ContainersBuildExtras;
   tmp: string;
-  /** A Dockerfile for `platform` with its other-platform stages pinned by digest (pin_bases.ts), if it needs one. */
-  pin?: (platform: string, i: number) => Promise<string | undefined>;
+  /** A Dockerfile for `platform` with its stages pinned by digest (pin_bases.ts), if it has any. */
+  pin?: (platform: string, i: number) => Promise<PinnedDockerfile | undefined>;
 }
 
 /**
@@ -208,7 +211,7 @@ async function eachPlatform<T>(engine: ContainersEngine, platforms: readonly str
   const noCacheRead = !job.options.noCache && buildsFromScratch(job.contextDir, job.dockerfile, job.options, platforms);
   if (noCacheRead) engine.log(`A stage starts FROM scratch: building each platform without reading the layer cache (${engine.name} would take another platform's cached image for it)`);
   const build = (platform: string, i: number, signal?: AbortSignal) => buildPlatform(engine, job, platform, i, noCacheRead, signal);
-  if (job.pulls.prePull.length > 0) return inSequence(platforms, async (p, i) => then(await build(p, i), i));
+  if (job.pulls.prePull.length > 0 && !(await prePullsPinned(platforms, job))) return inSequence(platforms, async (p, i) => then(await build(p, i), i));
   const side = await allOrFirstFailure(
     platforms.map((p, i) => async (signal: AbortSignal) => {
       // The race is over once the other pull is done: at once again, twice; then alone, last.
@@ -237,6 +240,18 @@ async function eachPlatform<T>(engine: ContainersEngine, platforms: readonly str
   });
 }
 
+/**
+ * Can the platforms pull their bases first side by side? When every base pulled first is, in
+ * every platform's Dockerfile, pinned to that platform's manifest by digest (pin_bases.ts): the
+ * pulls still move the base's name under each other, but no build resolves that name — each
+ * finds its platform's image by digest.
+ */
+async function prePullsPinned(platforms: readonly string[], job: PlatformBuilds): Promise<boolean> {
+  if (!job.pin) return false;
+  const pins = await Promise.all(platforms.map((p, i) => job.pin!(p, i)));
+  return pins.every((pin) => job.pulls.prePull.every((pull) => pin?.pinned.some((x) => x.ref === pull.ref && !x.foreign)));
+}
+
 /** One platform's pulls and build; returns its image ID. */
 async function buildPlatform(engine: ContainersEngine, job: PlatformBuilds, platform: string, i: number, noCacheRead: boolean, signal?: AbortSignal): Promise<string> {
   const where = { ...engine.where, platform, emulatorsHere: engine.runsHere };
@@ -246,7 +261,7 @@ async function buildPlatform(engine: ContainersEngine, job: PlatformBuilds, plat
   try {
     for (const p of job.pulls.prePull) await run([...engine.prefix, "pull", "--platform", platform, ...p.flags, p.ref]);
     const options = { ...job.options, buildArgs: job.argsFor(platform), pull: job.pulls.pullAlways, noCache: job.options.noCache || noCacheRead };
-    const dockerfile = (await job.pin?.(platform, i)) ?? job.dockerfile;
+    const dockerfile = (await job.pin?.(platform, i))?.path ?? job.dockerfile;
     await run(engine.buildArgv(job.contextDir, dockerfile, [], options, iidfile, { ...job.extras, platform }));
   } catch (e) {
     if (signal && baseNameMoved(e)) throw new BaseNameMoved();

@@ -109,6 +109,12 @@ export function pinDockerfile(text: string, pins: readonly (ForeignStage & { pin
   return { text: lines.join("\n"), pinned: done };
 }
 
+/** A Dockerfile copy with pinned stages: where it is, and what was pinned. */
+export interface PinnedDockerfile {
+  path: string;
+  pinned: { ref: string; platform: string; foreign: boolean; pinned: string }[];
+}
+
 /**
  * For one platform's build: a copy of the Dockerfile with the foreign-platform stages pinned,
  * written to `path`, or undefined when no stage needs it (or none could be pinned).
@@ -125,7 +131,7 @@ export async function pinForeignStages(opts: {
   registries: Registries;
   path: string;
   log(line: string): void;
-}): Promise<string | undefined> {
+}): Promise<PinnedDockerfile | undefined> {
   let stages: ForeignStage[];
   try {
     stages = foreignStages(opts.text, opts.file, opts.buildArgs, opts.target, opts.build, opts.targetStage, opts.all);
@@ -148,6 +154,6 @@ export async function pinForeignStages(opts: {
   if (pinned.length === 0) return undefined;
   for (const p of pinned.filter((x) => x.foreign)) opts.log(`${opts.file}:${p.line}: FROM ${p.ref} for ${p.platform} pinned to ${p.pinned}, another platform than the image's (the engine's "image platform … does not match the expected platform" warning for it is expected; README: "Stages on another platform")`);
   writeFileSync(opts.path, text);
-  return opts.path;
+  return { path: opts.path, pinned: pinned.map((p) => ({ ref: p.ref, platform: p.platform, foreign: p.foreign, pinned: p.pinned })) };
 }
 
