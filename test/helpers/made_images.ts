@@ -19,8 +19,9 @@ export function rememberName(name: string): void {
   names.add(name);
 }
 
-async function output(argv: string[]): Promise<string | undefined> {
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", timeout: 60_000 });
+/** stdout of `argv`, or undefined when it fails or runs longer than `timeout` ms (the engines' three listings and removals stay within preload.ts's hook timeout). */
+async function output(argv: string[], timeout: number): Promise<string | undefined> {
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", timeout });
   const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
   return code === 0 ? out : undefined;
 }
@@ -42,11 +43,11 @@ export async function removeMadeImages(clis: readonly (readonly string[])[]): Pr
   let removed = 0;
   for (const cli of clis) {
     if (!Bun.which(cli[0]!)) continue;
-    const listing = await output([...cli, "images", "--no-trunc", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"]);
+    const listing = await output([...cli, "images", "--no-trunc", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"], 20_000);
     if (listing === undefined) continue;
     const refs = madeReferences(listing);
     if (refs.length === 0) continue;
-    await output([...cli, "rmi", "--force", ...refs]);
+    await output([...cli, "rmi", "--force", ...refs], 70_000);
     removed += refs.length;
   }
   return removed;

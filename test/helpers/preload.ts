@@ -84,4 +84,4 @@ afterAll(async () => {
     if (process.env.CI === "true") return;
   }
   rmSync(run, { recursive: true, force: true });
-});
+}, 300_000); // removing a run's images from podman's storage takes a while (one storage reload per image)
