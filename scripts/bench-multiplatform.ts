@@ -11,10 +11,15 @@
  * RUN): the script works for every flavor that builds several platforms.
  *
  *   scripts/testenv.sh start && bun run build
- *   bun scripts/bench-multiplatform.ts [--flavor docker|podman|buildah|oci] [--runs 5] [--work N] [--builder buildkit|classic] [--bin dist/imgb]
+ *   bun scripts/bench-multiplatform.ts [--flavor docker|podman|buildah|oci] [--runs 5] [--work N] [--cross] [--builder buildkit|classic] [--bin dist/imgb]
  *
  * --work N: iterations of a shell loop in the RUN step (0: none; under qemu an arm64 loop runs
- * about 8x slower than amd64 on this machine, so heavy work makes the pair's time the arm64 time).
+ * about 8x slower than amd64 on this machine, so heavy work makes the pair's time the arm64 time:
+ * the ratio then tends to arm64 / (amd64 + arm64), ~0.9, whatever runs in parallel).
+ * --cross: the work runs where multi-platform Dockerfiles usually put it, in a stage `FROM
+ * --platform=$BUILDPLATFORM` that builds for `$TARGETARCH` natively (BuildKit's cross-compilation
+ * pattern), and the target stage copies its output and runs only `uname -m`: both platforms then
+ * do the same native work (not for oci, which runs no RUN).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     flavor: { type: "string", default: "docker" },
     runs: { type: "string", default: "5" },
     work: { type: "string", default: "0" },
+    cross: { type: "boolean", default: false },
     builder: { type: "string", default: "buildkit" },
     bin: { type: "string", default: "dist/imgb" },
     docker: { type: "string", default: "/usr/bin/docker" },
@@ -59,7 +65,14 @@ function imageBuilder(): string {
 function writeContext(dir: string): void {
   mkdirSync(join(dir, "ctx/data"), { recursive: true });
   for (let i = 0; i < 20; i++) writeFileSync(join(dir, "ctx/data", `f${i}.txt`), `file ${i}\n`.repeat(2000));
-  const run = flavor === "oci" ? "" : `RUN uname -m > /arch${work > 0 ? ` && i=0 && while [ $i -lt ${work} ]; do i=$((i+1)); done && echo $i > /work` : ""}\n`;
+  const loop = `i=0 && while [ $i -lt ${work} ]; do i=$((i+1)); done && echo $i`;
+  if (values.cross) {
+    if (flavor === "oci") throw new Error("--cross needs RUN steps: not for the oci flavor");
+    const build = `FROM --platform=$BUILDPLATFORM ${BASE} AS build\nARG TARGETARCH\nRUN ${loop} > /work && echo $TARGETARCH >> /work\n`;
+    writeFileSync(join(dir, "ctx/Dockerfile"), `${build}FROM ${BASE}\nCOPY data /data\nCOPY --from=build /work /work\nRUN uname -m > /arch\n`);
+    return;
+  }
+  const run = flavor === "oci" ? "" : `RUN uname -m > /arch${work > 0 ? ` && ${loop} > /work` : ""}\n`;
   writeFileSync(join(dir, "ctx/Dockerfile"), `FROM ${BASE}\nCOPY data /data\n${run}`);
 }
 
@@ -93,7 +106,7 @@ const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs
 const pair = async () => ({ amd64: await build(dirs.amd64), arm64: await build(dirs.arm64) });
 
 try {
-  console.log(`flavor ${flavor}${flavor === "docker" ? ` (${values.builder})` : ""}, ${runs} interleaved pairs, work ${work}, load ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
+  console.log(`flavor ${flavor}${flavor === "docker" ? ` (${values.builder})` : ""}, ${runs} interleaved pairs, work ${work}${values.cross ? " (cross: in a $BUILDPLATFORM stage)" : ""}, load ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}`);
   await build(dirs.both); // warm-up: base pulled, daemon caches warm
   await pair();
   const both: number[] = [];

@@ -6,6 +6,7 @@
  * build side by side, then make a local manifest list, pushed as one index (multi_platform.ts,
  * manifest_list.ts).
  */
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildReport } from "../../src/builder/base_image_builder.ts";
@@ -13,7 +14,7 @@ import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { ContainerRegistry } from "../../src/builder/container_registry.ts";
 import type { BuildContext } from "../../src/context/build_context.ts";
 import { cacheInStackRegistry, planPulls, planPullsWithStackCache, withNamedContexts } from "./pulls.ts";
-import { loginWithContainersTools, pushWithContainersTools, type ContainersPushPlan } from "./push.ts";
+import { loginWithContainersTools, pushWithContainersTools } from "./push.ts";
 import { withContextDirectory } from "./directory_context.ts";
 import { readDockerfileFacts } from "../_engine/dockerfile_facts.ts";
 import { builtFormat, chooseFormat, type FormatSetting } from "./image_format.ts";
@@ -22,10 +23,15 @@ import { readDigestFile, withTempDir } from "../_engine/files.ts";
 import { imageReferences, type ImageReferences } from "../_engine/references.ts";
 import { buildMountFlags } from "../_engine/build_mounts.ts";
 import { emulationError } from "./emulation_check.ts";
-import { annotateIndex, localListPlatforms, pushedPlatforms, pushManifestList, type ManifestListEngine } from "./manifest_list.ts";
-import { baseNameMoved, buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
+import { localListPlatforms, type ManifestListEngine } from "./manifest_list.ts";
+import { baseNameMoved, buildAndPushPlatforms, buildPlatforms, distinctPlatforms } from "./multi_platform.ts";
+import type { CreatedIndex } from "../../src/image/remote/create_index.ts";
+import { MediaType } from "../../src/image/image.ts";
 import { declaredPlatformArgs, withPlatformArgs } from "./platform_args.ts";
 import { hostPlatform } from "../../src/emulation.ts";
+import { parsePlatform, type Platform } from "../../src/platform.ts";
+import { Registries } from "../../src/image/remote/registries.ts";
+import { pinForeignStages, type PinnedDockerfile } from "./pin_bases.ts";
 
 /** What the build adds to the engine's own argv: registry flags for pulls, the image format. */
 export interface ContainersBuildExtras {
@@ -42,6 +48,8 @@ export interface ContainersEngine extends ManifestListEngine {
   format: FormatSetting;
   /** Does the engine run on this machine (its binfmt_misc emulators are this machine's)? */
   runsHere: boolean;
+  /** The platform its builds run on (`$BUILDPLATFORM`), when known. */
+  buildPlatform?(): Promise<Platform | undefined>;
   report(r: BuildReport): void;
   log(line: string): void;
   buildArgv(contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras): string[];
@@ -67,6 +75,7 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
     const iidfile = join(tmp, "iid");
     let registryFlags: string[] = [];
     let format: "oci" | "docker" = "oci";
+    let pushedIndex: CreatedIndex | undefined;
     await withContextDirectory(buildContext, engine.signal, async (dir) => {
       const facts = readDockerfileFacts(dir, buildContext.dockerfile, options);
       const dockerfilePath = buildContext.root ? join(buildContext.root, buildContext.dockerfile) : buildContext.dockerfile;
@@ -85,15 +94,43 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
       // BuildKit's platform args, where the engine would warn about them (platform_args.ts).
       const declared = platforms.length > 0 ? declaredPlatformArgs(dir, buildContext.dockerfile) : [];
       const argsFor = (platform: string) => withPlatformArgs(options.buildArgs, declared, platform, engine.runsHere ? hostPlatform() : undefined);
+      // Stages on another platform than the image's, pinned by digest (pin_bases.ts).
+      const pins = new Map<string, Promise<PinnedDockerfile | undefined>>();
+      let text: string | undefined;
+      const pin = (platform: string | undefined, i: number) => {
+        const dockerfileText = (text ??= readTextOr(join(dir, buildContext.dockerfile), ""));
+        const key = platform ?? "";
+        let pending = pins.get(key);
+        if (!pending) {
+          pending = (engine.buildPlatform?.() ?? Promise.resolve(engine.runsHere ? hostPlatform() : undefined)).then((build) => pinForeignStages({
+            text: dockerfileText,
+            file: dockerfilePath,
+            buildArgs: platform ? argsFor(platform) : options.buildArgs,
+            target: platform ? parsePlatform(platform) : (build ?? hostPlatform()),
+            ...(build ? { build } : {}),
+            ...(options.target ? { targetStage: options.target } : {}),
+            all: platforms.length > 1,
+            // Bounded: a registry that does not answer leaves the Dockerfile as written (with a warning), it does not hold the build.
+            registries: new Registries({ ...(registry ? { registry } : {}), insecureRegistries: [], signal: AbortSignal.any([engine.signal, AbortSignal.timeout(PIN_TIMEOUT_MS)]), log: () => {}, blobDir: tmp }),
+            path: join(tmp, `Dockerfile.pinned-${i}`),
+            log: (l) => engine.log(platform && platforms.length > 1 ? `[${platform}] ${l}` : l),
+          }));
+          pins.set(key, pending);
+        }
+        return pending;
+      };
       if (platforms.length > 1) {
-        await buildPlatforms(engine, platforms, { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp });
+        const job = { imageName, list: refs.primary, contextDir: dir, dockerfile: buildContext.dockerfile, options, argsFor, pulls, extras, tmp, pin };
+        if (registry) pushedIndex = await buildAndPushPlatforms(engine, platforms, job, { registry, refs, flags: registryFlags, format, annotations: options.annotations ?? {} });
+        else await buildPlatforms(engine, platforms, job);
         return;
       }
       const platform = platforms.length === 1 ? ["--platform", platforms[0]!] : [];
       try {
         for (const p of pulls.prePull) await engine.run([...engine.prefix, "pull", ...platform, ...p.flags, p.ref]);
         const buildArgs = platforms.length === 1 ? argsFor(platforms[0]!) : options.buildArgs;
-        const argv = engine.buildArgv(dir, buildContext.dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
+        const dockerfile = (await pin(platforms[0], 0))?.path ?? buildContext.dockerfile;
+        const argv = engine.buildArgv(dir, dockerfile, refs.all, { ...options, buildArgs, pull: pulls.pullAlways }, iidfile, { ...extras, platform: platforms[0] });
         await engine.run(argv).catch((e: unknown) => {
           // Another build on this storage (a second node on the same machine, another imgb)
           // pulled the base for another platform and moved its name meanwhile: once more.
@@ -105,7 +142,12 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
         throw explainFailure(e, "build", `image '${imageName}'`, { ...engine.where, platform: platforms[0], emulatorsHere: engine.runsHere });
       }
     });
-    if (platforms.length > 1) return finishList(engine, refs, platforms, format, options.annotations ?? {}, tmp, registryFlags, registry);
+    if (pushedIndex) {
+      engine.report({ digest: pushedIndex.digest, platforms: pushedIndex.platforms });
+      engine.log(`Pushed the ${pushedIndex.mediaType === MediaType.dockerList ? "Docker manifest list" : "OCI index"} ${refs.repository}@${pushedIndex.digest} (${Object.keys(pushedIndex.platforms).join(", ")}) to ${refs.all.join(", ")}`);
+      return `${refs.repository}@${pushedIndex.digest}`;
+    }
+    if (platforms.length > 1) return finishLocalList(engine, refs, platforms);
     const imageId = await readDigestFile(iidfile, "image ID");
     engine.report({ imageId });
     if (!registry) return refs.primary;
@@ -116,28 +158,19 @@ export async function buildWithContainersTools(given: ContainersEngine, imageNam
 }
 
 /**
- * After every platform built into the list `refs.primary`: without a registry, the list is the
- * result (tagged with the other references too); with one, it is pushed to every reference and
- * the index digest is the result. Reported: the platforms and their manifest digests (in the
- * registry once pushed, else the local ones) and the index digest; no image ID, since a list has
- * no image config (so a local list is never reused by ID: it is built again). Annotations are on
- * every image already (`--annotation`), and put on the pushed index here.
+ * Without a registry, after every platform built into the local list `refs.primary`: the list is
+ * the result (tagged with the other references too). Reported: the platforms and their local
+ * manifest digests; no image ID, since a list has no image config (so a local list is never
+ * reused by ID: it is built again). With a registry the platforms are pushed as they build and
+ * the index is assembled in the registry instead (multi_platform.ts, buildAndPushPlatforms).
  */
-async function finishList(engine: ContainersEngine, refs: ImageReferences, platforms: readonly string[], format: "oci" | "docker", annotations: Readonly<Record<string, string>>, tmp: string, registryFlags: readonly string[], registry?: ContainerRegistry): Promise<string> {
+async function finishLocalList(engine: ContainersEngine, refs: ImageReferences, platforms: readonly string[]): Promise<string> {
   const list = refs.primary;
-  if (!registry) {
-    for (const other of refs.all.slice(1)) await engine.run([...engine.prefix, "tag", list, other]);
-    const local = await localListPlatforms(engine, list);
-    engine.report({ platforms: local });
-    engine.log(`Built ${platforms.join(", ")} into the local manifest list '${list}' (nothing pushed: the stack has no container_registry); see it with: ${engine.name} manifest inspect ${list}`);
-    return list;
-  }
-  const pushedDigest = await pushManifestList(engine, registry, list, refs, format, tmp, registryFlags);
-  const digest = Object.keys(annotations).length > 0 ? await annotateIndex(registry, refs, pushedDigest, annotations, engine.signal) : pushedDigest;
-  const pushed = await pushedPlatforms(registry, refs.repository!, digest, engine.signal);
-  engine.report({ digest, platforms: pushed });
-  engine.log(`Pushed the ${format === "docker" ? "Docker manifest list" : "OCI index"} ${refs.repository}@${digest} (${Object.keys(pushed).join(", ")}) to ${refs.all.join(", ")}`);
-  return `${refs.repository}@${digest}`;
+  for (const other of refs.all.slice(1)) await engine.run([...engine.prefix, "tag", list, other]);
+  const local = await localListPlatforms(engine, list);
+  engine.report({ platforms: local });
+  engine.log(`Built ${platforms.join(", ")} into the local manifest list '${list}' (nothing pushed: the stack has no container_registry); see it with: ${engine.name} manifest inspect ${list}`);
+  return list;
 }
 
 /** The bases the engine has in its storage. */
@@ -170,3 +203,13 @@ const MAX_SOCKET_PATH = 107;
 /** `/.buildah-ssh-sock` + up to 10 digits + `/ssh_auth_sock`. */
 const SSH_SOCKET_SUFFIX = "/.buildah-ssh-sock".length + 10 + "/ssh_auth_sock".length;
 
+/** How long resolving the bases of one platform's stages may take (pin_bases.ts). */
+const PIN_TIMEOUT_MS = 20_000;
+
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return fallback;
+  }
+}

@@ -4,7 +4,7 @@
  * that platform and no tags (the manifest list is made over the images afterwards, see
  * multi_platform.ts). Pure: unit-tested without an engine.
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import { commonBuildFlags, hasFlag } from "../_engine/flags.ts";
 import { normalizePlatform } from "../_engine/platforms.ts";
@@ -25,7 +25,8 @@ export interface BuildArgvShape {
 }
 
 export function containersBuildArgv(shape: BuildArgvShape, contextDir: string, dockerfile: string, references: readonly string[], options: BuildOptions, iidfile: string, extras: ContainersBuildExtras = {}): string[] {
-  const argv = [...shape.prefix, shape.subcommand, "-f", join(contextDir, dockerfile), ...commonBuildFlags(options), ...platformFlags(shape.engine, options, extras)];
+  // A relative Dockerfile is the context's; an absolute one a copy imgb wrote (pin_bases.ts).
+  const argv = [...shape.prefix, shape.subcommand, "-f", isAbsolute(dockerfile) ? dockerfile : join(contextDir, dockerfile), ...commonBuildFlags(options), ...platformFlags(shape.engine, options, extras)];
   argv.push(`--layers=${shape.layers}`, ...(shape.afterLayers ?? []));
   if (extras.format) argv.push("--format", extras.format);
   argv.push(...containersPipelineFlags(shape.engine, shape.layers, builtFormatOrFlags(extras.format, options.extraFlags), options));

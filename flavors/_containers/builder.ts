@@ -17,6 +17,9 @@ import { inspectImageId } from "../_engine/files.ts";
 import { buildWithContainersTools, type ContainersBuildExtras, type ContainersEngine } from "./build.ts";
 import { DirectoryBuildContext } from "./directory_context.ts";
 import type { FormatSetting } from "./image_format.ts";
+import { hostPlatform } from "../../src/emulation.ts";
+import { parsePlatform, type Platform } from "../../src/platform.ts";
+import { normalizePlatform } from "../_engine/platforms.ts";
 
 /** The config keys the family shares (each flavor's schema has more). */
 export interface ContainersToolsConfig {
@@ -82,8 +85,21 @@ export abstract class ContainersToolsBuilder<Config extends ContainersToolsConfi
     if (targets.length > 0) await this.run([...this.prefix(), "tag", source, ...targets]);
   }
 
+  private serverPlatform?: Promise<Platform | undefined>;
+
+  /** The platform builds run on (`$BUILDPLATFORM`): this machine's, or a podman service's own (asked once). */
+  protected buildPlatform(): Promise<Platform | undefined> {
+    if (this.runsHere) return Promise.resolve(hostPlatform());
+    this.serverPlatform ??= exec([...this.prefix(), "info", "--format", "{{.Host.OS}}/{{.Host.Arch}}"], { signal: this.env.signal }).then(
+      (r) => (/^[a-z0-9]+\/[a-z0-9]+$/.test(r.stdout.trim()) ? parsePlatform(normalizePlatform(r.stdout.trim())) : undefined),
+      () => undefined,
+    );
+    return this.serverPlatform;
+  }
+
   build(imageName: string, buildContext: BuildContext, options: BuildOptions, registry?: ContainerRegistry): Promise<string> {
     const engine: ContainersEngine = {
+      buildPlatform: () => this.buildPlatform(),
       name: this.engineName,
       // A subclass's config (builtinBuilder) may have no `format`: auto, like the schema's default.
       format: this.config.format ?? "auto",

@@ -23,7 +23,7 @@ import { buildMultiPlatform } from "./multi_platform.ts";
 import { daemonApi } from "./daemon_api.ts";
 import { daemonPlatform } from "./platform_args.ts";
 import { buildPlatform, type DockerRunner } from "./platform_build.ts";
-import { chooseBuilder } from "./builder_choice.ts";
+import { chooseBuilder, knownClientVersion } from "./builder_choice.ts";
 import type { Platform } from "../../src/platform.ts";
 
 const INSTALL_HINT = "Install the docker CLI (Debian/Ubuntu: apt-get install docker.io) or set the flavor's `binary`";
@@ -229,6 +229,7 @@ export async function probeDocker(config: Config): Promise<ProbeResult> {
     return { available: false, reason: `The Docker daemon at ${where} is not reachable: ${firstLine(err)}`, hint: "start dockerd or set the flavor's `host`" };
   }
   const clientMajor = Number(versions.split(".")[0]);
+  knownClientVersion(config.binary, versions.split(" ")[0]!);
   // Since docker 23 the CLI's BuildKit path is the buildx plugin; older CLIs have it built in.
   // builder: auto builds with the classic builder then, when the Dockerfile allows (builder_choice.ts).
   if (config.builder === "buildkit" && clientMajor >= 23) {

@@ -34,7 +34,7 @@ export function buildkitSupport(binary: string, env: Record<string, string | und
   if (!known) {
     known = (async () => {
       // `docker --version` needs no daemon: "Docker version 28.2.2, build e6534b4".
-      const client = (await exec([binary, "--version"], { env })).stdout.match(/version (\d+[\w.+~-]*)/i)?.[1] ?? "unknown";
+      const client = clients.get(binary) ?? (await exec([binary, "--version"], { env })).stdout.match(/version (\d+[\w.+~-]*)/i)?.[1] ?? "unknown";
       if (Number(client.split(".")[0]) < 23) return { available: true, client };
       const buildx = await exec([binary, "buildx", "version"], { env }).then(() => true, () => false);
       return { available: buildx, client };
@@ -42,6 +42,16 @@ export function buildkitSupport(binary: string, env: Record<string, string | und
     support.set(binary, known);
   }
   return known;
+}
+
+const clients = new Map<string, string>();
+
+/**
+ * The client version of `binary` as the engine probe read it (`docker version`, probeDocker):
+ * the first build then needs no `docker --version` of its own (one CLI start less per run).
+ */
+export function knownClientVersion(binary: string, client: string): void {
+  if (/^\d+\./.test(client)) clients.set(binary, client);
 }
 
 /**

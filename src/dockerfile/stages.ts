@@ -33,14 +33,17 @@ export interface BuildPlan {
   unusedBuildArgs: string[];
 }
 
-/** BuildKit's automatic platform args (build platform = target platform: nothing runs here). */
-export function platformArgs(p: Platform): Map<string, string> {
+/**
+ * BuildKit's automatic platform args: TARGET… of `p`, BUILD… of `build` (default: `p`, for a
+ * build where nothing runs here, such as the oci flavor's).
+ */
+export function platformArgs(p: Platform, build: Platform = p): Map<string, string> {
   const args = new Map<string, string>();
-  for (const prefix of ["TARGET", "BUILD"]) {
-    args.set(`${prefix}PLATFORM`, platformString(p));
-    args.set(`${prefix}OS`, p.os);
-    args.set(`${prefix}ARCH`, p.architecture);
-    args.set(`${prefix}VARIANT`, p.variant ?? "");
+  for (const [prefix, q] of [["TARGET", p], ["BUILD", build]] as const) {
+    args.set(`${prefix}PLATFORM`, platformString(q));
+    args.set(`${prefix}OS`, q.os);
+    args.set(`${prefix}ARCH`, q.architecture);
+    args.set(`${prefix}VARIANT`, q.variant ?? "");
   }
   return args;
 }
@@ -70,8 +73,8 @@ export function argDeclarations(df: Dockerfile, ins: Instruction): [string, stri
   });
 }
 
-export function planBuild(df: Dockerfile, buildArgs: Readonly<Record<string, string>>, platform: Platform, target?: string): BuildPlan {
-  const metaArgs = platformArgs(platform);
+export function planBuild(df: Dockerfile, buildArgs: Readonly<Record<string, string>>, platform: Platform, target?: string, buildPlatform?: Platform): BuildPlan {
+  const metaArgs = platformArgs(platform, buildPlatform);
   const automatic = new Set(metaArgs.keys());
   const declared = new Set<string>();
   const stages: Stage[] = [];

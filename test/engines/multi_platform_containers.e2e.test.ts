@@ -84,6 +84,22 @@ async function listImages(attempts = 5): Promise<string> {
   }
 }
 
+/**
+ * Removes from podman's storage the images behind every tag of `repo` in the registry (an
+ * index's entries, a helper tag's manifest): with a registry nothing names them locally.
+ */
+async function removePushedImages(repo: string): Promise<void> {
+  const tags = await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`).then((r) => (r.ok ? (r.json() as Promise<{ tags: string[] | null }>) : { tags: [] }));
+  const configs = new Set<string>();
+  const visit = async (ref: string): Promise<void> => {
+    const got = await registryJson<{ manifests?: Descriptor[]; config?: { digest: string } }>(repo, ref, `${INDEX_ACCEPT}, ${MANIFEST_ACCEPT}`).catch(() => undefined);
+    if (got?.body?.config) configs.add(got.body.config.digest.replace(/^sha256:/, ""));
+    for (const m of got?.body?.manifests ?? []) await visit(m.digest);
+  };
+  for (const t of tags.tags ?? []) await visit(t);
+  if (configs.size > 0) await exec(["podman", "rmi", "--force", ...configs]).catch(() => {});
+}
+
 async function removeFromRegistry(repo: string, digests: readonly string[]): Promise<void> {
   for (const d of digests) await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${d}`, { method: "DELETE" }).catch(() => {});
 }
@@ -137,8 +153,33 @@ for (const c of cases) {
         if (c.config === undefined) expect(r.stderr.includes('missing \\"BUILDPLATFORM\\" build argument')).toBe(false);
         expect(r.stderr).toContain(`Pushed the OCI index ${REGISTRY}/${repo}@${index.digest} (linux/amd64, linux/arm64) to ${REGISTRY}/${repo}:latest, ${REGISTRY}/${repo}:v1`);
       } finally {
+        await removePushedImages(repo);
         await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
         await exec([flavor, "rmi", `${REGISTRY}/${repo}:v1`]).catch(() => {});
+        await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
+      }
+    }, E2E_TIMEOUT);
+
+    test("a builder stage FROM --platform=$BUILDPLATFORM runs natively, and each platform's image is on its own platform's base (podman 4.3/buildah 1.28 alone would give the arm64 image the amd64 base)", async () => {
+      const repo = uniqueRepo(`mp-cross-${c.label.replace(/\W/g, "-")}`);
+      const dockerfile = `FROM --platform=$BUILDPLATFORM ${MULTIARCH_BASE} AS build\nARG TARGETARCH\nRUN echo "$(uname -m) for $TARGETARCH" > /out\nFROM ${MULTIARCH_BASE}\nCOPY --from=build /out /out\n`;
+      const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: dockerfile });
+      const r = await s.build();
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const index = await registryJson<{ manifests: Descriptor[] }>(repo, "latest", INDEX_ACCEPT);
+      try {
+        const seen: Record<string, { out: string; busybox: number }> = {};
+        for (const entry of index.body!.manifests) {
+          const manifest = await registryJson<{ layers: { digest: string }[] }>(repo, entry.digest, MANIFEST_ACCEPT);
+          const rootfs = await unpackImage(repo, manifest.body!);
+          // ELF e_machine: 0x3e x86-64, 0xb7 aarch64.
+          seen[entry.platform!.architecture] = { out: readFileSync(join(rootfs, "out"), "utf8"), busybox: readFileSync(join(rootfs, "bin/busybox"))[18]! };
+        }
+        const builder = c.config === undefined ? "x86_64" : seen.amd64?.out.split(" ")[0]; // a podman service: its own build platform
+        expect(seen).toEqual({ amd64: { out: `${builder} for amd64\n`, busybox: 0x3e }, arm64: { out: `${builder} for arm64\n`, busybox: 0xb7 } });
+        if (c.config === undefined) expect(r.stderr).toContain("for linux/amd64 pinned to 127.0.0.1:5000/imgb-test/busybox-multi@sha256:");
+      } finally {
+        await removePushedImages(repo);
         await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
       }
     }, E2E_TIMEOUT);
@@ -162,6 +203,7 @@ for (const c of cases) {
           expect([config.architecture, config.config.Healthcheck?.Test]).toEqual([entry.platform!.architecture, ["CMD-SHELL", "true"]]);
         }
       } finally {
+        await removePushedImages(repo);
         await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
         await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
       }
@@ -186,13 +228,14 @@ for (const c of cases) {
           expect(manifest.body!.annotations).toMatchObject(expected);
         }
       } finally {
+        await removePushedImages(repo);
         await removeLocalList(flavor, `${REGISTRY}/${repo}:latest`);
         await exec([flavor, "rmi", `${REGISTRY}/${repo}:v1`]).catch(() => {});
         await removeFromRegistry(repo, [index.digest ?? "", ...(index.body?.manifests ?? []).map((m) => m.digest)]);
       }
     }, E2E_TIMEOUT);
 
-    test("one platform fails: the error names linux/arm64, the registry has no tag, no local list is left", async () => {
+    test("one platform fails: the error names linux/arm64, the registry has no tag of the image (a platform pushed first: its helper tag only), no local list is left", async () => {
       const repo = uniqueRepo(`mp-fail-${c.label.replace(/\W/g, "-")}`);
       const s = stack(c, `  ${repo}:\n    context: .\n    network: none\n    platforms: [linux/amd64, linux/arm64]\n`, true, { Dockerfile: `FROM ${MULTIARCH_BASE}\nRUN [ "$(uname -m)" = x86_64 ]\n` });
       const r = await s.build();
@@ -201,9 +244,11 @@ for (const c of cases) {
       expect(r.stdout).toBe("");
       expect((await registryJson(repo, "latest", INDEX_ACCEPT)).status).toBe(404);
       const tags = await fetch(`http://${REGISTRY}/v2/${repo}/tags/list`);
-      expect(tags.status === 404 || ((await tags.json()) as { tags: string[] | null }).tags === null).toBe(true);
+      const listed = tags.status === 404 ? [] : (((await tags.json()) as { tags: string[] | null }).tags ?? []);
+      expect(listed.filter((t) => t !== "imgb-platform-linux-amd64")).toEqual([]);
       const list = await exec(["podman", "image", "exists", `${REGISTRY}/${repo}:latest`]).then(() => "exists", () => "gone");
       expect(list).toBe("gone");
+      await removePushedImages(repo);
     }, E2E_TIMEOUT);
 
     test("one platform fails while the other still runs: that build is stopped (no RUN process left), the failure is the one named", async () => {
@@ -237,6 +282,7 @@ for (const c of cases) {
       expect((await registryJson(repo, "latest", INDEX_ACCEPT)).status).toBe(404);
       const list = await exec(["podman", "image", "exists", `${REGISTRY}/${repo}:latest`]).then(() => "exists", () => "gone");
       expect(list).toBe("gone");
+      await removePushedImages(repo);
     }, E2E_TIMEOUT);
 
     test("exec format error: the failing platform and what to check, not the engine's bare message", async () => {

@@ -24,6 +24,8 @@ import { plugin } from "bun";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { removeMadeImages } from "./made_images.ts";
+import { DOCKER2_TCP, DOCKER_CLI, DOCKER_HOST } from "./testenv.ts";
 
 const outer = tmpdir();
 const run = mkdtempSync(join(outer, "imgb-testrun-"));
@@ -72,7 +74,9 @@ function leftovers(): string[] {
 
 // A global afterAll runs once, after every file's own afterAll. (bun test fires no process
 // "exit" event, so a cleanup registered there never runs: shared fixtures use `shared`.)
-afterAll(() => {
+afterAll(async () => {
+  // The local images of the run's uniqueRepo() names (made_images.ts): both test daemons and podman's storage.
+  await removeMadeImages([[DOCKER_CLI, "-H", DOCKER_HOST], [DOCKER_CLI, "-H", DOCKER2_TCP], ["podman"]]);
   rmSync(shared, { recursive: true, force: true });
   const left = leftovers();
   if (left.length > 0) {
@@ -80,4 +84,4 @@ afterAll(() => {
     if (process.env.CI === "true") return;
   }
   rmSync(run, { recursive: true, force: true });
-});
+}, 300_000); // removing a run's images from podman's storage takes a while (one storage reload per image)

@@ -14,6 +14,7 @@
 import { test } from "bun:test";
 import { MANIFEST_ACCEPT } from "../../src/image/image.ts";
 import { exec } from "../../src/exec.ts";
+import { rememberName } from "./made_images.ts";
 
 export const RUN_DIR = "/run/imgb-test";
 export const DOCKER_SOCK = `${RUN_DIR}/docker.sock`;
@@ -115,7 +116,6 @@ function decide(what: string, reasons: string[], hint: string): boolean {
   return false;
 }
 
-/** A repository name no other test run uses, so suites can run in parallel and repeatedly. */
 /** `docker -H host args…` with the pinned CLI: its trimmed stdout; a failure throws with its stderr. */
 export async function dockerOn(host: string, args: string[]): Promise<string> {
   const p = Bun.spawn([DOCKER_CLI, "-H", host, ...args], { stdout: "pipe", stderr: "pipe" });
@@ -124,8 +124,11 @@ export async function dockerOn(host: string, args: string[]): Promise<string> {
   return out.trim();
 }
 
+/** A repository name no other test run uses, so suites can run in parallel and repeatedly. */
 export function uniqueRepo(prefix: string): string {
-  return `imgb-e2e/${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const name = `imgb-e2e/${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  rememberName(name); // its local images are removed when the run ends (made_images.ts)
+  return name;
 }
 
 
