@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import { GarbageBound } from "./_heap.ts";
+import type { EntryList } from "./_table.ts";
 import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 
@@ -75,7 +76,7 @@ const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", sym
 
 /** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
 export class TarWriter {
-  private readonly entries: readonly TarEntry[];
+  private readonly entries: EntryList<TarEntry>;
   private readonly mtime: number;
   private readonly chunkSize: number;
   private readonly reuse: boolean;
@@ -99,7 +100,7 @@ export class TarWriter {
   private readonly hf: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
   private readonly gc = new GarbageBound();
 
-  constructor(entries: readonly TarEntry[], options: TarOptions) {
+  constructor(entries: EntryList<TarEntry>, options: TarOptions) {
     this.entries = entries;
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? IO_CHUNK;
@@ -166,11 +167,11 @@ export class TarWriter {
       }
       if (!this.started) {
         this.started = true;
-        const first = this.entries[0];
+        const first = this.entries.at(0);
         if (first && needsPax(this.fields(first))) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
         continue;
       }
-      const entry = this.entries[this.index];
+      const entry = this.index < this.entries.length ? this.entries.at(this.index) : undefined;
       if (entry === undefined) {
         // Two zero blocks end the archive; they are zero already, just reserve them.
         if (this.chunkSize - this.pos < 2 * BLOCK) return;
