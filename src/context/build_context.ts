@@ -41,6 +41,7 @@ import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter } from "./tar.ts";
+import { GarbageBound } from "./_heap.ts";
 import { EntryTable, type EntryList } from "./_table.ts";
 import { comparePaths, ioError, statEntry, walkTable } from "./walk.ts";
 
@@ -304,8 +305,11 @@ class Tree {
   constructor(walked: EntryTable | Node[]) {
     // The walk yields depth-first byte order; anything else goes through the map and a sort.
     this.sorted = walked;
+    // Each path read from a table is a new string: collected as we go (see _heap.ts).
+    const gc = new GarbageBound();
     let prev = walked.length > 0 ? pathAt(walked, 0) : "";
     for (let i = 1; i < walked.length; i++) {
+      gc.tick();
       const path = pathAt(walked, i);
       if (comparePaths(prev, path) >= 0) {
         this.asMap();
@@ -375,7 +379,9 @@ function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node
   // Siblings follow each other: a parent found to be a directory is not looked up (nor its name
   // sliced out) again for the next entry.
   let dir = "";
+  const gc = new GarbageBound(); // a path string per entry of a table
   for (let i = 0; i < ordered.length; i++) {
+    gc.tick();
     const n = { path: pathAt(ordered, i) };
     const slash = n.path.lastIndexOf("/");
     if (slash < 0) continue;
