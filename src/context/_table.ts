@@ -7,13 +7,10 @@
  * asks (the tar writer asks once per entry and drops it); `at` is also what an array offers, so
  * code that takes an `EntryList` works on either.
  */
+import type { EntryList } from "./tar.ts";
 import type { EntryType, WalkEntry } from "./walk.ts";
 
-/** What a list of entries must offer to be sent: arrays and `EntryTable` both do. */
-export interface EntryList<T> {
-  readonly length: number;
-  at(index: number): T | undefined;
-}
+export type { EntryList } from "./tar.ts";
 
 const TYPES: readonly (EntryType | "hardlink")[] = ["file", "dir", "symlink", "hardlink"];
 const CODE: Record<EntryType | "hardlink", number> = { file: 0, dir: 1, symlink: 2, hardlink: 3 };

@@ -19,12 +19,17 @@ import { join, resolve } from "node:path";
 import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import { GarbageBound } from "./_heap.ts";
-import type { EntryList } from "./_table.ts";
 import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 
 /** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
 export { writeOctal } from "./_tar_header.ts";
+
+/** What a list of entries must offer to be sent: arrays and the walk's `EntryTable` (_table.ts) both do. */
+export interface EntryList<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
 
 /** An archive entry: the context entry's shape (path, type, mode, size, link), and where its bytes come from. */
 export interface TarEntry extends Pick<ContextEntry, "path" | "type" | "mode" | "size" | "linkTarget"> {
