@@ -5,7 +5,7 @@ import { readTar } from "../../test/context/_tar_reader.ts";
 import { hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { EntryTable } from "./_table.ts";
 import { BuildContext } from "./build_context.ts";
-import { walkContext, walkTable } from "./walk.ts";
+import { comparePaths, walkContext, walkTable } from "./walk.ts";
 
 const work = tempDir("entry-table");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -44,6 +44,20 @@ describe("EntryTable", () => {
   });
 });
 
+test("byte-level comparePaths, parentLength and startsWithPath agree with the string functions", () => {
+  const paths = ["a", "a/b", "a.b", "a/b/c", "ab", "\uffff", "😀", "ü", "é/x", "e", "a/", "", "z/y/x"];
+  const t = new EntryTable("");
+  for (const p of paths) t.push({ path: p, type: "file", mode: 0, size: 0, dev: 0, ino: 0, nlink: 1 });
+  paths.forEach((p, i) => {
+    expect(t.parentLength(i)).toBe(Buffer.byteLength(p.slice(0, Math.max(0, p.lastIndexOf("/")))) - (p.includes("/") ? 0 : 1));
+    expect(t.pathLength(i)).toBe(Buffer.byteLength(p));
+    paths.forEach((q, j) => {
+      expect([i, j, Math.sign(t.comparePaths(i, j))]).toEqual([i, j, Math.sign(comparePaths(p, q))]);
+      expect([i, j, t.startsWithPath(i, j)]).toEqual([i, j, p.startsWith(q)]);
+    });
+  });
+});
+
 describe("the walk into a table", () => {
   const root = makeTree(join(work, "tree"), { [long]: "long", [unicode]: "uni", "h1": "same", "h2": hardlink("h1"), "s": link(unicode), "z/a": "a" });
 
@@ -72,5 +86,11 @@ describe("the walk into a table", () => {
     expect(h1.identity!.size).toBe(4);
     expect(files.find((f) => f.path === unicode)).toMatchObject({ type: "file", size: 3, source: join(root, unicode) });
     expect(files.find((f) => f.path === "s")).toMatchObject({ type: "symlink", linkTarget: unicode });
+  });
+
+  test("every parent checked on the table's bytes: an excluded directory re-included below still sends its parents", async () => {
+    const r = makeTree(join(work, "nested"), { ".dockerignore": "a\n!a/b/c/keep\n", "a/b/c/keep": "k", "a/b/c/drop": "d", "a/x": "x", "b/ü/z": "z" });
+    const files = await new BuildContext({ root: r }).files();
+    expect(files.map((f) => f.path)).toEqual([".dockerignore", "a", "a/b", "a/b/c", "a/b/c/keep", "b", "b/ü", "b/ü/z"]);
   });
 });

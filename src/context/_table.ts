@@ -83,6 +83,46 @@ export class EntryTable implements EntryList<TableEntry> {
     return decoder.decode(this.bytes.subarray(i === 0 ? 0 : this.ends[i - 1], this.ends[i]));
   }
 
+  /**
+   * `comparePaths(path(i), path(j))` on the bytes, without making strings: UTF-8 byte order is
+   * code point order, with `/` lowest (depth-first).
+   */
+  comparePaths(i: number, j: number): number {
+    const b = this.bytes;
+    let x = i === 0 ? 0 : this.ends[i - 1]!;
+    let y = j === 0 ? 0 : this.ends[j - 1]!;
+    const xe = this.ends[i]!;
+    const ye = this.ends[j]!;
+    for (; x < xe && y < ye; x++, y++) {
+      const p = b[x]!;
+      const q = b[y]!;
+      if (p !== q) return p === 0x2f ? -1 : q === 0x2f ? 1 : p - q;
+    }
+    return xe - x - (ye - y);
+  }
+
+  /** Byte length of row i's path. */
+  pathLength(i: number): number {
+    return this.ends[i]! - (i === 0 ? 0 : this.ends[i - 1]!);
+  }
+
+  /** Byte length of row i's parent path (the offset of its last `/`), -1 at the top. */
+  parentLength(i: number): number {
+    const start = i === 0 ? 0 : this.ends[i - 1]!;
+    for (let k = this.ends[i]! - 1; k >= start; k--) if (this.bytes[k] === 0x2f) return k - start;
+    return -1;
+  }
+
+  /** Whether row i's path starts with row j's whole path. */
+  startsWithPath(i: number, j: number): boolean {
+    const si = i === 0 ? 0 : this.ends[i - 1]!;
+    const sj = j === 0 ? 0 : this.ends[j - 1]!;
+    const n = this.ends[j]! - sj;
+    if (this.ends[i]! - si < n) return false;
+    for (let k = 0; k < n; k++) if (this.bytes[si + k] !== this.bytes[sj + k]) return false;
+    return true;
+  }
+
   type(i: number): EntryType | "hardlink" {
     return TYPES[this.types[i]!]!;
   }

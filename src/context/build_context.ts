@@ -305,7 +305,15 @@ class Tree {
   constructor(walked: EntryTable | Node[]) {
     // The walk yields depth-first byte order; anything else goes through the map and a sort.
     this.sorted = walked;
-    // Each path read from a table is a new string: collected as we go (see _heap.ts).
+    if (walked instanceof EntryTable) {
+      for (let i = 1; i < walked.length; i++) {
+        if (walked.comparePaths(i - 1, i) >= 0) {
+          this.asMap();
+          break;
+        }
+      }
+      return;
+    }
     const gc = new GarbageBound();
     let prev = walked.length > 0 ? pathAt(walked, 0) : "";
     for (let i = 1; i < walked.length; i++) {
@@ -321,15 +329,21 @@ class Tree {
 
   get(path: string): Node | undefined {
     if (this.map) return this.map.get(path);
+    const i = this.indexOf(path);
+    return i < 0 ? undefined : (this.sorted.at(i) as Node);
+  }
+
+  /** Index of `path` in the sorted entries (no map made yet), else -1. */
+  indexOf(path: string): number {
     const a = this.sorted;
     for (let lo = 0, hi = a.length - 1; lo <= hi; ) {
       const mid = (lo + hi) >>> 1;
       const c = comparePaths(pathAt(a, mid), path);
-      if (c === 0) return a.at(mid) as Node;
+      if (c === 0) return mid;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 
   has(path: string): boolean {
@@ -378,6 +392,24 @@ function placeDockerfile(root: string, dockerfile: string): string {
 function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node[]): void {
   // Siblings follow each other: a parent found to be a directory is not looked up (nor its name
   // sliced out) again for the next entry.
+  if (ordered instanceof EntryTable) {
+    // The same on the table's bytes: a path string only at the first entry of each directory.
+    let dirRow = -1;
+    for (let i = 0; i < ordered.length; i++) {
+      const slash = ordered.parentLength(i);
+      if (slash < 0) continue;
+      if (dirRow >= 0 && slash === ordered.pathLength(dirRow) && ordered.startsWithPath(i, dirRow)) continue;
+      const path = ordered.path(i);
+      const parentPath = path.slice(0, path.lastIndexOf("/"));
+      const at = tree.indexOf(parentPath);
+      const type = at < 0 ? undefined : ordered.type(at);
+      if (type !== "dir") {
+        throw new RuntimeError("context.below-link", `Refusing to send "${path}": its parent "${parentPath}" is ${type ? `a ${type}` : "missing"} in the build context, not a directory`);
+      }
+      dirRow = at;
+    }
+    return;
+  }
   let dir = "";
   const gc = new GarbageBound(); // a path string per entry of a table
   for (let i = 0; i < ordered.length; i++) {
