@@ -42,7 +42,9 @@ import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter } from "./tar.ts";
-import { comparePaths, ioError, statEntry, walkContext } from "./walk.ts";
+import { GarbageBound } from "./_heap.ts";
+import { EntryTable, type EntryList } from "./_table.ts";
+import { comparePaths, ioError, statEntry, walkTable } from "./walk.ts";
 
 export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "../builder/build_context.ts";
 
@@ -61,7 +63,7 @@ export class BuildContext implements ImageBuildContext {
   protected readonly onWarning?: (message: string) => void;
   private readonly extras = new Map<string, Extra>();
   /** The walk every method sends from, taken on first use (see "Snapshot" above). */
-  private pinned: Promise<{ entries: SendEntry[]; cwd: string }> | undefined;
+  private pinned: Promise<{ entries: EntryList<SendEntry>; cwd: string }> | undefined;
 
   constructor(options: BuildContextOptions = {}) {
     if (options.root !== undefined) this.root = resolve(options.root);
@@ -118,7 +120,7 @@ export class BuildContext implements ImageBuildContext {
   async files(): Promise<ContextEntry[]> {
     const { entries, cwd } = await this.snapshot();
     const sizes = new Map<string, number>(); // a hard link's file size is its first path's
-    return entries.map(({ path, type, mode, size, linkTarget, source, data, ino, mtimeMs, ctimeMs }) => {
+    return listToArray(entries).map(({ path, type, mode, size, linkTarget, source, data, ino, mtimeMs, ctimeMs }) => {
       const e: ContextEntry = { path, type, mode, size };
       if (linkTarget !== undefined) e.linkTarget = linkTarget;
       if (source) e.source = resolve(cwd, source);
@@ -163,7 +165,7 @@ export class BuildContext implements ImageBuildContext {
   async writeDirectory(destination: string): Promise<void> {
     mkdirSync(destination, { recursive: true });
     const { entries, cwd } = await this.snapshot();
-    const absolute = entries.map((e) => (e.source ? { ...e, source: resolve(cwd, e.source) } : e));
+    const absolute = listToArray(entries).map((e) => (e.source ? { ...e, source: resolve(cwd, e.source) } : e));
     materialize(absolute, resolve(destination), this.sourceDateEpoch);
   }
 
@@ -200,7 +202,7 @@ export class BuildContext implements ImageBuildContext {
    * Walk, force-include, merge extras, order, detect hard links. Sources from the walk may be
    * relative to `cwd` (shorter kernel lookups, see walk.ts `lookupBase`).
    */
-  private snapshot(): Promise<{ entries: SendEntry[]; cwd: string }> {
+  private snapshot(): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
     if (this.pinned) return this.pinned;
     const walk = this.walk();
     this.pinned = walk;
@@ -211,7 +213,7 @@ export class BuildContext implements ImageBuildContext {
     return walk;
   }
 
-  private async walk(): Promise<{ entries: SendEntry[]; cwd: string }> {
+  private async walk(): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     let tree = new Tree([]);
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
@@ -224,7 +226,7 @@ export class BuildContext implements ImageBuildContext {
         throw new InputError("context.root", `Context directory "${this.root}" cannot be read: ${(e as Error).message}`);
       }
       if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${this.root}" is not a directory`);
-      const walked = walkContext(this.root, { matcher, onWarning: this.onWarning });
+      const walked = walkTable(this.root, { matcher, onWarning: this.onWarning });
       tree = new Tree(walked);
       // A full collection is ~10 ms even on a small heap: only a walk with temporaries worth it.
       large = walked.length >= FILES_PER_COLLECTION;
@@ -235,10 +237,24 @@ export class BuildContext implements ImageBuildContext {
     const ordered = tree.ordered();
     assertNothingBelowLinks(tree, ordered);
     const overridden = this.finalizeEntries !== BuildContext.prototype.finalizeEntries;
-    const kept = overridden ? new Set(this.finalizeEntries(ordered.map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
+    if (!overridden && ordered instanceof EntryTable) {
+      // The common case (nothing added, no subclass hook): hard links marked in the table itself.
+      const firstByInode = new Map<string, string>();
+      for (let i = 0; i < ordered.length; i++) {
+        if (ordered.type(i) !== "file" || ordered.nlink(i) < 2) continue;
+        const key = ordered.inode(i);
+        const first = firstByInode.get(key);
+        if (first === undefined) firstByInode.set(key, ordered.path(i));
+        else ordered.makeHardlink(i, first);
+      }
+      Bun.gc(true);
+      return { entries: ordered, cwd };
+    }
+    const kept = overridden ? new Set(this.finalizeEntries(listToArray(ordered).map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
     // Hard links after the subclass hook, so a link never points at a dropped entry.
     const firstByInode = new Map<string, string>();
-    const entries = (kept === undefined ? ordered : ordered.filter((n) => kept.has(n.path)))
+    const all = listToArray(ordered as EntryList<Node>); // no hard links yet: those are marked below
+    const entries = (kept === undefined ? all : all.filter((n) => kept.has(n.path)))
       .map((n): SendEntry => {
         if (n.type !== "file" || n.extra || n.nlink < 2) return n;
         const key = `${n.dev}:${n.ino}`;
@@ -289,30 +305,50 @@ export class BuildContext implements ImageBuildContext {
  */
 class Tree {
   private map: Map<string, Node> | undefined;
-  private sorted: Node[];
+  private sorted: EntryTable | Node[];
 
-  constructor(walked: Node[]) {
+  constructor(walked: EntryTable | Node[]) {
     // The walk yields depth-first byte order; anything else goes through the map and a sort.
     this.sorted = walked;
+    if (walked instanceof EntryTable) {
+      for (let i = 1; i < walked.length; i++) {
+        if (walked.comparePaths(i - 1, i) >= 0) {
+          this.asMap();
+          break;
+        }
+      }
+      return;
+    }
+    const gc = new GarbageBound();
+    let prev = walked.length > 0 ? pathAt(walked, 0) : "";
     for (let i = 1; i < walked.length; i++) {
-      if (comparePaths(walked[i - 1]!.path, walked[i]!.path) >= 0) {
+      gc.tick();
+      const path = pathAt(walked, i);
+      if (comparePaths(prev, path) >= 0) {
         this.asMap();
         break;
       }
+      prev = path;
     }
   }
 
   get(path: string): Node | undefined {
     if (this.map) return this.map.get(path);
+    const i = this.indexOf(path);
+    return i < 0 ? undefined : (this.sorted.at(i) as Node);
+  }
+
+  /** Index of `path` in the sorted entries (no map made yet), else -1. */
+  indexOf(path: string): number {
     const a = this.sorted;
     for (let lo = 0, hi = a.length - 1; lo <= hi; ) {
       const mid = (lo + hi) >>> 1;
-      const c = comparePaths(a[mid]!.path, path);
-      if (c === 0) return a[mid];
+      const c = comparePaths(pathAt(a, mid), path);
+      if (c === 0) return mid;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 
   has(path: string): boolean {
@@ -323,14 +359,14 @@ class Tree {
   asMap(): Map<string, Node> {
     if (!this.map) {
       this.map = new Map();
-      for (const n of this.sorted) this.map.set(n.path, n);
+      for (const n of listToArray(this.sorted as EntryList<Node>)) this.map.set(n.path, n);
       this.sorted = [];
     }
     return this.map;
   }
 
   /** All entries in send order. */
-  ordered(): Node[] {
+  ordered(): EntryTable | Node[] {
     if (!this.map) return this.sorted;
     const ordered = [...this.map.values()];
     if (!ordered.every((n, i) => i === 0 || comparePaths(ordered[i - 1]!.path, n.path) < 0)) ordered.sort((a, b) => comparePaths(a.path, b.path));
@@ -358,11 +394,32 @@ function placeDockerfile(root: string, dockerfile: string): string {
  * through the link by whoever extracts the archive; the walk and the extras never make one, so
  * meeting one here is a bug, refused rather than sent.
  */
-function assertNothingBelowLinks(tree: Tree, ordered: readonly Node[]): void {
+function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node[]): void {
   // Siblings follow each other: a parent found to be a directory is not looked up (nor its name
   // sliced out) again for the next entry.
+  if (ordered instanceof EntryTable) {
+    // The same on the table's bytes: a path string only at the first entry of each directory.
+    let dirRow = -1;
+    for (let i = 0; i < ordered.length; i++) {
+      const slash = ordered.parentLength(i);
+      if (slash < 0) continue;
+      if (dirRow >= 0 && slash === ordered.pathLength(dirRow) && ordered.startsWithPath(i, dirRow)) continue;
+      const path = ordered.path(i);
+      const parentPath = path.slice(0, path.lastIndexOf("/"));
+      const at = tree.indexOf(parentPath);
+      const type = at < 0 ? undefined : ordered.type(at);
+      if (type !== "dir") {
+        throw new RuntimeError("context.below-link", `Refusing to send "${path}": its parent "${parentPath}" is ${type ? `a ${type}` : "missing"} in the build context, not a directory`);
+      }
+      dirRow = at;
+    }
+    return;
+  }
   let dir = "";
-  for (const n of ordered) {
+  const gc = new GarbageBound(); // a path string per entry of a table
+  for (let i = 0; i < ordered.length; i++) {
+    gc.tick();
+    const n = { path: pathAt(ordered, i) };
     const slash = n.path.lastIndexOf("/");
     if (slash < 0) continue;
     if (slash === dir.length && n.path.startsWith(dir)) continue;
@@ -387,4 +444,17 @@ function epochFromEnv(value: string | undefined): number {
   if (value === undefined || value === "") return 0;
   if (!/^\d+$/.test(value)) throw new InputError("context.source-date-epoch", `Invalid SOURCE_DATE_EPOCH "${value}": expected whole seconds since 1970`);
   return Number(value);
+}
+
+/** Path `i` of a list, without making the table's entry object. */
+function pathAt(list: EntryTable | readonly Node[], i: number): string {
+  return list instanceof EntryTable ? list.path(i) : (list as readonly Node[])[i]!.path;
+}
+
+/** The list as an array (a table's rows made into objects). */
+function listToArray<T>(list: EntryList<T>): T[] {
+  if (Array.isArray(list)) return list as T[];
+  const out: T[] = [];
+  for (let i = 0; i < list.length; i++) out.push(list.at(i)!);
+  return out;
 }

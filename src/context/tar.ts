@@ -25,6 +25,12 @@ import { ioError } from "./walk.ts";
 /** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
 export { writeOctal } from "./_tar_header.ts";
 
+/** What a list of entries must offer to be sent: arrays and the walk's `EntryTable` (_table.ts) both do. */
+export interface EntryList<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
+
 /** An archive entry: the context entry's shape (path, type, mode, size, link), and where its bytes come from. */
 export interface TarEntry extends Pick<ContextEntry, "path" | "type" | "mode" | "size" | "linkTarget"> {
   /** File on disk to read the content from (relative paths: to `TarOptions.cwd`)... */
@@ -75,7 +81,7 @@ const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", sym
 
 /** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
 export class TarWriter {
-  private readonly entries: readonly TarEntry[];
+  private readonly entries: EntryList<TarEntry>;
   private readonly mtime: number;
   private readonly chunkSize: number;
   private readonly reuse: boolean;
@@ -99,7 +105,7 @@ export class TarWriter {
   private readonly hf: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
   private readonly gc = new GarbageBound();
 
-  constructor(entries: readonly TarEntry[], options: TarOptions) {
+  constructor(entries: EntryList<TarEntry>, options: TarOptions) {
     this.entries = entries;
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? IO_CHUNK;
@@ -166,11 +172,11 @@ export class TarWriter {
       }
       if (!this.started) {
         this.started = true;
-        const first = this.entries[0];
+        const first = this.entries.at(0);
         if (first && needsPax(this.fields(first))) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
         continue;
       }
-      const entry = this.entries[this.index];
+      const entry = this.index < this.entries.length ? this.entries.at(this.index) : undefined;
       if (entry === undefined) {
         // Two zero blocks end the archive; they are zero already, just reserve them.
         if (this.chunkSize - this.pos < 2 * BLOCK) return;

@@ -11,6 +11,7 @@ import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { relative, resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import { GarbageBound } from "./_heap.ts";
+import { EntryTable } from "./_table.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
 
 export type EntryType = "file" | "dir" | "symlink";
@@ -140,8 +141,17 @@ export function lookupBase(root: string, cwd = process.cwd()): string {
 
 /** Walk `root` and return the included entries in depth-first, byte-sorted order. */
 export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[] {
+  return walkTable(root, options).toArray() as WalkEntry[];
+}
+
+/**
+ * `walkContext` into a compact table (see _table.ts): no object per entry survives the walk,
+ * only the excluded directories on the current path (`pending`).
+ */
+export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
   const { matcher, onWarning } = options;
-  const out: WalkEntry[] = [];
+  const base = lookupBase(root);
+  const out = new EntryTable(base);
   // Excluded directories we entered; emitted lazily when something below them is included.
   const pending: { entry: WalkEntry; emitted: boolean }[] = [];
   const gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
@@ -216,7 +226,6 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
     }
   };
 
-  const base = lookupBase(root);
   visit(base, "", undefined);
   return out;
 }
