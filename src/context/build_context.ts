@@ -247,7 +247,7 @@ export class BuildContext implements ImageBuildContext {
         if (first === undefined) firstByInode.set(key, ordered.path(i));
         else ordered.makeHardlink(i, first);
       }
-      Bun.gc(true);
+      if (large) Bun.gc(true); // the walk's and this method's temporaries, before the tar writer's (see _heap.ts); ~10 ms, so only for a large walk
       return { entries: ordered, cwd };
     }
     const kept = overridden ? new Set(this.finalizeEntries(listToArray(ordered).map((n) => ({ ...n, source: n.source && resolve(cwd, n.source) }))).map((e) => e.path)) : undefined;
