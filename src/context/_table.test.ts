@@ -15,7 +15,7 @@ const unicode = "dír/ünï😀code-\u4e2d\u6587.txt"; // 2-, 3- and 4-byte UTF-
 
 describe("EntryTable", () => {
   test("rows round-trip: long, unicode and PAX paths, links, numbers, missing times", () => {
-    const t = new EntryTable("base/dir", 2); // tiny capacity: grows several times
+    const t = new EntryTable("base/dir", 2, 4096); // tiny chunks and blocks: crosses many boundaries
     const rows = [
       { path: "a", type: "dir" as const, mode: 0o755, size: 0, dev: 1, ino: 2, nlink: 3 },
       { path: long, type: "file" as const, mode: 0o4755, size: 2 ** 40 + 7, dev: 2 ** 52, ino: 2 ** 50 + 1, nlink: 1, mtimeMs: 1700000000123.5, ctimeMs: 1700000000456.25 },
@@ -42,6 +42,39 @@ describe("EntryTable", () => {
     t.makeHardlink(1, "a");
     expect(t.at(1)).toMatchObject({ path: "b", source: "b", type: "hardlink", size: 0, linkTarget: "a", ino: 7, mtimeMs: 1, ctimeMs: 2 });
   });
+});
+
+test("pushChild copies the parent's bytes; paths never straddle blocks; chunks and blocks of any fill", () => {
+  const t = new EntryTable("", 4, 4096);
+  const want: string[] = [];
+  const dirs: number[] = [-1];
+  for (let i = 0; i < 3000; i++) {
+    const parent = dirs[i % dirs.length]!;
+    const name = i % 7 === 0 ? `ü😀-${i}-${"y".repeat(i % 300)}` : `n${i}`;
+    const path = parent < 0 ? name : `${want[parent]}/${name}`;
+    if (path.length > 1000) continue;
+    if (i % 5 === 0) t.pushRow(path, "dir", 0o755, 0, 3, i, 1);
+    else t.pushChild(parent, name, i % 3 === 0 ? "dir" : "file", 0o644, i, 3, i, 1, i, i);
+    want.push(path);
+    if (t.type(want.length - 1) === "dir" && dirs.length < 20) dirs.push(want.length - 1);
+  }
+  expect(t.length).toBe(want.length);
+  want.forEach((p, i) => {
+    expect(t.path(i)).toBe(p);
+    expect(t.pathLength(i)).toBe(Buffer.byteLength(p));
+  });
+  expect(() => t.pushRow("x".repeat(5000), "file", 0, 0, 0, 0, 1)).toThrow(/too long to archive/);
+  expect(() => new EntryTable("").pushRow("x".repeat(70000), "file", 0, 0, 0, 0, 1)).toThrow(/too long to archive/); // past 16 bits, in a 1 MiB block
+  expect(t.length).toBe(want.length); // nothing half-added
+});
+
+test("device numbers of any size and count round-trip; nlink is capped at 255", () => {
+  const t = new EntryTable("");
+  const devs = [0, 1, 2 ** 53 - 1, 66305, 1, 0];
+  devs.forEach((dev, i) => t.pushRow(`f${i}`, "file", 0, 0, dev, i, i === 0 ? 70000 : 2));
+  expect(devs.map((_, i) => t.at(i)!.dev)).toEqual(devs);
+  expect(t.nlink(0)).toBe(255);
+  expect(t.inode(2)).toBe(`${2 ** 53 - 1}:2`);
 });
 
 test("byte-level comparePaths, parentLength and startsWithPath agree with the string functions", () => {

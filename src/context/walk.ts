@@ -153,17 +153,22 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
   const base = lookupBase(root);
   const out = new EntryTable(base);
   // Excluded directories we entered; emitted lazily when something below them is included.
-  const pending: { entry: WalkEntry; emitted: boolean }[] = [];
+  // Every directory on the current path, with its row once it is in the table (-1: not yet).
+  const pending: { entry: WalkEntry | undefined; emitted: boolean; row: number }[] = [];
   const gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
 
-  const emit = (entry: WalkEntry) => {
+  // Emit the excluded directories on the current path not sent yet (an entry below is included).
+  let unsent = 0;
+  const flush = () => {
+    if (unsent === 0) return;
+    unsent = 0;
     for (const p of pending) {
       if (!p.emitted) {
-        out.push(p.entry);
+        p.row = out.length;
+        out.push(p.entry!);
         p.emitted = true;
       }
     }
-    out.push(entry);
   };
 
   const visit = (dirAbs: string, dirRel: string, parentInfo: MatchInfo | undefined) => {
@@ -175,7 +180,8 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
     }
     sortNames(names);
     for (const name of names) {
-      const rel = dirRel === "" ? name : `${dirRel}/${name}`;
+      // The path in the context as a string only for the ignore rules (the table copies bytes).
+      const rel = matcher === undefined ? undefined : dirRel === "" ? name : `${dirRel}/${name}`;
       const abs = dirAbs === "" ? name : `${dirAbs}/${name}`;
       gc.tick();
       let st: Stats;
@@ -192,37 +198,45 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
       let excluded = false;
       let info: MatchInfo | undefined;
       if (matcher) {
-        const m = matcher.matchWithParents(rel, parentInfo);
+        const m = matcher.matchWithParents(rel!, parentInfo);
         excluded = m.excluded;
         info = m.info;
-        if (excluded && (!isDir || matcher.canSkipDirectory(rel))) continue;
+        if (excluded && (!isDir || matcher.canSkipDirectory(rel!))) continue;
       }
-      const entry = walked(base, rel, abs, st);
-      if (!entry) {
-        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${rel}": only files, directories and symlinks are sent`);
-        continue;
-      }
-      if (excluded && matcher?.dialect === "legacy") {
-        // Docker 20.10's walker sends an excluded directory it enters, even if nothing below
-        // it is re-included.
-        emit(entry);
-        pending.push({ entry, emitted: true });
-        visit(abs, rel, info);
-        pending.pop();
+      const isLink = !isDir && st.isSymbolicLink();
+      if (!isDir && !isLink && !st.isFile()) {
+        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${dirRel === "" ? name : `${dirRel}/${name}`}": only files, directories and symlinks are sent`);
         continue;
       }
       if (excluded) {
-        pending.push({ entry, emitted: false });
-        visit(abs, rel, info);
-        pending.pop();
+        // Only directories get here: entered for an exception rule below them.
+        const entry = walked(base, rel!, abs, st)!;
+        // Docker 20.10's walker sends an excluded directory it enters, even if nothing below
+        // it is re-included.
+        const legacy = matcher?.dialect === "legacy";
+        const p = { entry, emitted: legacy, row: -1 };
+        if (legacy) {
+          flush();
+          p.row = out.length;
+          out.push(entry);
+        } else unsent++;
+        pending.push(p);
+        visit(abs, rel!, info);
+        if (!pending.pop()!.emitted) unsent--;
         continue;
       }
-      emit(entry);
+      // The common case, straight into the table (no entry object).
+      flush();
+      const parent = pending.length === 0 ? -1 : pending[pending.length - 1]!.row;
+      const mode = st.mode & 0o7777;
       if (isDir) {
-        pending.push({ entry, emitted: true });
-        visit(abs, rel, info);
+        const row = out.length;
+        out.pushChild(parent, name, "dir", mode, 0, st.dev, st.ino, st.nlink);
+        pending.push({ entry: undefined, emitted: true, row });
+        visit(abs, rel ?? (dirRel === "" ? name : `${dirRel}/${name}`), info);
         pending.pop();
-      }
+      } else if (isLink) out.pushChild(parent, name, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined, readlinkSync(abs, "utf8"));
+      else out.pushChild(parent, name, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
     }
   };
 
