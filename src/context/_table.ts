@@ -97,12 +97,15 @@ export class EntryTable implements EntryList<TableEntry> {
     const block = this.blocks[this.blocks.length - 1]!;
     let at = this.used;
     if (parent >= 0) {
+      // No view object per entry: the parent is nearly always in the same block.
       const start = this.startOf(parent);
-      block.set(this.bytesOf(parent).subarray(start, start + prefix - 1), at);
+      const from = this.bytesOf(parent);
+      if (from === block) block.copyWithin(at, start, start + prefix - 1);
+      else block.set(from.subarray(start, start + prefix - 1), at);
       at += prefix;
       block[at - 1] = 0x2f;
     }
-    const n = prefix + encoder.encodeInto(name, block.subarray(at)).written;
+    const n = prefix + writeName(name, block, at);
     this.row(n, type, mode, size, dev, ino, nlink, mtimeMs, ctimeMs, linkTarget);
   }
 
@@ -270,6 +273,16 @@ export class EntryTable implements EntryList<TableEntry> {
     this.lastDevIndex = x;
     return x;
   }
+}
+
+/** Write `name` as UTF-8 at `at` (room checked by the caller); ASCII without a view object. */
+function writeName(name: string, block: Uint8Array, at: number): number {
+  for (let k = 0; k < name.length; k++) {
+    const c = name.charCodeAt(k);
+    if (c >= 0x80) return encoder.encodeInto(name, block.subarray(at)).written;
+    block[at + k] = c;
+  }
+  return name.length;
 }
 
 function newChunk(rows: number): Chunk {
