@@ -7,6 +7,7 @@
  * Usage: bun scripts/build.ts [--target bun-linux-x64-musl] [--outfile dist/imgb-linux-x64-musl]
  */
 import pkg from "../package.json" with { type: "json" };
+import { STARTUP_JIT_POLICY } from "../src/jit_policy.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -23,6 +24,8 @@ if (commit !== "unknown" && dirty.stdout.toString().trim() !== "") commit += "-d
 
 const argv = [
   process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm", "--splitting",
+  // Run-once startup code stays in the interpreter longer (src/jit_policy.ts).
+  `--compile-jit-policy=${STARTUP_JIT_POLICY}`,
   // The binary must not pick up a .env or bunfig.toml from wherever it happens to run.
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   ...(target ? [`--target=${target}`] : []),

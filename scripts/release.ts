@@ -19,6 +19,7 @@ import { copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { sdkDeclarations } from "./sdk_dts.ts";
+import { STARTUP_JIT_POLICY } from "../src/jit_policy.ts";
 
 export const TARGETS = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -69,6 +70,7 @@ async function sha256(path: string): Promise<string> {
 function compile(target: Target, outfile: string, commit: string): void {
   const argv = [
     process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
+    `--compile-jit-policy=${STARTUP_JIT_POLICY}`, // as scripts/build.ts (src/jit_policy.ts)
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=bun-${target}`,
     "--define", `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
