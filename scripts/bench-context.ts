@@ -28,10 +28,12 @@
  *
  * Never /dev/null: GNU tar skips reading file data when its archive is /dev/null, and any
  * writer could. Commands run interleaved (round robin, after one warm-up round that fills the
- * page cache), so background load on a shared machine hits each alike; each row prints the
+ * page cache; each round starts one command later, so none always runs first), so background
+ * load on a shared machine hits each alike; each row prints the
  * median wall time, the spread (min..max), median user+sys CPU, peak RSS (GNU time %M) and the
  * ratio of medians to GNU tar's. Before each command, untimed, `sync FILE` writes back the
- * previous one's output: else whoever runs next is throttled by its predecessor's dirty pages. Fixtures are generated in a temp dir of this script's own
+ * previous one's output and it is removed: else whoever runs next is throttled by its
+ * predecessor's dirty pages, or pays for freeing its blocks. Fixtures are generated in a temp dir of this script's own
  * (under the gitignored test/.tmp/) and removed at the end, outputs included.
  *
  *   bun scripts/bench-context.ts [--runs 7] [--only small|large] [--bin dist/imgb] [--base OLD_IMGB]
@@ -144,15 +146,24 @@ interface Row {
 function measureAll(rows: Row[], output: string, rounds = runs): Sample[][] {
   const samples: Sample[][] = rows.map(() => []);
   for (let round = 0; round <= rounds; round++) {
-    rows.forEach((row, i) => {
+    // Each round starts one row later, so every command runs in every position alike: with a
+    // fixed order the first row of a round (after Python tarfile's 1 GB) measured ~2x slower on
+    // 4 x 256 MiB, whichever binary it was.
+    for (let k = 0; k < rows.length; k++) {
+      const i = (k + round) % rows.length;
+      const row = rows[i]!;
       if (row.prep) Bun.spawnSync(["sh", "-c", row.prep]);
-      // Untimed: write back the previous command's output first, so no command pays for its
-      // predecessor's dirty pages (page-cache writeback throttling was most of the spread).
-      if (existsSync(output)) Bun.spawnSync(["sync", output]);
-      else Bun.spawnSync(["sync"]);
+      // Untimed: write back the previous command's output and free its blocks first, so no
+      // command pays for its predecessor's dirty pages (page-cache writeback throttling was
+      // most of the spread) nor for deleting its archive.
+      if (existsSync(output)) {
+        Bun.spawnSync(["sync", output]);
+        rmSync(output, { force: true, recursive: true });
+      }
+      Bun.spawnSync(["sync"]);
       const r = once(row.command);
       if (round > 0) samples[i]!.push(r);
-    });
+    }
   }
   return samples;
 }
