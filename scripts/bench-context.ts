@@ -28,7 +28,7 @@
  *
  * Never /dev/null: GNU tar skips reading file data when its archive is /dev/null, and any
  * writer could. Commands run interleaved (round robin, after one warm-up round that fills the
- * page cache; each round starts one command later, so none always runs first), so background
+ * page cache; each round in another fixed order, so no command always follows the same one), so background
  * load on a shared machine hits each alike; each row prints the
  * median wall time, the spread (min..max), median user+sys CPU, peak RSS (GNU time %M) and the
  * ratio of medians to GNU tar's. Before each command, untimed, `sync FILE` writes back the
@@ -143,14 +143,25 @@ interface Row {
   prep?: string;
 }
 
+/** 0..n-1 in an order fixed by `seed` (Fisher-Yates on a small LCG): the same for every run of the bench. */
+function shuffled(n: number, seed: number): number[] {
+  const order = [...Array(n).keys()];
+  let x = (seed * 2654435761 + 12345) >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 function measureAll(rows: Row[], output: string, rounds = runs): Sample[][] {
   const samples: Sample[][] = rows.map(() => []);
   for (let round = 0; round <= rounds; round++) {
-    // Each round starts one row later, so every command runs in every position alike: with a
-    // fixed order the first row of a round (after Python tarfile's 1 GB) measured ~2x slower on
-    // 4 x 256 MiB, whichever binary it was.
-    for (let k = 0; k < rows.length; k++) {
-      const i = (k + round) % rows.length;
+    // Each round in another order (a fixed shuffle per round), so no command always follows the
+    // same one: in a fixed cycle the row after Python tarfile measured ~2x slower on 4 x 256 MiB
+    // than the same binary elsewhere in the cycle, run after run.
+    for (const i of shuffled(rows.length, round)) {
       const row = rows[i]!;
       if (row.prep) Bun.spawnSync(["sh", "-c", row.prep]);
       // Untimed: write back the previous command's output and free its blocks first, so no
