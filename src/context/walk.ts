@@ -88,31 +88,6 @@ export function statEntry(path: string, source: string, st: Stats): WalkEntry | 
   return undefined;
 }
 
-/**
- * An entry found by the walk. Its `source` is made from the walk's lookup base when asked for
- * (the tar writer asks once, when it opens the file) instead of being kept: one string fewer per
- * file of the context, ~2.5 MB for 40,000 files (issue #18: peak RSS).
- */
-class Walked implements WalkEntry {
-  linkTarget?: string;
-  constructor(
-    private readonly base: string,
-    public path: string,
-    public type: EntryType,
-    public mode: number,
-    public size: number,
-    public dev: number,
-    public ino: number,
-    public nlink: number,
-    public mtimeMs: number | undefined,
-    public ctimeMs: number | undefined,
-  ) {}
-
-  get source(): string {
-    return this.base === "" ? this.path : `${this.base}/${this.path}`;
-  }
-}
-
 /** Sort names in UTF-8 byte order; the default UTF-16 sort agrees unless a name has chars >= U+D800. */
 export function sortNames(names: string[]): string[] {
   return names.some((n) => HIGH.test(n)) ? names.sort(compareUtf8) : names.sort();
@@ -154,7 +129,7 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
   const out = new EntryTable(base);
   // Excluded directories we entered; emitted lazily when something below them is included.
   // Every directory on the current path, with its row once it is in the table (-1: not yet).
-  const pending: { entry: WalkEntry | undefined; emitted: boolean; row: number }[] = [];
+  const pending: { entry: Omit<WalkEntry, "source"> | undefined; emitted: boolean; row: number }[] = [];
   const gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
 
   // Emit the excluded directories on the current path not sent yet (an entry below is included).
@@ -181,7 +156,7 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
     sortNames(names);
     for (const name of names) {
       // The path in the context as a string only for the ignore rules (the table copies bytes).
-      const rel = matcher === undefined ? undefined : dirRel === "" ? name : `${dirRel}/${name}`;
+      const rel = matcher === undefined ? undefined : childPath(dirRel, name);
       const abs = dirAbs === "" ? name : `${dirAbs}/${name}`;
       gc.tick();
       let st: Stats;
@@ -205,12 +180,12 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
       }
       const isLink = !isDir && st.isSymbolicLink();
       if (!isDir && !isLink && !st.isFile()) {
-        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${dirRel === "" ? name : `${dirRel}/${name}`}": only files, directories and symlinks are sent`);
+        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${childPath(dirRel, name)}": only files, directories and symlinks are sent`);
         continue;
       }
       if (excluded) {
         // Only directories get here: entered for an exception rule below them.
-        const entry = walked(base, rel!, abs, st)!;
+        const entry = { path: rel!, type: "dir" as const, mode: st.mode & 0o7777, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink };
         // Docker 20.10's walker sends an excluded directory it enters, even if nothing below
         // it is re-included.
         const legacy = matcher?.dialect === "legacy";
@@ -233,7 +208,7 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
         const row = out.length;
         out.pushChild(parent, name, "dir", mode, 0, st.dev, st.ino, st.nlink);
         pending.push({ entry: undefined, emitted: true, row });
-        visit(abs, rel ?? (dirRel === "" ? name : `${dirRel}/${name}`), info);
+        visit(abs, rel ?? childPath(dirRel, name), info);
         pending.pop();
       } else if (isLink) out.pushChild(parent, name, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined, readlinkSync(abs, "utf8"));
       else out.pushChild(parent, name, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
@@ -244,17 +219,9 @@ export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
   return out;
 }
 
-/** `statEntry` for the walk: the same fields, in a `Walked`. */
-function walked(base: string, path: string, source: string, st: Stats): WalkEntry | undefined {
-  const mode = st.mode & 0o7777;
-  if (st.isFile()) return new Walked(base, path, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
-  if (st.isDirectory()) return new Walked(base, path, "dir", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined);
-  if (st.isSymbolicLink()) {
-    const e = new Walked(base, path, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined);
-    e.linkTarget = readlinkSync(source, "utf8");
-    return e;
-  }
-  return undefined;
+/** `name` inside the directory `dir` ("" at the top). */
+function childPath(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
 }
 
 /** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */
