@@ -2,12 +2,16 @@
  * The `oci` flavor when registries misbehave: unreachable, 401 without credentials (and
  * credentials from the stack or a docker config.json), and a registry killed in the middle of
  * a push. That last one runs its own registry process on 127.0.0.1:5009 (on a private storage
- * directory), kills it while a layer uploads, restarts it, and checks no tag was left behind:
- * blobs go first, the manifest last.
+ * directory) behind a TCP relay that counts the bytes sent to it: the registry gets SIGKILL once
+ * KILL_AFTER bytes have gone through, which only the big layer's body can reach, so the kill lands
+ * mid-upload on any machine, however fast its loopback (a timer after the "uploading" line did
+ * not: an upload can finish first). Then it restarts the registry and checks no tag was left
+ * behind: blobs go first, the manifest last.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomFillSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { createServer, connect, type Server } from "node:net";
 import { join } from "node:path";
 import { RuntimeError } from "../../src/errors.ts";
 import { Secret } from "../../src/secret.ts";
@@ -16,6 +20,7 @@ import { fixture, ociBuild, pushBase, REGISTRY_BASE } from "./_oci_e2e.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
 const OWN_REGISTRY = "127.0.0.1:5009";
+const KILL_AFTER = 8 << 20; // bytes through the relay: far more than every request but the big layer
 const make = fixture;
 afterAll(cleanupTempDirs);
 
@@ -83,6 +88,30 @@ function startRegistry(dir: string) {
   return { proc, ready };
 }
 
+/**
+ * A TCP relay to OWN_REGISTRY on an ephemeral loopback port that calls `onBytes(total)` with the
+ * running count of bytes clients sent through it. When the registry goes, its connections close
+ * and the relay closes the client's side: the client sees the registry die mid-request.
+ */
+async function relay(onBytes: (total: number) => void): Promise<{ host: string; close: () => Promise<void> }> {
+  const [host, port] = OWN_REGISTRY.split(":") as [string, string];
+  let total = 0;
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), host);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) s.on("error", end).on("close", end);
+    client.on("data", (chunk: Buffer) => onBytes((total += chunk.length)));
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port: own } = server.address() as { port: number };
+  return { host: `127.0.0.1:${own}`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}
+
 describe.skipIf(!(await requireTool("docker-registry")))("oci flavor: registry killed mid-push", () => {
   test("clear error, and no tag left pointing at a broken manifest", async () => {
     const big = new Uint8Array(96 << 20);
@@ -90,20 +119,24 @@ describe.skipIf(!(await requireTool("docker-registry")))("oci flavor: registry k
     const root = make({ Dockerfile: "FROM scratch\nCOPY small /small\nCOPY big /big\n", small: "small\n", big });
     const storage = make({});
     let registry = startRegistry(storage);
+    let killedAt = 0;
+    const logs: string[] = [];
+    const front = await relay((total) => {
+      if (!killedAt && total > KILL_AFTER) {
+        killedAt = total;
+        registry.proc.kill(9);
+      }
+    });
     try {
       await registry.ready;
-      let killed = false;
-      const onLog = (line: string) => {
-        if (!killed && line.startsWith("uploading") && line.includes("MiB")) {
-          killed = true;
-          setTimeout(() => registry.proc.kill(9), 30);
-        }
-      };
-      const err = (await ociBuild(root, "victim:v1", { compression_level: 1 }, { uri: OWN_REGISTRY, insecure: true }, {}, undefined, onLog).catch((e) => e)) as RuntimeError;
-      expect(killed).toBe(true);
-      expect(err).toBeInstanceOf(RuntimeError);
-      expect(["registry.connection", "registry.unreachable", "registry.failed"]).toContain(err.code);
-      expect(err.message).toStartWith(`Registry ${OWN_REGISTRY} `);
+      const err = (await ociBuild(root, "victim:v1", { compression_level: 1 }, { uri: front.host, insecure: true }, {}, undefined, (l) => logs.push(l)).catch((e) => e)) as RuntimeError;
+      // What happened, in one place, if anything below fails.
+      const seen = { killedAt, code: err?.code, message: err instanceof Error ? err.message : String(err), logs };
+      expect(seen.killedAt, JSON.stringify(seen)).toBeGreaterThan(KILL_AFTER);
+      expect(logs.some((l) => l.startsWith("uploading") && l.includes("MiB")), JSON.stringify(seen)).toBe(true);
+      expect(err, JSON.stringify(seen)).toBeInstanceOf(RuntimeError);
+      expect(["registry.connection", "registry.unreachable", "registry.failed"], JSON.stringify(seen)).toContain(err.code);
+      expect(err.message).toStartWith(`Registry ${front.host} `);
       expect(err.message).not.toContain("verbose");
       await registry.proc.exited;
 
@@ -117,6 +150,7 @@ describe.skipIf(!(await requireTool("docker-registry")))("oci flavor: registry k
     } finally {
       registry.proc.kill(9);
       await registry.proc.exited;
+      await front.close();
     }
   }, E2E_TIMEOUT);
 });
