@@ -3,7 +3,8 @@ import { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../builder/build_options.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { MediaType, sha256 } from "../image/image.ts";
-import { baseImageDigests, forgetLocalImages, type BaseLookupCache } from "./base_images.ts";
+import type { ResolvedImage } from "../stack/model.ts";
+import { baseImageDigests, forgetLocalImages, startBaseLookups, type BaseLookupCache } from "./base_images.ts";
 
 /** A registry with one two-platform index (`multi:1`) and one single image (`single:1`); it counts GETs. */
 const amd = "sha256:" + "a".repeat(64);
@@ -119,5 +120,58 @@ describe("base image digests", () => {
     await baseImageDigests(context, entries, defaultBuildOptions({}), builder, undefined, signal, cache);
     expect(asked).toHaveLength(6);
     expect(requests.filter((r) => r.startsWith("HEAD /v2/single/"))).toHaveLength(1);
+  });
+
+  test("early lookups (startBaseLookups): the same requests the images' checksums make, made before the walks; the checksums then ask nothing more", async () => {
+    requests.length = 0;
+    const asked: string[] = [];
+    class Local extends BaseImageBuilder {
+      override async localImageId(ref: string): Promise<string | undefined> {
+        asked.push(ref);
+        return "sha256:" + "c".repeat(64);
+      }
+      async build(): Promise<string> {
+        throw new Error("not built in this test");
+      }
+    }
+    const image = (name: string, dockerfile: string, extra: Partial<ResolvedImage> = {}): ResolvedImage =>
+      ({ name, dockerfileInline: dockerfile, buildArgs: {}, platforms: [], pull: false, ...extra }) as ResolvedImage;
+    const images = [
+      image("a", `ARG V=1\nFROM ${host}/single:$V\n`),
+      image("b", `FROM ${host}/single:1\n`),
+      image("pulled", `FROM ${host}/multi:1\n`, { pull: true }),
+      image("two", `FROM ${host}/multi:1\n`, { platforms: ["linux/amd64", "linux/arm64"] }),
+      image("pinned", `FROM ${host}/single@${sha256(single)}\n`),
+      image("broken", "FROM\n"),
+    ];
+    const cache: BaseLookupCache = new Map();
+    const builder = new Local({});
+    startBaseLookups(images, undefined, cache, signal)(builder);
+    await Promise.all([...cache.values()].map((p) => p.catch(() => {})));
+    await Bun.sleep(0); // the repo@digest check follows the answers above in microtasks only (no I/O left)
+    const early = [...requests];
+    expect(early.sort()).toEqual(["GET /v2/multi/manifests/1", "HEAD /v2/multi/manifests/1", "HEAD /v2/single/manifests/1"]);
+    // Local copies: of single-platform bases, and repo@digest where the image does not pull.
+    expect(asked.sort()).toEqual([`${host}/multi:1`, `${host}/single:1`, `${host}/single@${sha256(single)}`]);
+
+    // The images' own lookups, after their walks: answered from the cache, the same answers.
+    const options = (i: ResolvedImage) => defaultBuildOptions({ platforms: i.platforms, pull: i.pull });
+    const outs = await Promise.all(images.slice(0, 5).map((i) => baseImageDigests(contextOf(i.dockerfileInline!).context, contextOf(i.dockerfileInline!).entries, options(i), builder, undefined, signal, cache)));
+    expect(requests.sort()).toEqual(early);
+    expect(asked).toHaveLength(3);
+    expect(outs[0]).toEqual({ digests: { [`${host}/single:1`]: sha256(single) }, unresolved: [] });
+    expect(outs[2]).toEqual({ digests: { [`${host}/multi:1`]: sha256(index) }, unresolved: [] });
+    expect(outs[3]!.platforms).toEqual({ "linux/amd64": { [`${host}/multi:1`]: amd }, "linux/arm64": { [`${host}/multi:1`]: arm } });
+  });
+
+  test("early lookups: an image that names another image of the stack, a Dockerfile that cannot be read, and named contexts start nothing", () => {
+    requests.length = 0;
+    const cache: BaseLookupCache = new Map();
+    const images = [
+      { name: "ctx", dockerfileInline: `FROM ${host}/single:1\n`, buildArgs: {}, platforms: [], pull: false, contexts: { src: { type: "dir", path: "/x" } } },
+      { name: "gone", dockerfile: "/nonexistent/imgb/Dockerfile", buildArgs: {}, platforms: [], pull: false },
+    ] as unknown as ResolvedImage[];
+    startBaseLookups(images, undefined, cache, signal)(new NoLocalImages({}));
+    expect(cache.size).toBe(0);
   });
 });

@@ -22,6 +22,7 @@
 import { readFileSync } from "node:fs";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
+import type { ResolvedImage } from "../stack/model.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { Registries } from "../image/remote/registries.ts";
@@ -181,18 +182,81 @@ function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], 
     const entry = entries.find((e) => e.path === context.dockerfile);
     if (!entry) return [];
     const text = entry.content ? new TextDecoder().decode(entry.content) : entry.source ? readFileSync(entry.source, "utf8") : "";
-    const df = parseDockerfile(text, context.dockerfile);
-    const plan = planBuild(df, options.buildArgs, parsePlatform(platform ?? "linux/amd64"), options.target);
-    const refs = new Set<string>();
-    for (const i of plan.order) {
-      const base = plan.stages[i]!.base;
-      // `FROM NAME` of a named context is that context, not an image called NAME.
-      if (base.kind === "image" && !options.contexts?.some((c) => c.name === base.ref)) refs.add(base.ref);
-    }
-    return [...refs].sort();
+    return fromRefs(text, context.dockerfile, options.buildArgs, options.target, platform, (name) => options.contexts?.some((c) => c.name === name) === true);
   } catch {
     return []; // the engine will say what is wrong with the Dockerfile
   }
+}
+
+/** The image references the stages `target` needs start FROM, sorted (`isContext`: a named context, not an image). Throws on a Dockerfile it cannot parse. */
+function fromRefs(text: string, path: string, buildArgs: Readonly<Record<string, string>>, target: string | undefined, platform: string | undefined, isContext: (name: string) => boolean): string[] {
+  const plan = planBuild(parseDockerfile(text, path), buildArgs, parsePlatform(platform ?? "linux/amd64"), target);
+  const refs = new Set<string>();
+  for (const i of plan.order) {
+    const base = plan.stages[i]!.base;
+    // `FROM NAME` of a named context is that context, not an image called NAME.
+    if (base.kind === "image" && !isContext(base.ref)) refs.add(base.ref);
+  }
+  return [...refs].sort();
+}
+
+/**
+ * Start the lookups of the bases of `images` now, into `cache`, before their contexts are
+ * walked: at the start of a run, while the registry is probed and the flavor's code loads, so
+ * that the answers are in when the images' checksums need them. Only images whose build args
+ * and contexts name no other image of the stack (their FROM lines are known before anything is
+ * built), read from the Dockerfile on disk: the same references, and so the same cache keys,
+ * that baseImageDigests asks for after the walk (a Dockerfile it cannot read or parse is left to
+ * that). A lookup's failure is seen by the image that awaits it, as without this.
+ *
+ * The registry is asked here; the engine's local copies are asked by the returned function,
+ * once there is a builder (the flavor's code loaded): `ref`, and when there is one and the
+ * registry named a digest, `repo@digest` (resolveBase's check that the local copy is the
+ * registry's image): the first for single-platform images, the second only for those that do
+ * not pull, as resolveBase does.
+ */
+export function startBaseLookups(images: readonly ResolvedImage[], registry: ContainerRegistry | undefined, cache: BaseLookupCache, signal: AbortSignal): (builder: BaseImageBuilder) => void {
+  const local = new Set<string>(); // single-platform bases: resolveBase asks the engine about them
+  const compared = new Set<string>(); // …and, for images that do not pull, about repo@digest
+  for (const image of images) {
+    if (image.contexts && Object.keys(image.contexts).length > 0) continue;
+    let text: string;
+    try {
+      text = image.dockerfileInline ?? (image.dockerfile ? readFileSync(image.dockerfile, "utf8") : "");
+    } catch {
+      continue;
+    }
+    const platforms = [...new Set(image.platforms)];
+    const several = platforms.length > 1;
+    for (const platform of several ? platforms : [platforms[0]]) {
+      let refs: string[];
+      try {
+        refs = fromRefs(text, image.dockerfile ?? "Dockerfile", image.buildArgs, image.target, platform, () => false);
+      } catch {
+        break;
+      }
+      for (const ref of refs) {
+        const pinned = splitReference(ref).digest;
+        if (pinned !== undefined && /^sha256:[0-9a-f]{64}$/.test(pinned)) continue;
+        const method = several ? "GET" : "HEAD";
+        once(cache, `${method.toLowerCase()} ${ref}`, () => registryLookup(method, ref, registry, signal)).catch(() => {});
+        if (several) continue;
+        local.add(ref);
+        if (!image.pull) compared.add(ref);
+      }
+    }
+  }
+  return (builder) => {
+    for (const ref of local) {
+      const remote = cache.get(`head ${ref}`) as Promise<RegistryAnswer | undefined>;
+      void localId(builder, ref, cache)
+        .then(async (id) => {
+          const digest = id !== undefined && compared.has(ref) ? (await remote)?.digest : undefined;
+          if (digest) await localId(builder, `${stripTag(ref)}@${digest}`, cache);
+        })
+        .catch(() => {}); // an aborted registry lookup: the image that awaits it sees it
+    }
+  };
 }
 
 /**

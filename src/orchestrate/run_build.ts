@@ -26,7 +26,7 @@ import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, NoNodeError, schedule, type Outcome, type Parts } from "./schedule.ts";
 import { buildSplit } from "./split_platforms.ts";
 import { engineNodes, hasNodes, NodeDownError, nodePlacement, probeNode, probeNodes, refuseAllDown, type NodeStatus } from "./nodes.ts";
-import { forgetLocalImages, type BaseLookupCache } from "./base_images.ts";
+import { forgetLocalImages, startBaseLookups, type BaseLookupCache } from "./base_images.ts";
 import { lookupRecord, writeRecord } from "./registry_record.ts";
 import { reusedPlatforms } from "./reused_platforms.ts";
 
@@ -65,11 +65,29 @@ export interface BuildRun {
 }
 
 export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions): Promise<BuildRun> {
+  // What the run started in the background (the early base lookups) ends with it.
+  const run = new AbortController();
+  try {
+    return await buildImages(stack, flavor, options, run.signal);
+  } finally {
+    run.abort();
+  }
+}
+
+async function buildImages(stack: ResolvedStack, flavor: Flavor, options: RunBuildOptions, runEnded: AbortSignal): Promise<BuildRun> {
   const order = selectImages(stack, options.images);
   const refused = await staticChecks(stack, flavor, order);
   if (refused.length > 0) throw new InputErrors(refused);
   const deps = (name: string) => dependenciesOf(stack.images[name]!);
   const registry = stack.containerRegistry ? containerRegistry(stack.containerRegistry, options.env) : undefined;
+  // Stops the whole run: a failed engine probe (below), --fail-fast.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  // The bases of the images that depend on no other are asked for now, while the registry is
+  // probed and the flavor's code loads: their answers are in when the checksums need them.
+  const bases: BaseLookupCache = new Map();
+  const early = AbortSignal.any([signal, runEnded]);
+  const startLocalLookups = startBaseLookups(order.filter((n) => deps(n).length === 0).map((n) => stack.images[n]!), registry, bases, early);
   const blame = userCode(flavor, options.flavorOrigin);
   // Before the first build: a wrong password or a registry that is down fails now, in seconds,
   // once (not once per image); only when the run will use it at all (not for oci archives from
@@ -81,16 +99,23 @@ export async function runBuild(stack: ResolvedStack, flavor: Flavor, options: Ru
   let statuses: NodeStatus[] | undefined;
   // One engine: probed when the first image needs it (engine_gate.ts), so that a run of reused
   // images never waits for it; a failed probe stops the run, with its one error, before any build.
-  const stop = new AbortController();
-  const signal = AbortSignal.any([options.signal, stop.signal]);
   const gate = new EngineGate(() => probeEngine(flavor, stack.imageBuilder.config, options.signal, blame).catch((e: unknown) => (stop.abort(e), Promise.reject(e))));
-  const bases: BaseLookupCache = new Map();
   const Builder = multi ? Flavored : gatedBuilder(Flavored, { gate, builds: new Slots(options.jobs), changed: () => forgetLocalImages(bases) });
   if (order.length > 0 && multi) {
     statuses = await probeNodes(flavor, nodes, blame);
     options.signal.throwIfAborted();
     refuseAllDown(statuses);
     for (const s of statuses) if (!s.up) options.events({ type: "node-down", node: s.name, reason: s.reason ?? "down" });
+  }
+  // One engine: its local copies of those bases are asked now too (with builder nodes each
+  // node's engine has its own, asked by the images placed there). Flavor code: if it throws,
+  // nothing is asked early, and the images' own builders meet the same fault and report it.
+  if (!multi && order.length > 0) {
+    try {
+      startLocalLookups(new Builder(stack.imageBuilder.config, { log: () => {}, signal: early, report: () => {} }));
+    } catch {
+      // reported by the images
+    }
   }
   const configOf = (node: string) => (multi ? nodes.find((n) => n.name === node)!.config : stack.imageBuilder.config);
   const done = new Map<string, ImageResult>();
