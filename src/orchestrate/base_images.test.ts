@@ -1,4 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import { defaultBuildOptions } from "../builder/build_options.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
@@ -164,14 +167,21 @@ describe("base image digests", () => {
     expect(outs[3]!.platforms).toEqual({ "linux/amd64": { [`${host}/multi:1`]: amd }, "linux/arm64": { [`${host}/multi:1`]: arm } });
   });
 
-  test("early lookups: an image that names another image of the stack, a Dockerfile that cannot be read, and named contexts start nothing", () => {
+  test("early lookups: named contexts, a Dockerfile that cannot be read, one the stack supplies as an extra file, and a FIFO start nothing (and block on nothing)", () => {
     requests.length = 0;
     const cache: BaseLookupCache = new Map();
+    const dir = mkdtempSync(join(tmpdir(), "imgb-early-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${host}/single:1\n`); // on disk, but the stack's extra file replaces it
+    const fifo = join(dir, "fifo");
+    Bun.spawnSync(["mkfifo", fifo]);
     const images = [
       { name: "ctx", dockerfileInline: `FROM ${host}/single:1\n`, buildArgs: {}, platforms: [], pull: false, contexts: { src: { type: "dir", path: "/x" } } },
-      { name: "gone", dockerfile: "/nonexistent/imgb/Dockerfile", buildArgs: {}, platforms: [], pull: false },
+      { name: "gone", dockerfile: "/nonexistent/imgb/Dockerfile", buildArgs: {}, platforms: [], pull: false, extraFiles: [] },
+      { name: "extra", context: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: {}, platforms: [], pull: false, extraFiles: [{ destination: "Dockerfile" }] },
+      { name: "fifo", context: dir, dockerfile: fifo, buildArgs: {}, platforms: [], pull: false, extraFiles: [] },
     ] as unknown as ResolvedImage[];
     startBaseLookups(images, undefined, cache, signal)(new NoLocalImages({}));
     expect(cache.size).toBe(0);
+    rmSync(dir, { recursive: true });
   });
 });

@@ -19,7 +19,8 @@
  * multi-platform builds resolve each platform's base in the registry (docker's BuildKit does;
  * its classic builder is given --pull).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import type { ResolvedImage } from "../stack/model.ts";
@@ -220,12 +221,8 @@ export function startBaseLookups(images: readonly ResolvedImage[], registry: Con
   const compared = new Set<string>(); // …and, for images that do not pull, about repo@digest
   for (const image of images) {
     if (image.contexts && Object.keys(image.contexts).length > 0) continue;
-    let text: string;
-    try {
-      text = image.dockerfileInline ?? (image.dockerfile ? readFileSync(image.dockerfile, "utf8") : "");
-    } catch {
-      continue;
-    }
+    const text = dockerfileOnDisk(image);
+    if (text === undefined) continue;
     const platforms = [...new Set(image.platforms)];
     const several = platforms.length > 1;
     for (const platform of several ? platforms : [platforms[0]]) {
@@ -281,5 +278,37 @@ async function registryLookup(method: "HEAD" | "GET", ref: string, registry: Con
   } catch (e) {
     if (signal.aborted || isHelperFailure(e)) throw e; // the build would fail on it too: say it once, now
     return undefined; // unreachable, refused, unknown, not JSON: the local engine may still know it
+  }
+}
+
+/** Largest Dockerfile read ahead of the walk (the walk reads any size). */
+const EARLY_DOCKERFILE_BYTES = 1 << 20;
+
+/**
+ * The text of `image`'s Dockerfile as the walk will find it, or undefined when that is not known
+ * yet (one the stack supplies as an extra file) or not a plain file of reasonable size (a FIFO
+ * read here would be read twice).
+ */
+function dockerfileOnDisk(image: ResolvedImage): string | undefined {
+  if (image.dockerfileInline !== undefined) return image.dockerfileInline;
+  const path = image.dockerfile;
+  if (path === undefined || (image.context !== undefined && image.extraFiles.some((x) => join(image.context!, x.destination) === path))) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > EARLY_DOCKERFILE_BYTES) return undefined;
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    return buf.subarray(0, n).toString("utf8");
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
