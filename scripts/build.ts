@@ -6,6 +6,8 @@
  * -> scripts/sdk_dts.ts) generates it while bundling; `bun scripts/sdk_dts.ts` writes it to dist/.
  * Usage: bun scripts/build.ts [--target bun-linux-x64-musl] [--outfile dist/imgb-linux-x64-musl]
  */
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { STARTUP_JIT_POLICY } from "../src/jit_policy.ts";
 
@@ -31,7 +33,21 @@ const argv = [
   ...(target ? [`--target=${target}`] : []),
   `--define`, `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
   `--define`, `IMGB_COMMIT=${JSON.stringify(commit)}`,
-  "src/main.ts", "--outfile", outfile,
+  "src/main.ts", "--outfile",
 ];
-const proc = Bun.spawnSync(argv, { stdout: "inherit", stderr: "inherit", cwd: `${import.meta.dir}/..` });
-process.exit(proc.exitCode ?? 1);
+// The source maps are embedded in the binary (stack traces under --debug name src/ lines); bun
+// also writes each chunk's map beside the output, with new names on every build. Built in a
+// private directory next to the output, only the binary is moved into place.
+const repo = resolve(import.meta.dir, "..");
+const output = resolve(repo, outfile);
+mkdirSync(dirname(output), { recursive: true });
+const scratch = mkdtempSync(join(dirname(output), `.${basename(output)}-build-`));
+let code = 1;
+try {
+  const proc = Bun.spawnSync([...argv, join(scratch, basename(output))], { stdout: "inherit", stderr: "inherit", cwd: repo });
+  code = proc.exitCode ?? 1;
+  if (code === 0) renameSync(join(scratch, basename(output)), output);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.exit(code);
