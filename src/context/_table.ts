@@ -228,6 +228,22 @@ export class EntryTable implements EntryList<TableEntry> {
     return true;
   }
 
+  /** Whether row i's path starts with `bytes` (a path from another window). */
+  startsWithBytes(i: number, bytes: Uint8Array): boolean {
+    const n = bytes.length;
+    if (this.pathLength(i) < n) return false;
+    const b = this.bytesOf(i);
+    const si = this.startOf(i);
+    for (let k = 0; k < n; k++) if (b[si + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /** A copy of row i's path bytes. */
+  pathBytes(i: number): Uint8Array {
+    const start = this.startOf(i);
+    return this.bytesOf(i).slice(start, start + this.pathLength(i));
+  }
+
   type(i: number): EntryType | "hardlink" {
     return TYPES[this.chunks[i >>> this.shift]!.types[i & this.mask]!]!;
   }
