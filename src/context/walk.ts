@@ -5,7 +5,9 @@
  * (before its first included descendant) only if something below it is included.
  *
  * The walk uses synchronous syscalls on purpose: it is a tight readdir/lstat loop where the
- * per-call promise overhead of `fs.promises` would dominate, and it runs before any output.
+ * per-call promise overhead of `fs.promises` would dominate, and it runs before any output (or,
+ * for a one-shot archive write, between chunks of it: _streamed.ts). The loop itself is the
+ * resumable cursor of _walk_cursor.ts.
  */
 import { readlinkSync, type Stats } from "node:fs";
 import { relative, resolve } from "node:path";

@@ -199,6 +199,23 @@ describe("errors while walking and writing", () => {
     expect(errors[0]).toMatch(/File "ROOT\/z\/b\.txt" vanished while the build context was being sent/);
   });
 
+  test("a directory removed before the walk reached it: absent from a one-shot archive (there was no snapshot to differ from), an error for the snapshot path", async () => {
+    const tree: Record<string, Node> = { "z/b.txt": "b" };
+    for (let i = 0; i < 5000; i++) tree[`a/f${i}`] = "x"; // z is read two windows later
+    const results: string[] = [];
+    for (const oneShot of [false, true]) {
+      const root = makeTree(join(work, `case${n++}`), tree);
+      const reader = new BuildContext({ root }).stream({ oneShot }).getReader();
+      const chunks = [(await reader.read()).value!];
+      rmSync(join(root, "z"), { recursive: true });
+      const err = await (async () => {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+      })().catch((e) => e);
+      results.push(err ? (err as Error).message.replace(root, "ROOT") : readTar(Buffer.concat(chunks)).at(-1)!.name);
+    }
+    expect(results).toEqual(['File "ROOT/z/b.txt" vanished while the build context was being sent', "a/f999"]);
+  });
+
   test("a bad name fails the same way, and no archive or temp file is left", async () => {
     const root = makeTree(join(work, `case${n++}`), { "a.bin": new Uint8Array(1 << 20), ok: "ok" });
     writeFileSync(Buffer.concat([Buffer.from(`${root}/caf`), Buffer.from([0xe9])]), "x"); // "café" in Latin-1
