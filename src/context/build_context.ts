@@ -23,9 +23,9 @@
  * sends: a file that vanishes, changes size, or is rewritten or replaced after the walk (same
  * size included: inode, mtime and ctime are compared after it is read) fails the stream with a
  * RuntimeError naming it (`context.changed`); no truncated or different
- * archive is ever presented as complete. The exception is a one-shot write (`oneShot` in
- * ArchiveOptions, the CLI's `-o`): with no snapshot taken yet, it walks while it writes and keeps
- * none (_streamed.ts); the same bytes, in memory that does not grow with the context.
+ * archive is ever presented as complete. A one-shot write (`oneShot` in ArchiveOptions, the
+ * CLI's `-o`) with no snapshot taken yet takes none: it walks while it writes (_streamed.ts),
+ * with the same checks and the same bytes, in memory that does not grow with the context.
  *
  * Extension points for subclasses (flavors pick a class through `buildContextClass`):
  * - `finalizeEntries(entries)`: last look at the ordered entries; podman/buildah re-apply an
