@@ -38,6 +38,13 @@ export interface ContextEntry {
 export interface ArchiveOptions {
   gzip?: boolean;
   signal?: AbortSignal;
+  /**
+   * Nothing else will be asked of this context (no `files()` or `checksum()` after): when no
+   * snapshot was taken yet, the archive is written while the directory is walked, in memory
+   * that does not grow with the number of files, and no snapshot is kept (a later call walks
+   * again). Same bytes either way. `imgb context -o` sets it.
+   */
+  oneShot?: boolean;
 }
 
 /** A path, a file descriptor, a web stream, a Bun FileSink (e.g. subprocess stdin) or a Node writable. */

@@ -62,10 +62,11 @@ export default defineCommand({
         if (process.stdout.isTTY) throw new UsageError("cli.context-tty", "Refusing to write a tar archive to a terminal", { hint: "Redirect stdout, or use -o FILE" });
         // The descriptor, not process.stdout: blocking writes with one reused buffer are ~5x
         // faster than the Node stream for a multi-GB context, and keep memory flat.
-        await context.writeArchive(1, { gzip, signal: io.signal });
+        await context.writeArchive(1, { gzip, signal: io.signal, oneShot: true });
         return;
       }
-      await context.writeArchive(resolve(io.cwd, options.output), { gzip, signal: io.signal });
+      // One-shot (walked while written, memory flat at any size) unless the list or checksum follows.
+      await context.writeArchive(resolve(io.cwd, options.output), { gzip, signal: io.signal, oneShot: !options.list && !options.checksum });
       if (!options.list && !options.checksum) return;
     }
     if (options.checksum) {

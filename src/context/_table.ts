@@ -110,6 +110,38 @@ export class EntryTable implements EntryList<TableEntry> {
   }
 
   /**
+   * `pushChild` with the directory's path bytes (`dir`; undefined at the top) instead of its
+   * row: the streamed walk's way, whose window no longer holds the rows of open directories.
+   */
+  pushIn(dir: Uint8Array | undefined, name: string, type: EntryType, mode: number, size: number, dev: number, ino: number, nlink: number, mtimeMs?: number, ctimeMs?: number, linkTarget?: string): void {
+    const prefix = dir === undefined ? 0 : dir.length + 1;
+    this.place(prefix, name);
+    const block = this.blocks[this.blocks.length - 1]!;
+    let at = this.used;
+    if (dir !== undefined) {
+      block.set(dir, at);
+      at += prefix;
+      block[at - 1] = 0x2f;
+    }
+    const n = prefix + writeName(name, block, at);
+    this.row(n, type, mode, size, dev, ino, nlink, mtimeMs, ctimeMs, linkTarget);
+  }
+
+  /** Path bytes held, for a caller that bounds a window by bytes as well as rows. */
+  get byteLength(): number {
+    return this.blocks.length === 0 ? 0 : (this.blocks.length - 1) * this.blockBytes + this.used;
+  }
+
+  /** Forget every row, keeping the first chunk and block for the next ones (a streamed window). */
+  clear(): void {
+    this.length = 0;
+    this.chunks.length = Math.min(this.chunks.length, 1);
+    this.blocks.length = Math.min(this.blocks.length, 1);
+    this.used = 0;
+    this.links.clear();
+  }
+
+  /**
    * Make room in the last block for a path of `prefix` bytes and then `name` (at most 3 bytes
    * per UTF-16 unit). Near a block's end the exact length decides whether the path starts the
    * next block; a path never straddles two.
@@ -129,7 +161,7 @@ export class EntryTable implements EntryList<TableEntry> {
   private row(n: number, type: EntryType, mode: number, size: number, dev: number, ino: number, nlink: number, mtimeMs?: number, ctimeMs?: number, linkTarget?: string): void {
     const i = this.length;
     const k = i & this.mask;
-    if (k === 0) this.chunks.push(newChunk(this.mask + 1));
+    if (k === 0 && i >>> this.shift === this.chunks.length) this.chunks.push(newChunk(this.mask + 1));
     const c = this.chunks[i >>> this.shift]!;
     c.types[k] = CODE[type];
     c.modes[k] = mode;
@@ -194,6 +226,22 @@ export class EntryTable implements EntryList<TableEntry> {
     const sj = this.startOf(j);
     for (let k = 0; k < n; k++) if (b[si + k] !== d[sj + k]) return false;
     return true;
+  }
+
+  /** Whether row i's path starts with `bytes` (a path from another window). */
+  startsWithBytes(i: number, bytes: Uint8Array): boolean {
+    const n = bytes.length;
+    if (this.pathLength(i) < n) return false;
+    const b = this.bytesOf(i);
+    const si = this.startOf(i);
+    for (let k = 0; k < n; k++) if (b[si + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /** A copy of row i's path bytes. */
+  pathBytes(i: number): Uint8Array {
+    const start = this.startOf(i);
+    return this.bytesOf(i).slice(start, start + this.pathLength(i));
   }
 
   type(i: number): EntryType | "hardlink" {

@@ -23,7 +23,9 @@
  * sends: a file that vanishes, changes size, or is rewritten or replaced after the walk (same
  * size included: inode, mtime and ctime are compared after it is read) fails the stream with a
  * RuntimeError naming it (`context.changed`); no truncated or different
- * archive is ever presented as complete.
+ * archive is ever presented as complete. A one-shot write (`oneShot` in ArchiveOptions, the
+ * CLI's `-o`) with no snapshot taken yet takes none: it walks while it writes (_streamed.ts),
+ * with the same checks and the same bytes, in memory that does not grow with the context.
  *
  * Extension points for subclasses (flavors pick a class through `buildContextClass`):
  * - `finalizeEntries(entries)`: last look at the ordered entries; podman/buildah re-apply an
@@ -41,7 +43,9 @@ import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } f
 import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
-import { TarWriter } from "./tar.ts";
+import { TarWriter, type EntrySource } from "./tar.ts";
+import { StreamedEntries } from "./_streamed.ts";
+import { WalkCursor } from "./_walk_cursor.ts";
 import { GarbageBound } from "./_heap.ts";
 import { EntryTable, type EntryList } from "./_table.ts";
 import { comparePaths, ioError, statEntry, walkTable } from "./walk.ts";
@@ -136,7 +140,7 @@ export class BuildContext implements ImageBuildContext {
 
   /** The context as a tar (or tar.gz) byte stream, e.g. for `Bun.spawn({ stdin })`. */
   stream(options: ArchiveOptions = {}): ReadableStream<Uint8Array> {
-    const tar = tarStream(async () => this.writer(false), options.signal);
+    const tar = tarStream(async () => this.writer(false, options.oneShot), options.signal);
     // node:zlib and CompressionStream both write gzip headers with mtime 0, no name, OS 3.
     return options.gzip ? tar.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>) : tar;
   }
@@ -154,7 +158,7 @@ export class BuildContext implements ImageBuildContext {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
         if (gzip) await writeStreamToFd(fd, label, this.stream(options));
-        else await writeTarToFd(fd, label, await this.writer(true), signal);
+        else await writeTarToFd(fd, label, await this.writer(true, options.oneShot), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
@@ -193,9 +197,25 @@ export class BuildContext implements ImageBuildContext {
     return candidates.find((c) => existsSync(c));
   }
 
-  private async writer(reuseBuffer: boolean, buffers = 1): Promise<TarWriter> {
-    const { entries, cwd } = await this.snapshot();
-    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, buffers, cwd });
+  /** `oneShot` (see ArchiveOptions): walk while writing, when no snapshot is pinned and none is needed. */
+  private async writer(reuseBuffer: boolean, oneShot = false): Promise<TarWriter> {
+    const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed() : undefined) ?? (await this.snapshot());
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
+  }
+
+  /**
+   * The entries of a one-shot write, walked while they are written (_streamed.ts), nothing kept
+   * for later calls; undefined where the snapshot path must be taken: extras (merged into the
+   * whole tree) or a `finalizeEntries` hook (which sees the whole list).
+   */
+  private async streamed(): Promise<{ entries: EntrySource<SendEntry>; cwd: string } | undefined> {
+    if (!this.root || this.extras.size > 0 || this.finalizeEntries !== BuildContext.prototype.finalizeEntries) return undefined;
+    const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
+    const cwd = process.cwd();
+    checkRoot(this.root);
+    const forced = this.alwaysIncluded().map(cleanPath).filter((p) => p !== "." && p !== ".." && !p.startsWith("../") && !p.startsWith("/"));
+    const cursor = new WalkCursor(this.root, { matcher, onWarning: this.onWarning, forced });
+    return { entries: new StreamedEntries(cursor, cwd), cwd };
   }
 
   /**
@@ -219,13 +239,7 @@ export class BuildContext implements ImageBuildContext {
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
     let large = false;
     if (this.root) {
-      let rootStat;
-      try {
-        rootStat = lstatSync(this.root);
-      } catch (e) {
-        throw new InputError("context.root", `Context directory "${this.root}" cannot be read: ${(e as Error).message}`);
-      }
-      if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${this.root}" is not a directory`);
+      checkRoot(this.root);
       const walked = walkTable(this.root, { matcher, onWarning: this.onWarning });
       tree = new Tree(walked);
       // A full collection is ~10 ms even on a small heap: only a walk with temporaries worth it.
@@ -429,6 +443,16 @@ function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node
       throw new RuntimeError("context.below-link", `Refusing to send "${n.path}": its parent "${n.path.slice(0, slash)}" is ${parent ? `a ${parent.type}` : "missing"} in the build context, not a directory`);
     }
   }
+}
+
+function checkRoot(root: string): void {
+  let rootStat;
+  try {
+    rootStat = lstatSync(root);
+  } catch (e) {
+    throw new InputError("context.root", `Context directory "${root}" cannot be read: ${(e as Error).message}`);
+  }
+  if (!rootStat.isDirectory()) throw new InputError("context.root", `Context path "${root}" is not a directory`);
 }
 
 async function loadMatcher(path: string, dialect: IgnoreDialect): Promise<IgnoreMatcher> {

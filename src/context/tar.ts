@@ -31,6 +31,13 @@ export interface EntryList<T> {
   at(index: number): T | undefined;
 }
 
+/**
+ * What the writer reads, in order: an EntryList, or entries produced while it writes (a
+ * streamed walk, _streamed.ts, whose length is not known until the end). `at(i)` is undefined
+ * past the last entry.
+ */
+export type EntrySource<T> = Pick<EntryList<T>, "at">;
+
 /** An archive entry: the context entry's shape (path, type, mode, size, link), and where its bytes come from. */
 export interface TarEntry extends Pick<ContextEntry, "path" | "type" | "mode" | "size" | "linkTarget"> {
   /** File on disk to read the content from (relative paths: to `TarOptions.cwd`)... */
@@ -81,7 +88,7 @@ const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", sym
 
 /** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
 export class TarWriter {
-  private readonly entries: EntryList<TarEntry>;
+  private readonly entries: EntrySource<TarEntry>;
   private readonly mtime: number;
   private readonly chunkSize: number;
   private readonly reuse: boolean;
@@ -105,7 +112,7 @@ export class TarWriter {
   private readonly hf: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
   private readonly gc = new GarbageBound();
 
-  constructor(entries: EntryList<TarEntry>, options: TarOptions) {
+  constructor(entries: EntrySource<TarEntry>, options: TarOptions) {
     this.entries = entries;
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? IO_CHUNK;
@@ -176,7 +183,7 @@ export class TarWriter {
         if (first && needsPax(this.fields(first))) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
         continue;
       }
-      const entry = this.index < this.entries.length ? this.entries.at(this.index) : undefined;
+      const entry = this.entries.at(this.index);
       if (entry === undefined) {
         // Two zero blocks end the archive; they are zero already, just reserve them.
         if (this.chunkSize - this.pos < 2 * BLOCK) return;

@@ -5,14 +5,16 @@
  * (before its first included descendant) only if something below it is included.
  *
  * The walk uses synchronous syscalls on purpose: it is a tight readdir/lstat loop where the
- * per-call promise overhead of `fs.promises` would dominate, and it runs before any output.
+ * per-call promise overhead of `fs.promises` would dominate, and it runs before any output (or,
+ * for a one-shot archive write, between chunks of it: _streamed.ts). The loop itself is the
+ * resumable cursor of _walk_cursor.ts.
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { readlinkSync, type Stats } from "node:fs";
 import { relative, resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
-import { GarbageBound } from "./_heap.ts";
 import { EntryTable } from "./_table.ts";
-import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
+import { WalkCursor } from "./_walk_cursor.ts";
+import type { IgnoreMatcher } from "./ignore.ts";
 
 export type EntryType = "file" | "dir" | "symlink";
 
@@ -94,14 +96,6 @@ export function sortNames(names: string[]): string[] {
 }
 const HIGH = /[\ud800-\uffff]/;
 
-function kindOf(st: Stats): string {
-  if (st.isSocket()) return "socket";
-  if (st.isFIFO()) return "FIFO";
-  if (st.isCharacterDevice()) return "character device";
-  if (st.isBlockDevice()) return "block device";
-  return "special file";
-}
-
 /**
  * The prefix used for syscalls on files under `root`: its path relative to the working
  * directory when it lies inside it ("" for the directory itself), else `root`. Every lstat and
@@ -121,107 +115,13 @@ export function walkContext(root: string, options: WalkOptions = {}): WalkEntry[
 
 /**
  * `walkContext` into a compact table (see _table.ts): no object per entry survives the walk,
- * only the excluded directories on the current path (`pending`).
+ * only the directories on the current path (_walk_cursor.ts).
  */
 export function walkTable(root: string, options: WalkOptions = {}): EntryTable {
-  const { matcher, onWarning } = options;
-  const base = lookupBase(root);
-  const out = new EntryTable(base);
-  // Excluded directories we entered; emitted lazily when something below them is included.
-  // Every directory on the current path, with its row once it is in the table (-1: not yet).
-  const pending: { entry: Omit<WalkEntry, "source"> | undefined; emitted: boolean; row: number }[] = [];
-  const gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
-
-  // Emit the excluded directories on the current path not sent yet (an entry below is included).
-  let unsent = 0;
-  const flush = () => {
-    if (unsent === 0) return;
-    unsent = 0;
-    for (const p of pending) {
-      if (!p.emitted) {
-        p.row = out.length;
-        out.push(p.entry!);
-        p.emitted = true;
-      }
-    }
-  };
-
-  const visit = (dirAbs: string, dirRel: string, parentInfo: MatchInfo | undefined) => {
-    let names: string[];
-    try {
-      names = readdirSync(dirAbs === "" ? "." : dirAbs);
-    } catch (e) {
-      throw ioError("read directory", dirAbs, e);
-    }
-    sortNames(names);
-    for (const name of names) {
-      // The path in the context as a string only for the ignore rules (the table copies bytes).
-      const rel = matcher === undefined ? undefined : childPath(dirRel, name);
-      const abs = dirAbs === "" ? name : `${dirAbs}/${name}`;
-      gc.tick();
-      let st: Stats;
-      try {
-        st = lstatSync(abs);
-      } catch (e) {
-        // A name that is not valid UTF-8 comes back from readdir with U+FFFD and cannot be
-        // opened again: fail loudly rather than drop the file.
-        if (name.includes("\ufffd")) throw new RuntimeError("context.bad-name", `Cannot send "${resolve(abs)}": its name is not valid UTF-8`, { cause: e });
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // vanished before we looked: like fsutil
-        throw ioError("inspect", abs, e);
-      }
-      const isDir = st.isDirectory();
-      let excluded = false;
-      let info: MatchInfo | undefined;
-      if (matcher) {
-        const m = matcher.matchWithParents(rel!, parentInfo);
-        excluded = m.excluded;
-        info = m.info;
-        if (excluded && (!isDir || matcher.canSkipDirectory(rel!))) continue;
-      }
-      const isLink = !isDir && st.isSymbolicLink();
-      if (!isDir && !isLink && !st.isFile()) {
-        if (!excluded) onWarning?.(`Skipping ${kindOf(st)} "${childPath(dirRel, name)}": only files, directories and symlinks are sent`);
-        continue;
-      }
-      if (excluded) {
-        // Only directories get here: entered for an exception rule below them.
-        const entry = { path: rel!, type: "dir" as const, mode: st.mode & 0o7777, size: 0, dev: st.dev, ino: st.ino, nlink: st.nlink };
-        // Docker 20.10's walker sends an excluded directory it enters, even if nothing below
-        // it is re-included.
-        const legacy = matcher?.dialect === "legacy";
-        const p = { entry, emitted: legacy, row: -1 };
-        if (legacy) {
-          flush();
-          p.row = out.length;
-          out.push(entry);
-        } else unsent++;
-        pending.push(p);
-        visit(abs, rel!, info);
-        if (!pending.pop()!.emitted) unsent--;
-        continue;
-      }
-      // The common case, straight into the table (no entry object).
-      flush();
-      const parent = pending.length === 0 ? -1 : pending[pending.length - 1]!.row;
-      const mode = st.mode & 0o7777;
-      if (isDir) {
-        const row = out.length;
-        out.pushChild(parent, name, "dir", mode, 0, st.dev, st.ino, st.nlink);
-        pending.push({ entry: undefined, emitted: true, row });
-        visit(abs, rel ?? childPath(dirRel, name), info);
-        pending.pop();
-      } else if (isLink) out.pushChild(parent, name, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined, readlinkSync(abs, "utf8"));
-      else out.pushChild(parent, name, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
-    }
-  };
-
-  visit(base, "", undefined);
+  const cursor = new WalkCursor(root, options);
+  const out = new EntryTable(cursor.base);
+  cursor.fill(out);
   return out;
-}
-
-/** `name` inside the directory `dir` ("" at the top). */
-function childPath(dir: string, name: string): string {
-  return dir === "" ? name : `${dir}/${name}`;
 }
 
 /** A RuntimeError naming the file, with the errno reason ("ENOENT: no such file or directory"). */
