@@ -79,6 +79,7 @@ export class WalkCursor {
   private readonly matcher: IgnoreMatcher | undefined;
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly forced: Forced | undefined;
+  private readonly archive: { dev: number; ino: number } | undefined;
   private readonly legacy: boolean;
   private readonly stack: Frame[] = [];
   /** Excluded directories on the stack not sent yet. */
@@ -91,6 +92,7 @@ export class WalkCursor {
     this.matcher = options.matcher;
     this.onWarning = options.onWarning;
     this.legacy = options.matcher?.dialect === "legacy";
+    this.archive = options.archive;
     this.forced = options.forced !== undefined && options.forced.length > 0 ? new Forced(options.forced) : undefined;
     this.enter(this.base, "", undefined, undefined, undefined, true, false);
   }
@@ -157,6 +159,7 @@ export class WalkCursor {
       this.enter(abs, rel!, info, st, undefined, this.legacy, false);
       return;
     }
+    if (!isDir && !isLink && this.isArchive(st, f, name)) return;
     // The common case, straight into the table (no entry object).
     this.flush(out);
     const mode = st.mode & 0o7777;
@@ -197,10 +200,19 @@ export class WalkCursor {
     const isDir = st.isDirectory();
     if (this.forced!.isWay(rel) && !isDir) return false;
     if (!isDir && !st.isSymbolicLink() && !st.isFile()) return false;
+    if (st.isFile() && this.isArchive(st, f, name)) return false;
     this.flush(out);
     if (isDir) out.pushIn(f.bytes, name, "dir", mode, 0, st.dev, st.ino, st.nlink);
     else if (st.isSymbolicLink()) out.pushIn(f.bytes, name, "symlink", mode, 0, st.dev, st.ino, st.nlink, undefined, undefined, readlinkSync(abs, "utf8"));
     else out.pushIn(f.bytes, name, "file", mode, st.size, st.dev, st.ino, st.nlink, st.mtimeMs, st.ctimeMs);
+    return true;
+  }
+
+  /** Is this file the archive being written (WalkOptions.archive)? Then it is skipped, with a warning. */
+  private isArchive(st: Stats, f: Frame, name: string): boolean {
+    const a = this.archive;
+    if (a === undefined || st.ino !== a.ino || st.dev !== a.dev) return false;
+    this.onWarning?.(`Skipping "${childPath(f.rel, name)}": it is the archive being written (inside its own context)`);
     return true;
   }
 

@@ -32,7 +32,7 @@
  *   ignore file found in the context, so a subclass may drop `this.ignoreFilePath` here.
  * - `alwaysIncluded()`: paths kept even when ignored (default: Dockerfile and ignore file).
  */
-import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import { existsSync, fstatSync, lstatSync, mkdirSync } from "node:fs";
 import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, RuntimeError, type Location } from "../errors.ts";
@@ -140,7 +140,12 @@ export class BuildContext implements ImageBuildContext {
 
   /** The context as a tar (or tar.gz) byte stream, e.g. for `Bun.spawn({ stdin })`. */
   stream(options: ArchiveOptions = {}): ReadableStream<Uint8Array> {
-    const tar = tarStream(async () => this.writer(false, options.oneShot), options.signal);
+    return this.archiveStream(options);
+  }
+
+  /** `stream()`, leaving out `archive` (the file it is being written to, see WalkOptions.archive). */
+  private archiveStream(options: ArchiveOptions, archive?: FileIdentity): ReadableStream<Uint8Array> {
+    const tar = tarStream(async () => this.writer(false, options.oneShot, archive), options.signal);
     // node:zlib and CompressionStream both write gzip headers with mtime 0, no name, OS 3.
     return options.gzip ? tar.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>) : tar;
   }
@@ -157,8 +162,10 @@ export class BuildContext implements ImageBuildContext {
     if (typeof sink === "string" || typeof sink === "number") {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number) => {
-        if (gzip) await writeStreamToFd(fd, label, this.stream(options));
-        else await writeTarToFd(fd, label, await this.writer(true, options.oneShot), signal);
+        // A regular file inside the context (`-o ctx.tar`, or stdout redirected there) is left out of itself.
+        const archive = regularFile(fd);
+        if (gzip) await writeStreamToFd(fd, label, this.archiveStream(options, archive));
+        else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
@@ -198,8 +205,8 @@ export class BuildContext implements ImageBuildContext {
   }
 
   /** `oneShot` (see ArchiveOptions): walk while writing, when no snapshot is pinned and none is needed. */
-  private async writer(reuseBuffer: boolean, oneShot = false): Promise<TarWriter> {
-    const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed() : undefined) ?? (await this.snapshot());
+  private async writer(reuseBuffer: boolean, oneShot = false, archive?: FileIdentity): Promise<TarWriter> {
+    const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
     return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
   }
 
@@ -208,13 +215,13 @@ export class BuildContext implements ImageBuildContext {
    * for later calls; undefined where the snapshot path must be taken: extras (merged into the
    * whole tree) or a `finalizeEntries` hook (which sees the whole list).
    */
-  private async streamed(): Promise<{ entries: EntrySource<SendEntry>; cwd: string } | undefined> {
+  private async streamed(archive?: FileIdentity): Promise<{ entries: EntrySource<SendEntry>; cwd: string } | undefined> {
     if (!this.root || this.extras.size > 0 || this.finalizeEntries !== BuildContext.prototype.finalizeEntries) return undefined;
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const cwd = process.cwd();
     checkRoot(this.root);
     const forced = this.alwaysIncluded().map(cleanPath).filter((p) => p !== "." && p !== ".." && !p.startsWith("../") && !p.startsWith("/"));
-    const cursor = new WalkCursor(this.root, { matcher, onWarning: this.onWarning, forced });
+    const cursor = new WalkCursor(this.root, { matcher, onWarning: this.onWarning, forced, ...(archive ? { archive } : {}) });
     return { entries: new StreamedEntries(cursor, cwd), cwd };
   }
 
@@ -222,9 +229,9 @@ export class BuildContext implements ImageBuildContext {
    * Walk, force-include, merge extras, order, detect hard links. Sources from the walk may be
    * relative to `cwd` (shorter kernel lookups, see walk.ts `lookupBase`).
    */
-  private snapshot(): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
+  private snapshot(archive?: FileIdentity): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
     if (this.pinned) return this.pinned;
-    const walk = this.walk();
+    const walk = this.walk(archive);
     this.pinned = walk;
     // A failed walk is not kept: the next call tries again.
     walk.catch(() => {
@@ -233,14 +240,14 @@ export class BuildContext implements ImageBuildContext {
     return walk;
   }
 
-  private async walk(): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
+  private async walk(archive?: FileIdentity): Promise<{ entries: EntryList<SendEntry>; cwd: string }> {
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     let tree = new Tree([]);
     const cwd = process.cwd(); // the walk is synchronous: sources are relative to this
     let large = false;
     if (this.root) {
       checkRoot(this.root);
-      const walked = walkTable(this.root, { matcher, onWarning: this.onWarning });
+      const walked = walkTable(this.root, { matcher, onWarning: this.onWarning, ...(archive ? { archive } : {}) });
       tree = new Tree(walked);
       // A full collection is ~10 ms even on a small heap: only a walk with temporaries worth it.
       large = walked.length >= FILES_PER_COLLECTION;
@@ -442,6 +449,18 @@ function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node
     if (parent?.type !== "dir") {
       throw new RuntimeError("context.below-link", `Refusing to send "${n.path}": its parent "${n.path.slice(0, slash)}" is ${parent ? `a ${parent.type}` : "missing"} in the build context, not a directory`);
     }
+  }
+}
+
+type FileIdentity = { dev: number; ino: number };
+
+/** The device and inode of `fd` when it is a regular file (an archive on disk), else undefined. */
+function regularFile(fd: number): FileIdentity | undefined {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -43,6 +43,12 @@ export interface WalkEntry {
 export interface WalkOptions {
   matcher?: IgnoreMatcher;
   onWarning?: (message: string) => void;
+  /**
+   * The archive being written, when it is a regular file (device and inode): never sent, with a
+   * warning, as GNU tar does ("file is the archive; not dumped"): `imgb context . -o ctx.tar`
+   * would otherwise put its own temp file, empty or half-written, into itself.
+   */
+  archive?: { dev: number; ino: number };
 }
 
 /** Compare two strings in UTF-8 byte order (what Go's sort and GNU tar --sort=name use). */

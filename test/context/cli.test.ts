@@ -1,6 +1,6 @@
 /** `imgb context`, run as users run it (through src/main.ts): stdout carries only results. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeTree, tempDir } from "./_tree.ts";
 
@@ -46,6 +46,29 @@ describe("imgb context DIR", () => {
     expect(listed).toBe(".dockerignore\nDockerfile\nempty/\nsrc/\nsrc/app.ts\n");
     const gz = imgb(["context", ctx, "-o", "-", "--gzip"]);
     expect(new Uint8Array(Bun.gunzipSync(new Uint8Array(gz.stdout)))).toEqual(new Uint8Array(plain.stdout));
+  });
+
+  test("an archive written inside its own context is left out of itself, with a warning (GNU tar: 'file is the archive; not dumped')", () => {
+    const self = makeTree(join(work, "self"), { "Dockerfile": "FROM scratch\n", "a": "a\n" });
+    const names = (tar: Uint8Array, z = "") => Bun.spawnSync(["tar", `-t${z}f`, "-"], { stdin: tar }).stdout.toString();
+    // One-shot (walked while written), the snapshot path (a checksum follows), gzip.
+    for (const extra of [[], ["--checksum"], ["--gzip"]]) {
+      const out = join(self, "ctx.tar");
+      const r = imgb(["context", ".", "-o", "ctx.tar", ...extra], self);
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/^warning: Skipping "ctx\.tar\.tmp-\d+": it is the archive being written \(inside its own context\)\n$/);
+      expect(names(readFileSync(out), extra[0] === "--gzip" ? "z" : "")).toBe("Dockerfile\na\n");
+      if (extra[0] === "--checksum") expect(r.out.trim()).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex")}`);
+      rmSync(out);
+    }
+    // stdout redirected to a file inside the context: the same (a pipe or terminal has no inode to skip).
+    const redirected = join(self, "out.tar");
+    const fd = openSync(redirected, "w");
+    const p = Bun.spawnSync([process.execPath, main, "context", ".", "-o", "-"], { cwd: self, stdout: fd, stderr: "pipe", env: { PATH: process.env.PATH, HOME: work, TMPDIR: process.env.TMPDIR! } });
+    closeSync(fd);
+    expect(p.exitCode).toBe(0);
+    expect(p.stderr.toString()).toBe('warning: Skipping "out.tar": it is the archive being written (inside its own context)\n');
+    expect(names(readFileSync(redirected))).toBe("Dockerfile\na\n");
   });
 
   test("--file outside the directory is placed at .imgb/Dockerfile; --ignore-file replaces .dockerignore", () => {
