@@ -286,10 +286,6 @@ async function buildOne(
     report: (f) => Object.assign(facts, f),
   });
   options.events({ type: "step", image: name, step: "checksum" });
-  // The scheduler starts every ready image at once, and a context walk is synchronous: without
-  // a turn of the event loop here, all the walks would run before the first image's checksum
-  // and lookup. With it, each image gets as far as its lookup before the next one walks.
-  await new Promise<void>((next) => setImmediate(next));
   const prepared = await prepareImage(
     stack,
     stack.images[name]!,
