@@ -19,11 +19,12 @@
  * multi-platform builds resolve each platform's base in the registry (docker's BuildKit does;
  * its classic builder is given --pull).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseImageBuilder } from "../builder/base_image_builder.ts";
 import type { BuildOptions } from "../builder/build_options.ts";
 import type { ResolvedImage } from "../stack/model.ts";
+import { readPlainFile } from "../stack/dockerfile_start.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
 import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { Registries } from "../image/remote/registries.ts";
@@ -293,22 +294,5 @@ function dockerfileOnDisk(image: ResolvedImage): string | undefined {
   if (image.dockerfileInline !== undefined) return image.dockerfileInline;
   const path = image.dockerfile;
   if (path === undefined || (image.context !== undefined && image.extraFiles.some((x) => join(image.context!, x.destination) === path))) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > EARLY_DOCKERFILE_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    let n = 0;
-    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
-    return buf.subarray(0, n).toString("utf8");
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  return readPlainFile(path, EARLY_DOCKERFILE_BYTES);
 }

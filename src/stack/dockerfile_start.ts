@@ -41,6 +41,14 @@ export function badFirstInstruction(text: string): number | undefined {
  * stack's own checks report those paths).
  */
 export function readDockerfileStart(path: string): string | undefined {
+  return readPlainFile(path, PREFIX_BYTES, true);
+}
+
+/**
+ * The text of a regular file of at most `limit` bytes (its first `limit` bytes when `prefix`);
+ * undefined for anything else, or when it cannot be read. Never blocks: a FIFO is not read.
+ */
+export function readPlainFile(path: string, limit: number, prefix = false): string | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -48,9 +56,11 @@ export function readDockerfileStart(path: string): string | undefined {
     return undefined;
   }
   try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    const buf = Buffer.alloc(PREFIX_BYTES);
-    const n = readSync(fd, buf, 0, PREFIX_BYTES, 0);
+    const st = fstatSync(fd);
+    if (!st.isFile() || (!prefix && st.size > limit)) return undefined;
+    const buf = Buffer.alloc(prefix ? limit : st.size);
+    let n = 0;
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
     // A cut inside the last line or a multi-byte character only affects that line.
     return buf.subarray(0, n).toString("utf8");
   } catch {
