@@ -9,8 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { randomFillSync } from "node:crypto";
 import { closeSync, openSync, ftruncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exec } from "../../src/exec.ts";
-import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
+import { DOCKER_CLI, DOCKER_HOST, E2E_TIMEOUT, processesLeft, REGISTRY, requireEngine, uniqueRepo } from "../helpers/testenv.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 import { expectCleanFailure } from "./_harness.ts";
 
@@ -58,8 +57,7 @@ async function interruptRun(signal: (typeof signals)[number], builder: string) {
     unchanged: [dir],
     interrupt: { signal, when: (s) => s.split("\n").some((l) => l.includes(marker) && !l.includes("RUN")) },
   });
-  await Bun.sleep(500); // BuildKit cancels the step asynchronously
-  const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() === sleep || l.includes(marker));
+  const left = await processesLeft((l) => l.trim() === sleep || l.includes(marker)); // BuildKit cancels the step asynchronously
   expect(left).toEqual([]);
   expect(await tagStatus(repo)).toBe(404);
 }

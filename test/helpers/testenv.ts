@@ -151,3 +151,18 @@ export async function manifestBytesDigest(registry: string, repo: string, digest
   const bytes = new Uint8Array(await res.arrayBuffer());
   return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
 }
+
+/**
+ * The command lines (`ps -eo args`) that `matches` picks, once none is left or `withinMs` has
+ * passed. A cancelled build's RUN process is stopped by the daemon after the client is gone
+ * (BuildKit, asynchronously): a check waits for that, up to a bound, instead of for a fixed time
+ * that a loaded machine overruns (500 ms did, once in CI).
+ */
+export async function processesLeft(matches: (args: string) => boolean, withinMs = 15_000): Promise<string[]> {
+  const started = performance.now();
+  for (;;) {
+    const left = (await exec(["ps", "-eo", "args"])).stdout.split("\n").filter((l) => l.trim() !== "" && matches(l));
+    if (left.length === 0 || performance.now() - started >= withinMs) return left;
+    await Bun.sleep(100);
+  }
+}
