@@ -21,8 +21,9 @@ export function canRetag(rec: BuildRecord, builder: BaseImageBuilder, registry: 
 
 /**
  * Point every destination (`repo:tag`) at the recorded image. `fetched`: the manifest is already
- * here (a registry record hit): no GET, and one PUT per tag without asking first — a fresh
- * machine's tags point elsewhere, and a PUT of the same bytes changes nothing.
+ * here (a registry record hit): no GET. Each tag is asked for first (HEAD) and written only when
+ * it points elsewhere: an unchanged stack's tags are usually where the last push left them, and
+ * a registry answers a HEAD in a fraction of a manifest PUT's time (which writes its files).
  */
 export async function retag(rec: BuildRecord, destinations: readonly string[], builder: BaseImageBuilder, registry: ContainerRegistry | undefined, signal: AbortSignal, fetched?: FetchedManifest): Promise<void> {
   if (!isPushed(rec)) {
@@ -39,7 +40,7 @@ export async function retag(rec: BuildRecord, destinations: readonly string[], b
   for (const [repo, tags] of byRepo) {
     const manifest = fetched ?? (await client.manifestGet(repo, rec.digest!));
     for (const tag of tags) {
-      if (!fetched && (await client.manifestHead(repo, tag))?.digest === rec.digest) continue; // already there: no write
+      if ((await client.manifestHead(repo, tag))?.digest === rec.digest) continue; // already there: no write
       const put = await client.manifestPut(repo, tag, manifest.bytes, manifest.mediaType);
       if (put && put !== rec.digest) {
         throw new RuntimeError("reuse.retag", `Registry ${host} stored ${repo}:${tag} as ${put} instead of the reused ${rec.digest}`, {
