@@ -130,7 +130,7 @@ export default defineCommand({
 /** The store is optional: without it, nothing is reused and nothing recorded. */
 function openStore(io: Io): Store | undefined {
   try {
-    return Store.open(io.env);
+    return Store.open(io.env, { deferCreate: true });
   } catch (e) {
     io.err(`warning: builds are neither reused nor recorded: ${(e as Error).message}`);
     return undefined;

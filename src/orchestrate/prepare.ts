@@ -91,9 +91,17 @@ export async function prepareImage(
     ...(bases.platforms ? { platformBases: bases.platforms } : {}),
     ...(named?.contexts.length ? { namedContexts: named.digests } : {}),
   });
-  const repository = registry ? targetRepository(registry, image.name) : image.name;
-  const destinations = [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);
+  const destinations = destinationsOf(image, registry);
   const prepared: PreparedImage = { image, imageName, destinations, context, options: { ...options, labels: { ...options.labels, [CHECKSUM_LABEL]: checksum } }, checksum };
   if (bases.unresolved.length > 0) prepared.notPortable = bases.unresolved.join("; ");
   return prepared;
+}
+
+/**
+ * Every reference `image` must end up under: `repo:tag` for each tag (`latest` without tags),
+ * `repo` being the registry repository when pushed, else the local image name.
+ */
+export function destinationsOf(image: ResolvedImage, registry: ContainerRegistry | undefined): string[] {
+  const repository = registry ? targetRepository(registry, image.name) : image.name;
+  return [...new Set(image.tags.length > 0 ? image.tags : ["latest"])].map((t) => `${repository}:${t}`);
 }

@@ -15,13 +15,13 @@ import { dependenciesOf } from "../stack/resolve.ts";
 import { closest } from "../suggest.ts";
 import type { FileHashCache } from "./context_digest.ts";
 import type { BuildEvent, ImageResult } from "./events.ts";
-import { prepareImage } from "./prepare.ts";
+import { destinationsOf, prepareImage } from "./prepare.ts";
 import { probeEngine } from "./engine_probe.ts";
 import { EngineGate, gatedBuilder, LOOKUP_CONCURRENCY, Slots } from "./engine_gate.ts";
 import { probeRegistry } from "./registry_probe.ts";
 import { usesStackRegistry } from "./registry_use.ts";
 import { staticChecks } from "./static_checks.ts";
-import { retag, canRetag } from "./retag.ts";
+import { retag, canRetag, startTagHeads, type TagHeads } from "./retag.ts";
 import { stillExists, type ReuseCache } from "./reuse.ts";
 import { closure, NoNodeError, schedule, type Outcome, type Parts } from "./schedule.ts";
 import { buildSplit } from "./split_platforms.ts";
@@ -120,7 +120,14 @@ async function buildImages(stack: ResolvedStack, flavor: Flavor, options: RunBui
   const configOf = (node: string) => (multi ? nodes.find((n) => n.name === node)!.config : stack.imageBuilder.config);
   const done = new Map<string, ImageResult>();
   // Only where the flavor pushes to the stack's registry: an oci-layout output has nothing there.
-  const shared: Shared = { flavor, bases, registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false };
+  const shared: Shared = { flavor, bases, registryReuse: options.registryReuse === true && registry !== undefined && flavor.pushesToRegistry?.(stack.imageBuilder.config) !== false, heads: new Map() };
+  // Where images may be reused from the registry, their tags are asked for now (the registry is
+  // there: probed above), while the contexts are walked: a hit then writes only the tags that
+  // point elsewhere without waiting for a HEAD. (A built image's tags are pushed instead.)
+  if (shared.registryReuse && options.reuse) {
+    const reusable = order.map((n) => stack.images[n]!).filter((image) => !image.noCache);
+    startTagHeads(registry!, reusable.flatMap((image) => destinationsOf(image, registry)), shared.heads, early);
+  }
   for (const name of order) options.events({ type: "queued", image: name, dependsOn: deps(name) });
   // A reused image is done for its dependents once its digest is known (they start their
   // checksum and lookup then); its tags are written meanwhile. A dependent's own tags, or its
@@ -261,6 +268,8 @@ interface Shared {
   flavor: Flavor;
   bases: BaseLookupCache;
   registryReuse: boolean;
+  /** The tags' early HEADs (retag.ts). */
+  heads: TagHeads;
 }
 
 async function buildOne(
@@ -305,7 +314,7 @@ async function buildOne(
   if (record && canRetag(record, builder, registry)) {
     options.events({ type: "step", image: name, step: "verify" });
     if (await stillExists(record, builder, registry, signal)) {
-      const tags = depsTagged().then(() => (options.events({ type: "step", image: name, step: "tag" }), blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal))));
+      const tags = depsTagged().then(() => (options.events({ type: "step", image: name, step: "tag" }), blame(`tagging '${name}'`, () => retag(record, prepared.destinations, builder, registry, signal, undefined, shared.heads))));
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
       if (ref !== record.ref) await tags; // a local image's name is its tag: there once tagged
@@ -326,7 +335,7 @@ async function buildOne(
       // The digest is known and verified: dependents go on while the tags are written.
       const tags = depsTagged()
         .then(() => options.events({ type: "step", image: name, step: "tag" }))
-        .then(() => retag(rec, prepared.destinations, builder, registry, signal, found.manifest))
+        .then(() => retag(rec, prepared.destinations, builder, registry, signal, found.manifest, shared.heads))
         .then(() => options.reuse?.record(rec));
       const platforms = multiPlatform ? await settleFirst(tags, reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest)) : undefined;
       return { result: { image: name, ref: rec.ref, digest: found.digest, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() }, tags };

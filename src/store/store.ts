@@ -80,17 +80,57 @@ export function storeDir(env: Record<string, string | undefined>): string | unde
   return undefined;
 }
 
+function createSchema(db: Database): void {
+  for (const s of SCHEMA) db.exec(s);
+  addMissingColumns(db);
+}
+
 export class Store {
   readonly path: string;
-  readonly #db: Database;
+  /** Undefined until the first write when opened with `deferCreate` and there was no store yet. */
+  #connection: Database | undefined;
+  /** The tables still need creating (a store created at its first write). */
+  #needsSchema = false;
 
-  private constructor(path: string, db: Database) {
+  private constructor(path: string, db: Database | undefined) {
     this.path = path;
-    this.#db = db;
+    this.#connection = db;
+    this.#needsSchema = db === undefined;
   }
 
-  /** Opens (creating if needed) the store; a clear RuntimeError when it cannot be. */
-  static open(env: Record<string, string | undefined>, options: { readonly?: boolean } = {}): Store {
+  /** The connection, made now (creating the file) if it was deferred; the tables not created yet. */
+  #connect(): Database {
+    if (!this.#connection) {
+      const db = new Database(this.path, { create: true, readwrite: true });
+      db.exec("PRAGMA busy_timeout = 10000");
+      this.#connection = db;
+    }
+    return this.#connection;
+  }
+
+  /** The connection, with its tables (created in the transaction under way, if there is one). */
+  get #db(): Database {
+    const db = this.#connect();
+    if (this.#needsSchema) {
+      if (db.inTransaction) createSchema(db);
+      else db.transaction(() => createSchema(db))();
+      this.#needsSchema = false;
+    }
+    return db;
+  }
+
+  /** A deferred store not created yet: every read finds nothing. */
+  get #absent(): boolean {
+    return this.#connection === undefined;
+  }
+
+  /**
+   * Opens (creating if needed) the store; a clear RuntimeError when it cannot be. `deferCreate`:
+   * a store that does not exist yet is created at the first write, its tables in that write's
+   * transaction (one commit, not two: a fresh machine's build pays a commit's fsyncs once), and
+   * reads find nothing until then. The directory is made and checked for writing now either way.
+   */
+  static open(env: Record<string, string | undefined>, options: { readonly?: boolean; deferCreate?: boolean } = {}): Store {
     const dir = storeDir(env);
     if (!dir) {
       throw new RuntimeError("store.unavailable", "No place for imgb's store: HOME, XDG_DATA_HOME and IMGB_HOME are all unset", {
@@ -108,16 +148,14 @@ export class Store {
         // journal is created beside the database, so the directory must be writable as well.
         accessSync(dir, constants.W_OK);
         if (existsSync(path)) accessSync(path, constants.W_OK);
+        else if (options.deferCreate) return new Store(path, undefined);
       }
       db = new Database(path, options.readonly ? { readonly: true } : { create: true, readwrite: true });
       db.exec("PRAGMA busy_timeout = 10000");
       if (!options.readonly) {
         // One transaction: a new store costs one commit (its fsyncs), not one per statement.
         const fresh = db;
-        fresh.transaction(() => {
-          for (const s of SCHEMA) fresh.exec(s);
-          addMissingColumns(fresh);
-        })();
+        fresh.transaction(() => createSchema(fresh))();
       }
       return new Store(path, db);
     } catch (e) {
@@ -149,6 +187,7 @@ export class Store {
   }
 
   listFlavors(): FlavorRecord[] {
+    if (this.#absent) return [];
     return this.#run("list the registered flavors", () => {
       try {
         return this.#db
@@ -190,6 +229,7 @@ export class Store {
   }
 
   getBuild(checksum: string): BuildRecord | undefined {
+    if (this.#absent) return undefined;
     return this.#run("look up earlier builds", () => {
       const r = this.#db.query<Record<string, string | null>, [string]>("SELECT * FROM builds WHERE checksum = ?1").get(checksum);
       if (!r) return undefined;
@@ -210,7 +250,19 @@ export class Store {
 
   /** Runs `fn` in one transaction: the writes inside (transactions themselves, then savepoints) cost one commit. */
   batch(fn: () => void): void {
-    this.#run("update the store", () => this.#db.transaction(fn).immediate());
+    this.#run("update the store", () => {
+      const db = this.#connect();
+      const needed = this.#needsSchema;
+      try {
+        db.transaction(() => {
+          void this.#db; // a deferred store's tables: in this commit
+          fn();
+        }).immediate();
+      } catch (e) {
+        this.#needsSchema = needed; // rolled back with the rest
+        throw e;
+      }
+    });
   }
 
   /** Records and deletions (`{checksum}` alone) of builds, in one transaction. */
@@ -236,6 +288,7 @@ export class Store {
 
   /** File hashes recorded under a directory (one query; the caller looks them up by path). */
   fileHashes(prefix: string): Map<string, FileHashRecord> {
+    if (this.#absent) return new Map();
     return this.#run("read the file hash cache", () => {
       const rows = this.#db
         .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
@@ -255,6 +308,6 @@ export class Store {
   }
 
   close(): void {
-    this.#db.close();
+    this.#connection?.close();
   }
 }
