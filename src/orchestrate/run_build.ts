@@ -288,6 +288,7 @@ async function buildOne(
   depsTagged: () => Promise<void>,
 ): Promise<{ result: ImageResult; tags?: Promise<void> }> {
   const started = performance.now();
+  const warn = (message: string) => options.events({ type: "warning", image: name, message });
   const facts: BuildReport = {};
   const builder: BaseImageBuilder = new Builder(config, {
     log: (line) => options.events({ type: "log", image: name, line }),
@@ -302,7 +303,7 @@ async function buildOne(
     registry,
     (n) => done.get(n),
     options.hashes,
-    (message) => options.events({ type: "warning", image: name, message }),
+    warn,
     signal,
     { flavor: shared.flavor, bases: shared.bases },
   );
@@ -318,7 +319,7 @@ async function buildOne(
       // A pushed image's reference is its digest; a local one is named by this run's first tag.
       const ref = record.ref.includes("@sha256:") ? record.ref : prepared.destinations[0]!;
       if (ref !== record.ref) await tags; // a local image's name is its tag: there once tagged
-      const platforms = multiPlatform && ref === record.ref ? await settleFirst(tags, reusedPlatforms(registry, ref, record.digest, signal)) : undefined;
+      const platforms = multiPlatform && ref === record.ref ? await settleFirst(tags, reusedPlatforms(registry, ref, record.digest, signal, warn)) : undefined;
       return { result: { image: name, ref, digest: record.digest, imageId: record.imageId, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "local", durationMs: elapsed() }, tags };
     }
     options.reuse!.forget(prepared.checksum);
@@ -337,7 +338,7 @@ async function buildOne(
         .then(() => options.events({ type: "step", image: name, step: "tag" }))
         .then(() => retag(rec, prepared.destinations, builder, registry, signal, found.manifest, shared.heads))
         .then(() => options.reuse?.record(rec));
-      const platforms = multiPlatform ? await settleFirst(tags, reusedPlatforms(registry, rec.ref, found.digest, signal, found.manifest)) : undefined;
+      const platforms = multiPlatform ? await settleFirst(tags, reusedPlatforms(registry, rec.ref, found.digest, signal, warn, found.manifest)) : undefined;
       return { result: { image: name, ref: rec.ref, digest: found.digest, ...(platforms ? { platforms } : {}), checksum: prepared.checksum, reused: true, reusedFrom: "registry", durationMs: elapsed() }, tags };
     }
   }
