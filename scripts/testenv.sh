@@ -17,6 +17,7 @@ set -euo pipefail
 
 RUN_DIR=/run/imgb-test
 DATA_DIR=/var/lib/imgb-test
+SERVICE_TMP=$DATA_DIR/tmp
 DOCKER_SOCK="$RUN_DIR/docker.sock"
 DOCKER_TCP=tcp://127.0.0.1:2375
 PODMAN_SOCK="$RUN_DIR/podman.sock"
@@ -68,10 +69,16 @@ ensure_packages() {
 # Is the process in pidfile $1 alive?
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# Start "$@" detached (own session, no stdin), output to log $2, pid to pidfile $1.
+# Start "$@" detached (own session, no stdin), output to log $2, pid to pidfile $1. The
+# services get a temp dir of their own, never the caller's TMPDIR: they outlive the command that
+# started them, and write there at any time (containerd dumps its goroutine stacks to
+# $TMPDIR/containerd.PID.stacks.log when dockerd finds it unresponsive and restarts it; podman's
+# service keeps build files there), which .ci/run's "nothing left in TMPDIR" check would blame
+# on the tests.
 spawn() {
   local pidfile=$1 logfile=$2; shift 2
-  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  mkdir -p "$SERVICE_TMP"
+  TMPDIR="$SERVICE_TMP" setsid "$@" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
 

@@ -198,12 +198,13 @@ class TestDaemon {
   async start(): Promise<void> {
     this.dir = shortTempDir("imgb-d3-");
     this.host = `unix://${this.dir}/d.sock`;
-    for (const d of ["data", "exec"]) Bun.spawnSync(["mkdir", "-p", join(this.dir, d)]);
+    for (const d of ["data", "exec", "tmp"]) Bun.spawnSync(["mkdir", "-p", join(this.dir, d)]);
     writeTree(this.dir, { "daemon.json": "{}" });
     this.proc = Bun.spawn(
       ["dockerd", "--config-file", join(this.dir, "daemon.json"), "--data-root", join(this.dir, "data"), "--exec-root", join(this.dir, "exec"), "--pidfile", join(this.dir, "d.pid"),
         "-H", this.host, "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip6tables=false", "--userland-proxy=false", "--storage-driver", "vfs"],
-      { stdout: Bun.file(join(this.dir, "d.log")), stderr: Bun.file(join(this.dir, "d.log")), stdin: "ignore" },
+      // Its own TMPDIR (removed with it): containerd dumps its stacks there when dockerd restarts it (a loaded machine).
+      { stdout: Bun.file(join(this.dir, "d.log")), stderr: Bun.file(join(this.dir, "d.log")), stdin: "ignore", env: { ...process.env, TMPDIR: join(this.dir, "tmp") } },
     );
     for (let i = 0; i < 240; i++) {
       if (await docker(this.host, ["version", "--format", "{{.Server.Version}}"]).then(() => true, () => false)) break;
