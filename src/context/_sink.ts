@@ -135,6 +135,72 @@ export async function writeTarToFd(fd: number, label: string, writer: TarWriter,
   }
 }
 
+/**
+ * Chunks the pipe writer keeps (TarWriter `buffers`): one being written, the rest made while the
+ * reader drains the pipe. 4 x 256 KiB.
+ */
+export const PIPE_BUFFERS = 4;
+
+/**
+ * TarWriter chunks into a pipe (issue #18): the reader and imgb take turns unless imgb makes
+ * the next chunks while the reader drains the pipe. A blocking write of a 256 KiB chunk into a
+ * 64 KiB pipe returns only once the reader took all but the last 64 KiB, and meanwhile imgb
+ * makes nothing: measured, `imgb context -o - | cat` took ~2x `tar -cf - | cat` (GNU tar writes
+ * 10 KiB records, which fit). So each chunk goes first to a non-blocking description of the same
+ * pipe: what fits is written at once, and the rest waits while the next chunks are made (up to
+ * PIPE_BUFFERS - 1 unwritten); only then does a blocking write wait for the reader. The archive's
+ * bytes and their order are the same. `fd` must be blocking (see withBlockingFd).
+ */
+export async function writeTarToPipe(fd: number, label: string, writer: TarWriter, signal?: AbortSignal): Promise<void> {
+  let nonBlocking: number | undefined;
+  try {
+    nonBlocking = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    // no /proc: plain blocking writes
+  }
+  if (nonBlocking === undefined) return writeTarToFd(fd, label, writer, signal);
+  const queue: Uint8Array[] = [];
+  let offset = 0; // written bytes of queue[0]
+  let ended = false;
+  try {
+    for (let made = 0; ; ) {
+      // What the pipe takes now, without waiting.
+      while (queue.length > 0) {
+        const head = queue[0]!;
+        let n: number;
+        try {
+          n = writeSync(nonBlocking, head, offset, head.length - offset);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "EAGAIN") break;
+          throw writeError(label, e);
+        }
+        offset += n;
+        if (offset < head.length) break;
+        queue.shift();
+        offset = 0;
+      }
+      if (!ended && queue.length < PIPE_BUFFERS - 1) {
+        const c = writer.next();
+        if (c) {
+          queue.push(c);
+          // Blocking writes starve the event loop; let signal handlers run every 8 chunks.
+          if (++made % 8 === 0) await new Promise((r) => setImmediate(r));
+          if (signal?.aborted) throw new CancelledError("Writing the build context was cancelled");
+        } else ended = true;
+        continue;
+      }
+      if (queue.length === 0) break; // ended, all written
+      // As many chunks made as may be kept: wait for the reader to take the oldest.
+      await writeAll(fd, offset === 0 ? queue[0]! : queue[0]!.subarray(offset), label);
+      queue.shift();
+      offset = 0;
+    }
+  } finally {
+    closeSync(nonBlocking);
+    writer.close();
+  }
+}
+
 export async function writeStreamToFd(fd: number, label: string, stream: ReadableStream<Uint8Array>): Promise<void> {
   for await (const chunk of stream) await writeAll(fd, chunk, label);
 }

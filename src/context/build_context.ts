@@ -39,7 +39,7 @@ import { InputError, RuntimeError, type Location } from "../errors.ts";
 import { FILES_PER_COLLECTION } from "./_heap.ts";
 import { placeInside } from "./_inside.ts";
 import { applyExtras, checkDestination, type Extra, type Node } from "./_extras.ts";
-import { sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd } from "./_sink.ts";
+import { PIPE_BUFFERS, sinkWrite, withBlockingFd, writePath, writeStreamToFd, writeTarToFd, writeTarToPipe } from "./_sink.ts";
 import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
@@ -165,6 +165,7 @@ export class BuildContext implements ImageBuildContext {
         // A regular file inside the context (`-o ctx.tar`, or stdout redirected there) is left out of itself.
         const archive = regularFile(fd);
         if (gzip) await writeStreamToFd(fd, label, this.archiveStream(options, archive));
+        else if (isPipe(fd)) await writeTarToPipe(fd, label, await this.writer(true, options.oneShot, archive, PIPE_BUFFERS), signal);
         else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
@@ -205,9 +206,9 @@ export class BuildContext implements ImageBuildContext {
   }
 
   /** `oneShot` (see ArchiveOptions): walk while writing, when no snapshot is pinned and none is needed. */
-  private async writer(reuseBuffer: boolean, oneShot = false, archive?: FileIdentity): Promise<TarWriter> {
+  private async writer(reuseBuffer: boolean, oneShot = false, archive?: FileIdentity, buffers = 1): Promise<TarWriter> {
     const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
-    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd });
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd, ...(reuseBuffer ? { buffers } : {}) });
   }
 
   /**
@@ -453,6 +454,15 @@ function assertNothingBelowLinks(tree: Tree, ordered: EntryTable | readonly Node
 }
 
 type FileIdentity = { dev: number; ino: number };
+
+/** Is `fd` a pipe or FIFO (the archive goes to a reader: `imgb context -o - | ...`)? */
+function isPipe(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFIFO();
+  } catch {
+    return false;
+  }
+}
 
 /** The device and inode of `fd` when it is a regular file (an archive on disk), else undefined. */
 function regularFile(fd: number): FileIdentity | undefined {
