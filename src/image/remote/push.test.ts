@@ -13,8 +13,10 @@ import { Registries } from "./registries.ts";
  * repository, briefly does not see a blob it has: the first `lose` manifest PUTs answer 400
  * DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN for the config.
  */
-function flakyRegistry(lose: number) {
+function flakyRegistry(lose: number, { brokenLink = false } = {}) {
   const blobs = new Map<string, Uint8Array>();
+  /** Blobs whose HEAD answers 500 until they are uploaded again (the registry's link left empty by a crash). */
+  const broken = new Set<string>();
   const manifests = new Map<string, Uint8Array>();
   const requests: string[] = [];
   let lost = 0;
@@ -27,14 +29,16 @@ function flakyRegistry(lose: number) {
       if (url.pathname.endsWith("/blobs/uploads/") && req.method === "POST") return new Response(null, { status: 202, headers: { Location: "/upload/1" } });
       if (url.pathname.startsWith("/upload/") && req.method === "PUT") {
         blobs.set(url.searchParams.get("digest")!, new Uint8Array(await req.arrayBuffer()));
+        broken.delete(url.searchParams.get("digest")!);
         return new Response(null, { status: 201 });
       }
       const m = url.pathname.match(/^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/);
-      if (m?.[2] === "blobs") return new Response(null, { status: blobs.has(m[3]!) ? 200 : 404 });
+      if (m?.[2] === "blobs" && brokenLink && !blobs.has(m[3]!)) broken.add(m[3]!);
+      if (m?.[2] === "blobs") return new Response(null, { status: broken.has(m[3]!) ? 500 : blobs.has(m[3]!) ? 200 : 404 });
       if (m?.[2] === "manifests" && req.method === "PUT") {
         const bytes = new Uint8Array(await req.arrayBuffer());
         const missing = (JSON.parse(new TextDecoder().decode(bytes)) as { config: { digest: string } }).config.digest;
-        if (lost++ < lose || !blobs.has(missing)) return Response.json({ errors: [{ code: "DIGEST_INVALID", message: "provided digest did not match uploaded content" }, { code: "MANIFEST_BLOB_UNKNOWN", message: "blob unknown to registry", detail: missing }] }, { status: 400 });
+        if (lost++ < lose || !blobs.has(missing) || broken.has(missing)) return Response.json({ errors: [{ code: "DIGEST_INVALID", message: "provided digest did not match uploaded content" }, { code: "MANIFEST_BLOB_UNKNOWN", message: "blob unknown to registry", detail: missing }] }, { status: 400 });
         manifests.set(m[3]!, bytes);
         return new Response(null, { status: 201, headers: { "Docker-Content-Digest": sha256(bytes) } });
       }
@@ -85,6 +89,24 @@ describe("pushImages against a registry that briefly does not see a blob (a conc
       expect((err as RegistryError).message).toContain("(asked 4 times over 1050 ms)");
       expect(reg.requests.filter((r) => r === "PUT /v2/ns/app/manifests/v1")).toHaveLength(4);
       expect(reg.manifests.size).toBe(0);
+    } finally {
+      reg.server.stop(true);
+    }
+  });
+});
+
+describe("pushImages against a registry that cannot say whether it has a blob (HTTP 500 on HEAD)", () => {
+  test("the blob is uploaded, which mends the registry, and the push succeeds with a line saying so", async () => {
+    const reg = flakyRegistry(0, { brokenLink: true });
+    const lines: string[] = [];
+    try {
+      const img = image();
+      const digest = await pushImages(registries(reg.host), { host: reg.host, repository: "ns/app", tags: ["v1"] }, [img], undefined, (l) => lines.push(l));
+      expect(digest).toBe(img.manifest.descriptor.digest);
+      expect(reg.manifests.has("v1")).toBe(true);
+      const layer = img.layers[0]!.descriptor.digest;
+      expect(reg.requests).toContain(`PUT /upload/1`);
+      expect(lines.some((l) => l.startsWith(`cannot tell whether ${reg.host} has ${layer.slice(7, 19)}`) && l.includes("HTTP 500") && l.endsWith("uploading it"))).toBe(true);
     } finally {
       reg.server.stop(true);
     }

@@ -8,6 +8,7 @@
 import { RuntimeError } from "../../errors.ts";
 import type { Blob, BuiltImage } from "../built_image.ts";
 import type { Registries } from "./registries.ts";
+import { RegistryError } from "./client.ts";
 import { MediaType } from "../image.ts";
 
 export interface PushTarget {
@@ -26,7 +27,7 @@ export async function pushImages(registries: Registries, target: PushTarget, ima
 
   const pushBlob = async (blob: Blob) => {
     const { digest, size } = blob.descriptor;
-    if (await client.blobExists(repo, digest)) return;
+    if (await blobPresent(digest)) return;
     if (blob.remote && blob.remote.host === target.host && blob.remote.repository !== repo) {
       if (await client.blobMount(repo, digest, blob.remote.repository)) {
         log(`mounted ${digest.slice(7, 19)} from ${blob.remote.repository}`);
@@ -37,6 +38,15 @@ export async function pushImages(registries: Registries, target: PushTarget, ima
     log(`uploading ${digest.slice(7, 19)} (${formatSize(size)})`);
     await client.blobUpload(repo, digest, blob.bytes ?? { path: path!, size });
   };
+  // A registry that cannot say whether it has a blob (a 5xx on HEAD) gets it uploaded, as docker
+  // does: the reference registry answers 500 for a repository link left empty by a crash, and
+  // only a completed upload writes that link again.
+  const blobPresent = (digest: string) =>
+    client.blobExists(repo, digest).catch((e) => {
+      if (!(e instanceof RegistryError && e.status >= 500)) throw e;
+      log(`cannot tell whether ${target.host} has ${digest.slice(7, 19)} (${e.message.replace(/^Registry \S+ /, "")}): uploading it`);
+      return false;
+    });
   const queue = [...blobs.values()];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
