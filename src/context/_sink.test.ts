@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, tempDir } from "../../test/helpers/tmp.ts";
-import { writeTarToFd } from "./_sink.ts";
+import { writeTarToFd, writeTarToPipe } from "./_sink.ts";
+import { PIPE_CAPACITY, pipeCapacity, widenPipe } from "./_pipe_size.ts";
 import { TarWriter, type TarEntry } from "./tar.ts";
 
 const work = tempDir("imgb-sink-");
@@ -71,5 +72,53 @@ describe("writeTarToFd", () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+/** A named pipe in the test's temp dir, and a `cat` copying it to `out`. */
+function fifo(name: string, out: string) {
+  const path = join(work, name);
+  expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0);
+  const reader = Bun.spawn(["sh", "-c", 'exec cat "$0" > "$1"', path, out]);
+  return { path, reader };
+}
+
+describe.skipIf(process.platform !== "linux")("pipes", () => {
+  test("widenPipe grows a pipe to 1 MiB, never shrinks it, and tells a file from a pipe", () => {
+    const path = join(work, "widen.fifo");
+    expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0);
+    const fd = openSync(path, "r+"); // Linux: a FIFO opened for both ends does not block
+    const file = openSync(join(work, "plain"), "w");
+    try {
+      expect(pipeCapacity(fd)).toBe(64 << 10);
+      expect(widenPipe(fd)).toBe(PIPE_CAPACITY);
+      expect(pipeCapacity(fd)).toBe(PIPE_CAPACITY);
+      expect(widenPipe(fd, 128 << 10)).toBe(PIPE_CAPACITY);
+      expect(pipeCapacity(fd)).toBe(PIPE_CAPACITY);
+      expect(pipeCapacity(file)).toBeUndefined();
+      expect(widenPipe(file)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+      closeSync(file);
+    }
+  });
+
+  test("writeTarToPipe: the same bytes as the file path, through a pipe it widened", async () => {
+    const entries = sources(80);
+    const want = all(new TarWriter(entries, { mtime: 1, chunkSize: 1 << 16 }));
+    const out = join(work, "piped.tar");
+    const { path, reader } = fifo("tar.fifo", out);
+    const fd = openSync(path, "r+"); // both ends: never blocks on open, and cat sees EOF once it is closed
+    let capacity: number | undefined;
+    try {
+      await writeTarToPipe(fd, path, new TarWriter(entries, { mtime: 1, chunkSize: 1 << 16, reuseBuffer: true, buffers: 4 }));
+      capacity = pipeCapacity(fd);
+    } finally {
+      closeSync(fd);
+    }
+    expect(await reader.exited).toBe(0);
+    expect(capacity).toBe(PIPE_CAPACITY);
+    expect(want.length).toBeGreaterThan(2 * PIPE_CAPACITY);
+    expect(new Uint8Array(readFileSync(out))).toEqual(want);
   });
 });

@@ -10,6 +10,7 @@ import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlink
 import type { FileSink } from "bun";
 import { CancelledError, RuntimeError } from "../errors.ts";
 import type { ArchiveSink } from "./build_context.ts";
+import { widenPipe } from "./_pipe_size.ts";
 import type { TarWriter } from "./tar.ts";
 import { errnoReason, ioError } from "./walk.ts";
 
@@ -149,9 +150,11 @@ export const PIPE_BUFFERS = 4;
  * 10 KiB records, which fit). So each chunk goes first to a non-blocking description of the same
  * pipe: what fits is written at once, and the rest waits while the next chunks are made (up to
  * PIPE_BUFFERS - 1 unwritten); only then does a blocking write wait for the reader. The archive's
- * bytes and their order are the same. `fd` must be blocking (see withBlockingFd).
+ * bytes and their order are the same. `fd` must be blocking (see withBlockingFd). The pipe is
+ * first grown to 1 MiB where the kernel allows (_pipe_size.ts): fewer turns still.
  */
 export async function writeTarToPipe(fd: number, label: string, writer: TarWriter, signal?: AbortSignal): Promise<void> {
+  widenPipe(fd);
   let nonBlocking: number | undefined;
   try {
     nonBlocking = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
