@@ -94,8 +94,8 @@ export function writeOctal(block: Uint8Array, offset: number, width: number, val
  * The fields every header shares (owner 0:0, no user/group names, magic, version, device
  * numbers, mtime), prepared once per mtime and copied in: headers are written once per file.
  */
-function template(mtime: number): Uint8Array {
-  if (cachedTemplate?.mtime === mtime) return cachedTemplate.block;
+function template(mtime: number): { block: Uint8Array; sum: number } {
+  if (cachedTemplate?.mtime === mtime) return cachedTemplate;
   const block = new Uint8Array(BLOCK);
   writeOctal(block, 108, 8, 0);
   writeOctal(block, 116, 8, 0);
@@ -105,17 +105,24 @@ function template(mtime: number): Uint8Array {
   writeString(block, 263, 2, "00");
   writeOctal(block, 329, 8, 0);
   writeOctal(block, 337, 8, 0);
-  cachedTemplate = { mtime, block };
-  return block;
+  cachedTemplate = { mtime, block, sum: sumOf(block, 0, BLOCK) };
+  return cachedTemplate;
 }
-let cachedTemplate: { mtime: number; block: Uint8Array } | undefined;
+let cachedTemplate: { mtime: number; block: Uint8Array; sum: number } | undefined;
+
+function sumOf(block: Uint8Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += block[i]!;
+  return sum;
+}
 
 /**
  * Write one 512-byte ustar header into `block`. Fields that need PAX get a truncated ASCII
  * fallback here; the caller emits the PAX record before this header.
  */
 export function writeHeader(block: Uint8Array, f: HeaderFields): void {
-  block.set(template(f.mtime));
+  const t = template(f.mtime);
+  block.set(t.block);
   // The usual name (short, ASCII) is written as is; only others are split or replaced.
   const split = f.name.length <= 100 && isPlain(f.name) ? undefined : splitUstarName(f.name) ?? { prefix: "", name: asciiFallback(f.name, 100) };
   writeString(block, 0, 100, split ? split.name : f.name);
@@ -124,8 +131,11 @@ export function writeHeader(block: Uint8Array, f: HeaderFields): void {
   block[156] = f.type.charCodeAt(0);
   if (f.linkname !== undefined) writeString(block, 157, 100, f.linkname.length <= 100 && isPlain(f.linkname) ? f.linkname : asciiFallback(f.linkname, 100));
   if (split && split.prefix !== "") writeString(block, 345, 155, split.prefix);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += block[i]!;
+  // The checksum is the sum of all 512 bytes: the template's (fixed), plus the fields written
+  // here, which are zero in the template (the usual header sums ~120 bytes, not 512).
+  let sum = t.sum + sumOf(block, 0, 108) + sumOf(block, 124, 136) + block[156]!;
+  if (f.linkname !== undefined) sum += sumOf(block, 157, 257);
+  if (split && split.prefix !== "") sum += sumOf(block, 345, 500);
   writeOctal(block, 148, 7, sum); // six digits and a NUL; the trailing space stays
   block[155] = 0x20;
 }
