@@ -208,7 +208,7 @@ export class BuildContext implements ImageBuildContext {
   /** `oneShot` (see ArchiveOptions): walk while writing, when no snapshot is pinned and none is needed. */
   private async writer(reuseBuffer: boolean, oneShot = false, archive?: FileIdentity, buffers = 1): Promise<TarWriter> {
     const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
-    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd, ...(reuseBuffer ? { buffers } : {}) });
+    return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd, buffers }); // buffers: used with reuseBuffer only
   }
 
   /**

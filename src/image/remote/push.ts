@@ -25,6 +25,15 @@ export async function pushImages(registries: Registries, target: PushTarget, ima
   const blobs = new Map<string, Blob>();
   for (const image of images) for (const b of [...image.layers, image.config]) blobs.set(b.descriptor.digest, b);
 
+  // A registry that cannot say whether it has a blob (a 5xx on HEAD) gets it uploaded, as docker
+  // does: the reference registry answers 500 for a repository link left empty by a crash, and
+  // only a completed upload writes that link again.
+  const blobPresent = (digest: string) =>
+    client.blobExists(repo, digest).catch((e) => {
+      if (!(e instanceof RegistryError && e.status >= 500)) throw e;
+      log(`cannot tell whether ${target.host} has ${digest.slice(7, 19)} (${e.message.replace(/^Registry \S+ /, "")}): uploading it`);
+      return false;
+    });
   const pushBlob = async (blob: Blob) => {
     const { digest, size } = blob.descriptor;
     if (await blobPresent(digest)) return;
@@ -38,15 +47,6 @@ export async function pushImages(registries: Registries, target: PushTarget, ima
     log(`uploading ${digest.slice(7, 19)} (${formatSize(size)})`);
     await client.blobUpload(repo, digest, blob.bytes ?? { path: path!, size });
   };
-  // A registry that cannot say whether it has a blob (a 5xx on HEAD) gets it uploaded, as docker
-  // does: the reference registry answers 500 for a repository link left empty by a crash, and
-  // only a completed upload writes that link again.
-  const blobPresent = (digest: string) =>
-    client.blobExists(repo, digest).catch((e) => {
-      if (!(e instanceof RegistryError && e.status >= 500)) throw e;
-      log(`cannot tell whether ${target.host} has ${digest.slice(7, 19)} (${e.message.replace(/^Registry \S+ /, "")}): uploading it`);
-      return false;
-    });
   const queue = [...blobs.values()];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
