@@ -73,6 +73,11 @@ export interface TarOptions {
   buffers?: number;
   /** Directory relative `source` paths were made against (default: the working directory now). */
   cwd?: string;
+  /**
+   * Write the entries' records only: no leading `./` entry, no end-of-archive blocks. For an
+   * archive written in parts at known offsets (_split.ts), each part `recordBytes` long.
+   */
+  fragment?: boolean;
 }
 
 /**
@@ -86,13 +91,44 @@ export const IO_CHUNK = 256 << 10;
 
 const TYPE: Record<TarEntry["type"], TypeFlag> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
 
+/** The header fields of `e`, written into `f` (one object reused for every entry). */
+function entryFields(e: TarEntry, mtime: number, f: HeaderFields): HeaderFields {
+  f.name = e.type === "dir" ? `${e.path}/` : e.path;
+  f.mode = e.mode & 0o7777;
+  f.size = e.type === "file" ? e.size : 0;
+  f.mtime = mtime;
+  f.type = TYPE[e.type];
+  f.linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkTarget ?? "" : undefined;
+  return f;
+}
+
+const scratch: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
+
+/** The archive bytes `e` takes: its PAX record if it needs one, its header, its content padded to 512. */
+export function recordBytes(e: TarEntry): number {
+  const f = entryFields(e, 0, scratch);
+  const pax = needsPax(f) ? BLOCK + padded(encodePax(paxRecords(f)).length) : 0;
+  return pax + BLOCK + padded(f.size);
+}
+
+/** The `./` entry an archive starts with when its first entry needs PAX (see the top of this file), or undefined. */
+export function leadBlock(first: TarEntry | undefined, mtime: number): Uint8Array | undefined {
+  if (first === undefined || !needsPax(entryFields(first, 0, scratch))) return undefined;
+  const block = new Uint8Array(BLOCK);
+  writeHeader(block, LEAD(mtime));
+  return block;
+}
+
+const LEAD = (mtime: number): HeaderFields => ({ name: "./", mode: 0o755, size: 0, mtime, type: "5" });
+
 /** Produces the archive chunk by chunk. Call `next()` until it returns null; `close()` on abort. */
 export class TarWriter {
-  private readonly entries: EntrySource<TarEntry>;
+  private entries: EntrySource<TarEntry>;
   private readonly mtime: number;
   private readonly chunkSize: number;
   private readonly reuse: boolean;
   private readonly cwd: string;
+  private readonly fragment: boolean;
   /** Set when the process changed directory since the walk: relative sources are joined to it. */
   private base: string | undefined;
   private index = 0;
@@ -118,6 +154,7 @@ export class TarWriter {
     this.chunkSize = options.chunkSize ?? IO_CHUNK;
     this.reuse = options.reuseBuffer ?? false;
     this.cwd = options.cwd ?? process.cwd();
+    this.fragment = options.fragment ?? false;
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
     const buffers = this.reuse ? options.buffers ?? 1 : 1;
@@ -157,6 +194,22 @@ export class TarWriter {
     return chunk.length > 0 ? chunk : null;
   }
 
+  /**
+   * Start over with `entries`, keeping the buffers and the garbage count: a writer of many
+   * `fragment`s (_split.ts) allocates one chunk buffer, not one per part. The previous archive
+   * must have been read to its end or closed.
+   */
+  restart(entries: EntrySource<TarEntry>): void {
+    this.close();
+    this.entries = entries;
+    this.index = 0;
+    this.started = false;
+    this.finished = false;
+    this.spill = undefined;
+    this.pos = 0;
+    if (!this.reuse) this.buf = new Uint8Array(this.chunkSize);
+  }
+
   /** Release an open file descriptor (on cancel). */
   close(): void {
     if (this.fd >= 0) {
@@ -179,12 +232,17 @@ export class TarWriter {
       }
       if (!this.started) {
         this.started = true;
+        if (this.fragment) continue;
         const first = this.entries.at(0);
-        if (first && needsPax(this.fields(first))) this.header({ name: "./", mode: 0o755, size: 0, mtime: this.mtime, type: "5" });
+        if (first && needsPax(this.fields(first))) this.header(LEAD(this.mtime));
         continue;
       }
       const entry = this.entries.at(this.index);
       if (entry === undefined) {
+        if (this.fragment) {
+          this.finished = true;
+          return;
+        }
         // Two zero blocks end the archive; they are zero already, just reserve them.
         if (this.chunkSize - this.pos < 2 * BLOCK) return;
         this.pos += 2 * BLOCK;
@@ -211,14 +269,7 @@ export class TarWriter {
 
   /** The header fields of `e`, in the writer's one reused object (valid until the next call). */
   private fields(e: TarEntry): HeaderFields {
-    const f = this.hf;
-    f.name = e.type === "dir" ? `${e.path}/` : e.path;
-    f.mode = e.mode & 0o7777;
-    f.size = e.type === "file" ? e.size : 0;
-    f.mtime = this.mtime;
-    f.type = TYPE[e.type];
-    f.linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkTarget ?? "" : undefined;
-    return f;
+    return entryFields(e, this.mtime, this.hf);
   }
 
   private header(f: HeaderFields): void {
