@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { STARTUP_JIT_POLICY } from "../src/jit_policy.ts";
+import { ENTRY_POINTS } from "../src/entry_points.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -33,7 +34,7 @@ const argv = [
   ...(target ? [`--target=${target}`] : []),
   `--define`, `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
   `--define`, `IMGB_COMMIT=${JSON.stringify(commit)}`,
-  "src/main.ts", "--outfile",
+  ...ENTRY_POINTS, "--outfile",
 ];
 // The source maps are embedded in the binary (stack traces under --debug name src/ lines); bun
 // also writes each chunk's map beside the output, with new names on every build. Built in a

@@ -20,6 +20,7 @@ import { basename, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { sdkDeclarations } from "./sdk_dts.ts";
 import { STARTUP_JIT_POLICY } from "../src/jit_policy.ts";
+import { ENTRY_POINTS } from "../src/entry_points.ts";
 
 export const TARGETS = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -75,7 +76,7 @@ function compile(target: Target, outfile: string, commit: string): void {
     `--target=bun-${target}`,
     "--define", `IMGB_VERSION=${JSON.stringify(pkg.version)}`,
     "--define", `IMGB_COMMIT=${JSON.stringify(commit)}`,
-    "src/main.ts", "--outfile", outfile,
+    ...ENTRY_POINTS, "--outfile", outfile,
   ];
   const p = Bun.spawnSync(argv, { cwd: root, stdout: "pipe", stderr: "pipe" });
   if (p.exitCode !== 0) {

@@ -45,6 +45,8 @@ export interface ArchiveOptions {
    * again). Same bytes either way. `imgb context -o` sets it.
    */
   oneShot?: boolean;
+  /** Told how the write went (which threads wrote it): `imgb --debug context -o FILE`. */
+  onDebug?: (message: string) => void;
 }
 
 /** A path, a file descriptor, a web stream, a Bun FileSink (e.g. subprocess stdin) or a Node writable. */

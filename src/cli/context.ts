@@ -66,7 +66,7 @@ export default defineCommand({
         return;
       }
       // One-shot (walked while written, memory flat at any size) unless the list or checksum follows.
-      await context.writeArchive(resolve(io.cwd, options.output), { gzip, signal: io.signal, oneShot: !options.list && !options.checksum });
+      await context.writeArchive(resolve(io.cwd, options.output), { gzip, signal: io.signal, oneShot: !options.list && !options.checksum, onDebug: (line) => io.debug(line) });
       if (!options.list && !options.checksum) return;
     }
     if (options.checksum) {

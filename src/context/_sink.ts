@@ -37,7 +37,7 @@ function isNodeWritable(sink: unknown): sink is NodeJS.WritableStream {
  * gone (most of it system time in write(2)). So a failed run leaves no archive at all, never
  * a stale or partial one under the final name.
  */
-export async function writePath(path: string, fill: (fd: number) => Promise<void>): Promise<void> {
+export async function writePath(path: string, fill: (fd: number, created?: string) => Promise<void>): Promise<void> {
   let special = false;
   try {
     special = !statSync(path).isFile();
@@ -53,7 +53,8 @@ export async function writePath(path: string, fill: (fd: number) => Promise<void
   }
   if (!special) unlinkQuiet(path);
   try {
-    await fill(fd);
+    // `created`: a new, empty regular file of our own (written from offset 0, no O_APPEND).
+    await fill(fd, special ? undefined : target);
     closeSync(fd);
     if (!special) renameSync(target, path);
   } catch (e) {

@@ -45,6 +45,7 @@ import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter, type EntrySource } from "./tar.ts";
 import { StreamedEntries } from "./_streamed.ts";
+import { writeTarSplit } from "./_split.ts";
 import { WalkCursor } from "./_walk_cursor.ts";
 import { GarbageBound } from "./_heap.ts";
 import { EntryTable, type EntryList } from "./_table.ts";
@@ -161,12 +162,16 @@ export class BuildContext implements ImageBuildContext {
     const { gzip, signal } = options;
     if (typeof sink === "string" || typeof sink === "number") {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
-      const fill = async (fd: number) => {
+      const fill = async (fd: number, created?: string) => {
         // A regular file inside the context (`-o ctx.tar`, or stdout redirected there) is left out of itself.
         const archive = regularFile(fd);
         if (gzip) await writeStreamToFd(fd, label, this.archiveStream(options, archive));
         else if (isPipe(fd)) await writeTarToPipe(fd, label, await this.writer(true, options.oneShot, archive, PIPE_BUFFERS), signal);
-        else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
+        else if (created !== undefined) {
+          // A new file of our own: written in parts, by two threads (_split.ts).
+          const { entries, cwd } = await this.entries(options.oneShot, archive);
+          await writeTarSplit(fd, created, label, entries, { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
+        } else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
@@ -207,8 +212,13 @@ export class BuildContext implements ImageBuildContext {
 
   /** `oneShot` (see ArchiveOptions): walk while writing, when no snapshot is pinned and none is needed. */
   private async writer(reuseBuffer: boolean, oneShot = false, archive?: FileIdentity, buffers = 1): Promise<TarWriter> {
-    const { entries, cwd } = (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
+    const { entries, cwd } = await this.entries(oneShot, archive);
     return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd, buffers }); // buffers: used with reuseBuffer only
+  }
+
+  /** The entries to send: streamed for a one-shot write where possible, else the snapshot. */
+  private async entries(oneShot = false, archive?: FileIdentity): Promise<{ entries: EntrySource<SendEntry>; cwd: string }> {
+    return (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
   }
 
   /**

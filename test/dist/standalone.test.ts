@@ -4,7 +4,7 @@
  * Commands that need no store work; those that need it fail with a message that says what to do.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, cpSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/binary.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
@@ -100,5 +100,19 @@ describe("release binary from an empty directory, HOME unset", () => {
     const list = await asNobody(["flavor", "list"], { ...ENV, IMGB_HOME: home });
     expect(list.code).toBe(0);
     expect(list.stdout).toContain("stamped");
+  });
+
+  test("context -o FILE of a big tree is written by two threads: the worker is in the binary, found from any directory", async () => {
+    const tree = tempDir("imgb-big-");
+    for (let d = 0; d < 6; d++) {
+      mkdirSync(join(tree, `d${d}`));
+      for (let f = 0; f < 300; f++) writeFileSync(join(tree, `d${d}`, `f${f}`), "x".repeat(f));
+    }
+    const out = join(tempDir("imgb-out-"), "ctx.tar");
+    const r = await imgb(["context", "--debug", tree, "-o", out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/context: \d+ parts, \d+ written by a second thread \(it ran\), \d+ by the main thread/);
+    const sum = await imgb(["context", tree, "--checksum"]);
+    expect(sum.stdout.trim()).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex")}`);
   });
 });
