@@ -10,10 +10,15 @@
  * TarWriter's one stream, each part a `fragment` of it; the end-of-archive blocks are the zeros
  * the file is truncated to at the end.
  *
- * Measured (40,000 files of 100 B..12 KiB, the compiled binary, 7 interleaved runs): opening,
- * reading and writing the files is ~450 ms of the one-thread write's ~600 ms, the walk ~150;
- * with two threads the whole `-o FILE` took 0.41-0.49 s against 0.54-0.75 s. GNU tar (one
- * thread) takes 0.6-0.7 s on this machine.
+ * Measured (40,000 files of 100 B..12 KiB, the binary, bench-context.ts --runs 5): `-o FILE`
+ * 0.62 s against 0.92 s with one thread, GNU tar 0.71 s; 4 x 256 MiB 0.63 s against 1.60 s
+ * (tar 1.21 s). Opening, reading and writing the files is ~450 ms of a one-thread write's
+ * ~600, the walk ~150. Peak RSS +10-13 MB: the worker is a JavaScript VM of its own.
+ * Tuning, measured: AHEAD 3 left the main thread half the parts (it cuts a walk window of
+ * 4,096 entries, 16 parts, at once) and was no faster than one thread; 8-16 gave it ~35%.
+ * Parts posted as entry objects cost the main thread ~75 ms in structured clones: hence
+ * `pack`. One TarWriter per thread (`restart`), not one per part: a 256 KiB buffer per part
+ * cost ~170 ms of CPU and 30 MB of RSS.
  *
  * Taking a part: the parts are taken in order, by a compare-and-swap on a shared counter
  * (CLAIM). The main thread posts every part to the worker as soon as it is cut; it writes one
