@@ -62,7 +62,7 @@ export default defineCommand({
         if (process.stdout.isTTY) throw new UsageError("cli.context-tty", "Refusing to write a tar archive to a terminal", { hint: "Redirect stdout, or use -o FILE" });
         // The descriptor, not process.stdout: blocking writes with one reused buffer are ~5x
         // faster than the Node stream for a multi-GB context, and keep memory flat.
-        await context.writeArchive(1, { gzip, signal: io.signal, oneShot: true });
+        await context.writeArchive(1, { gzip, signal: io.signal, oneShot: true, onDebug: (line) => io.debug(line) });
         return;
       }
       // One-shot (walked while written, memory flat at any size) unless the list or checksum follows.

@@ -32,7 +32,7 @@
  *   ignore file found in the context, so a subclass may drop `this.ignoreFilePath` here.
  * - `alwaysIncluded()`: paths kept even when ignored (default: Dockerfile and ignore file).
  */
-import { existsSync, fstatSync, lstatSync, mkdirSync } from "node:fs";
+import { constants, existsSync, fstatSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, RuntimeError, type Location } from "../errors.ts";
@@ -167,10 +167,11 @@ export class BuildContext implements ImageBuildContext {
         const archive = regularFile(fd);
         if (gzip) await writeStreamToFd(fd, label, this.archiveStream(options, archive));
         else if (isPipe(fd)) await writeTarToPipe(fd, label, await this.writer(true, options.oneShot, archive, PIPE_BUFFERS), signal);
-        else if (created !== undefined) {
-          // A new file of our own: written in parts, by two threads (_split.ts).
+        else if (created !== undefined || emptyAtStart(fd)) {
+          // A new file of our own, or an empty one written from its start (`-o - > ctx.tar`):
+          // written in parts, by two threads (_split.ts), the worker through its own descriptor.
           const { entries, cwd } = await this.entries(options.oneShot, archive);
-          await writeTarSplit(fd, created, label, entries, { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
+          await writeTarSplit(fd, created ?? `/proc/self/fd/${fd}`, label, entries, { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
         } else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
@@ -469,6 +470,23 @@ type FileIdentity = { dev: number; ino: number };
 function isPipe(fd: number): boolean {
   try {
     return fstatSync(fd).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `fd` is an empty regular file at offset 0, not opened O_APPEND (Linux /proc/self/fdinfo;
+ * elsewhere, or without /proc: false). Positioned writes then give what sequential ones would.
+ */
+function emptyAtStart(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size !== 0) return false;
+    const info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+    const pos = /^pos:\s+(\d+)$/m.exec(info)?.[1];
+    const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
+    return pos === "0" && flags !== undefined && (Number.parseInt(flags, 8) & constants.O_APPEND) === 0 && existsSync(`/proc/self/fd/${fd}`);
   } catch {
     return false;
   }

@@ -71,6 +71,27 @@ describe("imgb context DIR", () => {
     expect(names(readFileSync(redirected))).toBe("Dockerfile\na\n");
   });
 
+  test("-o - into a file: an empty one is written in parts by two threads, one opened to append gets the archive after its bytes", () => {
+    const big = makeTree(join(work, "big"), Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`d${i % 5}/f${i}`, "b".repeat(i % 700)])));
+    const want = imgb(["context", big, "-o", "-"]).stdout; // a pipe: the one-thread writer
+    const run = (path: string, flags: string) => {
+      const fd = openSync(path, flags);
+      const p = Bun.spawnSync([process.execPath, main, "context", "--debug", big, "-o", "-"], { cwd: work, stdout: fd, stderr: "pipe", env: { PATH: process.env.PATH, HOME: work, TMPDIR: process.env.TMPDIR! } });
+      closeSync(fd);
+      expect(p.exitCode).toBe(0);
+      return p.stderr.toString();
+    };
+    const empty = join(work, "empty.tar");
+    expect(run(empty, "w")).toMatch(/^debug: context: 6 parts, \d+ written by a second thread \(it ran\), \d+ by the main thread\n$/);
+    expect(Buffer.compare(readFileSync(empty), want)).toBe(0);
+    const appended = join(work, "appended.tar");
+    writeFileSync(appended, "head\n");
+    expect(run(appended, "a")).toBe(""); // O_APPEND: written in order, by one thread
+    expect(Buffer.compare(readFileSync(appended), Buffer.concat([Buffer.from("head\n"), want]))).toBe(0);
+    rmSync(empty);
+    rmSync(appended);
+  });
+
   test("--file outside the directory is placed at .imgb/Dockerfile; --ignore-file replaces .dockerignore", () => {
     const df = join(work, "other.Dockerfile");
     writeFileSync(df, "FROM scratch\n");
