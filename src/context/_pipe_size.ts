@@ -1,5 +1,5 @@
 /**
- * A pipe's capacity (Linux F_GETPIPE_SZ / F_SETPIPE_SZ), through libc's fcntl via bun:ffi:
+ * A pipe's capacity (Linux F_GETPIPE_SZ / F_SETPIPE_SZ), through libc's fcntl (_libc.ts):
  * neither node:fs nor Bun has an API for it.
  *
  * Why (issue #18): a pipe holds 64 KiB by default, so `imgb context -o - | cat` woke the reader
@@ -12,41 +12,18 @@
  * user over the pipe-user-pages-soft limit gets EPERM), the pipe is left as it was: slower,
  * never wrong.
  */
+import { libc } from "./_libc.ts";
+
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 
 /** What imgb asks for: the default unprivileged maximum. */
 export const PIPE_CAPACITY = 1 << 20;
 
-type Fcntl = (fd: number, cmd: number, arg: number) => number;
-let fcntl: Fcntl | null | undefined;
-
-function libcFcntl(): Fcntl | null {
-  if (fcntl !== undefined) return fcntl;
-  fcntl = null;
-  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-  try {
-    // Resolved lazily: bun:ffi compiles a trampoline on first use (about 1 ms).
-    const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-    for (const name of ["libc.so.6", `libc.musl-${arch}.so.1`]) {
-      try {
-        const lib = dlopen(name, { fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-        fcntl = lib.symbols.fcntl as Fcntl;
-        break;
-      } catch {
-        // not this libc
-      }
-    }
-  } catch {
-    // no FFI in this runtime
-  }
-  return fcntl;
-}
-
 /** The capacity of the pipe `fd` is an end of, in bytes; undefined when it cannot be told. */
 export function pipeCapacity(fd: number): number | undefined {
-  const f = process.platform === "linux" ? libcFcntl() : null;
-  const n = f ? f(fd, F_GETPIPE_SZ, 0) : -1;
+  const c = libc();
+  const n = c ? c.fcntl(fd, F_GETPIPE_SZ, 0) : -1;
   return n > 0 ? n : undefined;
 }
 
@@ -54,6 +31,6 @@ export function pipeCapacity(fd: number): number | undefined {
 export function widenPipe(fd: number, bytes = PIPE_CAPACITY): number | undefined {
   const now = pipeCapacity(fd);
   if (now === undefined || now >= bytes) return now;
-  const set = libcFcntl()!(fd, F_SETPIPE_SZ, bytes);
+  const set = libc()!.fcntl(fd, F_SETPIPE_SZ, bytes);
   return set > 0 ? set : now;
 }

@@ -46,6 +46,7 @@ import { tarStream } from "./_tar_stream.ts";
 import { TarWriter, type EntrySource } from "./tar.ts";
 import { StreamedEntries } from "./_streamed.ts";
 import { writeTarSplit } from "./_split.ts";
+import { libc, SEEK_END } from "./_libc.ts";
 import { WalkCursor } from "./_walk_cursor.ts";
 import { GarbageBound } from "./_heap.ts";
 import { EntryTable, type EntryList } from "./_table.ts";
@@ -172,6 +173,9 @@ export class BuildContext implements ImageBuildContext {
           // written in parts, by two threads (_split.ts), the worker through its own descriptor.
           const { entries, cwd } = await this.entries(options.oneShot, archive);
           await writeTarSplit(fd, created ?? `/proc/self/fd/${fd}`, label, entries, { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
+          // Positioned writes leave the offset where it was: put it at the end, where sequential
+          // writes would have left it (the shell's next `echo >&1` goes after the archive).
+          if (created === undefined && Number(libc()!.lseek(fd, 0, SEEK_END)) < 0) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: lseek failed`);
         } else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
@@ -477,7 +481,8 @@ function isPipe(fd: number): boolean {
 
 /**
  * Whether `fd` is an empty regular file at offset 0, not opened O_APPEND (Linux /proc/self/fdinfo;
- * elsewhere, or without /proc: false). Positioned writes then give what sequential ones would.
+ * elsewhere, without /proc, or without libc's lseek to move the offset after: false). Positioned
+ * writes then give what sequential ones would.
  */
 function emptyAtStart(fd: number): boolean {
   try {
@@ -486,7 +491,7 @@ function emptyAtStart(fd: number): boolean {
     const info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
     const pos = /^pos:\s+(\d+)$/m.exec(info)?.[1];
     const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
-    return pos === "0" && flags !== undefined && (Number.parseInt(flags, 8) & constants.O_APPEND) === 0 && existsSync(`/proc/self/fd/${fd}`);
+    return pos === "0" && flags !== undefined && (Number.parseInt(flags, 8) & constants.O_APPEND) === 0 && existsSync(`/proc/self/fd/${fd}`) && libc() !== null;
   } catch {
     return false;
   }

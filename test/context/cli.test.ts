@@ -88,8 +88,14 @@ describe("imgb context DIR", () => {
     writeFileSync(appended, "head\n");
     expect(run(appended, "a")).toBe(""); // O_APPEND: written in order, by one thread
     expect(Buffer.compare(readFileSync(appended), Buffer.concat([Buffer.from("head\n"), want]))).toBe(0);
+    // The offset ends after the archive, as sequential writes leave it: what the shell writes next follows it.
+    const then = join(work, "then.tar");
+    const sh = Bun.spawnSync(["sh", "-c", '{ "$0" "$1" context "$2" -o -; echo after; } > "$3"', process.execPath, main, big, then], { cwd: work, stderr: "pipe", env: { PATH: process.env.PATH, HOME: work, TMPDIR: process.env.TMPDIR! } });
+    expect(sh.exitCode).toBe(0);
+    expect(Buffer.compare(readFileSync(then), Buffer.concat([want, Buffer.from("after\n")]))).toBe(0);
     rmSync(empty);
     rmSync(appended);
+    rmSync(then);
   });
 
   test("--file outside the directory is placed at .imgb/Dockerfile; --ignore-file replaces .dockerignore", () => {
