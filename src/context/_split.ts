@@ -32,7 +32,9 @@
  * descriptor of the file (opened by path), so nothing it does can reach a descriptor the
  * process reuses after this write.
  *
- * Only for a new regular file written from offset 0 (not O_APPEND, not a pipe): writePath's.
+ * Only for an empty regular file written from offset 0, not O_APPEND, not a pipe: writePath's
+ * new file, or stdout redirected to an empty file (build_context.ts `emptyAtStart`, which then
+ * moves the offset to the end).
  */
 import { closeSync, constants, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
