@@ -112,7 +112,8 @@ export async function writeAll(fd: number, chunk: Uint8Array, label: string): Pr
   }
 }
 
-function writeError(label: string, e: unknown): RuntimeError {
+/** "Cannot write the archive to <label>: <errno reason>" (also for _split.ts's positioned writes). */
+export function writeError(label: string, e: unknown): RuntimeError {
   // A descriptor's label ("stdout") is not a path to resolve.
   if (label === "stdout" || label.startsWith("file descriptor ")) return new RuntimeError("context.io", `Cannot write the archive to ${label}: ${errnoReason(e)}`, { cause: e });
   return ioError("write the archive to", label, e);

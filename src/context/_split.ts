@@ -39,7 +39,7 @@
 import { closeSync, constants, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { CancelledError, ImgbError, InputError, RuntimeError } from "../errors.ts";
-import { errnoReason } from "./walk.ts";
+import { writeError } from "./_sink.ts";
 import { leadBlock, recordBytes, TarWriter, type EntrySource, type TarEntry } from "./tar.ts";
 
 /** A part: at most this many entries... */
@@ -277,7 +277,7 @@ export async function writeTarSplit(fd: number, path: string, label: string, ent
     try {
       ftruncateSync(fd, offset + 1024);
     } catch (e) {
-      throw new RuntimeError("context.io", `Cannot write "${label}": ${errnoReason(e)}`, { cause: e });
+      throw writeError(label, e);
     }
     if (thread && options.onDebug) options.onDebug(`context: ${parts} parts, ${Atomics.load(counters, WORKER_PARTS)} written by a second thread (${await thread.loaded()}), ${mine} by the main thread`);
   } catch (e) {
@@ -293,7 +293,7 @@ function pwriteAll(fd: number, label: string, chunk: Uint8Array, at: number): vo
     try {
       done += writeSync(fd, chunk, done, chunk.length - done, at + done);
     } catch (e) {
-      throw new RuntimeError("context.io", `Cannot write "${label}": ${errnoReason(e)}`, { cause: e });
+      throw writeError(label, e);
     }
   }
 }
@@ -368,19 +368,23 @@ class Thread {
         Atomics.store(c, FAILED, 1);
         return;
       }
-      Atomics.wait(c, failed ? BUSY : DONE, Atomics.load(c, failed ? BUSY : DONE), 20);
-      await new Promise((r) => setImmediate(r));
+      await this.pause(failed ? BUSY : DONE);
       if (signal?.aborted && !failed) {
         Atomics.store(c, FAILED, 1);
       }
     }
   }
 
+  /** Up to 20 ms for counter `slot` to change, then a turn of the event loop (signals, the worker's events). */
+  private async pause(slot: number): Promise<void> {
+    Atomics.wait(this.counters, slot, Atomics.load(this.counters, slot), 20);
+    await new Promise((r) => setImmediate(r));
+  }
+
   /** For --debug: whether the worker ran (waiting up to 5 s for it to load, if it did not yet). */
   async loaded(): Promise<string> {
     for (let waited = 0; Atomics.load(this.counters, READY) === 0 && !this.dead && waited < 5000; waited += 20) {
-      Atomics.wait(this.counters, READY, 0, 20);
-      await new Promise((r) => setImmediate(r));
+      await this.pause(READY);
     }
     return Atomics.load(this.counters, READY) === 1 ? "it ran" : this.dead ? "it failed to load" : "it did not load in 5 s";
   }
@@ -400,8 +404,7 @@ class Thread {
     // Never return while it may still write into the file (a failure's temp file is unlinked,
     // a success's renamed): wait until it is between parts.
     while (Atomics.load(c, BUSY) !== 0 && !this.dead) {
-      Atomics.wait(c, BUSY, 1, 20);
-      await new Promise((r) => setImmediate(r));
+      await this.pause(BUSY);
     }
     this.worker.postMessage({ end: true } satisfies ToWorker);
     this.port.close();
