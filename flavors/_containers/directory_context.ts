@@ -36,7 +36,7 @@ export async function withContextDirectory<T>(
   return withTempDir("context", async (tmp) => {
     const dir = join(tmp, "context");
     if (signal?.aborted) throw new CancelledError();
-    await context.writeDirectory(dir);
+    await context.writeDirectory(dir, signal ? { signal } : {});
     if (signal?.aborted) throw new CancelledError();
     // Only what lies in the directory itself: a name through a recreated symlink
     // ("s/Dockerfile.dockerignore", s -> /elsewhere) is someone else's file.

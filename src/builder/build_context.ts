@@ -99,8 +99,8 @@ export interface ImageBuildContext {
   stream(options?: ArchiveOptions): ReadableStream<Uint8Array>;
   /** Write the archive to a path, file descriptor, web stream, FileSink or Node writable. */
   writeArchive(sink: ArchiveSink, options?: ArchiveOptions): Promise<void>;
-  /** Materialize the context as a directory. */
-  writeDirectory(destination: string): Promise<void>;
+  /** Materialize the context as a directory (`signal`: cancel; `onDebug`: how the copy was shared). */
+  writeDirectory(destination: string, options?: Pick<ArchiveOptions, "signal" | "onDebug">): Promise<void>;
   /** "sha256:<hex>" of the uncompressed archive. */
   checksum(): Promise<string>;
 }

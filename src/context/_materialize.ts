@@ -11,6 +11,12 @@
  * made one level at a time (mkdir fails on an existing link), and modes and times are set on
  * descriptors. Sources are opened with O_NOFOLLOW too and must still be the file that was
  * walked (inode, size, mtime, ctime) once copied, as for the tar stream.
+ *
+ * Two threads copy (_parts.ts): the entries are cut into parts of files and symlinks, each
+ * copied by whichever thread takes it first, the main thread or the worker. The main thread
+ * makes every directory as it cuts (in order: before any part with an entry below it is
+ * posted), and makes the hard links once every part is copied (their first path is then
+ * there), then the directory modes and times.
  */
 import {
   closeSync, constants, fchmodSync, fstatSync, futimesSync, linkSync, lutimesSync, mkdirSync, openSync, readSync, symlinkSync, writeSync,
@@ -18,41 +24,79 @@ import {
 import { resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
 import { GarbageBound } from "./_heap.ts";
-import type { ContextEntry } from "./build_context.ts";
-import { IO_CHUNK, type TarEntry } from "./tar.ts";
+import { PART_BYTES, PART_ENTRIES, Parts, type Part, type PartOptions, type Task } from "./_parts.ts";
+import { IO_CHUNK, type EntrySource, type TarEntry } from "./tar.ts";
 import { ioError } from "./walk.ts";
-
-type Entry = ContextEntry & Pick<TarEntry, "ino" | "mtimeMs" | "ctimeMs"> & { data?: Uint8Array };
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
 const CHUNK = IO_CHUNK;
+/** What a part counts per entry besides its content: a file's creation costs as much as copying a few KiB. */
+const ENTRY_BYTES = 4096;
 
-export function materialize(entries: readonly Entry[], dest: string, mtime: number): void {
-  const dirs: ContextEntry[] = [];
-  const buf = new Uint8Array(CHUNK);
-  const gc = new GarbageBound(); // a dead Stats object per file (see _heap.ts)
-  for (const e of entries) {
-    gc.tick();
-    const target = `${dest}/${e.path}`;
-    try {
-      switch (e.type) {
-        case "dir":
+export interface MaterializeOptions extends PartOptions {
+  /** mtime of every entry, in seconds since the epoch. */
+  mtime: number;
+  /** Directory relative `source` paths were made against. */
+  cwd: string;
+  /** Cut parts of at most this many entries (tests). */
+  partEntries?: number;
+}
+
+/** Write `entries` (in archive order) below `dest`, an existing empty directory. */
+export async function materialize(entries: EntrySource<TarEntry>, dest: string, options: MaterializeOptions): Promise<void> {
+  const { mtime, cwd } = options;
+  const partEntries = options.partEntries ?? PART_ENTRIES;
+  const copy = partCopier(dest, mtime, cwd);
+  const parts = new Parts({ kind: "dir", dest, mtime, cwd }, copy, options);
+  const dirs: { path: string; mode: number }[] = [];
+  const links: { path: string; first: string }[] = [];
+  try {
+    let cut: TarEntry[] = [];
+    let bytes = 0;
+    let total = 0;
+    for (let i = 0; !parts.failed; i++) {
+      const e = entries.at(i);
+      if (e === undefined) break;
+      if (e.type === "dir") {
+        const target = `${dest}/${e.path}`;
+        try {
           mkdirSync(target); // parents come first in archive order; never recursive through a link
-          dirs.push(e);
-          continue;
-        case "file":
-          writeFile(e, target, mtime, buf);
-          continue;
-        case "symlink":
-          symlinkSync(e.linkTarget ?? "", target);
-          lutimesSync(target, mtime, mtime);
-          continue;
-        case "hardlink":
-          linkSync(`${dest}/${e.linkTarget}`, target); // link(2) does not follow a symlink
-          continue;
+        } catch (err) {
+          // The entries before it are copied first: one of their errors would come first.
+          if (cut.length > 0) await parts.add(cut, 0, bytes, total);
+          cut = [];
+          parts.failAfter(ioError("write", target, err));
+          break;
+        }
+        dirs.push({ path: e.path, mode: e.mode });
+        continue;
       }
+      if (e.type === "hardlink") {
+        links.push({ path: e.path, first: e.linkTarget ?? "" });
+        continue;
+      }
+      cut.push(e);
+      const size = ENTRY_BYTES + (e.type === "file" ? e.size : 0);
+      bytes += size;
+      total += size;
+      if (cut.length >= partEntries || bytes >= PART_BYTES) {
+        await parts.add(cut, 0, bytes, total);
+        cut = [];
+        bytes = 0;
+      }
+    }
+    if (cut.length > 0 && !parts.failed) await parts.add(cut, 0, bytes, total);
+    await parts.finish(dest);
+    const line = options.onDebug && (await parts.debugLine("copied"));
+    if (line) options.onDebug!(line);
+  } finally {
+    await parts.stop();
+  }
+  for (const l of links) {
+    const target = `${dest}/${l.path}`;
+    try {
+      linkSync(`${dest}/${l.first}`, target); // link(2) does not follow a symlink
     } catch (err) {
-      if (err instanceof RuntimeError) throw err;
       throw ioError("write", target, err);
     }
   }
@@ -73,10 +117,37 @@ export function materialize(entries: readonly Entry[], dest: string, mtime: numb
   }
 }
 
-function writeFile(e: Entry, target: string, mtime: number, buf: Uint8Array): void {
+/** The worker's part function for a "dir" task. */
+export function copyPartWorker(task: Extract<Task, { kind: "dir" }>): { run: (part: Part) => void; close: () => void } {
+  return { run: partCopier(task.dest, task.mtime, task.cwd), close: () => {} };
+}
+
+/** A thread's copier of parts (files and symlinks): one buffer and one garbage count for all of them. */
+function partCopier(dest: string, mtime: number, cwd: string): (part: Part) => void {
+  const buf = new Uint8Array(CHUNK);
+  const gc = new GarbageBound(); // a dead Stats object per file (see _heap.ts)
+  return (part) => {
+    for (const e of part.entries) {
+      gc.tick();
+      const target = `${dest}/${e.path}`;
+      try {
+        if (e.type === "file") writeFile(e, target, mtime, buf, cwd);
+        else if (e.type === "symlink") {
+          symlinkSync(e.linkTarget ?? "", target);
+          lutimesSync(target, mtime, mtime);
+        } else throw new Error(`internal: a ${e.type} in a part to copy`);
+      } catch (err) {
+        if (err instanceof RuntimeError) throw err;
+        throw ioError("write", target, err);
+      }
+    }
+  };
+}
+
+function writeFile(e: TarEntry, target: string, mtime: number, buf: Uint8Array, cwd: string): void {
   const out = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
-    if (e.source) copyVerified(e, out, buf);
+    if (e.source) copyVerified(e, resolve(cwd, e.source), out, buf);
     else if (e.data) writeAll(out, e.data);
     fchmodSync(out, e.mode);
     futimesSync(out, mtime, mtime);
@@ -86,8 +157,7 @@ function writeFile(e: Entry, target: string, mtime: number, buf: Uint8Array): vo
 }
 
 /** Copy the walked file; fail with `context.changed` when it is not the file the checksum read. */
-function copyVerified(e: Entry, out: number, buf: Uint8Array): void {
-  const source = resolve(e.source!);
+function copyVerified(e: TarEntry, source: string, out: number, buf: Uint8Array): void {
   let fd: number;
   try {
     fd = openSync(source, O_RDONLY | O_NOFOLLOW);

@@ -184,11 +184,12 @@ export class BuildContext implements ImageBuildContext {
   }
 
   /** Materialize the context as a directory (files copied, symlinks and hard links recreated). */
-  async writeDirectory(destination: string): Promise<void> {
+  async writeDirectory(destination: string, options: Pick<ArchiveOptions, "signal" | "onDebug"> = {}): Promise<void> {
     mkdirSync(destination, { recursive: true });
     const { entries, cwd } = await this.snapshot();
-    const absolute = listToArray(entries).map((e) => (e.source ? { ...e, source: resolve(cwd, e.source) } : e));
-    materialize(absolute, resolve(destination), this.sourceDateEpoch);
+    const { signal, onDebug } = options;
+    // Copied by two threads for a big context (_materialize.ts, _parts.ts).
+    await materialize(entries, resolve(destination), { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(onDebug ? { onDebug } : {}) });
   }
 
   /** "sha256:<hex>" of the uncompressed archive: any change of path, content, mode or link changes it. */
