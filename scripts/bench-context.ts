@@ -37,7 +37,10 @@
  * (under the gitignored test/.tmp/) and removed at the end, outputs included.
  *
  *   bun scripts/bench-context.ts [--runs 7] [--only small|large] [--bin dist/imgb] [--base OLD_IMGB]
- *                                [--no-engines] [--engines-large]
+ *                                [--no-engines] [--engines-large] [--work DIR]
+ *
+ * `--work DIR` puts the fixtures and outputs in DIR instead of test/.tmp (e.g. a freshly made
+ * file system: after many create/delete cycles ext4's inode allocator alone can take seconds).
  *
  * `--base` adds rows for a second binary (e.g. one built from an older commit), interleaved
  * with the others, for a before/after comparison in one run.
@@ -196,7 +199,7 @@ function engineRows(dir: string, tag: string): Row[] {
   return rows;
 }
 
-const work = mkdtempSync(join(root, "test/.tmp/bench-context-"));
+const work = mkdtempSync(join(resolve(opt("--work", join(root, "test/.tmp"))), "bench-context-"));
 const cleanup = () => rmSync(work, { recursive: true, force: true });
 process.on("SIGINT", () => {
   cleanup();
