@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dir, file, hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { materialize, type MaterializeOptions } from "./_materialize.ts";
@@ -10,6 +10,17 @@ const work = tempDir("materialize");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
+
+/** The context's entries as the writers take them (content inline, the walk's identity of each file). */
+async function entriesOf(context: BuildContext): Promise<TarEntry[]> {
+  return (await context.files()).map(({ path, type, mode, size, linkTarget, source, content, identity }) => ({
+    path, type, mode, size,
+    ...(linkTarget !== undefined ? { linkTarget } : {}),
+    ...(source !== undefined ? { source } : {}),
+    ...(content !== undefined ? { data: content } : {}),
+    ...(identity ? { ino: identity.ino, mtimeMs: identity.mtimeMs, ctimeMs: identity.ctimeMs } : {}),
+  }));
+}
 /** Both threads on every cut: the worker starts at once, parts of `rows` entries. */
 const threaded = (rows: number): Partial<MaterializeOptions> => ({ startAt: { parts: 1, bytes: 0 }, partEntries: rows });
 
@@ -46,6 +57,7 @@ const tree = () =>
     "a/one": "1",
     "a/big": "x".repeat(3 << 20),
     "bin/run": file("#!/bin/sh", 0o755),
+    "bin/shared": file("w", 0o666), // more than the umask leaves: set after creation
     "h0": "h",
     "h1": hardlink("h0"),
     "ro/": dir(0o555),
@@ -58,18 +70,20 @@ const tree = () =>
 
 test("two threads copy the tree one thread copies, cut anywhere: contents, modes, mtimes, symlinks, hard links", async () => {
   const context = new BuildContext({ root: tree(), sourceDateEpoch: 7 }).addContent("FROM scratch\n", "ro2/Dockerfile");
-  const entries = (await context.files()) as TarEntry[];
+  const entries = await entriesOf(context);
   const want = describe(await copy(entries)); // main thread alone (small)
   expect(want).toContain("h1 644 7000 " + `${Bun.hash("h")} = h0`);
   expect(want).toContain("ro/ 555 7000");
+  expect(want.filter((l) => l.startsWith("bin/"))).toEqual(["bin/ 755 7000", `bin/run 755 7000 ${Bun.hash("#!/bin/sh")}`, `bin/shared 666 7000 ${Bun.hash("w")}`]);
   expect(want).toContain("s -> ../somewhere/else 7000");
-  expect(want.some((l) => l.startsWith("ro2/Dockerfile 644 7000"))).toBe(true);
+  expect(want).toContain(`ro2/Dockerfile 644 7000 ${Bun.hash("FROM scratch\n")}`);
+  expect(want).toContain(`a/big 644 7000 ${Bun.hash("x".repeat(3 << 20))}`);
   for (const rows of [1, 2, 3, 7, 1000]) expect([rows, describe(await copy(entries, threaded(rows)))]).toEqual([rows, want]);
 });
 
 test("a file that vanished, or a directory that is there already: the error one thread meets first, whichever thread met it", async () => {
   const root = tree();
-  const entries = (await new BuildContext({ root, sourceDateEpoch: 7 }).files()) as TarEntry[];
+  const entries = await entriesOf(new BuildContext({ root, sourceDateEpoch: 7 }));
   const missing = (path: string): TarEntry => ({ path, type: "file", mode: 0o644, size: 3, source: join(root, "no-such", path) });
   // A vanished file in "a/" (early), then "many/" made by the main thread as it cuts: it exists.
   const bad = [...entries.slice(0, 2), missing("a/0-gone"), ...entries.slice(2)];
@@ -94,6 +108,25 @@ test("a file that vanished, or a directory that is there already: the error one 
   }
 });
 
+test("a file that grew, shrank or was rewritten after the walk: context.changed, from either thread, small or past one read", async () => {
+  for (const size of [10, (256 << 10) + 5]) {
+    for (const [how, change] of [
+      ["grew", (p: string) => appendFileSync(p, "+")],
+      ["shrank", (p: string) => truncateSync(p, size - 1)],
+      // Same size, another inode (ctime alone may not move within the clock's tick).
+      ["was rewritten or replaced after it was checksummed", (p: string) => (writeFileSync(`${p}.new`, "y".repeat(size)), renameSync(`${p}.new`, p))],
+    ] as const) {
+      for (const options of [{}, threaded(1)]) {
+        const root = makeTree(join(work, `chg${n++}`), { a: "a", f: "x".repeat(size), z: "z" });
+        const entries = await entriesOf(new BuildContext({ root, sourceDateEpoch: 7 }));
+        change(join(root, "f"));
+        const err = await copy(entries, options).catch((e: Error) => e);
+        expect([size, how, String(err)]).toEqual([size, how, expect.stringContaining(`File "${join(root, "f")}" changed while the build context was being written: it ${how}`)]);
+      }
+    }
+  }
+});
+
 test("writeDirectory of a big context: copied in parts by two threads, the debug line says so", async () => {
   const root = makeTree(join(work, "big"), Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`d${i % 7}/f${i}`, "z".repeat(i % 300)])));
   const debug: string[] = [];
@@ -101,7 +134,7 @@ test("writeDirectory of a big context: copied in parts by two threads, the debug
   await new BuildContext({ root, sourceDateEpoch: 7 }).writeDirectory(out, { onDebug: (l) => debug.push(l) });
   // 1,500 files and 7 directories: 7 parts, over START_PARTS, so the worker started (and was waited for: it ran).
   expect(debug.join("\n")).toMatch(/^context: 7 parts, \d+ copied by a second thread \(it ran\), \d+ by the main thread$/);
-  const single = await copy((await new BuildContext({ root, sourceDateEpoch: 7 }).files()) as TarEntry[]);
+  const single = await copy(await entriesOf(new BuildContext({ root, sourceDateEpoch: 7 })));
   expect(describe(out)).toEqual(describe(single));
 });
 

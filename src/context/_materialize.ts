@@ -46,8 +46,9 @@ export interface MaterializeOptions extends PartOptions {
 export async function materialize(entries: EntrySource<TarEntry>, dest: string, options: MaterializeOptions): Promise<void> {
   const { mtime, cwd } = options;
   const partEntries = options.partEntries ?? PART_ENTRIES;
-  const copy = partCopier(dest, mtime, cwd);
-  const parts = new Parts({ kind: "dir", dest, mtime, cwd }, copy, options);
+  const umask = process.umask(); // read here: the worker is given it
+  const copy = partCopier(dest, mtime, cwd, umask);
+  const parts = new Parts({ kind: "dir", dest, mtime, cwd, umask }, copy, options);
   const dirs: { path: string; mode: number }[] = [];
   const links: { path: string; first: string }[] = [];
   try {
@@ -119,11 +120,11 @@ export async function materialize(entries: EntrySource<TarEntry>, dest: string, 
 
 /** The worker's part function for a "dir" task. */
 export function copyPartWorker(task: Extract<Task, { kind: "dir" }>): { run: (part: Part) => void; close: () => void } {
-  return { run: partCopier(task.dest, task.mtime, task.cwd), close: () => {} };
+  return { run: partCopier(task.dest, task.mtime, task.cwd, task.umask), close: () => {} };
 }
 
 /** A thread's copier of parts (files and symlinks): one buffer and one garbage count for all of them. */
-function partCopier(dest: string, mtime: number, cwd: string): (part: Part) => void {
+function partCopier(dest: string, mtime: number, cwd: string, umask: number): (part: Part) => void {
   const buf = new Uint8Array(CHUNK);
   const gc = new GarbageBound(); // a dead Stats object per file (see _heap.ts)
   return (part) => {
@@ -131,7 +132,7 @@ function partCopier(dest: string, mtime: number, cwd: string): (part: Part) => v
       gc.tick();
       const target = `${dest}/${e.path}`;
       try {
-        if (e.type === "file") writeFile(e, target, mtime, buf, cwd);
+        if (e.type === "file") writeFile(e, target, mtime, buf, cwd, umask);
         else if (e.type === "symlink") {
           symlinkSync(e.linkTarget ?? "", target);
           lutimesSync(target, mtime, mtime);
@@ -144,12 +145,15 @@ function partCopier(dest: string, mtime: number, cwd: string): (part: Part) => v
   };
 }
 
-function writeFile(e: TarEntry, target: string, mtime: number, buf: Uint8Array, cwd: string): void {
-  const out = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+function writeFile(e: TarEntry, target: string, mtime: number, buf: Uint8Array, cwd: string, umask: number): void {
+  // Created with its mode where the umask leaves it whole (the usual 0644 and 0755 under 022):
+  // one fchmod a file fewer. Else created private and set after.
+  const exact = e.mode <= 0o777 && (e.mode & umask) === 0;
+  const out = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, exact ? e.mode : 0o600);
   try {
     if (e.source) copyVerified(e, resolve(cwd, e.source), out, buf);
     else if (e.data) writeAll(out, e.data);
-    fchmodSync(out, e.mode);
+    if (!exact) fchmodSync(out, e.mode);
     futimesSync(out, mtime, mtime);
   } finally {
     closeSync(out);
@@ -169,15 +173,19 @@ function copyVerified(e: TarEntry, source: string, out: number, buf: Uint8Array)
   try {
     let copied = 0;
     for (;;) {
+      // One byte more than expected, when it fits: a short read at the expected size is the
+      // end (as in TarWriter), sparing a read a file; a full one means the file grew.
+      const want = Math.min(CHUNK, e.size - copied + 1);
       let n: number;
       try {
-        n = readSync(fd, buf, 0, CHUNK, null);
+        n = readSync(fd, buf, 0, want, null);
       } catch (err) {
         throw ioError("read", source, err);
       }
       if (n === 0) break;
       writeAll(out, buf.subarray(0, n));
       copied += n;
+      if (copied > e.size || (n < want && copied === e.size)) break;
     }
     const st = fstatSync(fd);
     if (copied !== e.size || st.size !== e.size) throw changed(source, `${copied > e.size ? "grew" : copied < e.size ? "shrank" : "changed"} from ${e.size} bytes`);

@@ -64,7 +64,7 @@ export type Task =
   /** Write each part's tar records at its offset into the archive file at `path` (`label` in errors). */
   | { kind: "tar"; path: string; label: string; mtime: number; cwd: string }
   /** Copy each part's files and symlinks into `dest` (its directories exist). */
-  | { kind: "dir"; dest: string; mtime: number; cwd: string };
+  | { kind: "dir"; dest: string; mtime: number; cwd: string; umask: number };
 
 /** What a thread does with one part (throws what the work throws). */
 export type PartFn = (part: Part) => void;
