@@ -5,9 +5,10 @@
  *   imgb context DIR [--file DOCKERFILE]  a directory, like `docker build DIR`
  *
  * A positional that is an existing directory selects the second form. Results go to stdout:
- * the file list (default), the checksum, or the archive itself with `-o -`.
+ * the file list (default), the checksum, or the archive itself with `-o -`; `--directory DEST`
+ * writes the files as a tree instead, as the podman and buildah flavors hand them over.
  */
-import { statSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
@@ -20,12 +21,13 @@ import type { Io } from "./io.ts";
 export default defineCommand({
   name: "context",
   summary: "Show or write the build context imgb would send (files, checksum or tar)",
-  usage: "context (IMAGE [-f STACK] [--allow fs.read=PATH] | DIR [--file DOCKERFILE] [--ignore-file FILE]) [--list | --checksum | -o FILE|-] [--gzip]",
+  usage: "context (IMAGE [-f STACK] [--allow fs.read=PATH] | DIR [--file DOCKERFILE] [--ignore-file FILE]) [--list | --checksum | -o FILE|- [--gzip] | --directory DEST]",
   examples: [
     "imgb context app --list",
     "imgb context app -f deploy/imgb.yaml -o app-context.tar.gz --gzip",
     "imgb context . --checksum",
     "imgb context ./svc --file ./svc/build/Dockerfile -o - | tar -tv",
+    "imgb context . --directory /tmp/ctx",
   ],
   options: {
     file: {
@@ -38,6 +40,11 @@ export default defineCommand({
     ...allowOption,
     output: { type: "string", short: "o", value: "FILE", description: "Write the context as a tar archive to FILE ('-' for stdout)" },
     gzip: { type: "boolean", description: "Compress the archive written with --output" },
+    directory: {
+      type: "string",
+      value: "DEST",
+      description: "Write the context's files as a directory tree at DEST (new or empty), as podman and buildah get them (less the ignore files)",
+    },
     list: { type: "boolean", description: "Print one path per line, directories ending in '/' (the default); names with control characters quoted like ls" },
     checksum: { type: "boolean", description: "Print the context checksum (sha256 of the archive)" },
   },
@@ -50,12 +57,18 @@ export default defineCommand({
     if (options.list && options.checksum) throw new UsageError("cli.context-conflict", "Use either --list or --checksum, not both");
     if (toStdout && (options.list || options.checksum)) throw new UsageError("cli.context-conflict", "'-o -' writes the archive to stdout: it cannot be combined with --list or --checksum");
     if (options.gzip && options.output === undefined) throw new UsageError("cli.context-conflict", "--gzip applies to the archive: add -o FILE");
+    if (options.directory !== undefined && (options.output !== undefined || options.list || options.checksum)) {
+      throw new UsageError("cli.context-conflict", "--directory writes the files as a tree: it cannot be combined with -o, --list or --checksum");
+    }
+    const dest = options.directory === undefined ? undefined : resolve(io.cwd, options.directory);
+    if (dest !== undefined) checkEmptyDestination(dest);
 
     // `-f x.yaml` names a stack file, so the target is an image even if a directory has its name.
     const stackFile = options.file !== undefined && /\.ya?ml$/i.test(options.file);
     const dirMode = !stackFile && isDirectory(resolve(io.cwd, target));
     const context = dirMode ? await directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
 
+    if (dest !== undefined) return writeTree(context, dest, io);
     if (options.output !== undefined) {
       const gzip = options.gzip;
       if (toStdout) {
@@ -77,6 +90,53 @@ export default defineCommand({
     io.out(lines.length > 0 ? `${lines.join("\n")}\n` : "");
   },
 });
+
+/** DEST must be new or an empty directory: files are never mixed into someone else's tree. */
+function checkEmptyDestination(dest: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dest);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if (code === "ENOTDIR") throw new InputError("cli.context-directory", `--directory ${JSON.stringify(dest)} is not a directory`, { hint: "Give a new path or an empty directory" });
+    throw new InputError("cli.context-directory", `Cannot read --directory ${JSON.stringify(dest)}: ${(e as Error).message}`);
+  }
+  if (names.length > 0) throw new InputError("cli.context-directory", `--directory ${JSON.stringify(dest)} is not empty`, { hint: "Give a new path or an empty directory" });
+}
+
+/** The context as a tree at `dest`; on failure (or Ctrl-C) nothing of it is left: DEST removed if it was new, emptied if not. */
+async function writeTree(context: ImageBuildContext, dest: string, io: Io): Promise<void> {
+  let existed = true;
+  try {
+    statSync(dest);
+  } catch {
+    existed = false;
+    mkdirSync(dest, { recursive: true });
+  }
+  try {
+    await context.writeDirectory(dest, { signal: io.signal, onDebug: (line) => io.debug(line) });
+  } catch (e) {
+    makeWritable(dest);
+    if (existed) for (const name of readdirSync(dest)) rmSync(`${dest}/${name}`, { recursive: true, force: true });
+    else rmSync(dest, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Read-only directories of a half-written tree (their modes are set last, but a failure may come after) must be writable to be removed. */
+function makeWritable(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const path = `${dir}/${entry.name}`;
+    try {
+      chmodSync(path, 0o700);
+      makeWritable(path);
+    } catch {
+      // removed below, or reported by rm
+    }
+  }
+}
 
 interface ContextOptions {
   file: string | undefined;

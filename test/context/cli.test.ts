@@ -1,6 +1,6 @@
 /** `imgb context`, run as users run it (through src/main.ts): stdout carries only results. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeTree, tempDir } from "./_tree.ts";
 
@@ -104,6 +104,31 @@ describe("imgb context DIR", () => {
     writeFileSync(join(work, "only-src.ignore"), "src\n");
     const r = imgb(["context", ctx, "--file", df, "--ignore-file", join(work, "only-src.ignore")]);
     expect(r.out).toBe(".dockerignore\n.imgb/\n.imgb/Dockerfile\nDockerfile\ndebug.log\nempty/\n");
+  });
+
+  test("--directory DEST writes the files as a tree (new or empty DEST); refuses a non-empty one; leaves nothing behind on failure", () => {
+    const dest = join(work, "tree-out");
+    const r = imgb(["context", ctx, "--directory", dest]);
+    expect([r.code, r.err, r.out]).toEqual([0, "", ""]);
+    expect(readdirSync(dest).sort()).toEqual([".dockerignore", "Dockerfile", "empty", "src"]);
+    expect(readFileSync(join(dest, "src/app.ts"), "utf8")).toBe("x");
+    expect(lstatSync(join(dest, "Dockerfile")).mtimeMs).toBe(0); // SOURCE_DATE_EPOCH unset: every mtime is 0, as in the archive
+    // An empty directory is fine; a non-empty one is refused before anything is written.
+    const empty = join(work, "tree-empty");
+    mkdirSync(empty);
+    expect(imgb(["context", ctx, "--directory", empty]).code).toBe(0);
+    const again = imgb(["context", ctx, "--directory", dest]);
+    expect([again.code, again.out, again.err.trim().split("\n").length]).toEqual([2, "", 1]);
+    expect(again.err).toContain(`--directory "${dest}" is not empty (hint: Give a new path or an empty directory)`);
+    expect(imgb(["context", ctx, "--directory", dest, "-o", join(work, "x.tar")]).code).toBe(2);
+    // A context that fails after DEST was made (a name that is not UTF-8): DEST is gone again.
+    const bad = makeTree(join(work, "bad-name"), { Dockerfile: "FROM scratch\n" });
+    writeFileSync(Buffer.concat([Buffer.from(`${bad}/`), Buffer.from([0x66, 0xff])]), "x");
+    const gone = join(work, "tree-gone");
+    const f = imgb(["context", bad, "--directory", gone]);
+    expect(f.code).not.toBe(0);
+    expect(f.err).toContain("not valid UTF-8");
+    expect(existsSync(gone)).toBe(false);
   });
 
   test("usage errors exit 2 without output on stdout", () => {

@@ -114,5 +114,11 @@ describe("release binary from an empty directory, HOME unset", () => {
     expect(r.stderr).toMatch(/context: \d+ parts, \d+ written by a second thread \(it ran\), \d+ by the main thread/);
     const sum = await imgb(["context", tree, "--checksum"]);
     expect(sum.stdout.trim()).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex")}`);
+    // The same worker copies a tree (what podman and buildah get).
+    const dest = join(tempDir("imgb-dir-"), "ctx");
+    const d = await imgb(["context", "--debug", tree, "--directory", dest]);
+    expect(d.code).toBe(0);
+    expect(d.stderr).toMatch(/context: \d+ parts, \d+ copied by a second thread \(it ran\), \d+ by the main thread/);
+    expect(readFileSync(join(dest, "d5/f299"), "utf8")).toBe("x".repeat(299));
   });
 });
