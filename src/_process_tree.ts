@@ -50,3 +50,25 @@ export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void
     }
   }
 }
+
+/**
+ * SIGKILL every descendant of `root`, none missed: one list is not enough, as a process can fork
+ * while /proc is read (a RUN step's `sh -c "echo x && sleep 200"` between the echo and the
+ * sleep), and its new child, outside the list, outlives it re-parented (seen in the podman
+ * cancellation test). So the tree is frozen first: the listed processes are stopped (SIGSTOP,
+ * a stopped process forks no more), the tree is read again for children born meanwhile, until
+ * a reading adds none (at most `rounds`); then all are killed. A stopped process keeps its PID,
+ * so no PID signalled can belong to someone else by then. Returns the PIDs signalled.
+ */
+export function killDescendants(root: number, rounds = 8): number[] {
+  const frozen = new Set<number>();
+  for (let i = 0; i < rounds; i++) {
+    const fresh = descendants(root).filter((pid) => !frozen.has(pid));
+    if (fresh.length === 0) break;
+    signalAll(fresh, "SIGSTOP");
+    for (const pid of fresh) frozen.add(pid);
+  }
+  const all = [...frozen];
+  signalAll(all, "SIGKILL");
+  return all;
+}

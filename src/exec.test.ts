@@ -169,6 +169,22 @@ describe("exec", () => {
     expect(await Bun.$`ps -eo args`.text()).not.toContain(`sleep ${marker}`);
   });
 
+  test("killTree misses no process forked while the tree is read (a RUN step between its echo and its sleep)", async () => {
+    const ac = new AbortController();
+    const marker = `${41 + Math.random()}`;
+    // A child that forks as fast as it can: with one reading of /proc, the sleeps forked while
+    // it was read outlive their killed parent, re-parented.
+    const p = exec(["sh", "-c", `(echo ready; for i in $(seq 1 3000); do sleep ${marker} & done; wait) & wait`], {
+      signal: ac.signal,
+      killTree: true,
+      killGraceMs: 5000,
+      onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100), // forking by then
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    await Bun.sleep(200);
+    expect((await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`)).toEqual([]);
+  });
+
   test("killSignal chooses the first signal", async () => {
     const ac = new AbortController();
     const started = performance.now();

@@ -12,7 +12,7 @@
  */
 import type { FileSink } from "bun";
 import { engineEnvironment } from "./_engine_env.ts";
-import { descendants, signalAll } from "./_process_tree.ts";
+import { killDescendants } from "./_process_tree.ts";
 import { feedStdin, type FeedOutcome, type StdinFeed } from "./_stdin_feed.ts";
 import { CancelledError, ImgbError, RuntimeError } from "./errors.ts";
 
@@ -237,7 +237,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     if (signal?.aborted) return; // the abort below stops the process the engine's own way
     streamError = error;
     // Hard and at once: a polite signal may be ignored while the process keeps reading stdin.
-    if (options.killTree) signalAll(descendants(proc.pid), "SIGKILL");
+    if (options.killTree) killDescendants(proc.pid);
     proc.kill("SIGKILL");
   });
 
@@ -252,10 +252,9 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
       killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
     };
     if (!options.killTree) return stopParent();
-    // Signalled once, right after the snapshot: PIDs are never signalled later, when they could
-    // belong to someone else.
-    const tree = descendants(proc.pid);
-    signalAll(tree, "SIGKILL");
+    // Frozen and killed at once (killDescendants: a process forking meanwhile is not missed);
+    // PIDs are never signalled later, when they could belong to someone else.
+    const tree = killDescendants(proc.pid);
     killTimer = setTimeout(stopParent, tree.length > 0 ? TREE_FIRST_MS : 0);
   };
   signal?.addEventListener("abort", onAbort, { once: true });
