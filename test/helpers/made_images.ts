@@ -11,6 +11,10 @@
  * parents nothing else uses). Names are unique to this run: nothing another run (or another
  * engineer's test process) made is touched. An engine that is not running is skipped quietly.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 const KEY = Symbol.for("imgb.test.madeNames");
 const names = ((globalThis as Record<symbol, unknown>)[KEY] ??= new Set<string>()) as Set<string>;
 
@@ -19,11 +23,23 @@ export function rememberName(name: string): void {
   names.add(name);
 }
 
-/** stdout of `argv`, or undefined when it fails or runs longer than `timeout` ms (the engines' three listings and removals stay within preload.ts's hook timeout). */
+/**
+ * stdout of `argv`, or undefined when it fails or runs longer than `timeout` ms (the engines'
+ * three listings and removals stay within preload.ts's hook timeout). In a TMPDIR of its own,
+ * removed after: `podman images` makes and unlinks a temp file per image config it reads
+ * (strace: ~96,000 on this machine's storage), so one killed by the timeout leaves one behind;
+ * with Bun's startup environment (no `env`) that was the run's outer TMPDIR, which .ci/run
+ * rightly reports as litter.
+ */
 async function output(argv: string[], timeout: number): Promise<string | undefined> {
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", timeout });
-  const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
-  return code === 0 ? out : undefined;
+  const tmp = mkdtempSync(join(process.env.IMGB_TEST_OUTER_TMPDIR ?? tmpdir(), "imgb-rmi-"));
+  try {
+    const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", timeout, env: { ...process.env, TMPDIR: tmp } });
+    const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
+    return code === 0 ? out : undefined;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** The references (`repo:tag`, or the ID of an untagged one) of `listing` lines `repo tag id` whose repo holds a remembered name. */
