@@ -61,14 +61,14 @@ export default defineCommand({
       throw new UsageError("cli.context-conflict", "--directory writes the files as a tree: it cannot be combined with -o, --list or --checksum");
     }
     const dest = options.directory === undefined ? undefined : resolve(io.cwd, options.directory);
-    if (dest !== undefined) checkEmptyDestination(dest);
+    const destExists = dest !== undefined && checkEmptyDestination(dest);
 
     // `-f x.yaml` names a stack file, so the target is an image even if a directory has its name.
     const stackFile = options.file !== undefined && /\.ya?ml$/i.test(options.file);
     const dirMode = !stackFile && isDirectory(resolve(io.cwd, target));
     const context = dirMode ? await directoryContext(resolve(io.cwd, target), options, io) : await imageContext(target, options, io);
 
-    if (dest !== undefined) return writeTree(context, dest, io);
+    if (dest !== undefined) return writeTree(context, dest, destExists, io);
     if (options.output !== undefined) {
       const gzip = options.gzip;
       if (toStdout) {
@@ -91,35 +91,33 @@ export default defineCommand({
   },
 });
 
-/** DEST must be new or an empty directory: files are never mixed into someone else's tree. */
-function checkEmptyDestination(dest: string): void {
+/** DEST must be new or an empty directory: files are never mixed into someone else's tree. True: it exists (empty). */
+function checkEmptyDestination(dest: string): boolean {
   let names: string[];
   try {
     names = readdirSync(dest);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return;
+    if (code === "ENOENT") return false;
     if (code === "ENOTDIR") throw new InputError("cli.context-directory", `--directory ${JSON.stringify(dest)} is not a directory`, { hint: "Give a new path or an empty directory" });
     throw new InputError("cli.context-directory", `Cannot read --directory ${JSON.stringify(dest)}: ${(e as Error).message}`);
   }
   if (names.length > 0) throw new InputError("cli.context-directory", `--directory ${JSON.stringify(dest)} is not empty`, { hint: "Give a new path or an empty directory" });
+  return true;
 }
 
-/** The context as a tree at `dest`; on failure (or Ctrl-C) nothing of it is left: DEST removed if it was new, emptied if not. */
-async function writeTree(context: ImageBuildContext, dest: string, io: Io): Promise<void> {
-  let existed = true;
-  try {
-    statSync(dest);
-  } catch {
-    existed = false;
-    mkdirSync(dest, { recursive: true });
-  }
+/**
+ * The context as a tree at `dest`; on failure (or Ctrl-C) nothing of it is left: DEST emptied
+ * if it existed, else removed with the parents made for it.
+ */
+async function writeTree(context: ImageBuildContext, dest: string, existed: boolean, io: Io): Promise<void> {
+  const made = existed ? undefined : mkdirSync(dest, { recursive: true }); // the topmost directory made
   try {
     await context.writeDirectory(dest, { signal: io.signal, onDebug: (line) => io.debug(line) });
   } catch (e) {
     makeWritable(dest);
-    if (existed) for (const name of readdirSync(dest)) rmSync(`${dest}/${name}`, { recursive: true, force: true });
-    else rmSync(dest, { recursive: true, force: true });
+    if (made !== undefined) rmSync(made, { recursive: true, force: true });
+    else for (const name of readdirSync(dest)) rmSync(`${dest}/${name}`, { recursive: true, force: true });
     throw e;
   }
 }
