@@ -55,20 +55,28 @@ export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void
  * SIGKILL every descendant of `root`, none missed: one list is not enough, as a process can fork
  * while /proc is read (a RUN step's `sh -c "echo x && sleep 200"` between the echo and the
  * sleep), and its new child, outside the list, outlives it re-parented (seen in the podman
- * cancellation test). So the tree is frozen first: the listed processes are stopped (SIGSTOP,
- * a stopped process forks no more), the tree is read again for children born meanwhile, until
- * a reading adds none (at most `rounds`); then all are killed. A stopped process keeps its PID,
- * so no PID signalled can belong to someone else by then. Returns the PIDs signalled.
+ * cancellation test). So the tree is frozen first, `root` included: the listed processes are
+ * stopped (SIGSTOP, a stopped process forks no more), the tree is read again for children born
+ * meanwhile, until a reading adds none (at most `rounds`); then all are killed. A stopped process
+ * keeps its PID, so no PID signalled can belong to someone else by then. `root` itself gets
+ * `rootSignal` (if any) while still stopped, then SIGCONT: it handles that signal, or carries on
+ * without its children. Returns the descendants' PIDs.
  */
-export function killDescendants(root: number, rounds = 8): number[] {
+export function killDescendants(root: number, options: { rootSignal?: NodeJS.Signals; rounds?: number } = {}): number[] {
   const frozen = new Set<number>();
-  for (let i = 0; i < rounds; i++) {
-    const fresh = descendants(root).filter((pid) => !frozen.has(pid));
-    if (fresh.length === 0) break;
-    signalAll(fresh, "SIGSTOP");
-    for (const pid of fresh) frozen.add(pid);
+  signalAll([root], "SIGSTOP");
+  try {
+    for (let i = 0; i < (options.rounds ?? 8); i++) {
+      const fresh = descendants(root).filter((pid) => !frozen.has(pid));
+      if (fresh.length === 0) break;
+      signalAll(fresh, "SIGSTOP");
+      for (const pid of fresh) frozen.add(pid);
+    }
+    const all = [...frozen];
+    signalAll(all, "SIGKILL");
+    return all;
+  } finally {
+    if (options.rootSignal) signalAll([root], options.rootSignal);
+    if (options.rootSignal !== "SIGKILL") signalAll([root], "SIGCONT");
   }
-  const all = [...frozen];
-  signalAll(all, "SIGKILL");
-  return all;
 }

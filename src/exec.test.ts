@@ -185,6 +185,24 @@ describe("exec", () => {
     expect((await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`)).toEqual([]);
   });
 
+  test("killTree: what the process starts after its children were killed is killed too (podman goes on to its RUN step)", async () => {
+    const ac = new AbortController();
+    const marker = `${51 + Math.random()}`;
+    // Its first child killed, the shell carries on to the next command, as podman went on to the
+    // RUN step when its user lookup helper was killed; a SIGTERM then ends the shell in `wait`
+    // and leaves the sleep running, re-parented. Fails 3/3 on the code that only killed the
+    // tree seen at the abort.
+    const p = exec(["sh", "-c", `echo ready; sleep 7; sleep ${marker} & wait`], {
+      signal: ac.signal,
+      killTree: true,
+      killGraceMs: 5000,
+      onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100),
+    });
+    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
+    await Bun.sleep(100);
+    expect((await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`)).toEqual([]);
+  });
+
   test("killSignal chooses the first signal", async () => {
     const ac = new AbortController();
     const started = performance.now();

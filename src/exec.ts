@@ -53,9 +53,9 @@ export interface ExecOptions {
   killRepeatMs?: number;
   /**
    * On abort, stop the descendants first (SIGKILL), then the process itself only if it is still
-   * running after a moment. For podman and buildah: killed themselves they leave the RUN step's
-   * process running and their working container behind; with the step's process killed they fail
-   * the step, remove the container and exit.
+   * running after a moment; whatever it forks meanwhile is killed too. For podman and buildah:
+   * killed themselves they leave the RUN step's process running and their working container
+   * behind; with the step's process killed they fail the step, remove the container and exit.
    */
   killTree?: boolean;
   /** Milliseconds between SIGTERM and SIGKILL. Default 10 s (engines clean up on SIGTERM). */
@@ -202,6 +202,9 @@ function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) =>
 /** With `killTree`: how long the process may take to exit on its own once its children are gone. */
 const TREE_FIRST_MS = 3000;
 
+/** With `killTree`, once aborted: how often what the process forked since is looked for and killed. */
+const TREE_POLL_MS = 50;
+
 /** How long the pipes may stay open after the child exited (a grandchild holding them). */
 const DRAIN_MS = 2000;
 
@@ -237,24 +240,38 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     if (signal?.aborted) return; // the abort below stops the process the engine's own way
     streamError = error;
     // Hard and at once: a polite signal may be ignored while the process keeps reading stdin.
-    if (options.killTree) killDescendants(proc.pid);
-    proc.kill("SIGKILL");
+    if (options.killTree) killDescendants(proc.pid, { rootSignal: "SIGKILL" });
+    else proc.kill("SIGKILL");
   });
 
   let cancelled = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   let repeatTimer: ReturnType<typeof setInterval> | undefined;
+  let treeTimer: ReturnType<typeof setInterval> | undefined;
+  // Not yet reaped: its PID is still its own (and the root of its tree).
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  // With killTree, the process gets its signal while its tree is frozen and emptied: no child it
+  // forks at that moment outlives it.
+  const send = (sig: NodeJS.Signals) => {
+    if (!running()) return;
+    if (options.killTree) killDescendants(proc.pid, { rootSignal: sig });
+    else proc.kill(sig);
+  };
   const onAbort = () => {
     cancelled = true;
     const stopParent = () => {
-      proc.kill(options.killSignal ?? "SIGTERM");
-      if (options.killRepeatMs) repeatTimer = setInterval(() => proc.kill(options.killSignal ?? "SIGTERM"), options.killRepeatMs);
-      killTimer = setTimeout(() => proc.kill("SIGKILL"), options.killGraceMs ?? 10_000);
+      const first = options.killSignal ?? "SIGTERM";
+      send(first);
+      if (options.killRepeatMs) repeatTimer = setInterval(() => send(first), options.killRepeatMs);
+      killTimer = setTimeout(() => send("SIGKILL"), options.killGraceMs ?? 10_000);
     };
     if (!options.killTree) return stopParent();
     // Frozen and killed at once (killDescendants: a process forking meanwhile is not missed);
-    // PIDs are never signalled later, when they could belong to someone else.
+    // PIDs are never signalled later, when they could belong to someone else. The process may
+    // carry on without its children (podman, its user lookup helper killed, goes on to the RUN
+    // step): whatever it starts from now on is killed too, every TREE_POLL_MS, until it exits.
     const tree = killDescendants(proc.pid);
+    treeTimer = setInterval(() => running() && killDescendants(proc.pid), TREE_POLL_MS);
     killTimer = setTimeout(stopParent, tree.length > 0 ? TREE_FIRST_MS : 0);
   };
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -303,6 +320,7 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
     signal?.removeEventListener("abort", onAbort);
     if (killTimer) clearTimeout(killTimer);
     if (repeatTimer) clearInterval(repeatTimer);
+    if (treeTimer) clearInterval(treeTimer);
   }
 }
 
