@@ -155,52 +155,39 @@ describe("exec", () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
-  test("killTree kills the descendants first, and the process exits on its own", async () => {
+  /**
+   * Runs `script` (it prints "ready"), aborts 100 ms after that with killTree, and returns the
+   * processes left whose command line is `sleep <marker>` (the script's sleeps).
+   */
+  async function sleepsLeftAfterAbort(script: (marker: string) => string, marker: string): Promise<string[]> {
     const ac = new AbortController();
-    const marker = `${31 + Math.random()}`;
-    const p = exec(["sh", "-c", `(trap '' TERM; exec sleep ${marker}) & echo ready; wait`], {
+    const p = exec(["sh", "-c", script(marker)], {
       signal: ac.signal,
       killTree: true,
       killGraceMs: 5000,
       onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100),
     });
     expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
-    await Bun.sleep(100);
-    expect(await Bun.$`ps -eo args`.text()).not.toContain(`sleep ${marker}`);
+    await Bun.sleep(200);
+    return (await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`);
+  }
+
+  test("killTree kills the descendants first, and the process exits on its own", async () => {
+    expect(await sleepsLeftAfterAbort((m) => `(trap '' TERM; exec sleep ${m}) & echo ready; wait`, `${31 + Math.random()}`)).toEqual([]);
   });
 
   test("killTree misses no process forked while the tree is read (a RUN step between its echo and its sleep)", async () => {
-    const ac = new AbortController();
-    const marker = `${41 + Math.random()}`;
-    // A child that forks as fast as it can: with one reading of /proc, the sleeps forked while
-    // it was read outlive their killed parent, re-parented.
-    const p = exec(["sh", "-c", `(echo ready; for i in $(seq 1 3000); do sleep ${marker} & done; wait) & wait`], {
-      signal: ac.signal,
-      killTree: true,
-      killGraceMs: 5000,
-      onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100), // forking by then
-    });
-    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
-    await Bun.sleep(200);
-    expect((await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`)).toEqual([]);
+    // A child that forks as fast as it can (forking by the abort): with one reading of /proc, the
+    // sleeps forked while it was read outlive their killed parent, re-parented.
+    expect(await sleepsLeftAfterAbort((m) => `(echo ready; for i in $(seq 1 3000); do sleep ${m} & done; wait) & wait`, `${41 + Math.random()}`)).toEqual([]);
   });
 
   test("killTree: what the process starts after its children were killed is killed too (podman goes on to its RUN step)", async () => {
-    const ac = new AbortController();
-    const marker = `${51 + Math.random()}`;
     // Its first child killed, the shell carries on to the next command, as podman went on to the
     // RUN step when its user lookup helper was killed; a SIGTERM then ends the shell in `wait`
     // and leaves the sleep running, re-parented. Fails 3/3 on the code that only killed the
     // tree seen at the abort.
-    const p = exec(["sh", "-c", `echo ready; sleep 7; sleep ${marker} & wait`], {
-      signal: ac.signal,
-      killTree: true,
-      killGraceMs: 5000,
-      onStdout: (l) => l === "ready" && setTimeout(() => ac.abort(), 100),
-    });
-    expect(await p.catch((x) => x)).toBeInstanceOf(CancelledError);
-    await Bun.sleep(100);
-    expect((await Bun.$`ps -eo args`.text()).split("\n").filter((l) => l.trim() === `sleep ${marker}`)).toEqual([]);
+    expect(await sleepsLeftAfterAbort((m) => `echo ready; sleep 7; sleep ${m} & wait`, `${51 + Math.random()}`)).toEqual([]);
   });
 
   test("killSignal chooses the first signal", async () => {
