@@ -14,6 +14,7 @@
  * at the first collection it goes back to the normal one.
  */
 import { normalJit } from "../jit_policy.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export const FILES_PER_COLLECTION = 2048;
 
@@ -36,3 +37,6 @@ export class GarbageBound {
     Bun.gc(this.n % FULL_COLLECTION === 0);
   }
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(GarbageBound);

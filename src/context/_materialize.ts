@@ -27,6 +27,7 @@ import { GarbageBound } from "./_heap.ts";
 import { PART_BYTES, PART_ENTRIES, Parts, type Part, type PartOptions, type Task } from "./_parts.ts";
 import { IO_CHUNK, type EntrySource, type TarEntry } from "./tar.ts";
 import { ioError } from "./walk.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
 const CHUNK = IO_CHUNK;
@@ -206,3 +207,6 @@ function changed(path: string, how: string): RuntimeError {
     hint: "Stop processes writing into the build context, or ignore the file in .dockerignore",
   });
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(partCopier, writeFile, copyVerified, writeAll);

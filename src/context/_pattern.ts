@@ -12,6 +12,7 @@
 
 /** "buildkit": moby/patternmatcher (Docker 23+, buildx). "legacy": Docker 20.10's pkg/fileutils. */
 import type { IgnoreDialect } from "../builder/build_context.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export type { IgnoreDialect };
 
@@ -186,3 +187,6 @@ function checkGlobSyntax(p: string): void {
     } else k++;
   }
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(Pattern);

@@ -26,6 +26,7 @@ import { closeSync, constants, ftruncateSync, openSync, writeSync } from "node:f
 import { writeError } from "./_sink.ts";
 import { PART_BYTES, PART_ENTRIES, Parts, type Part, type PartOptions, type Task } from "./_parts.ts";
 import { leadBlock, recordBytes, TarWriter, type EntrySource, type TarEntry } from "./tar.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export interface SplitOptions extends PartOptions {
   /** mtime of every entry, in seconds since the epoch. */
@@ -123,3 +124,6 @@ function writePart(writer: TarWriter, fd: number, label: string, part: Part): vo
   // recordBytes and TarWriter agree by construction; a disagreement would be a corrupt archive.
   if (at - part.offset !== part.bytes) throw new Error(`internal: part ${part.k} took ${at - part.offset} bytes, ${part.bytes} were planned`);
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(pwriteAll, partWriter, writePart);

@@ -14,6 +14,7 @@ import { RuntimeError } from "../errors.ts";
 import { EntryTable, type TableEntry } from "./_table.ts";
 import type { EntrySource } from "./tar.ts";
 import type { WalkCursor } from "./_walk_cursor.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 /** Rows and path bytes per window: an entry table chunk (~180 KiB) and one 256 KiB block. */
 const WINDOW_ROWS = 4096;
@@ -101,3 +102,6 @@ class ParentGuard {
     throw new RuntimeError("context.below-link", `Refusing to send "${path}": its parent "${parentPath}" is ${type ? `a ${type}` : "missing"} in the build context, not a directory`);
   }
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(StreamedEntries, ParentGuard);

@@ -17,6 +17,7 @@
 import { RuntimeError } from "../errors.ts";
 import type { EntryList } from "./tar.ts";
 import type { EntryType, WalkEntry } from "./walk.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export type { EntryList } from "./tar.ts";
 
@@ -347,3 +348,6 @@ function newChunk(rows: number): Chunk {
     lens: new Uint16Array(rows),
   };
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(EntryTable, writeName, newChunk);

@@ -1,6 +1,7 @@
 /**
  * ustar header and PAX extended-header encoding (POSIX.1-2001). Pure functions over bytes.
  */
+import { stayBelowFTL } from "./_tiers.ts";
 
 export const BLOCK = 512;
 /** Largest size an 11-digit octal field holds: 8 GiB - 1. Bigger sizes need a PAX `size`. */
@@ -143,3 +144,6 @@ export function writeHeader(block: Uint8Array, f: HeaderFields): void {
 function asciiFallback(s: string, width: number): string {
   return s.replace(/[^\x01-\x7f]/g, "_").slice(-width);
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(isPlain, splitUstarName, needsPax, writeString, writeOctal, template, sumOf, writeHeader);

@@ -17,6 +17,7 @@ import { GarbageBound } from "./_heap.ts";
 import type { EntryTable } from "./_table.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
 import { ioError, lookupBase, sortNames, type WalkOptions } from "./walk.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 const encoder = new TextEncoder();
 
@@ -259,3 +260,6 @@ function kindOf(st: Stats): string {
   if (st.isBlockDevice()) return "block device";
   return "special file";
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(WalkCursor, Forced, childPath, kindOf);

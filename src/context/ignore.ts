@@ -14,6 +14,7 @@
  */
 import { InputError } from "../errors.ts";
 import { Pattern, type IgnoreDialect } from "./_pattern.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export type { IgnoreDialect } from "./_pattern.ts";
 
@@ -180,3 +181,6 @@ function withoutTrailingGlob(text: string): string {
   if (s.endsWith("/*")) s = s.slice(0, -2);
   return s;
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(IgnoreMatcher, cleanPath);

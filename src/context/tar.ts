@@ -21,6 +21,7 @@ import { RuntimeError } from "../errors.ts";
 import { GarbageBound } from "./_heap.ts";
 import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 /** For writers that patch a header field after the fact (the oci layer's owners and checksum). */
 export { writeOctal } from "./_tar_header.ts";
@@ -373,3 +374,6 @@ function rewritten(path: string): RuntimeError {
 
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const padded = (n: number) => n + pad(n);
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(TarWriter, entryFields, recordBytes, pad, padded, readSync);

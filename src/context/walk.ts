@@ -15,6 +15,7 @@ import { RuntimeError } from "../errors.ts";
 import { EntryTable } from "./_table.ts";
 import { WalkCursor } from "./_walk_cursor.ts";
 import type { IgnoreMatcher } from "./ignore.ts";
+import { stayBelowFTL } from "./_tiers.ts";
 
 export type EntryType = "file" | "dir" | "symlink";
 
@@ -140,3 +141,6 @@ export function errnoReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err.code ? `${err.code}: ${(err.message ?? "").replace(/^[A-Z]+: /, "").replace(/, \w+( '.*')?$/, "")}` : String(e);
 }
+
+// The per-file loop stays out of the FTL tier (_tiers.ts).
+stayBelowFTL(compareUtf8, comparePaths, statEntry, sortNames);
