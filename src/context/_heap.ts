@@ -27,9 +27,31 @@ export const FILES_PER_COLLECTION = 2048;
  */
 export const FULL_COLLECTION = 16384;
 
+/**
+ * Output chunks handed to a consumer (a stream's reader: `docker build -`, a CompressionStream)
+ * are fresh 256 KiB buffers, outside the JavaScript heap until their wrapper is collected and
+ * swept: a full collection every this many bytes of them frees those the consumer is done with
+ * (an eden collection does not sweep them: measured worse). Measured, peak RSS: the binary's
+ * `--gzip -o -` of one 256 MiB file 62.5-63 MB -> 56.7-56.9, of 40,000 small files 64.6-64.9 ->
+ * 59.7, wall time unchanged (7.6-8.4 s, 2.0-2.4 s); `BuildContext.stream()` fed to a pipe as the
+ * docker flavor does (feedStdin), from source: 256 MiB file 68-71 MB -> 54, 40,000 files 71.5
+ * -> 60. Every 4 MiB: 56 MB for the small tree, but a full collection costs ~2 ms (a 1 GB
+ * context would pay 256 of them); every 16 MiB: 62 MB.
+ */
+export const CHUNK_BYTES_PER_COLLECTION = 8 << 20;
+
 /** Count one file; every `FILES_PER_COLLECTION`th call runs a collection (see above). */
 export class GarbageBound {
   private n = 0;
+  private chunkBytes = 0;
+
+  /** Count a fresh output chunk of `bytes` handed over (see CHUNK_BYTES_PER_COLLECTION). */
+  handedOver(bytes: number): void {
+    this.chunkBytes += bytes;
+    if (this.chunkBytes < CHUNK_BYTES_PER_COLLECTION) return;
+    this.chunkBytes = 0;
+    Bun.gc(true);
+  }
 
   tick(): void {
     if (++this.n % FILES_PER_COLLECTION !== 0) return;

@@ -190,7 +190,10 @@ export class TarWriter {
     if (this.reuse) {
       this.dirty[this.slot] = this.pos;
       this.slot = (this.slot + 1) % this.ring.length;
-    } else this.buf = new Uint8Array(this.chunkSize);
+    } else {
+      this.buf = new Uint8Array(this.chunkSize);
+      this.gc.handedOver(chunk.length);
+    }
     this.pos = 0;
     return chunk.length > 0 ? chunk : null;
   }
