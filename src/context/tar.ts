@@ -14,10 +14,10 @@
  * read straight into the chunk being built, never a whole file at once. Chunks are made on
  * demand (`next()`), so a slow consumer holds back reading.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
+import { fileReader, type FileReader } from "./_file_reader.ts";
 import { GarbageBound } from "./_heap.ts";
 import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
@@ -79,6 +79,8 @@ export interface TarOptions {
    * archive written in parts at known offsets (_split.ts), each part `recordBytes` long.
    */
   fragment?: boolean;
+  /** How files are read (default: libc where it loads, else node:fs; _file_reader.ts). */
+  reader?: FileReader;
 }
 
 /**
@@ -148,6 +150,7 @@ export class TarWriter {
   /** One header's fields, rewritten for every entry (headers are written once per file). */
   private readonly hf: HeaderFields = { name: "", mode: 0, size: 0, mtime: 0, type: "0", linkname: undefined };
   private readonly gc = new GarbageBound();
+  private readonly io: FileReader;
 
   constructor(entries: EntrySource<TarEntry>, options: TarOptions) {
     this.entries = entries;
@@ -156,6 +159,7 @@ export class TarWriter {
     this.reuse = options.reuseBuffer ?? false;
     this.cwd = options.cwd ?? process.cwd();
     this.fragment = options.fragment ?? false;
+    this.io = options.reader ?? fileReader();
     // 64 KiB minimum: a header with PAX records for PATH_MAX-long names must fit in one chunk.
     if (this.chunkSize % BLOCK !== 0 || this.chunkSize < 1 << 16) throw new RangeError("chunkSize must be a multiple of 512 and at least 64 KiB");
     const buffers = this.reuse ? options.buffers ?? 1 : 1;
@@ -220,7 +224,7 @@ export class TarWriter {
       const fd = this.fd;
       this.fd = -1;
       this.fileEntry = undefined;
-      closeSync(fd);
+      this.io.close(fd);
     }
   }
 
@@ -297,7 +301,7 @@ export class TarWriter {
     const path = this.base !== undefined && !entry.source.startsWith("/") ? join(this.base, entry.source) : entry.source;
     let fd: number;
     try {
-      fd = openSync(path, constants.O_RDONLY);
+      fd = this.io.open(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
         throw new RuntimeError("context.changed", `File "${resolve(this.cwd, path)}" vanished while the build context was being sent`, { cause: e, hint: CHANGED_HINT });
@@ -333,7 +337,7 @@ export class TarWriter {
     const want = Math.min(space, this.remaining + 1);
     let n: number;
     try {
-      n = readSync(this.fd, this.buf, this.pos, want, null);
+      n = this.io.read(this.fd, this.buf, this.pos, want);
     } catch (e) {
       throw ioError("read", resolve(this.cwd, entry.source!), e);
     }
@@ -352,7 +356,7 @@ export class TarWriter {
     const stamped = e.ctimeMs !== undefined;
     let st: { size: number; ino: number; mtimeMs: number; ctimeMs: number } | undefined;
     try {
-      if (stamped || !sawEnd) st = fstatSync(this.fd);
+      if (stamped || !sawEnd) st = this.io.identity(this.fd);
     } finally {
       this.close();
     }
@@ -379,4 +383,4 @@ const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const padded = (n: number) => n + pad(n);
 
 // The per-file loop stays out of the FTL tier (_tiers.ts).
-stayBelowFTL(TarWriter, entryFields, recordBytes, pad, padded, readSync);
+stayBelowFTL(TarWriter, entryFields, recordBytes, pad, padded);
