@@ -10,9 +10,10 @@
  * sent anyway (a way that meets a file or a symlink stops there), and a directory the walk
  * would skip is entered for them alone, without reading it.
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
+import { copyStat, fileReader, type EntryStat, type FileReader } from "./_file_io.ts";
 import { GarbageBound } from "./_heap.ts";
 import type { EntryTable } from "./_table.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
@@ -30,7 +31,7 @@ interface Frame {
   names: string[];
   next: number;
   /** An excluded directory entered for exception rules below it: sent before the first entry below it that is. */
-  stat: Stats | undefined;
+  stat: EntryStat | undefined;
   emitted: boolean;
   /** Entered only for always-included paths below it (the walk itself skips it): `names` are theirs. */
   forcedOnly: boolean;
@@ -85,7 +86,8 @@ export class WalkCursor {
   private readonly stack: Frame[] = [];
   /** Excluded directories on the stack not sent yet. */
   private unsent = 0;
-  private readonly gc = new GarbageBound(); // a dead Stats object per name (see _heap.ts)
+  private readonly gc = new GarbageBound(); // a dead Stats object per name where node:fs does the lstat (see _heap.ts)
+  private readonly io: FileReader = fileReader();
 
   /** Reads the root directory (its errors are thrown here, before any entry). */
   constructor(root: string, options: CursorOptions = {}) {
@@ -125,9 +127,9 @@ export class WalkCursor {
     const rel = matcher === undefined ? undefined : childPath(f.rel, name);
     const abs = f.abs === "" ? name : `${f.abs}/${name}`;
     this.gc.tick();
-    let st: Stats;
+    let st: EntryStat;
     try {
-      st = lstatSync(abs);
+      st = this.io.lstat(abs);
     } catch (e) {
       // A name that is not valid UTF-8 comes back from readdir with U+FFFD and cannot be
       // opened again: fail loudly rather than drop the file.
@@ -157,7 +159,7 @@ export class WalkCursor {
         this.flush(out);
         out.pushIn(f.bytes, name, "dir", st.mode & 0o7777, 0, st.dev, st.ino, st.nlink);
       } else this.unsent++;
-      this.enter(abs, rel!, info, st, undefined, this.legacy, false);
+      this.enter(abs, rel!, info, copyStat(st), undefined, this.legacy, false);
       return;
     }
     if (!isDir && !isLink && this.isArchive(st, f, name)) return;
@@ -172,7 +174,7 @@ export class WalkCursor {
   }
 
   /** An excluded name that is always included, or on the way to one. */
-  private forcedEntry(out: EntryTable, f: Frame, name: string, rel: string, abs: string, st: Stats, info: MatchInfo): void {
+  private forcedEntry(out: EntryTable, f: Frame, name: string, rel: string, abs: string, st: EntryStat, info: MatchInfo): void {
     const isDir = st.isDirectory();
     if (!this.pushForced(out, f, name, rel, abs, st)) return;
     if (!isDir) return;
@@ -185,9 +187,9 @@ export class WalkCursor {
   private forcedName(out: EntryTable, f: Frame, name: string): void {
     const rel = childPath(f.rel, name);
     const abs = f.abs === "" ? name : `${f.abs}/${name}`;
-    let st: Stats;
+    let st: EntryStat;
     try {
-      st = lstatSync(abs);
+      st = this.io.lstat(abs);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
       throw ioError("inspect", abs, e);
@@ -196,7 +198,7 @@ export class WalkCursor {
   }
 
   /** Send a forced entry (false: nothing sent, as for a socket, or a file where the way needs a directory). */
-  private pushForced(out: EntryTable, f: Frame, name: string, rel: string, abs: string, st: Stats): boolean {
+  private pushForced(out: EntryTable, f: Frame, name: string, rel: string, abs: string, st: EntryStat): boolean {
     const mode = st.mode & 0o7777;
     const isDir = st.isDirectory();
     if (this.forced!.isWay(rel) && !isDir) return false;
@@ -210,7 +212,7 @@ export class WalkCursor {
   }
 
   /** Is this file the archive being written (WalkOptions.archive)? Then it is skipped, with a warning. */
-  private isArchive(st: Stats, f: Frame, name: string): boolean {
+  private isArchive(st: EntryStat, f: Frame, name: string): boolean {
     const a = this.archive;
     if (a === undefined || st.ino !== a.ino || st.dev !== a.dev) return false;
     this.onWarning?.(`Skipping "${childPath(f.rel, name)}": it is the archive being written (inside its own context)`);
@@ -218,7 +220,7 @@ export class WalkCursor {
   }
 
   /** Open a directory: its names (read now unless given), on top of the stack. */
-  private enter(abs: string, rel: string, info: MatchInfo | undefined, stat: Stats | undefined, names: string[] | undefined, emitted: boolean, forcedOnly: boolean): void {
+  private enter(abs: string, rel: string, info: MatchInfo | undefined, stat: EntryStat | undefined, names: string[] | undefined, emitted: boolean, forcedOnly: boolean): void {
     if (names === undefined) {
       try {
         names = readdirSync(abs === "" ? "." : abs);
@@ -253,7 +255,7 @@ function childPath(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-function kindOf(st: Stats): string {
+function kindOf(st: EntryStat): string {
   if (st.isSocket()) return "socket";
   if (st.isFIFO()) return "FIFO";
   if (st.isCharacterDevice()) return "character device";

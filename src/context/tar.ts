@@ -17,7 +17,7 @@
 import { join, resolve } from "node:path";
 import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
-import { fileReader, type FileReader } from "./_file_reader.ts";
+import { fileReader, type FileReader } from "./_file_io.ts";
 import { GarbageBound } from "./_heap.ts";
 import { BLOCK, encodePax, needsPax, paxRecords, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
@@ -79,7 +79,7 @@ export interface TarOptions {
    * archive written in parts at known offsets (_split.ts), each part `recordBytes` long.
    */
   fragment?: boolean;
-  /** How files are read (default: libc where it loads, else node:fs; _file_reader.ts). */
+  /** How files are read (default: libc where it loads, else node:fs; _file_io.ts). */
   reader?: FileReader;
 }
 

@@ -1,11 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
-import { fstatSync, mkdirSync, openSync, rmSync, Stats, statSync, utimesSync, writeFileSync } from "node:fs";
+import { fstatSync, lstatSync, mkdirSync, openSync, rmSync, Stats, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../../test/context/_tree.ts";
-import { libcReader, nodeReader, type FileReader } from "./_file_reader.ts";
+import { copyStat, libcReader, nodeReader, type EntryStat, type FileReader } from "./_file_io.ts";
 import { TarWriter, type TarEntry } from "./tar.ts";
 
-const work = tempDir("file-reader");
+const work = tempDir("file-io");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const libc = libcReader();
@@ -57,6 +57,39 @@ for (const [name, reader] of readers) {
     } finally {
       reader.close(fd);
     }
+  });
+}
+
+const KINDS = ["isFile", "isDirectory", "isSymbolicLink", "isSocket", "isFIFO", "isCharacterDevice", "isBlockDevice"] as const;
+const fields = (st: EntryStat) => ({
+  mode: st.mode, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
+  kinds: KINDS.filter((k) => st[k]()),
+});
+
+for (const [name, reader] of readers) {
+  test(`${name}: lstat reports what lstatSync reports, for a file, a directory, a symlink, a FIFO and a device`, () => {
+    const dir = join(work, `${name}-lstat`);
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    writeFileSync(join(dir, "f.txt"), "12345");
+    utimesSync(join(dir, "f.txt"), 1_700_000_000.5, 1_600_000_000.000001);
+    symlinkSync("f.txt", join(dir, "link"));
+    const paths = [join(dir, "f.txt"), join(dir, "sub"), join(dir, "link"), "/dev/null"];
+    if (Bun.spawnSync(["mkfifo", join(dir, "fifo")]).exitCode === 0) paths.push(join(dir, "fifo"));
+    for (const path of paths) expect(fields(reader.lstat(path))).toEqual(fields(lstatSync(path)));
+    const code = (() => {
+      try {
+        reader.lstat(join(dir, "missing"));
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code;
+      }
+    })();
+    expect(code).toBe("ENOENT");
+  });
+
+  test(`${name}: copyStat keeps an lstat's answer past the next call`, () => {
+    const kept = copyStat(reader.lstat("/dev/null"));
+    reader.lstat(work);
+    expect(fields(kept)).toEqual(fields(lstatSync("/dev/null")));
   });
 }
 
