@@ -14,6 +14,7 @@
  * nothing (the offset is where it was), a failed statx changed nothing.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from "node:fs";
+import { dlopenLibc } from "./_libc.ts";
 import { stayBelowFTL } from "./_tiers.ts";
 
 /** What `identity` reports of an open file (one object, rewritten by every call). */
@@ -122,89 +123,74 @@ const STATX_BASIC_STATS = 0x7ff;
 
 /** Exported for tests: the libc reader, or undefined where libc or one of its calls cannot be loaded. */
 export function libcReader(): FileReader | undefined {
-  if (process.platform !== "linux") return undefined;
-  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-  let ffi: typeof import("bun:ffi");
-  try {
-    ffi = require("bun:ffi") as typeof import("bun:ffi");
-  } catch {
-    return undefined;
-  }
-  const { dlopen, FFIType, ptr } = ffi;
-  for (const name of ["libc.so.6", `libc.musl-${arch}.so.1`]) {
-    let lib;
-    try {
-      lib = dlopen(name, {
-        open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-        read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-        close: { args: [FFIType.i32], returns: FFIType.i32 },
-        statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-      });
-    } catch {
-      continue; // not this libc, or no statx in it (musl before 1.2.5)
-    }
-    const { open, read, close, statx } = lib.symbols;
-    const encoder = new TextEncoder();
-    let cpath = new Uint8Array(4096);
-    const empty = new Uint8Array(1);
-    // struct statx: nlink u32 @16, mode u16 @28, ino u64 @32, size u64 @40, ctime {i64 sec @96,
-    // u32 nsec @104}, mtime {@112, @120}, dev_major u32 @136, dev_minor @140.
-    const sx = new Uint8Array(256);
-    const view = new DataView(sx.buffer);
-    const id: FileIdentity = { size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
-    const st = new StatFields();
-    const flags = constants.O_RDONLY | O_CLOEXEC;
-    /** `path` as UTF-8 and a NUL in `cpath` (false: a NUL in it, which no file has: node:fs refuses it). */
-    const encode = (path: string): boolean => {
-      if (path.length * 3 + 1 > cpath.length) cpath = new Uint8Array(path.length * 3 + 1);
-      const { written } = encoder.encodeInto(path, cpath);
-      cpath[written] = 0;
-      return !path.includes("\0");
-    };
-    // The same arithmetic as node:fs's Stats (checked against lstatSync and fstatSync in the tests).
-    const ms = (at: number) => Number(view.getBigInt64(at, true)) * 1000 + view.getUint32(at + 8, true) / 1e6;
-    const reader: FileReader = {
-      lstat(path) {
-        if (!encode(path) || statx(AT_FDCWD, ptr(cpath), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(sx)) !== 0) return lstatSync(path);
-        st.mode = view.getUint16(28, true);
-        st.nlink = view.getUint32(16, true);
-        st.ino = Number(view.getBigUint64(32, true));
-        st.size = Number(view.getBigUint64(40, true));
-        st.ctimeMs = ms(96);
-        st.mtimeMs = ms(112);
-        // glibc's makedev, as node:fs's dev.
-        const major = view.getUint32(136, true);
-        const minor = view.getUint32(140, true);
-        st.dev = (major & 0xfffff000) * 2 ** 32 + (major & 0xfff) * 256 + (minor & 0xffffff00) * 4096 + (minor & 0xff);
-        return st;
-      },
-      open(path) {
-        const fd = encode(path) ? open(ptr(cpath), flags) : -1;
-        return fd >= 0 ? fd : openSync(path, constants.O_RDONLY);
-      },
-      read(fd, buf, offset, length) {
-        if (length === 0) return 0;
-        const n = Number(read(fd, ptr(buf, offset), length));
-        return n >= 0 ? n : readSync(fd, buf, offset, length, null);
-      },
-      identity(fd) {
-        if (statx(fd, ptr(empty), AT_EMPTY_PATH, STATX_BASIC_STATS, ptr(sx)) !== 0) return fstatSync(fd);
-        id.ino = Number(view.getBigUint64(32, true));
-        id.size = Number(view.getBigUint64(40, true));
-        id.ctimeMs = ms(96);
-        id.mtimeMs = ms(112);
-        return id;
-      },
-      close(fd) {
-        // Not retried on failure: the descriptor is released either way (and may already be
-        // another file's); a read-only file loses nothing to a failed close.
-        close(fd);
-      },
-    };
-    stayBelowFTL(...Object.values(reader), encode, ms);
-    return reader;
-  }
-  return undefined;
+  const lib = dlopenLibc(({ FFIType }) => ({
+    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  }));
+  if (lib === undefined) return undefined;
+  const { ptr } = lib.ffi;
+  const { open, read, close, statx } = lib.symbols;
+  const encoder = new TextEncoder();
+  let cpath = new Uint8Array(4096);
+  const empty = new Uint8Array(1);
+  // struct statx: nlink u32 @16, mode u16 @28, ino u64 @32, size u64 @40, ctime {i64 sec @96,
+  // u32 nsec @104}, mtime {@112, @120}, dev_major u32 @136, dev_minor @140.
+  const sx = new Uint8Array(256);
+  const view = new DataView(sx.buffer);
+  const id: FileIdentity = { size: 0, ino: 0, mtimeMs: 0, ctimeMs: 0 };
+  const st = new StatFields();
+  const flags = constants.O_RDONLY | O_CLOEXEC;
+  /** `path` as UTF-8 and a NUL in `cpath` (false: a NUL in it, which no file has: node:fs refuses it). */
+  const encode = (path: string): boolean => {
+    if (path.length * 3 + 1 > cpath.length) cpath = new Uint8Array(path.length * 3 + 1);
+    const { written } = encoder.encodeInto(path, cpath);
+    cpath[written] = 0;
+    return !path.includes("\0");
+  };
+  // The same arithmetic as node:fs's Stats (checked against lstatSync and fstatSync in the tests).
+  const ms = (at: number) => Number(view.getBigInt64(at, true)) * 1000 + view.getUint32(at + 8, true) / 1e6;
+  const reader: FileReader = {
+    lstat(path) {
+      if (!encode(path) || statx(AT_FDCWD, ptr(cpath), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(sx)) !== 0) return lstatSync(path);
+      st.mode = view.getUint16(28, true);
+      st.nlink = view.getUint32(16, true);
+      st.ino = Number(view.getBigUint64(32, true));
+      st.size = Number(view.getBigUint64(40, true));
+      st.ctimeMs = ms(96);
+      st.mtimeMs = ms(112);
+      // glibc's makedev, as node:fs's dev.
+      const major = view.getUint32(136, true);
+      const minor = view.getUint32(140, true);
+      st.dev = (major & 0xfffff000) * 2 ** 32 + (major & 0xfff) * 256 + (minor & 0xffffff00) * 4096 + (minor & 0xff);
+      return st;
+    },
+    open(path) {
+      const fd = encode(path) ? open(ptr(cpath), flags) : -1;
+      return fd >= 0 ? fd : openSync(path, constants.O_RDONLY);
+    },
+    read(fd, buf, offset, length) {
+      if (length === 0) return 0;
+      const n = Number(read(fd, ptr(buf, offset), length));
+      return n >= 0 ? n : readSync(fd, buf, offset, length, null);
+    },
+    identity(fd) {
+      if (statx(fd, ptr(empty), AT_EMPTY_PATH, STATX_BASIC_STATS, ptr(sx)) !== 0) return fstatSync(fd);
+      id.ino = Number(view.getBigUint64(32, true));
+      id.size = Number(view.getBigUint64(40, true));
+      id.ctimeMs = ms(96);
+      id.mtimeMs = ms(112);
+      return id;
+    },
+    close(fd) {
+      // Not retried on failure: the descriptor is released either way (and may already be
+      // another file's); a read-only file loses nothing to a failed close.
+      close(fd);
+    },
+  };
+  stayBelowFTL(...Object.values(reader), encode, ms);
+  return reader;
 }
 
 // The per-file loop stays out of the FTL tier (_tiers.ts).

@@ -1,8 +1,8 @@
 /**
  * Bounded memory for the per-file loops of a context (walk, tar writer, directory copy).
  *
- * Each file costs a few short-lived JS objects that cannot be avoided through node:fs (a Stats
- * object per lstat and fstat, ~250 bytes each). JavaScriptCore collects them only when its
+ * Each file costs a few short-lived JS objects: names and paths, and where node:fs does the
+ * stats (no libc: _file_io.ts) a Stats object per lstat and fstat, ~250 bytes each. JavaScriptCore collects them only when its
  * heap-growth heuristics say so, and for a loop that allocates little else that is late: measured
  * (issue #18, 40,000 files), anonymous memory grew by ~22 MB during the tar writer and ~24 MB
  * during the walk, nearly all of it dead Stats objects, which the allocator then keeps as its

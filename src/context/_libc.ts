@@ -11,29 +11,40 @@ export interface Libc {
 
 export const SEEK_END = 2;
 
+type Ffi = typeof import("bun:ffi");
+
+/**
+ * The symbols `declare` lists (given bun:ffi) from the process's libc, glibc else musl; undefined
+ * where it cannot be loaded or lacks one of them (not Linux, no FFI, a static binary, an older musl).
+ */
+export function dlopenLibc<Fns extends Record<string, import("bun:ffi").FFIFunction>>(declare: (ffi: Ffi) => Fns): { symbols: import("bun:ffi").Library<Fns>["symbols"]; ffi: Ffi } | undefined {
+  if (process.platform !== "linux") return undefined;
+  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+  let ffi: Ffi;
+  try {
+    ffi = require("bun:ffi") as Ffi;
+  } catch {
+    return undefined; // no FFI in this runtime
+  }
+  const symbols = declare(ffi);
+  for (const name of ["libc.so.6", `libc.musl-${arch}.so.1`]) {
+    try {
+      return { symbols: ffi.dlopen(name, symbols).symbols, ffi };
+    } catch {
+      // not this libc, or a symbol missing from it
+    }
+  }
+  return undefined;
+}
+
 let loaded: Libc | null | undefined;
 
 export function libc(): Libc | null {
   if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.platform !== "linux") return loaded;
-  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-  try {
-    const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-    for (const name of ["libc.so.6", `libc.musl-${arch}.so.1`]) {
-      try {
-        const lib = dlopen(name, {
-          fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-          lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
-        });
-        loaded = { fcntl: lib.symbols.fcntl as Libc["fcntl"], lseek: lib.symbols.lseek as Libc["lseek"] };
-        break;
-      } catch {
-        // not this libc
-      }
-    }
-  } catch {
-    // no FFI in this runtime
-  }
+  const lib = dlopenLibc(({ FFIType }) => ({
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
+  }));
+  loaded = lib ? { fcntl: lib.symbols.fcntl as Libc["fcntl"], lseek: lib.symbols.lseek as Libc["lseek"] } : null;
   return loaded;
 }
