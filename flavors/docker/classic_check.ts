@@ -7,7 +7,7 @@
  */
 import type { BuildOptions } from "../../src/builder/build_options.ts";
 import type { StaticImage } from "../../src/builder/flavor.ts";
-import type { BuildContext } from "../../src/context/build_context.ts";
+import { findEntry, type BuildContext } from "../../src/context/build_context.ts";
 import { InputError } from "../../src/errors.ts";
 import { readFileSync } from "node:fs";
 import { dockerProblems } from "../_engine/pipeline_options.ts";
@@ -75,6 +75,6 @@ export function buildkitOnlyOptions(options: BuildOptions): string[] {
 
 /** The Dockerfile as the context sends it (an extra file or inline content may replace the one on disk). */
 export async function contextDockerfile(context: BuildContext): Promise<string | undefined> {
-  const entry = (await context.files()).find((e) => e.path === context.dockerfile);
+  const entry = findEntry(await context.fileList(), context.dockerfile);
   return entry?.content ? new TextDecoder().decode(entry.content) : entry?.source ? readFileSync(entry.source, "utf8") : undefined;
 }

@@ -33,7 +33,9 @@ export type FileTree = Map<string, FsNode>;
 
 export async function contextTree(context: BuildContext): Promise<FileTree> {
   const tree: FileTree = new Map();
-  for (const e of await context.files()) {
+  const list = await context.fileList(); // one entry object at a time, not an array of them beside the tree
+  for (let i = 0; i < list.length; i++) {
+    const e = list.at(i)!;
     if (e.type === "dir") tree.set(e.path, { type: "dir", mode: e.mode, size: 0, uid: 0, gid: 0 });
     else if (e.type === "symlink") tree.set(e.path, { type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: e.linkTarget ?? "" });
     else if (e.source !== undefined) {

@@ -35,6 +35,12 @@ export interface ContextEntry {
   identity?: FileIdentity;
 }
 
+/** The entries in archive order, made on demand (an array is one too). */
+export interface ContextEntryList {
+  readonly length: number;
+  at(index: number): ContextEntry | undefined;
+}
+
 export interface ArchiveOptions {
   gzip?: boolean;
   signal?: AbortSignal;
@@ -95,6 +101,11 @@ export interface ImageBuildContext {
   refresh(): this;
   /** What will be sent, in archive order. */
   files(): Promise<ContextEntry[]>;
+  /**
+   * `files()` one entry at a time: entry i is made when `at(i)` asks for it, so a caller that
+   * goes through them in turn (a digest) holds one, not all (200,000 entry objects: ~100 MB).
+   */
+  fileList(): Promise<ContextEntryList>;
   /** The context as a tar (or tar.gz) byte stream. */
   stream(options?: ArchiveOptions): ReadableStream<Uint8Array>;
   /** Write the archive to a path, file descriptor, web stream, FileSink or Node writable. */

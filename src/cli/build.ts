@@ -7,12 +7,11 @@
 import { availableParallelism } from "node:os";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { FileHashCache } from "../orchestrate/context_digest.ts";
+import { storeHashCache } from "../orchestrate/context_digest.ts";
 import type { ImageResult } from "../orchestrate/events.ts";
 import { reuseMode, storeReuseCache, type ReuseCache } from "../orchestrate/reuse.ts";
 import { runBuild, type BuildRun } from "../orchestrate/run_build.ts";
 import { CancelledError, InputError, isDiskFull, RuntimeError, UsageError, writeError } from "../errors.ts";
-import type { FileHashRecord } from "../store/store.ts";
 import { Store } from "../store/store.ts";
 import { renderer, seconds, type ProgressMode } from "./_progress.ts";
 import { loadStackForCommand, useAutoFlavor } from "./_stack.ts";
@@ -65,7 +64,7 @@ export default defineCommand({
     const reuse = reuseMode(stack, o.reuse, o["no-reuse"]);
     const store = openStore(io);
     const view = renderer(mode, io, Object.keys(stack.images), process.stderr.isTTY === true && !io.env.CI);
-    const hashes = store ? new StoreHashCache(store) : undefined;
+    const hashes = store ? storeHashCache(store) : undefined;
     const records = store && reuse !== "off" ? storeReuseCache(store) : undefined;
     let run: BuildRun;
     try {
@@ -134,32 +133,6 @@ function openStore(io: Io): Store | undefined {
   } catch (e) {
     io.err(`warning: builds are neither reused nor recorded: ${(e as Error).message}`);
     return undefined;
-  }
-}
-
-/** File hashes: read from the store once per top-level directory, written back in one transaction. */
-class StoreHashCache implements FileHashCache {
-  readonly #store: Store;
-  readonly #cache = new Map<string, FileHashRecord | undefined>();
-  readonly #loaded = new Set<string>();
-  readonly #fresh: FileHashRecord[] = [];
-  constructor(store: Store) {
-    this.#store = store;
-  }
-  lookup(path: string): FileHashRecord | undefined {
-    const dir = path.slice(0, path.indexOf("/", 1) + 1) || "/";
-    if (!this.#loaded.has(dir)) {
-      for (const [p, r] of this.#store.fileHashes(dir)) if (!this.#cache.has(p)) this.#cache.set(p, r);
-      this.#loaded.add(dir);
-    }
-    return this.#cache.get(path);
-  }
-  record(r: FileHashRecord): void {
-    this.#cache.set(r.path, r);
-    this.#fresh.push(r);
-  }
-  flush(): void {
-    this.#store.putFileHashes(this.#fresh.splice(0));
   }
 }
 

@@ -86,6 +86,25 @@ for (const [name, reader] of readers) {
     expect(code).toBe("ENOENT");
   });
 
+  test(`${name}: stamp is lstatSync's bigint answer (ns times as decimal strings), also at whole seconds and before 1970`, () => {
+    const dir = join(work, `${name}-stamp`);
+    mkdirSync(dir);
+    const at = (file: string, atime: number, mtime: number) => {
+      const path = join(dir, file);
+      writeFileSync(path, file);
+      utimesSync(path, atime, mtime);
+      return path;
+    };
+    const paths = [at("ns", 1_700_000_000.5, 1_600_000_000.000001), at("whole", 5, 1_000_000), at("epoch", 0, 0), at("early", 0, 0.25), at("before-1970", 0, -86_400.5), dir, "/dev/null"];
+    symlinkSync("ns", join(dir, "link"));
+    paths.push(join(dir, "link"));
+    for (const path of paths) {
+      const st = lstatSync(path, { bigint: true });
+      expect(reader.stamp(path)).toEqual({ dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) });
+    }
+    expect(() => reader.stamp(join(dir, "missing"))).toThrow(expect.objectContaining({ code: "ENOENT" }));
+  });
+
   test(`${name}: copyStat keeps an lstat's answer past the next call`, () => {
     const kept = copyStat(reader.lstat("/dev/null"));
     reader.lstat(work);

@@ -96,6 +96,22 @@ export interface FileReader {
   /** Size, inode and times of `fd` (throws as fstatSync does). Valid until the next call. */
   identity(fd: number): FileIdentity;
   close(fd: number): void;
+  /** `path`'s lstat as a content-hash cache key, nanosecond times (throws as lstatSync does). A new object. */
+  stamp(path: string): FileStamp;
+}
+
+/** What a content hash is cached under (src/orchestrate/context_digest.ts): times in ns, as decimal strings (node:fs's bigint Stats). */
+export interface FileStamp {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
+function nodeStamp(path: string): FileStamp {
+  const st = lstatSync(path, { bigint: true });
+  return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
 }
 
 /** The node:fs reader: what every runtime has. */
@@ -105,6 +121,7 @@ export const nodeReader: FileReader = {
   read: (fd, buf, offset, length) => readSync(fd, buf, offset, length, null),
   identity: (fd) => fstatSync(fd),
   close: (fd) => closeSync(fd),
+  stamp: nodeStamp,
 };
 
 let loaded: FileReader | undefined;
@@ -155,6 +172,19 @@ export function libcReader(): FileReader | undefined {
   const i64 = (at: number) => view.getInt32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
   // The same arithmetic as node:fs's Stats (checked against lstatSync and fstatSync in the tests).
   const ms = (at: number) => i64(at) * 1000 + view.getUint32(at + 8, true) / 1e6;
+  // sec * 1e9 + nsec in decimal, as String(bigint) prints it; undefined before 1970 (node:fs does those).
+  const ns = (at: number): string | undefined => {
+    const sec = i64(at);
+    const nsec = view.getUint32(at + 8, true);
+    if (sec < 0 || !Number.isSafeInteger(sec)) return undefined;
+    return sec === 0 ? String(nsec) : `${sec}${String(nsec).padStart(9, "0")}`;
+  };
+  // glibc's makedev, as node:fs's dev.
+  const dev = () => {
+    const major = view.getUint32(136, true);
+    const minor = view.getUint32(140, true);
+    return (major & 0xfffff000) * 2 ** 32 + (major & 0xfff) * 256 + (minor & 0xffffff00) * 4096 + (minor & 0xff);
+  };
   const reader: FileReader = {
     lstat(path) {
       if (!encode(path) || statx(AT_FDCWD, ptr(cpath), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(sx)) !== 0) return lstatSync(path);
@@ -164,11 +194,15 @@ export function libcReader(): FileReader | undefined {
       st.size = u64(40);
       st.ctimeMs = ms(96);
       st.mtimeMs = ms(112);
-      // glibc's makedev, as node:fs's dev.
-      const major = view.getUint32(136, true);
-      const minor = view.getUint32(140, true);
-      st.dev = (major & 0xfffff000) * 2 ** 32 + (major & 0xfff) * 256 + (minor & 0xffffff00) * 4096 + (minor & 0xff);
+      st.dev = dev();
       return st;
+    },
+    stamp(path) {
+      if (!encode(path) || statx(AT_FDCWD, ptr(cpath), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(sx)) !== 0) return nodeStamp(path);
+      const mtimeNs = ns(112);
+      const ctimeNs = ns(96);
+      if (mtimeNs === undefined || ctimeNs === undefined) return nodeStamp(path);
+      return { dev: dev(), ino: u64(32), size: u64(40), mtimeNs, ctimeNs };
     },
     open(path) {
       const fd = encode(path) ? open(ptr(cpath), flags) : -1;
@@ -193,9 +227,9 @@ export function libcReader(): FileReader | undefined {
       close(fd);
     },
   };
-  stayBelowFTL(...Object.values(reader), encode, u64, i64, ms);
+  stayBelowFTL(...Object.values(reader), encode, u64, i64, ms, ns, dev);
   return reader;
 }
 
 // The per-file loop stays out of the FTL tier (_tiers.ts).
-stayBelowFTL(StatFields, copyStat, ...Object.values(nodeReader));
+stayBelowFTL(StatFields, copyStat, nodeStamp, ...Object.values(nodeReader));

@@ -261,6 +261,11 @@ export class EntryTable implements EntryList<TableEntry> {
     return `${this.devList[c.devs[k]!]}:${c.inos[k]}`;
   }
 
+  /** The paths hard links point to (each link's first path), without an entry object per row. */
+  linkTargets(): Set<string> {
+    return new Set(this.links.values());
+  }
+
   /** Turn row `i` (a file) into a hard link to `first`. */
   makeHardlink(i: number, first: string): void {
     const c = this.chunks[i >>> this.shift]!;

@@ -33,7 +33,7 @@
  * - `alwaysIncluded()`: paths kept even when ignored (default: Dockerfile and ignore file).
  */
 import { constants, existsSync, fstatSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
-import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
+import type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ContextEntryList, ImageBuildContext } from "../builder/build_context.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError, RuntimeError, type Location } from "../errors.ts";
 import { FILES_PER_COLLECTION } from "./_heap.ts";
@@ -52,7 +52,7 @@ import { GarbageBound } from "./_heap.ts";
 import { EntryTable, type EntryList } from "./_table.ts";
 import { comparePaths, ioError, statEntry, walkTable } from "./walk.ts";
 
-export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry } from "../builder/build_context.ts";
+export type { ArchiveOptions, ArchiveSink, BuildContextOptions, ContextEntry, ContextEntryList } from "../builder/build_context.ts";
 
 /** A node as sent: hard links resolved. */
 type SendEntry = Omit<Node, "type"> & { type: ContextEntry["type"] };
@@ -124,20 +124,42 @@ export class BuildContext implements ImageBuildContext {
 
   /** What will be sent, in archive order. */
   async files(): Promise<ContextEntry[]> {
+    const list = await this.fileList();
+    const out: ContextEntry[] = [];
+    for (let i = 0; i < list.length; i++) out.push(list.at(i)!);
+    return out;
+  }
+
+  /** `files()`, each entry made when asked for (see ImageBuildContext.fileList). */
+  async fileList(): Promise<ContextEntryList> {
     const { entries, cwd } = await this.snapshot();
-    const sizes = new Map<string, number>(); // a hard link's file size is its first path's
-    return listToArray(entries).map(({ path, type, mode, size, linkTarget, source, data, ino, mtimeMs, ctimeMs }) => {
+    // A hard link's identity has its file's size, the first path's: the table knows the linked
+    // paths without an entry object per row (an array holds its objects already).
+    const linked = entries instanceof EntryTable ? entries.linkTargets() : new Set(listToArray(entries).flatMap((n) => (n.type === "hardlink" && n.linkTarget !== undefined ? [n.linkTarget] : [])));
+    const sizes = new Map<string, number>();
+    if (linked.size > 0) {
+      const gc = new GarbageBound();
+      for (let i = 0; i < entries.length; i++) {
+        gc.tick();
+        const n = entries.at(i)!;
+        if (n.type === "file" && n.source && n.mtimeMs !== undefined && linked.has(n.path)) sizes.set(n.path, n.size);
+      }
+    }
+    const at = (index: number): ContextEntry | undefined => {
+      const n = entries.at(index);
+      if (n === undefined) return undefined;
+      const { path, type, mode, size, linkTarget, source, data, ino, mtimeMs, ctimeMs } = n;
       const e: ContextEntry = { path, type, mode, size };
       if (linkTarget !== undefined) e.linkTarget = linkTarget;
       if (source) e.source = resolve(cwd, source);
       if (data) e.content = data;
       if (source && mtimeMs !== undefined && ctimeMs !== undefined) {
-        if (type === "file") sizes.set(path, size);
         const fileSize = type === "hardlink" ? sizes.get(linkTarget ?? "") : size;
         if (fileSize !== undefined) e.identity = { ino, size: fileSize, mtimeMs, ctimeMs };
       }
       return e;
-    });
+    };
+    return { length: entries.length, at };
   }
 
   /** The context as a tar (or tar.gz) byte stream, e.g. for `Bun.spawn({ stdin })`. */
@@ -539,6 +561,15 @@ function pathAt(list: EntryTable | readonly Node[], i: number): string {
 }
 
 /** The list as an array (a table's rows made into objects). */
+/** The entry at `path` in `list` (a linear search: `fileList()` makes each entry it looks at, then drops it). */
+export function findEntry(list: ContextEntryList, path: string): ContextEntry | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const e = list.at(i)!;
+    if (e.path === path) return e;
+  }
+  return undefined;
+}
+
 function listToArray<T>(list: EntryList<T>): T[] {
   if (Array.isArray(list)) return list as T[];
   const out: T[] = [];

@@ -26,7 +26,8 @@ import type { BuildOptions } from "../builder/build_options.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import { readPlainFile } from "../stack/dockerfile_start.ts";
 import type { ContainerRegistry } from "../builder/container_registry.ts";
-import type { ContextEntry, ImageBuildContext } from "../builder/build_context.ts";
+import type { ContextEntryList, ImageBuildContext } from "../builder/build_context.ts";
+import { findEntry } from "../context/build_context.ts";
 import { Registries } from "../image/remote/registries.ts";
 import { parseReference, referenceTarget, splitReference, stripTag } from "../image/name.ts";
 import { isHelperFailure } from "../image/remote/credential_helper.ts";
@@ -82,7 +83,7 @@ function localId(builder: BaseImageBuilder, ref: string, cache: BaseLookupCache)
 
 export async function baseImageDigests(
   context: ImageBuildContext,
-  entries: readonly ContextEntry[],
+  entries: ContextEntryList,
   options: BuildOptions,
   builder: BaseImageBuilder,
   registry: ContainerRegistry | undefined,
@@ -130,7 +131,7 @@ async function resolveBase(
 /** Each platform's bases (see the file comment). */
 async function platformBaseDigests(
   context: ImageBuildContext,
-  entries: readonly ContextEntry[],
+  entries: ContextEntryList,
   options: BuildOptions,
   platforms: readonly string[],
   builder: BaseImageBuilder,
@@ -179,9 +180,9 @@ function pickPlatform(manifests: ImageIndex["manifests"], platform: string): str
   return (candidates.find((m) => m.platform?.variant === want.variant) ?? candidates[0])?.digest;
 }
 
-function baseRefs(context: ImageBuildContext, entries: readonly ContextEntry[], options: BuildOptions, platform: string | undefined): string[] {
+function baseRefs(context: ImageBuildContext, entries: ContextEntryList, options: BuildOptions, platform: string | undefined): string[] {
   try {
-    const entry = entries.find((e) => e.path === context.dockerfile);
+    const entry = findEntry(entries, context.dockerfile);
     if (!entry) return [];
     const text = entry.content ? new TextDecoder().decode(entry.content) : entry.source ? readFileSync(entry.source, "utf8") : "";
     return fromRefs(text, context.dockerfile, options.buildArgs, options.target, platform, (name) => options.contexts?.some((c) => c.name === name) === true);

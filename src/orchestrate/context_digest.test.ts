@@ -3,7 +3,8 @@ import { chmodSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BuildContext } from "../context/build_context.ts";
 import { cleanupTempDirs, tempDir, writeTree } from "../../test/helpers/tmp.ts";
-import { contextDigest, memoryHashCache, type DigestStats } from "./context_digest.ts";
+import { Store } from "../store/store.ts";
+import { contextDigest, memoryHashCache, PENDING_HASHES, storeHashCache, type DigestStats } from "./context_digest.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -99,5 +100,56 @@ describe("contextDigest", () => {
     setTimeout(() => abort.abort(reason), 0);
     expect(await pending.catch((e) => e)).toBe(reason);
     expect(stats.bytesHashed).toBe("FROM scratch\n".length); // the Dockerfile only: huge.bin was never finished
+  });
+});
+
+describe("storeHashCache", () => {
+  const record = (i: number) => ({ path: `/ctx/f${i}`, dev: 1, ino: i, size: i, mtimeNs: `${i}`, ctimeNs: `${i}`, sha256: i.toString(16).padStart(64, "0") });
+
+  test("hashes persist across runs: the second digest reads nothing, through a new store connection", async () => {
+    const dir = tree();
+    const env = { IMGB_HOME: join(tempDir(), "home") };
+    const run = async () => {
+      const store = Store.open(env, { deferCreate: true });
+      const cache = storeHashCache(store);
+      const stats: DigestStats = { files: 0, hashed: 0, bytesHashed: 0 };
+      const d = await contextDigest(await new BuildContext({ root: dir }).fileList(), { cache, stats });
+      store.batch(() => cache.flush());
+      store.close();
+      return { d, stats };
+    };
+    const first = await run();
+    expect(first.stats.hashed).toBe(3);
+    const second = await run();
+    expect(second).toEqual({ d: first.d, stats: { files: 3, hashed: 0, bytesHashed: 0 } });
+    expect(first.d).toBe(await digest(dir)); // fileList() and files() digest alike
+  });
+
+  test("new records are written every PENDING_HASHES, not kept to the end; lookups see written and pending ones", () => {
+    const env = { IMGB_HOME: join(tempDir(), "home") };
+    const store = Store.open(env);
+    const cache = storeHashCache(store);
+    for (let i = 0; i <= PENDING_HASHES; i++) cache.record(record(i));
+    const other = Store.open(env, { readonly: true });
+    expect(other.fileHash("/ctx/f0")).toEqual(record(0));
+    expect(other.fileHash(`/ctx/f${PENDING_HASHES - 1}`)).toEqual(record(PENDING_HASHES - 1));
+    expect(other.fileHash(`/ctx/f${PENDING_HASHES}`)).toBeUndefined(); // still pending...
+    expect(cache.lookup(`/ctx/f${PENDING_HASHES}`)).toEqual(record(PENDING_HASHES)); // ...and found
+    expect(cache.lookup("/ctx/f1")).toEqual(record(1));
+    cache.flush();
+    expect(other.fileHash(`/ctx/f${PENDING_HASHES}`)).toEqual(record(PENDING_HASHES));
+    other.close();
+    store.close();
+  });
+
+  test("a write that fails does not fail the build as it runs: the final flush reports it", () => {
+    const env = { IMGB_HOME: join(tempDir(), "home") };
+    Store.open(env).close();
+    const store = Store.open(env, { readonly: true });
+    const cache = storeHashCache(store);
+    for (let i = 0; i < 2 * PENDING_HASHES; i++) cache.record(record(i)); // no throw: a build goes on
+    expect(cache.lookup("/ctx/f3")).toEqual(record(3));
+    expect(() => cache.flush()).toThrow(/file hash cache/);
+    store.close();
   });
 });

@@ -22,7 +22,7 @@ export async function namedContexts(image: ResolvedImage, built: (name: string) 
     const c = image.contexts![name]!;
     if (c.type === "dir") {
       // Every file: no ignore file applies to a named context (none is sent for it).
-      const entries = await new BuildContext({ root: c.path, ignoreFile: null }).files();
+      const entries = await new BuildContext({ root: c.path, ignoreFile: null }).fileList();
       out.contexts.push({ name, directory: c.path });
       out.digests[name] = `dir:${await contextDigest(entries, { cache: hashes, signal })}`;
     } else if (c.type === "image") {

@@ -74,7 +74,7 @@ export async function prepareImage(
   const named = image.contexts ? await namedContexts(image, built, hashes, signal) : undefined;
   if (named?.contexts.length) options.contexts = named.contexts;
   const imageName = first ? `${image.name}:${first}` : image.name;
-  const entries = await context.files(); // one walk for both digests below
+  const entries = await context.fileList(); // one walk for both digests below
   // The walk is synchronous: a Ctrl-C during it is seen here, before any file is read.
   signal.throwIfAborted();
   // The files are hashed while the registry and the engine are asked about the bases.

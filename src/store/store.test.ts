@@ -14,13 +14,17 @@ test("deferCreate: no store file until the first write; reads find nothing; the 
   expect(existsSync(home)).toBe(true); // the directory is made (and checked) at once
   expect(existsSync(join(home, "imgb.db"))).toBe(false);
   expect(store.getBuild(record.checksum)).toBeUndefined();
-  expect(store.fileHashes("/").size).toBe(0);
+  expect(store.fileHash("/ctx/a")).toBeUndefined();
   expect(store.listFlavors()).toEqual([]);
   store.batch(() => store.putBuilds([record]));
   store.close();
   const again = Store.open({ IMGB_HOME: home }, { deferCreate: true });
   expect(again.getBuild(record.checksum)).toEqual(record);
   expect(again.listFlavors()).toEqual([]);
+  const hash = { path: "/ctx/a", dev: 2049, ino: 12, size: 3, mtimeNs: "1700000000000000005", ctimeNs: "1700000000000000006", sha256: "ab".repeat(32) };
+  again.batch(() => again.putFileHashes([hash]));
+  expect(again.fileHash("/ctx/a")).toEqual(hash);
+  expect(again.fileHash("/ctx")).toBeUndefined();
   again.close();
 });
 

@@ -286,14 +286,12 @@ export class Store {
     });
   }
 
-  /** File hashes recorded under a directory (one query; the caller looks them up by path). */
-  fileHashes(prefix: string): Map<string, FileHashRecord> {
-    if (this.#absent) return new Map();
+  /** The hash recorded for `path`, if any (its primary key: one indexed lookup). */
+  fileHash(path: string): FileHashRecord | undefined {
+    if (this.#absent) return undefined;
     return this.#run("read the file hash cache", () => {
-      const rows = this.#db
-        .query<Record<string, string | number>, [string, string]>("SELECT * FROM file_hashes WHERE path >= ?1 AND path < ?2")
-        .all(prefix, `${prefix}\uffff`);
-      return new Map(rows.map((r) => [String(r.path), { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), ctimeNs: String(r.ctime_ns ?? ""), sha256: String(r.sha256) }]));
+      const r = this.#db.query<Record<string, string | number>, [string]>("SELECT * FROM file_hashes WHERE path = ?1").get(path);
+      return r ? { path, dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), ctimeNs: String(r.ctime_ns ?? ""), sha256: String(r.sha256) } : undefined;
     });
   }
 
