@@ -6,16 +6,21 @@
  * changes the digest, as with `BuildContext.checksum()`; the two digests are different numbers.
  */
 import { closeSync, constants, openSync, readSync } from "node:fs";
-import type { ContextEntryList } from "../context/build_context.ts";
+import type { ContextEntry, ContextEntryList } from "../context/build_context.ts";
 import { fileReader, type FileStamp } from "../context/_file_io.ts";
 import { GarbageBound } from "../context/_heap.ts";
 import { RuntimeError } from "../errors.ts";
-import type { FileHashRecord, Store } from "../store/store.ts";
+import { FETCH_PATHS, type FileHashRecord, type Store } from "../store/store.ts";
 
 export interface FileHashCache {
   lookup(path: string): FileHashRecord | undefined;
   record(record: FileHashRecord): void;
+  /** The next lookups are for these paths (at most LOOKAHEAD): a cache may fetch them at once. */
+  prefetch?(paths: readonly string[]): void;
 }
+
+/** Entries the digest reads ahead, to hand their paths to `FileHashCache.prefetch`. */
+export const LOOKAHEAD = FETCH_PATHS;
 
 /** A cache in memory only (tests, or no store). */
 export function memoryHashCache(): FileHashCache & { records: Map<string, FileHashRecord> } {
@@ -29,7 +34,7 @@ export function storeHashCache(store: Store): FileHashCache & { flush(): void } 
 }
 
 /**
- * File hashes: each looked up in the store by path, the new ones written every
+ * File hashes: looked up in the store by path (LOOKAHEAD paths a query), the new ones written every
  * PENDING_HASHES and at the end. Memory stays the same whatever the context's size: the
  * records of a whole top-level directory read at once (and every new one kept until the end)
  * were ~110 MB at 200,000 files.
@@ -38,13 +43,26 @@ class StoreHashCache implements FileHashCache {
   readonly #store: Store;
   /** Recorded and not written yet: looked up first. */
   readonly #pending = new Map<string, FileHashRecord>();
+  /** The last prefetch's answers (undefined: asked, none recorded). */
+  readonly #fetched = new Map<string, FileHashRecord | undefined>();
   /** A write that failed: no more are tried, and the last flush() throws it. */
   #failed: unknown;
   constructor(store: Store) {
     this.#store = store;
   }
   lookup(path: string): FileHashRecord | undefined {
-    return this.#pending.get(path) ?? this.#store.fileHash(path);
+    const pending = this.#pending.get(path);
+    if (pending !== undefined) return pending;
+    return this.#fetched.has(path) ? this.#fetched.get(path) : this.#store.fileHash(path);
+  }
+  /** One query per LOOKAHEAD paths: a lookup each took ~4.5 us, mostly the store file's locking (~1 s per 200,000 files). */
+  prefetch(paths: readonly string[]): void {
+    this.#fetched.clear();
+    if (paths.length === 0) return;
+    for (const p of paths) this.#fetched.set(p, undefined);
+    for (let i = 0; i < paths.length; i += FETCH_PATHS) {
+      for (const [p, r] of this.#store.fileHashes(paths.slice(i, i + FETCH_PATHS))) this.#fetched.set(p, r);
+    }
   }
   record(r: FileHashRecord): void {
     this.#pending.set(r.path, r);
@@ -92,17 +110,22 @@ export async function contextDigest(entries: ContextEntryList, options: DigestOp
   const { cache, stats, signal } = options;
   const hasher = new Bun.CryptoHasher("sha256");
   const gc = new GarbageBound();
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries.at(i)!;
-    signal?.throwIfAborted();
-    gc.tick();
-    let content = "";
-    if (e.type === "file") {
-      if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");
-      else if (e.source) content = await fileHash(e.source, cache, stats, signal);
-      if (stats) stats.files++;
+  const ahead: ContextEntry[] = [];
+  for (let start = 0; start < entries.length; start += LOOKAHEAD) {
+    ahead.length = 0;
+    for (let i = start; i < Math.min(start + LOOKAHEAD, entries.length); i++) ahead.push(entries.at(i)!);
+    cache?.prefetch?.(ahead.flatMap((e) => (e.type === "file" && !e.content && e.source ? [e.source] : [])));
+    for (const e of ahead) {
+      signal?.throwIfAborted();
+      gc.tick();
+      let content = "";
+      if (e.type === "file") {
+        if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");
+        else if (e.source) content = await fileHash(e.source, cache, stats, signal);
+        if (stats) stats.files++;
+      }
+      hasher.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.size}\0${e.linkTarget ?? ""}\0${content}\n`);
     }
-    hasher.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.size}\0${e.linkTarget ?? ""}\0${content}\n`);
   }
   return `sha256:${hasher.digest("hex")}`;
 }

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, tempDir } from "../../test/helpers/tmp.ts";
-import { Store } from "./store.ts";
+import { FETCH_PATHS, Store } from "./store.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -25,6 +25,8 @@ test("deferCreate: no store file until the first write; reads find nothing; the 
   again.batch(() => again.putFileHashes([hash]));
   expect(again.fileHash("/ctx/a")).toEqual(hash);
   expect(again.fileHash("/ctx")).toBeUndefined();
+  expect([...again.fileHashes(["/ctx", "/ctx/a", ""])]).toEqual([["/ctx/a", hash]]);
+  expect(() => again.fileHashes(Array.from({ length: FETCH_PATHS + 1 }, (_, i) => `/p${i}`))).toThrow(RangeError);
   again.close();
 });
 

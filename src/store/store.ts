@@ -7,7 +7,7 @@
  * from a read-only location (readers must create the -shm file), and imgb runs in read-only
  * containers.
  */
-import { Database } from "bun:sqlite";
+import { Database, type Statement } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError } from "../errors.ts";
@@ -85,12 +85,21 @@ function createSchema(db: Database): void {
   addMissingColumns(db);
 }
 
+/** Paths a `fileHashes` query takes. */
+export const FETCH_PATHS = 256;
+
+function hashRecord(r: Record<string, string | number>): FileHashRecord {
+  return { path: String(r.path), dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), ctimeNs: String(r.ctime_ns ?? ""), sha256: String(r.sha256) };
+}
+
 export class Store {
   readonly path: string;
   /** Undefined until the first write when opened with `deferCreate` and there was no store yet. */
   #connection: Database | undefined;
   /** The tables still need creating (a store created at its first write). */
   #needsSchema = false;
+  /** fileHashes' statement (FETCH_PATHS parameters), prepared once. */
+  #fetch: Statement<Record<string, string | number>, string[]> | undefined;
 
   private constructor(path: string, db: Database | undefined) {
     this.path = path;
@@ -291,7 +300,21 @@ export class Store {
     if (this.#absent) return undefined;
     return this.#run("read the file hash cache", () => {
       const r = this.#db.query<Record<string, string | number>, [string]>("SELECT * FROM file_hashes WHERE path = ?1").get(path);
-      return r ? { path, dev: Number(r.dev), ino: Number(r.ino), size: Number(r.size), mtimeNs: String(r.mtime_ns), ctimeNs: String(r.ctime_ns ?? ""), sha256: String(r.sha256) } : undefined;
+      return r ? hashRecord(r) : undefined;
+    });
+  }
+
+  /** The hashes recorded for `paths` (up to FETCH_PATHS: one query), by path; paths without one are absent. */
+  fileHashes(paths: readonly string[]): Map<string, FileHashRecord> {
+    const out = new Map<string, FileHashRecord>();
+    if (this.#absent || paths.length === 0) return out;
+    if (paths.length > FETCH_PATHS) throw new RangeError(`fileHashes: at most ${FETCH_PATHS} paths a query`);
+    return this.#run("read the file hash cache", () => {
+      // One statement for every batch: the paths left are "", which no record has.
+      this.#fetch ??= this.#db.query<Record<string, string | number>, string[]>(`SELECT * FROM file_hashes WHERE path IN (${Array.from({ length: FETCH_PATHS }, (_, i) => `?${i + 1}`).join(",")})`);
+      const args = paths.length === FETCH_PATHS ? (paths as string[]) : [...paths, ...new Array<string>(FETCH_PATHS - paths.length).fill("")];
+      for (const r of this.#fetch.all(...args)) out.set(String(r.path), hashRecord(r));
+      return out;
     });
   }
 
