@@ -19,6 +19,11 @@
  *                   `COPY Dockerfile /Dockerfile`, a real build that completes and needs only
  *                   the context sent and unpacked; a `COPY . /` would mostly time the layer
  *                   commit, and a Dockerfile that fails early would not be a build.
+ *   imgb build      the binary's `imgb build -f STACK` of the tree (docker flavor, classic
+ *                   builder, a store of its own): with `--no-reuse`, and reused (a rerun with
+ *                   nothing changed: the walk, the digest through the store's hash cache, the
+ *                   engine asked whether the image is still there). Its RSS is the largest of
+ *                   imgb and the docker CLI it runs.
  *   directory       `BuildContext.writeDirectory(DEST)`, what podman and buildah get
  *                   (flavors/_containers/directory_context.ts), against `cp -a DIR DEST` and
  *                   `tar -cf - -C DIR . | tar -xf - -C DEST`; DEST is removed (untimed) first.
@@ -193,6 +198,15 @@ function engineRows(dir: string, tag: string): Row[] {
   const rows: Row[] = [];
   for (const [src, t] of srcs) rows.push({ name: `imgb${t} stream | docker build -`, command: `bun ${self} --helper stream-docker --src ${q(src)} ${q(dir)} ${tag}`, ref: "tar | docker build -" });
   rows.push({ name: "tar | docker build -", command: `tar -cf - -C ${q(dir)} . | /usr/bin/docker build -q -t ${tag} - >/dev/null`, ref: "tar | docker build -" });
+  // The binary's whole build path (stack, walk, digest through its store's hash cache, the
+  // stream, the build), with a store of its own; reused: what a rerun with nothing changed costs.
+  for (const [b, t] of [[bin, ""], ...(base ? [[base, " (base)"]] : [])] as [string, string][]) {
+    const stack = join(work, `stack-${dir.split("/").pop()}${t ? "-base" : ""}.yaml`);
+    writeFileSync(stack, `image_builder:\n  flavor: docker\n  config: { binary: /usr/bin/docker, builder: classic }\nimages:\n  ${tag.split(":")[0]}:\n    context: ${JSON.stringify(dir)}\n    tags: [${JSON.stringify(tag.split(":")[1])}]\n`);
+    const run = `IMGB_HOME=${q(join(work, `home${t ? "-base" : ""}`))} ${q(b)} build -f ${q(stack)} --progress plain >/dev/null 2>&1`;
+    rows.push({ name: `imgb${t} build --no-reuse`, command: `${run.replace(" --progress", " --no-reuse --progress")}`, ref: "tar | docker build -" });
+    rows.push({ name: `imgb${t} build (reused)`, command: run, ref: "tar | docker build -" });
+  }
   for (const [src, t] of srcs) rows.push({ name: `imgb${t} writeDirectory`, command: `bun ${self} --helper directory --src ${q(src)} ${q(dir)} ${q(dest)}`, ref: "cp -a", prep: rm });
   rows.push({ name: "cp -a", command: `cp -a ${q(dir)} ${q(dest)}`, ref: "cp -a", prep: rm });
   rows.push({ name: "tar | tar -x", command: `mkdir ${q(dest)} && tar -cf - -C ${q(dir)} . | tar -xf - -C ${q(dest)}`, ref: "cp -a", prep: rm });
