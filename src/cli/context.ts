@@ -86,8 +86,18 @@ export default defineCommand({
       io.out(`${await context.checksum()}\n`);
       return;
     }
-    const lines = (await context.files()).map((e) => (e.type === "dir" ? `${quoteListingName(e.path)}/` : quoteListingName(e.path)));
-    io.out(lines.length > 0 ? `${lines.join("\n")}\n` : "");
+    // Entry by entry, a few thousand lines a write: nothing held for the whole context.
+    const list = await context.fileList();
+    let lines: string[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const e = list.at(i)!;
+      lines.push(e.type === "dir" ? `${quoteListingName(e.path)}/` : quoteListingName(e.path));
+      if (lines.length === 4096) {
+        io.out(`${lines.join("\n")}\n`);
+        lines = [];
+      }
+    }
+    if (lines.length > 0) io.out(`${lines.join("\n")}\n`);
   },
 });
 
