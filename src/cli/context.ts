@@ -11,6 +11,7 @@
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
+import { GarbageBound } from "../context/_heap.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
 import { contextForImage } from "../stack/image_context.ts";
 import type { ResolvedImage } from "../stack/model.ts";
@@ -88,8 +89,10 @@ export default defineCommand({
     }
     // Entry by entry, a few thousand lines a write: nothing held for the whole context.
     const list = await context.fileList();
+    const gc = new GarbageBound();
     let lines: string[] = [];
     for (let i = 0; i < list.length; i++) {
+      gc.tick();
       const e = list.at(i)!;
       lines.push(e.type === "dir" ? `${quoteListingName(e.path)}/` : quoteListingName(e.path));
       if (lines.length === 4096) {

@@ -563,7 +563,9 @@ function pathAt(list: EntryTable | readonly Node[], i: number): string {
 /** The list as an array (a table's rows made into objects). */
 /** The entry at `path` in `list` (a linear search: `fileList()` makes each entry it looks at, then drops it). */
 export function findEntry(list: ContextEntryList, path: string): ContextEntry | undefined {
+  const gc = new GarbageBound();
   for (let i = 0; i < list.length; i++) {
+    gc.tick();
     const e = list.at(i)!;
     if (e.path === path) return e;
   }
