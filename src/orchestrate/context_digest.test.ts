@@ -125,6 +125,22 @@ describe("storeHashCache", () => {
     expect(first.d).toBe(await digest(dir)); // fileList() and files() digest alike
   });
 
+  test("two digests at once on one cache (a stack's images) each find every hash the store has", async () => {
+    const dirs = [tree(), tree()];
+    const env = { IMGB_HOME: join(tempDir(), "home") };
+    const run = async () => {
+      const store = Store.open(env, { deferCreate: true });
+      const cache = storeHashCache(store);
+      const stats = dirs.map((): DigestStats => ({ files: 0, hashed: 0, bytesHashed: 0 }));
+      await Promise.all(dirs.map(async (d, i) => contextDigest(await new BuildContext({ root: d }).fileList(), { cache, stats: stats[i] })));
+      store.batch(() => cache.flush());
+      store.close();
+      return stats.map((s) => s.hashed);
+    };
+    expect(await run()).toEqual([3, 3]);
+    expect(await run()).toEqual([0, 0]);
+  });
+
   test("new records are written every PENDING_HASHES, not kept to the end; lookups see written and pending ones", () => {
     const env = { IMGB_HOME: join(tempDir(), "home") };
     const store = Store.open(env);
@@ -136,6 +152,10 @@ describe("storeHashCache", () => {
     expect(other.fileHash(`/ctx/f${PENDING_HASHES}`)).toBeUndefined(); // still pending...
     expect(cache.lookup(`/ctx/f${PENDING_HASHES}`)).toEqual(record(PENDING_HASHES)); // ...and found
     expect(cache.lookup("/ctx/f1")).toEqual(record(1));
+    expect([...cache.lookupMany!(["/ctx/f1", `/ctx/f${PENDING_HASHES}`, "/ctx/none"])]).toEqual([
+      ["/ctx/f1", record(1)],
+      [`/ctx/f${PENDING_HASHES}`, record(PENDING_HASHES)],
+    ]);
     cache.flush();
     expect(other.fileHash(`/ctx/f${PENDING_HASHES}`)).toEqual(record(PENDING_HASHES));
     other.close();

@@ -15,11 +15,11 @@ import { FETCH_PATHS, type FileHashRecord, type Store } from "../store/store.ts"
 export interface FileHashCache {
   lookup(path: string): FileHashRecord | undefined;
   record(record: FileHashRecord): void;
-  /** The next lookups are for these paths (at most LOOKAHEAD): a cache may fetch them at once. */
-  prefetch?(paths: readonly string[]): void;
+  /** `lookup` of many paths at once (up to LOOKAHEAD): the records found, by path. */
+  lookupMany?(paths: readonly string[]): Map<string, FileHashRecord>;
 }
 
-/** Entries the digest reads ahead, to hand their paths to `FileHashCache.prefetch`. */
+/** Entries the digest reads ahead, to look their paths up at once (`FileHashCache.lookupMany`). */
 export const LOOKAHEAD = FETCH_PATHS;
 
 /** A cache in memory only (tests, or no store). */
@@ -43,26 +43,25 @@ class StoreHashCache implements FileHashCache {
   readonly #store: Store;
   /** Recorded and not written yet: looked up first. */
   readonly #pending = new Map<string, FileHashRecord>();
-  /** The last prefetch's answers (undefined: asked, none recorded). */
-  readonly #fetched = new Map<string, FileHashRecord | undefined>();
   /** A write that failed: no more are tried, and the last flush() throws it. */
   #failed: unknown;
   constructor(store: Store) {
     this.#store = store;
   }
   lookup(path: string): FileHashRecord | undefined {
-    const pending = this.#pending.get(path);
-    if (pending !== undefined) return pending;
-    return this.#fetched.has(path) ? this.#fetched.get(path) : this.#store.fileHash(path);
+    return this.#pending.get(path) ?? this.#store.fileHash(path);
   }
-  /** One query per LOOKAHEAD paths: a lookup each took ~4.5 us, mostly the store file's locking (~1 s per 200,000 files). */
-  prefetch(paths: readonly string[]): void {
-    this.#fetched.clear();
-    if (paths.length === 0) return;
-    for (const p of paths) this.#fetched.set(p, undefined);
+  /** One query per FETCH_PATHS paths: a query per path took ~4.5 us, mostly the store file's locking (~1 s per 200,000 files). */
+  lookupMany(paths: readonly string[]): Map<string, FileHashRecord> {
+    const found = new Map<string, FileHashRecord>();
     for (let i = 0; i < paths.length; i += FETCH_PATHS) {
-      for (const [p, r] of this.#store.fileHashes(paths.slice(i, i + FETCH_PATHS))) this.#fetched.set(p, r);
+      for (const [p, r] of this.#store.fileHashes(paths.slice(i, i + FETCH_PATHS))) found.set(p, r);
     }
+    for (const p of paths) {
+      const pending = this.#pending.get(p);
+      if (pending !== undefined) found.set(p, pending);
+    }
+    return found;
   }
   record(r: FileHashRecord): void {
     this.#pending.set(r.path, r);
@@ -114,14 +113,15 @@ export async function contextDigest(entries: ContextEntryList, options: DigestOp
   for (let start = 0; start < entries.length; start += LOOKAHEAD) {
     ahead.length = 0;
     for (let i = start; i < Math.min(start + LOOKAHEAD, entries.length); i++) ahead.push(entries.at(i)!);
-    cache?.prefetch?.(ahead.flatMap((e) => (e.type === "file" && !e.content && e.source ? [e.source] : [])));
+    // Each digest its own answers: several images' digests run at once on one cache.
+    const known = cache?.lookupMany?.(ahead.flatMap((e) => (e.type === "file" && !e.content && e.source ? [e.source] : [])));
     for (const e of ahead) {
       signal?.throwIfAborted();
       gc.tick();
       let content = "";
       if (e.type === "file") {
         if (e.content) content = new Bun.CryptoHasher("sha256").update(e.content).digest("hex");
-        else if (e.source) content = await fileHash(e.source, cache, stats, signal);
+        else if (e.source) content = await fileHash(e.source, cache, known, stats, signal);
         if (stats) stats.files++;
       }
       hasher.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.size}\0${e.linkTarget ?? ""}\0${content}\n`);
@@ -130,9 +130,10 @@ export async function contextDigest(entries: ContextEntryList, options: DigestOp
   return `sha256:${hasher.digest("hex")}`;
 }
 
-async function fileHash(path: string, cache: FileHashCache | undefined, stats: DigestStats | undefined, signal: AbortSignal | undefined): Promise<string> {
+/** `known`: the cache's answers for this path's batch, when it gave them at once (a path not in it has no record). */
+async function fileHash(path: string, cache: FileHashCache | undefined, known: Map<string, FileHashRecord> | undefined, stats: DigestStats | undefined, signal: AbortSignal | undefined): Promise<string> {
   const key = stamp(path);
-  const hit = cache?.lookup(path);
+  const hit = known ? known.get(path) : cache?.lookup(path);
   if (hit && hit.dev === key.dev && hit.ino === key.ino && hit.size === key.size && hit.mtimeNs === key.mtimeNs && hit.ctimeNs === key.ctimeNs) return hit.sha256;
   // A small file (most of a context) in one read: a stream costs more than the hash.
   if (key.size <= SMALL_FILE_BYTES) return record(smallFileHash(path, key.size), key.size);
