@@ -560,7 +560,6 @@ function pathAt(list: EntryTable | readonly Node[], i: number): string {
   return list instanceof EntryTable ? list.path(i) : (list as readonly Node[])[i]!.path;
 }
 
-/** The list as an array (a table's rows made into objects). */
 /** The entry at `path` in `list` (a linear search: `fileList()` makes each entry it looks at, then drops it). */
 export function findEntry(list: ContextEntryList, path: string): ContextEntry | undefined {
   const gc = new GarbageBound();
@@ -572,6 +571,7 @@ export function findEntry(list: ContextEntryList, path: string): ContextEntry | 
   return undefined;
 }
 
+/** The list as an array (a table's rows made into objects). */
 function listToArray<T>(list: EntryList<T>): T[] {
   if (Array.isArray(list)) return list as T[];
   const out: T[] = [];
