@@ -5,7 +5,7 @@ import { dir, file, hardlink, link, makeTree, tempDir } from "../../test/context
 import { InputError } from "../errors.ts";
 import type { ResolvedImage } from "../stack/model.ts";
 import type { ImageBuildContext } from "../builder/build_context.ts";
-import { BuildContext, type ContextEntry } from "./build_context.ts";
+import { BuildContext, findEntry, type ContextEntry } from "./build_context.ts";
 import { contextForImage, EXTRA_DOCKERFILE } from "../stack/image_context.ts";
 
 const work = tempDir("build-context");
@@ -50,6 +50,20 @@ describe("what is sent", () => {
     const root = tree({ "a/deep/keep.md": "k", "a/x": "x", ".dockerignore": "a\n!**/*.md\n" });
     expect(await paths(new BuildContext({ root }))).toEqual([".dockerignore", "a/", "a/deep/", "a/deep/keep.md"]);
     expect(await paths(new BuildContext({ root, ignoreDialect: "legacy" }))).toEqual([".dockerignore"]);
+  });
+
+  test("fileList() makes, entry by entry, what files() returns: from the table and from a context with extras (hard-link identities too)", async () => {
+    const root = tree({ "z/first": "data", "a/second": hardlink("z/first"), "m/plain": "plain" });
+    for (const context of [new BuildContext({ root }), new BuildContext({ root }).addContent("v1", "VERSION")]) {
+      const files = await context.files();
+      const list = await context.fileList();
+      expect(list.length).toBe(files.length);
+      expect(Array.from({ length: list.length }, (_, i) => list.at(i))).toEqual(files);
+      expect(list.at(files.length)).toBeUndefined();
+      expect(files.find((f) => f.path === "z/first")).toMatchObject({ type: "hardlink", linkTarget: "a/second", identity: { size: 4 } });
+      expect(findEntry(list, "m/plain")).toMatchObject({ type: "file", size: 5, identity: { size: 5 } });
+      expect(findEntry(list, "nope")).toBeUndefined();
+    }
   });
 
   test("hard links point at the first path in archive order; symlinks are never followed", async () => {
