@@ -61,8 +61,8 @@ const SLOTS = 6;
 
 /** What the worker is to do with its parts (plain data: it crosses to the worker). */
 export type Task =
-  /** Write each part's tar records at its offset into the archive file at `path` (`label` in errors). */
-  | { kind: "tar"; path: string; label: string; mtime: number; cwd: string }
+  /** Write each part's tar records at its offset into the archive file at `path` (`label` in errors); `native`: the main thread's native loop (_native.ts). */
+  | { kind: "tar"; path: string; label: string; mtime: number; cwd: string; native?: number }
   /** Copy each part's files and symlinks into `dest` (its directories exist). */
   | { kind: "dir"; dest: string; mtime: number; cwd: string; umask: number };
 
@@ -190,9 +190,9 @@ export class Parts {
   private ownFailure: { k: number; error: unknown } | undefined;
   private last: unknown;
 
-  /** `run` does a part on this thread; the worker gets `task` and makes its own. */
+  /** `run` does a part on this thread; the worker gets `task` (made when it starts, if a function) and makes its own. */
   constructor(
-    private readonly task: Task,
+    private readonly task: Task | (() => Task),
     private readonly run: PartFn,
     private readonly options: PartOptions = {},
   ) {
@@ -217,7 +217,7 @@ export class Parts {
     this.count++;
     // Started before the part is posted: every part from the first the worker is told of on, it can take.
     if (this.thread === undefined && !this.noThread && (this.count >= this.startAt.parts || total >= this.startAt.bytes)) {
-      this.thread = Thread.start({ counters: c, task: this.task }, this.options.onDebug);
+      this.thread = Thread.start({ counters: c, task: typeof this.task === "function" ? this.task() : this.task }, this.options.onDebug);
       this.noThread = this.thread === undefined;
     }
     this.thread?.post(part);

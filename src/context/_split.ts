@@ -23,6 +23,7 @@
  * moves the offset to the end).
  */
 import { closeSync, constants, ftruncateSync, openSync, writeSync } from "node:fs";
+import { adoptNativeTar, nativeTar } from "./_native.ts";
 import { writeError } from "./_sink.ts";
 import { PART_BYTES, PART_ENTRIES, Parts, type Part, type PartOptions, type Task } from "./_parts.ts";
 import { leadBlock, recordBytes, TarWriter, type EntrySource, type TarEntry } from "./tar.ts";
@@ -35,6 +36,8 @@ export interface SplitOptions extends PartOptions {
   cwd: string;
   /** Cut parts of at most this many entries (tests). */
   partEntries?: number;
+  /** Use the native loop where it loads (default true; tests compare both). */
+  native?: boolean;
 }
 
 /**
@@ -43,8 +46,14 @@ export interface SplitOptions extends PartOptions {
  */
 export async function writeTarSplit(fd: number, path: string, label: string, entries: EntrySource<TarEntry>, options: SplitOptions): Promise<void> {
   const partEntries = options.partEntries ?? PART_ENTRIES;
-  const write = partWriter(options.mtime, options.cwd);
-  const parts = new Parts({ kind: "tar", path, label, mtime: options.mtime, cwd: options.cwd }, (part) => write(fd, label, part), options);
+  const write = partWriter(options.mtime, options.cwd, options.native);
+  // The native loop is compiled when the worker starts (a context that big pays it back; this
+  // thread's writer then uses it too), and the worker calls it by address (_native.ts).
+  const task = (): Task => {
+    const native = options.native === false ? undefined : nativeTar()?.address;
+    return { kind: "tar", path, label, mtime: options.mtime, cwd: options.cwd, ...(native !== undefined ? { native } : {}) };
+  };
+  const parts = new Parts(task, (part) => write(fd, label, part), options);
   try {
     const lead = leadBlock(entries.at(0), options.mtime);
     if (lead) pwriteAll(fd, label, lead, 0);
@@ -79,6 +88,7 @@ export async function writeTarSplit(fd: number, path: string, label: string, ent
 
 /** The worker's part function for a "tar" task: through its own descriptor of the file, opened when it takes its first part. */
 export function tarPartWorker(task: Extract<Task, { kind: "tar" }>): { run: (part: Part) => void; close: () => void } {
+  adoptNativeTar(task.native);
   const write = partWriter(task.mtime, task.cwd);
   let fd = -1;
   return {
@@ -104,8 +114,8 @@ function pwriteAll(fd: number, label: string, chunk: Uint8Array, at: number): vo
 }
 
 /** A thread's writer of parts: one buffer and one garbage count for all of them (TarWriter `restart`). */
-function partWriter(mtime: number, cwd: string): (fd: number, label: string, part: Part) => void {
-  const writer = new TarWriter([], { mtime, cwd, reuseBuffer: true, fragment: true });
+function partWriter(mtime: number, cwd: string, native = true): (fd: number, label: string, part: Part) => void {
+  const writer = new TarWriter([], { mtime, cwd, reuseBuffer: true, fragment: true, native });
   return (fd, label, part) => writePart(writer, fd, label, part);
 }
 

@@ -21,7 +21,7 @@ export interface HeaderFields {
 const encoder = new TextEncoder();
 const NON_ASCII_OR_NUL = /[^\x01-\x7f]/;
 /** ASCII without NUL: what a ustar field can hold verbatim. */
-const isPlain = (s: string) => !NON_ASCII_OR_NUL.test(s);
+export const isPlain = (s: string) => !NON_ASCII_OR_NUL.test(s);
 
 /** Split `name` into ustar prefix (<=155) and name (<=100) at a `/`, or undefined. */
 export function splitUstarName(name: string): { prefix: string; name: string } | undefined {
@@ -95,7 +95,7 @@ export function writeOctal(block: Uint8Array, offset: number, width: number, val
  * The fields every header shares (owner 0:0, no user/group names, magic, version, device
  * numbers, mtime), prepared once per mtime and copied in: headers are written once per file.
  */
-function template(mtime: number): { block: Uint8Array; sum: number } {
+export function template(mtime: number): { block: Uint8Array; sum: number } {
   if (cachedTemplate?.mtime === mtime) return cachedTemplate;
   const block = new Uint8Array(BLOCK);
   writeOctal(block, 108, 8, 0);
