@@ -41,8 +41,8 @@ export interface EntryStat extends FileIdentity {
 
 const S_IFMT = 0o170000;
 
-/** An EntryStat from its fields (the libc reader's; `copyStat` for one that must outlive the next call). */
-class StatFields implements EntryStat {
+/** An EntryStat from its fields (the libc reader's, the native walk's; `copyStat` for one that must outlive the next call). */
+export class StatFields implements EntryStat {
   mode = 0;
   size = 0;
   dev = 0;

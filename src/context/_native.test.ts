@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { file, hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { nativeStatus, nativeTar } from "./_native.ts";
 import { writeTarSplit } from "./_split.ts";
+import { EntryTable } from "./_table.ts";
+import { WalkCursor, type CursorOptions } from "./_walk_cursor.ts";
+import { IgnoreMatcher } from "./ignore.ts";
 import { walkTable } from "./walk.ts";
 import { TarWriter, type TarEntry, type TarOptions } from "./tar.ts";
 
@@ -174,5 +177,38 @@ console.log(nativeTar() === null, nativeStatus());
       expect(Buffer.compare(readFileSync(out), want)).toBe(0);
       rmSync(out);
     }
+  });
+
+  test("the walk's native directory reads: the same entries, warnings and errors as readdir and lstat", () => {
+    const walk = (root: string, nativeAfter: number, options: CursorOptions = {}) => {
+      const warnings: string[] = [];
+      try {
+        const cursor = new WalkCursor(root, { ...options, nativeAfter, onWarning: (w) => warnings.push(w) });
+        const table = new EntryTable(cursor.base);
+        cursor.fill(table);
+        return { entries: table.toArray(), warnings };
+      } catch (e) {
+        return { error: `${(e as { code?: string }).code}: ${(e as Error).message}`, warnings };
+      }
+    };
+    const same = (root: string, options: CursorOptions = {}) => {
+      const want = walk(root, Infinity, options);
+      expect(walk(root, 0, options)).toEqual(want);
+      return want;
+    };
+    const { root } = varied();
+    // A directory of more names than the first buffers hold (256 names, 16 KiB), in no order on disk.
+    for (let i = 0; i < 700; i++) writeFileSync(join(root, "many", `${"long-name-".repeat(4)}${(i * 7919) % 700}`), "");
+    expect(Bun.spawnSync(["mkfifo", join(root, "a/fifo")]).exitCode).toBe(0);
+    const plain = same(root);
+    expect(plain.entries!.length).toBeGreaterThan(1300);
+    expect(plain.warnings).toEqual(['Skipping FIFO "a/fifo": only files, directories and symlinks are sent']);
+    // Ignore rules with an exception below an excluded directory, and always-included paths.
+    const matcher = IgnoreMatcher.parse("many\n!many/d3\na/5*\nü\n");
+    const filtered = same(root, { matcher, forced: ["ü/😀", "a/511"] });
+    expect(filtered.entries!.map((e) => e.path).filter((p) => p.startsWith("many/d") || p.startsWith("a/5") || p.startsWith("ü"))).toEqual(["a/511", ...filtered.entries!.map((e) => e.path).filter((p) => p.startsWith("many/d3")), "ü", "ü/😀"].sort());
+    // A name that is not UTF-8 fails the walk, both ways, with the same message.
+    writeFileSync(Buffer.concat([Buffer.from(join(root, "a") + "/bad-"), Buffer.from([0xff, 0xfe])]), "x");
+    expect(same(root).error).toMatch(/^context\.bad-name: Cannot send ".*\/a\/bad-\ufffd\ufffd": its name is not valid UTF-8$/);
   });
 });

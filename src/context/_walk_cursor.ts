@@ -13,7 +13,8 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { RuntimeError } from "../errors.ts";
-import { copyStat, fileReader, type EntryStat, type FileReader } from "./_file_io.ts";
+import { copyStat, fileReader, StatFields, type EntryStat, type FileReader } from "./_file_io.ts";
+import { NativeDirs, type Listing } from "./_native_dir.ts";
 import { GarbageBound } from "./_heap.ts";
 import type { EntryTable } from "./_table.ts";
 import type { IgnoreMatcher, MatchInfo } from "./ignore.ts";
@@ -29,6 +30,8 @@ interface Frame {
   bytes: Uint8Array | undefined;
   info: MatchInfo | undefined;
   names: string[];
+  /** The names' lstats, where the directory was read natively (_native_dir.ts). */
+  listing: Listing | undefined;
   next: number;
   /** An excluded directory entered for exception rules below it: sent before the first entry below it that is. */
   stat: EntryStat | undefined;
@@ -73,6 +76,8 @@ class Forced {
 export interface CursorOptions extends WalkOptions {
   /** Clean relative paths sent even when the ignore rules exclude them. */
   forced?: readonly string[];
+  /** Names met before directories are read natively (_native_dir.ts; tests: 0, or Infinity for never). */
+  nativeAfter?: number;
 }
 
 export class WalkCursor {
@@ -88,6 +93,9 @@ export class WalkCursor {
   private unsent = 0;
   private readonly gc = new GarbageBound(); // a dead Stats object per name where node:fs does the lstat (see _heap.ts)
   private readonly io: FileReader = fileReader();
+  private readonly dirs: NativeDirs;
+  /** A name's lstat from its directory's native listing (rewritten for every name). */
+  private readonly listed = new StatFields();
 
   /** Reads the root directory (its errors are thrown here, before any entry). */
   constructor(root: string, options: CursorOptions = {}) {
@@ -96,6 +104,7 @@ export class WalkCursor {
     this.onWarning = options.onWarning;
     this.legacy = options.matcher?.dialect === "legacy";
     this.archive = options.archive;
+    this.dirs = new NativeDirs(options.nativeAfter);
     this.forced = options.forced !== undefined && options.forced.length > 0 ? new Forced(options.forced) : undefined;
     this.enter(this.base, "", undefined, undefined, undefined, true, false);
   }
@@ -128,7 +137,8 @@ export class WalkCursor {
     const abs = f.abs === "" ? name : `${f.abs}/${name}`;
     this.gc.tick();
     let st: EntryStat;
-    try {
+    if (f.listing !== undefined && f.listing.stat(f.next - 1, this.listed)) st = this.listed;
+    else try {
       st = this.io.lstat(abs);
     } catch (e) {
       // A name that is not valid UTF-8 comes back from readdir with U+FFFD and cannot be
@@ -221,16 +231,22 @@ export class WalkCursor {
 
   /** Open a directory: its names (read now unless given), on top of the stack. */
   private enter(abs: string, rel: string, info: MatchInfo | undefined, stat: EntryStat | undefined, names: string[] | undefined, emitted: boolean, forcedOnly: boolean): void {
+    let listing: Listing | undefined;
     if (names === undefined) {
-      try {
-        names = readdirSync(abs === "" ? "." : abs);
-      } catch (e) {
-        throw ioError("read directory", abs, e);
+      const read = this.dirs.read(abs === "" ? "." : abs, this.stack.length);
+      if (read !== undefined) ({ names, listing } = read);
+      else {
+        try {
+          names = readdirSync(abs === "" ? "." : abs);
+        } catch (e) {
+          throw ioError("read directory", abs, e);
+        }
+        sortNames(names);
       }
-      sortNames(names);
+      this.dirs.count(names.length);
     }
     const bytes = rel === "" ? undefined : encoder.encode(rel);
-    this.stack.push({ abs, rel, bytes, info, names, next: 0, stat, emitted, forcedOnly });
+    this.stack.push({ abs, rel, bytes, info, names, listing, next: 0, stat, emitted, forcedOnly });
   }
 
   /** Send the excluded directories on the stack not sent yet (an entry below them is about to be). */

@@ -19,7 +19,7 @@ import type { ContextEntry } from "../builder/build_context.ts";
 import { RuntimeError } from "../errors.ts";
 import { fileReader, type FileReader } from "./_file_io.ts";
 import { GarbageBound } from "./_heap.ts";
-import { nativeTar, nativeTried, type NativeTar } from "./_native.ts";
+import { NATIVE_AFTER, nativeTar, nativeTried, type NativeTar } from "./_native.ts";
 import { BLOCK, encodePax, isPlain, MAX_USTAR_SIZE, needsPax, paxRecords, template, writeHeader, type HeaderFields, type TypeFlag } from "./_tar_header.ts";
 import { ioError } from "./walk.ts";
 import { stayBelowFTL } from "./_tiers.ts";
@@ -112,12 +112,6 @@ const NATIVE_META = 12;
 const RUN_ENTRIES = 512;
 /** Bytes of names, link targets and source paths a run holds. */
 const RUN_BYTES = 64 << 10;
-/**
- * The native loop is compiled once a writer has written this many entries (unless it already
- * was): ~5 ms of TinyCC and ~1.7 MB of RSS, which a context of fewer files would not win back
- * (it saves ~1 us per file).
- */
-export const NATIVE_AFTER = 4096;
 
 /** The header fields of `e`, written into `f` (one object reused for every entry). */
 function entryFields(e: TarEntry, mtime: number, f: HeaderFields): HeaderFields {
