@@ -1,22 +1,26 @@
 /**
- * The tar writer's per-file loop as native code (issue #18): native/tar_records.c, compiled in
- * the process by bun:ffi's `cc` (TinyCC, part of Bun) the first time a writer is made, ~5 ms.
+ * The per-file loops of a context as native code (issue #18): the tar writer's
+ * (native/tar_records.c) and the walk's directory read (native/read_dir.c), compiled in the
+ * process by bun:ffi's `cc` (TinyCC, part of Bun), ~4-5 ms, once a context has NATIVE_AFTER
+ * entries (or when the part worker starts, _split.ts).
  *
  * Why: after the system calls, what a small file of a context costs is JavaScript: an entry
- * object, its header's fields, the FFI calls around open/read/statx/close. Measured on 40,000
- * files of 100 B..12 KiB (`imgb context DIR -o - | cat`): imgb spent ~0.19 s of user time against
- * GNU tar's 0.03, about half of it in the writer's per-file work.
+ * object, its header's fields, a string per name, the FFI calls around each statx, open, read
+ * and close. Measured on 40,000 files of 100 B..12 KiB (`imgb context DIR -o - | cat`): imgb
+ * spent ~0.19 s of user time against GNU tar's 0.03, about half of it in the writer's
+ * per-file work and a third in the walk's.
  *
- * Where it cannot be had, the writer does everything in TypeScript, as before: not Linux, no
- * bun:ffi or no `cc` in this Bun, no writable temp directory (TinyCC reads its source from a
- * file), a compile that fails, or IMGB_NATIVE=0 (for comparing the two; tests run both). Only
- * the main thread compiles (TinyCC is not known to be thread-safe): the part worker (_parts.ts)
- * is given the compiled function's address and calls it through `CFunction`.
+ * Where they cannot be had, the walk and the writer do everything in TypeScript, as before: not
+ * Linux, no bun:ffi or no `cc` in this Bun, nowhere to put the source (TinyCC reads it from a
+ * file: a memory file, else a temp file), a compile that fails, or IMGB_NATIVE=0 (for comparing
+ * the two). Only the main thread compiles (TinyCC is not known to be thread-safe): the part
+ * worker (_parts.ts) is given the tar loop's address and calls it through `CFunction`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
+import { dlopenLibc } from "./_libc.ts";
 import readDirSource from "./native/read_dir.c" with { type: "text" };
 import tarRecordsSource from "./native/tar_records.c" with { type: "text" };
 
@@ -116,14 +120,16 @@ function compile(): NativeTar | null {
     why = "no bun:ffi cc";
     return null;
   }
-  let dir: string | undefined;
+  const sources = sourceFiles(ffi);
+  if (sources === undefined) return null;
+  // Bun's cc writes the C headers it ships (stdarg.h, ...) to $TMPDIR/bun-cc-<uid> on every
+  // compile, and leaves them; these sources include none. Removed again unless it was there
+  // before (then another Bun made it, and rewrites it when it compiles).
+  const headers = join(tmpdir(), `bun-cc-${process.getuid?.() ?? 0}`);
+  const hadHeaders = existsSync(headers);
   try {
-    dir = mkdtempSync(join(tmpdir(), "imgb-native-"));
-    const files = [join(dir, "tar_records.c"), join(dir, "read_dir.c")];
-    writeFileSync(files[0]!, tarRecordsSource);
-    writeFileSync(files[1]!, readDirSource);
     const lib = ffi.cc({
-      source: files as unknown as string,
+      source: sources.paths as unknown as string,
       symbols: { tar_records: { args: [...ARGS], returns: "i32" }, read_dir: { args: [...READ_DIR_ARGS], returns: "i32" } },
     });
     // Kept for the life of the process (the module holds it): the worker calls it by address.
@@ -137,7 +143,49 @@ function compile(): NativeTar | null {
     why = `cannot compile it: ${(e as Error).message.split("\n")[0]}`;
     return null;
   } finally {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    sources.remove();
+    if (!hadHeaders) rmSync(headers, { recursive: true, force: true });
   }
 }
+
+/**
+ * The C sources as files TinyCC can read: memory files (memfd_create, read as /proc/self/fd/N:
+ * nothing on disk, and it works in a read-only container), else files in a private temp
+ * directory; `remove` once compiled. Undefined (and `why`) where neither can be made.
+ */
+function sourceFiles(ffi: Ffi): { paths: string[]; remove: () => void } | undefined {
+  const texts = [tarRecordsSource, readDirSource];
+  const lib = dlopenLibc(({ FFIType }) => ({ memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } }));
+  if (lib !== undefined && existsSync("/proc/self/fd")) {
+    const fds: number[] = [];
+    try {
+      for (const text of texts) {
+        const fd = lib.symbols.memfd_create(ffi.ptr(Buffer.from("imgb-native\0")), MFD_CLOEXEC);
+        if (fd < 0) throw new Error("memfd_create failed");
+        fds.push(fd);
+        writeFileSync(fd, text);
+      }
+      return { paths: fds.map((fd) => `/proc/self/fd/${fd}`), remove: () => fds.forEach((fd) => closeSync(fd)) };
+    } catch {
+      for (const fd of fds) closeSync(fd);
+    }
+  }
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), "imgb-native-"));
+    const paths = texts.map((text, i) => {
+      const path = join(dir!, `source${i}.c`);
+      writeFileSync(path, text);
+      return path;
+    });
+    const made = dir;
+    return { paths, remove: () => rmSync(made, { recursive: true, force: true }) };
+  } catch (e) {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    why = `cannot write its source for the compiler: ${(e as Error).message.split("\n")[0]}`;
+    return undefined;
+  }
+}
+const MFD_CLOEXEC = 1;
+
 let held: unknown;
