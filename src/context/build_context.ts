@@ -193,8 +193,11 @@ export class BuildContext implements ImageBuildContext {
         else if (created !== undefined || emptyAtStart(fd)) {
           // A new file of our own, or an empty one written from its start (`-o - > ctx.tar`):
           // written in parts, by two threads (_split.ts), the worker through its own descriptor.
-          const { entries, cwd } = await this.entries(options.oneShot, archive);
-          await writeTarSplit(fd, created ?? `/proc/self/fd/${fd}`, label, entries, { mtime: this.sourceDateEpoch, cwd, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
+          // Without the native loops (_native.ts): they cost ~2 MB of RSS, which the worker's
+          // share of the 64 MB bound does not leave (measured at 40,000 files: 65 MB against 63,
+          // for 0.32 s against 0.34); the one-thread writes keep them.
+          const { entries, cwd } = await this.entries(options.oneShot, archive, false);
+          await writeTarSplit(fd, created ?? `/proc/self/fd/${fd}`, label, entries, { mtime: this.sourceDateEpoch, cwd, native: false, ...(signal ? { signal } : {}), ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
           // Positioned writes leave the offset where it was: put it at the end, where sequential
           // writes would have left it (the shell's next `echo >&1` goes after the archive).
           if (created === undefined && Number(libc()!.lseek(fd, 0, SEEK_END)) < 0) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: lseek failed`);
@@ -244,9 +247,9 @@ export class BuildContext implements ImageBuildContext {
     return new TarWriter(entries, { mtime: this.sourceDateEpoch, reuseBuffer, cwd, buffers }); // buffers: used with reuseBuffer only
   }
 
-  /** The entries to send: streamed for a one-shot write where possible, else the snapshot. */
-  private async entries(oneShot = false, archive?: FileIdentity): Promise<{ entries: EntrySource<SendEntry>; cwd: string }> {
-    return (oneShot && this.pinned === undefined ? await this.streamed(archive) : undefined) ?? (await this.snapshot(archive));
+  /** The entries to send: streamed for a one-shot write where possible, else the snapshot (`native`: false, a streamed walk without the native loops). */
+  private async entries(oneShot = false, archive?: FileIdentity, native = true): Promise<{ entries: EntrySource<SendEntry>; cwd: string }> {
+    return (oneShot && this.pinned === undefined ? await this.streamed(archive, native) : undefined) ?? (await this.snapshot(archive));
   }
 
   /**
@@ -254,13 +257,13 @@ export class BuildContext implements ImageBuildContext {
    * for later calls; undefined where the snapshot path must be taken: extras (merged into the
    * whole tree) or a `finalizeEntries` hook (which sees the whole list).
    */
-  private async streamed(archive?: FileIdentity): Promise<{ entries: EntrySource<SendEntry>; cwd: string } | undefined> {
+  private async streamed(archive?: FileIdentity, native = true): Promise<{ entries: EntrySource<SendEntry>; cwd: string } | undefined> {
     if (!this.root || this.extras.size > 0 || this.finalizeEntries !== BuildContext.prototype.finalizeEntries) return undefined;
     const matcher = this.ignoreFile ? await loadMatcher(this.ignoreFile, this.ignoreDialect) : undefined;
     const cwd = process.cwd();
     checkRoot(this.root);
     const forced = this.alwaysIncluded().map(cleanPath).filter((p) => p !== "." && p !== ".." && !p.startsWith("../") && !p.startsWith("/"));
-    const cursor = new WalkCursor(this.root, { matcher, onWarning: this.onWarning, forced, ...(archive ? { archive } : {}) });
+    const cursor = new WalkCursor(this.root, { matcher, onWarning: this.onWarning, forced, ...(archive ? { archive } : {}), ...(native ? {} : { nativeAfter: Infinity }) });
     return { entries: new StreamedEntries(cursor, cwd), cwd };
   }
 
