@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { file, hardlink, link, makeTree, tempDir } from "../../test/context/_tree.ts";
 import { nativeStatus, nativeTar } from "./_native.ts";
 import { writeTarSplit } from "./_split.ts";
+import { StreamedEntries } from "./_streamed.ts";
 import { EntryTable } from "./_table.ts";
 import { WalkCursor, type CursorOptions } from "./_walk_cursor.ts";
 import { IgnoreMatcher } from "./ignore.ts";
@@ -86,6 +87,31 @@ describe("the native per-file loop", () => {
     expect(readFileSync(join(x, "a/513"), "utf8")).toBe("z".repeat(513));
     expect(readFileSync(join(x, "many/d1/f10"), "utf8")).toBe("m".repeat(970));
     expect(readFileSync(join(x, "zz-inline"), "utf8")).toBe("inline");
+  });
+
+  test("from the walk's table and its streamed window (rows, no entry objects): the TypeScript path's bytes and errors", () => {
+    const { root } = varied();
+    const streamed = () => new StreamedEntries(new WalkCursor(root, { nativeAfter: Infinity }), process.cwd(), 64, 4096);
+    for (const chunkSize of [64 << 10, 256 << 10]) {
+      const want = js(walkTable(root) as unknown as TarEntry[], { chunkSize });
+      expect([chunkSize, Buffer.compare(archive(walkTable(root) as unknown as TarEntry[], { chunkSize }), want)]).toEqual([chunkSize, 0]);
+      expect([chunkSize, Buffer.compare(archive(streamed() as unknown as TarEntry[], { chunkSize }), js(streamed() as unknown as TarEntry[], { chunkSize }))]).toEqual([chunkSize, 0]);
+    }
+    // A root given relative to the working directory: the rows' sources are too.
+    const cwd = process.cwd();
+    process.chdir(join(root, ".."));
+    try {
+      const rel = root.slice(root.lastIndexOf("/") + 1);
+      expect(Buffer.compare(archive(walkTable(rel) as unknown as TarEntry[], { cwd: process.cwd() }), js(walkTable(root) as unknown as TarEntry[]))).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+    // A file rewritten after the walk: the same error as the TypeScript path's.
+    const table = walkTable(root);
+    writeFileSync(join(root, "many/d2/f11"), "changed");
+    const native = failure(() => archive(table as unknown as TarEntry[]));
+    expect(native).toMatch(/^context\.changed: File ".*many\/d2\/f11" changed while the build context was being sent/);
+    expect(native).toBe(failure(() => js(table as unknown as TarEntry[])));
   });
 
   test("the same bytes once the JIT has compiled the caller (its integer arguments stay integers)", () => {

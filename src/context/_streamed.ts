@@ -12,7 +12,7 @@
  */
 import { RuntimeError } from "../errors.ts";
 import { EntryTable, type TableEntry } from "./_table.ts";
-import type { EntrySource } from "./tar.ts";
+import type { EntrySource, NativeRows } from "./tar.ts";
 import type { WalkCursor } from "./_walk_cursor.ts";
 import { stayBelowFTL } from "./_tiers.ts";
 
@@ -21,7 +21,7 @@ const WINDOW_ROWS = 4096;
 const WINDOW_BYTES = 192 << 10;
 const BLOCK_BYTES = 256 << 10;
 
-export class StreamedEntries implements EntrySource<TableEntry> {
+export class StreamedEntries implements EntrySource<TableEntry>, NativeRows {
   private readonly window: EntryTable;
   /** Index of the window's first row in the archive's entries. */
   private start = 0;
@@ -47,6 +47,20 @@ export class StreamedEntries implements EntrySource<TableEntry> {
     }
     if (index < this.start) throw new RangeError(`Entry ${index} of a streamed walk was already dropped: read the entries in order`);
     return this.window.at(index - this.start);
+  }
+
+  /**
+   * The window's row `index` for the tar writer's native loop (EntryTable `nativeRow`); the
+   * walk reads on to it only when `load` (the first row of a run: no entry before it is needed
+   * again), else -2 past the window.
+   */
+  nativeRow(index: number, load: boolean, meta: Float64Array, m: number, blob: Uint8Array, at: number): number {
+    while (index >= this.start + this.window.length) {
+      if (!load || !this.more) return -2;
+      this.refill();
+    }
+    if (index < this.start) throw new RangeError(`Entry ${index} of a streamed walk was already dropped: read the entries in order`);
+    return this.window.nativeRow(index - this.start, false, meta, m, blob, at);
   }
 
   private refill(): void {

@@ -15,7 +15,7 @@
  * code that takes an `EntryList` works on either.
  */
 import { RuntimeError } from "../errors.ts";
-import type { EntryList } from "./tar.ts";
+import type { EntryList, NativeRows } from "./tar.ts";
 import type { EntryType, WalkEntry } from "./walk.ts";
 import { stayBelowFTL } from "./_tiers.ts";
 
@@ -51,7 +51,7 @@ interface Chunk {
   lens: Uint16Array;
 }
 
-export class EntryTable implements EntryList<TableEntry> {
+export class EntryTable implements EntryList<TableEntry>, NativeRows {
   length = 0;
   private readonly shift: number;
   private readonly mask: number;
@@ -67,6 +67,8 @@ export class EntryTable implements EntryList<TableEntry> {
   private lastDevIndex = 0;
   /** Symlink targets and hard-link first paths, by row (few). */
   private links = new Map<number, string>();
+  /** The lookup base and a `/` as UTF-8 (nothing when it is ""), for `nativeRow`. */
+  private baseBytes: Uint8Array | undefined;
 
   /** `chunkRows` and `blockBytes` (powers of two, 4 KiB-1 MiB): smaller in tests, to cross boundaries. */
   constructor(private readonly base: string, chunkRows = CHUNK_ROWS, blockBytes = BLOCK_BYTES) {
@@ -298,6 +300,55 @@ export class EntryTable implements EntryList<TableEntry> {
       e.ctimeMs = c.ctimes[k]!;
     }
     return e;
+  }
+
+  /**
+   * Row `i` for the tar writer's native loop (tar.ts `NativeRows`), without an entry object:
+   * its fields into `meta` at `m` and its name and source path into `blob` at `at`. Returns
+   * where its bytes end; -1 when it is not a file or directory the loop writes (a link, a path
+   * over 254 bytes, a size ustar cannot hold) or `blob` has no room, -2 past the last row.
+   */
+  nativeRow(i: number, _load: boolean, meta: Float64Array, m: number, blob: Uint8Array, at: number): number {
+    if (i >= this.length) return -2;
+    const c = this.chunks[i >>> this.shift]!;
+    const k = i & this.mask;
+    const type = c.types[k]!;
+    const len = c.lens[k]!;
+    if (type > 1 || len > 254) return -1;
+    const base = (this.baseBytes ??= encoder.encode(this.base === "" ? "" : `${this.base}/`));
+    if (at + base.length + len + 2 > blob.length) return -1;
+    const block = this.bytesOf(i);
+    const start = this.startOf(i);
+    meta[m + 1] = c.modes[k]! & 0o7777;
+    meta[m + 10] = -1;
+    if (type === 1) {
+      meta[m] = 0x35;
+      meta[m + 2] = 0;
+      meta[m + 3] = 0;
+      meta[m + 7] = at;
+      meta[m + 8] = len + 1;
+      meta[m + 11] = -1;
+      for (let b = 0; b < len; b++) blob[at + b] = block[start + b]!;
+      blob[at + len] = 0x2f;
+      return at + len + 1;
+    }
+    const size = c.sizes[k]!;
+    if (size > 0o77777777777) return -1;
+    const mtime = c.mtimes[k]!;
+    meta[m] = 0x30;
+    meta[m + 2] = size;
+    meta[m + 3] = Number.isNaN(mtime) ? 0 : 1;
+    meta[m + 4] = c.inos[k]!;
+    meta[m + 5] = mtime;
+    meta[m + 6] = c.ctimes[k]!;
+    meta[m + 7] = at + base.length;
+    meta[m + 8] = len;
+    meta[m + 11] = at;
+    blob.set(base, at);
+    const to = at + base.length;
+    for (let b = 0; b < len; b++) blob[to + b] = block[start + b]!;
+    blob[to + len] = 0;
+    return at + base.length + len + 1;
   }
 
   /** Every row as an object (for callers that keep them all: tests, the SDK's `files()`). */

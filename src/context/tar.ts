@@ -34,6 +34,16 @@ export interface EntryList<T> {
 }
 
 /**
+ * A source whose entries the native loop can take without an entry object each (EntryTable
+ * and the streamed walk's window): row `i`'s fields and bytes into the loop's arrays (see
+ * EntryTable `nativeRow`; `load`: it may read on to it), or -1 (not such a row: the entry
+ * object's way) or -2 (not loaded, or past the end).
+ */
+export interface NativeRows {
+  nativeRow(i: number, load: boolean, meta: Float64Array, m: number, blob: Uint8Array, at: number): number;
+}
+
+/**
  * What the writer reads, in order: an EntryList, or entries produced while it writes (a
  * streamed walk, _streamed.ts, whose length is not known until the end). `at(i)` is undefined
  * past the last entry.
@@ -177,6 +187,8 @@ export class TarWriter {
   private meta: Float64Array | undefined;
   private blob: Buffer | undefined;
   private readonly end = new Int32Array(1);
+  /** The source as rows (NativeRows), where it is one. */
+  private rows: NativeRows | undefined;
   private run: TarEntry[] = [];
   private runStart = 0;
   /** The native loop stopped at the entry at `index`: it is done by the TypeScript path. */
@@ -184,6 +196,7 @@ export class TarWriter {
 
   constructor(entries: EntrySource<TarEntry>, options: TarOptions) {
     this.entries = entries;
+    this.rows = asRows(entries);
     this.mtime = options.mtime;
     this.chunkSize = options.chunkSize ?? IO_CHUNK;
     this.reuse = options.reuseBuffer ?? false;
@@ -234,6 +247,7 @@ export class TarWriter {
   restart(entries: EntrySource<TarEntry>): void {
     this.close();
     this.entries = entries;
+    this.rows = asRows(entries);
     this.index = 0;
     this.started = false;
     this.finished = false;
@@ -333,6 +347,7 @@ export class TarWriter {
     const blob = (this.blob ??= Buffer.allocUnsafe(RUN_BYTES));
     const space = this.chunkSize - this.pos;
     const from = this.index;
+    if (this.rows !== undefined && this.base === undefined) return this.nativeRows(this.rows, meta, blob, space, from);
     // The run's entry objects are kept: the TypeScript path takes the one it stopped at from them.
     const run = this.run;
     run.length = 0;
@@ -399,6 +414,32 @@ export class TarWriter {
     const t = template(this.mtime);
     const done = this.native!.records(this.buf, this.pos, blob, meta, n, t.block, t.sum, this.end);
     for (let k = 0; k < done; k++) if (run[k]!.type === "file") this.gc.tick();
+    this.index = from + done;
+    this.pos = this.end[0]!;
+    if (done < n) this.jsNext = true;
+    return true;
+  }
+
+  /** `nativeRun` for a source of rows (NativeRows): no entry object, no string. */
+  private nativeRows(rows: NativeRows, meta: Float64Array, blob: Buffer, space: number, from: number): boolean {
+    this.run.length = 0;
+    let n = 0;
+    let bytes = 0;
+    let at = 0;
+    for (let i = from; n < RUN_ENTRIES; i++) {
+      const m = n * NATIVE_META;
+      const end = rows.nativeRow(i, i === from, meta, m, blob, at);
+      if (end < 0) break;
+      const record = BLOCK + padded(meta[m + 2]!);
+      if (bytes + record > space) break;
+      at = end;
+      bytes += record;
+      n++;
+    }
+    if (n === 0) return false;
+    const t = template(this.mtime);
+    const done = this.native!.records(this.buf, this.pos, blob, meta, n, t.block, t.sum, this.end);
+    for (let k = 0; k < done; k++) if (meta[k * NATIVE_META] === 0x30) this.gc.tick();
     this.index = from + done;
     this.pos = this.end[0]!;
     if (done < n) this.jsNext = true;
@@ -517,8 +558,13 @@ function rewritten(path: string): RuntimeError {
   return new RuntimeError("context.changed", `File "${path}" changed while the build context was being sent: it was rewritten or replaced after it was checksummed`, { hint: CHANGED_HINT });
 }
 
+function asRows(entries: EntrySource<TarEntry>): NativeRows | undefined {
+  const rows = entries as Partial<NativeRows>;
+  return typeof rows.nativeRow === "function" ? (rows as NativeRows) : undefined;
+}
+
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const padded = (n: number) => n + pad(n);
 
 // The per-file loop stays out of the FTL tier (_tiers.ts).
-stayBelowFTL(TarWriter, entryFields, recordBytes, pad, padded);
+stayBelowFTL(TarWriter, entryFields, recordBytes, asRows, pad, padded);

@@ -9,7 +9,7 @@
  * content, files bigger than the chunk, and every failure.
  *
  * Failure is never handled here: at the first entry that cannot be done (a file that cannot be
- * opened or read, or that changed since the walk, or a name ustar cannot split), the function
+ * opened or read, or that changed since the walk, or a name ustar cannot hold), the function
  * stops and returns how many entries it wrote; the caller does that entry through its own code,
  * which reports what went wrong with the usual error or, if the cause went away, writes it.
  *
@@ -70,12 +70,16 @@ static int sum_of(const unsigned char *at, int n) {
 
 /*
  * The ustar header of entry `m` at `h` (the template: owner, mtime, magic, and the checksum
- * field as spaces, summing to `tsum`). 0 when the name does not fit: no split into a prefix of
- * at most 155 bytes and a name of at most 100 (not empty), at a '/', searched from the right.
+ * field as spaces, summing to `tsum`). 0 when the name does not fit: not ASCII, or no split
+ * into a prefix of at most 155 bytes and a name of at most 100 (not empty), at a '/', searched
+ * from the right.
  */
 static int header(unsigned char *h, const unsigned char *tmpl, int tsum, const unsigned char *blob, const double *m) {
   const unsigned char *name = blob + (long)m[M_NAME];
   int len = (int)m[M_NAME_LEN];
+  /* ASCII without NUL, or a PAX record is needed: the caller's. */
+  for (int i = 0; i < len; i++)
+    if (name[i] == 0 || name[i] >= 0x80) return 0;
   int cut = -1; /* the '/' between prefix and name */
   if (len > 100) {
     for (int i = len - 1; i > 0; i--) {
