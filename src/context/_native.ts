@@ -128,10 +128,24 @@ function compile(): NativeTar | null {
   const headers = join(tmpdir(), `bun-cc-${process.getuid?.() ?? 0}`);
   const hadHeaders = existsSync(headers);
   try {
+    // The libc functions the C code calls, by address (see tar_records.c: nothing is linked, so
+    // no libc.so is looked for, which only a system with libc's development files has).
+    const libcFns = dlopenLibc(() => Object.fromEntries([...TAR_LIBC, ...DIR_LIBC].map((name) => [name, { args: [], returns: "void" }])) as Record<string, import("bun:ffi").FFIFunction>);
+    if (libcFns === undefined) throw new Error("libc cannot be loaded");
+    const table = (names: readonly string[]) => new BigUint64Array(names.map((name) => BigInt(Number((libcFns.symbols[name] as unknown as { ptr: number }).ptr))));
     const lib = ffi.cc({
       source: sources.paths as unknown as string,
-      symbols: { tar_records: { args: [...ARGS], returns: "i32" }, read_dir: { args: [...READ_DIR_ARGS], returns: "i32" } },
+      flags: ["-nostdlib"],
+      symbols: {
+        tar_records: { args: [...ARGS], returns: "i32" },
+        read_dir: { args: [...READ_DIR_ARGS], returns: "i32" },
+        tar_records_init: { args: ["ptr"], returns: "i32" },
+        read_dir_init: { args: ["ptr"], returns: "i32" },
+      },
     });
+    const tarTable = table(TAR_LIBC);
+    const dirTable = table(DIR_LIBC);
+    if (lib.symbols.tar_records_init(ffi.ptr(tarTable)) !== TAR_LIBC.length || lib.symbols.read_dir_init(ffi.ptr(dirTable)) !== DIR_LIBC.length) throw new Error("the sources' libc tables do not match");
     // Kept for the life of the process (the module holds it): the worker calls it by address.
     held = lib;
     const fn = lib.symbols.tar_records as unknown as Fn & { ptr: number };
@@ -140,7 +154,7 @@ function compile(): NativeTar | null {
     readDir = (path, names, cap, meta, max, order, err) => rd(ptr(path), ptr(names), cap | 0, ptr(meta), max | 0, ptr(order), ptr(err));
     return wrap(ffi, fn, Number(fn.ptr));
   } catch (e) {
-    why = `cannot compile it: ${(e as Error).message.split("\n")[0]}`;
+    why = `cannot compile it: ${(e as Error).message.split("\n").slice(0, 2).join(": ")}`;
     return null;
   } finally {
     sources.remove();
@@ -189,3 +203,6 @@ function sourceFiles(ffi: Ffi): { paths: string[]; remove: () => void } | undefi
 const MFD_CLOEXEC = 1;
 
 let held: unknown;
+/** The libc functions of tar_records_init and read_dir_init, in their order. */
+const TAR_LIBC = ["open", "read", "close", "statx", "memcpy", "memset"] as const;
+const DIR_LIBC = ["opendir", "readdir", "closedir", "dirfd", "statx", "strcmp", "strlen", "memcpy", "__errno_location"] as const;

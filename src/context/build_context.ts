@@ -44,6 +44,7 @@ import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter, type EntrySource } from "./tar.ts";
+import { nativeStatus } from "./_native.ts";
 import { StreamedEntries } from "./_streamed.ts";
 import { writeTarSplit } from "./_split.ts";
 import { libc, SEEK_END } from "./_libc.ts";
@@ -186,11 +187,12 @@ export class BuildContext implements ImageBuildContext {
     if (typeof sink === "string" || typeof sink === "number") {
       const label = typeof sink === "number" ? (sink === 1 ? "stdout" : `file descriptor ${sink}`) : sink;
       const fill = async (fd: number, created?: string) => {
+        let regularSplit = false;
         // A regular file inside the context (`-o ctx.tar`, or stdout redirected there) is left out of itself.
         const archive = regularFile(fd);
         if (gzip) await writeStreamToFd(fd, label, this.archiveStream(options, archive));
         else if (isPipe(fd)) await writeTarToPipe(fd, label, await this.writer(true, options.oneShot, archive, PIPE_BUFFERS), signal);
-        else if (created !== undefined || emptyAtStart(fd)) {
+        else if ((regularSplit = created !== undefined || emptyAtStart(fd))) {
           // A new file of our own, or an empty one written from its start (`-o - > ctx.tar`):
           // written in parts, by two threads (_split.ts), the worker through its own descriptor.
           // Without the native loops (_native.ts): they cost ~2 MB of RSS, which the worker's
@@ -202,6 +204,7 @@ export class BuildContext implements ImageBuildContext {
           // writes would have left it (the shell's next `echo >&1` goes after the archive).
           if (created === undefined && Number(libc()!.lseek(fd, 0, SEEK_END)) < 0) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: lseek failed`);
         } else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
+        if (!regularSplit) options.onDebug?.(`context: ${nativeStatus()}`);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }

@@ -5,7 +5,7 @@
  * mounted stack: version, validate and context must work, and the store must fail clearly.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, mkdirSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { repoRoot } from "../helpers/binary.ts";
@@ -115,6 +115,20 @@ describe.skipIf(!(await requireEngine("docker")))("imgb's own image, built by im
 
       const json = await runInImage(["version", "--json"]);
       expect(JSON.parse(json.stdout)).toMatchObject({ version: pkg.version, platform: `linux/${process.arch}` });
+
+      // A context big enough for the native per-file loops (src/context/_native.ts): compiled in
+      // the image too (no C headers, no libc.so, a read-only root), the same bytes as on the host.
+      const many = join(stackDir, "many");
+      mkdirSync(many);
+      for (let i = 0; i < 5000; i++) writeFileSync(join(many, `f${i}`), `${i}\n`);
+      const inImage = await runInImage(["context", "many", "--checksum", "--debug"]);
+      expect(inImage.code).toBe(0);
+      const onHost = await run([(await releaseBuild()).hostBinary, "context", many, "--checksum"]);
+      expect(inImage.stdout).toBe(onHost.stdout);
+      expect(inImage.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      const pipe = await runInImage(["context", "many", "-o", "-", "--debug"]);
+      expect(pipe.stderr).toContain("context: the native per-file loop is compiled");
+      rmSync(many, { recursive: true });
     },
     E2E_TIMEOUT,
   );

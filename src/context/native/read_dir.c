@@ -10,19 +10,34 @@
  * Nothing is decided here: a name whose statx fails gets mode -1, and the walk lstat()s it
  * itself, with its usual errors (a vanished file, a name that is not UTF-8).
  *
- * No #include (see tar_records.c). struct dirent is the same on glibc and musl, x86_64 and
+ * No #include, nothing linked (see tar_records.c). struct dirent is the same on glibc and musl, x86_64 and
  * aarch64: d_ino, d_off (8 bytes each), d_reclen (2), d_type (1), then d_name.
  */
 typedef unsigned long size_t;
-void *opendir(const char *path);
-void *readdir(void *dir);
-int closedir(void *dir);
-int dirfd(void *dir);
-int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
-int strcmp(const char *a, const char *b);
-size_t strlen(const char *s);
-void *memcpy(void *to, const void *from, size_t n);
-int *__errno_location(void);
+/* libc's functions, given by read_dir_init (nothing is linked: see tar_records.c). */
+static void *(*opendir)(const char *path);
+static void *(*readdir)(void *dir);
+static int (*closedir)(void *dir);
+static int (*dirfd)(void *dir);
+static int (*statx)(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
+static int (*strcmp)(const char *a, const char *b);
+static size_t (*strlen)(const char *s);
+static void *(*memcpy)(void *to, const void *from, size_t n);
+static int *(*__errno_location)(void);
+
+/* The libc functions above, in that order. */
+int read_dir_init(void **fns) {
+  opendir = fns[0];
+  readdir = fns[1];
+  closedir = fns[2];
+  dirfd = fns[3];
+  statx = fns[4];
+  strcmp = fns[5];
+  strlen = fns[6];
+  memcpy = fns[7];
+  __errno_location = fns[8];
+  return 9;
+}
 
 #define AT_SYMLINK_NOFOLLOW 0x100
 #define STATX_BASIC_STATS 0x7ff

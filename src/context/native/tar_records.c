@@ -13,18 +13,31 @@
  * stops and returns how many entries it wrote; the caller does that entry through its own code,
  * which reports what went wrong with the usual error or, if the cause went away, writes it.
  *
- * No #include: a minimal container has no C headers, and TinyCC needs none for this. The libc
- * functions are declared here and resolved in the process (glibc or musl, Linux x86_64 or
- * aarch64: an LP64 ABI, where long is 64 bits).
+ * No #include and nothing linked: a minimal container has no C headers and no libc.so for a
+ * linker (only libc.so.6), so the libc functions are pointers the caller gives once
+ * (tar_records_init: their addresses from bun:ffi's dlopen of the process's libc, glibc or
+ * musl). Linux x86_64 or aarch64: an LP64 ABI, where long is 64 bits.
  */
 typedef unsigned long size_t;
 typedef long ssize_t;
-int open(const char *path, int flags, ...);
-ssize_t read(int fd, void *buf, size_t n);
-int close(int fd);
-int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
-void *memcpy(void *to, const void *from, size_t n);
-void *memset(void *to, int c, size_t n);
+/* libc's functions, given by tar_records_init (see the top: nothing is linked). */
+static int (*open)(const char *path, int flags, ...);
+static ssize_t (*read)(int fd, void *buf, size_t n);
+static int (*close)(int fd);
+static int (*statx)(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
+static void *(*memcpy)(void *to, const void *from, size_t n);
+static void *(*memset)(void *to, int c, size_t n);
+
+/* The libc functions above, in that order (their addresses, from the process's libc). */
+int tar_records_init(void **fns) {
+  open = fns[0];
+  read = fns[1];
+  close = fns[2];
+  statx = fns[3];
+  memcpy = fns[4];
+  memset = fns[5];
+  return 6;
+}
 
 #define O_RDONLY_CLOEXEC 02000000
 #define AT_EMPTY_PATH 0x1000
