@@ -37,7 +37,7 @@ type Ffi = typeof import("bun:ffi");
 
 /**
  * The native loops are compiled once a writer has written, or the walk has met, this many
- * entries (unless they already were): ~5 ms of TinyCC and ~1.7 MB of RSS, which a context of
+ * entries (unless they already were): ~4-5 ms of TinyCC and ~2 MB of RSS, which a context of
  * fewer files would not win back (they save ~1 us per file each).
  */
 export const NATIVE_AFTER = 4096;

@@ -364,7 +364,8 @@ export class TarWriter {
       let size = 0;
       let source: string | undefined;
       if (type === "file") {
-        if (e.data !== undefined || e.source === undefined || e.size > MAX_USTAR_SIZE) break;
+        // A NUL in the path (an entry made by hand: node:fs refuses it) would open another file.
+        if (e.data !== undefined || e.source === undefined || e.size > MAX_USTAR_SIZE || e.source.includes("\0")) break;
         size = e.size;
         source = this.base !== undefined && !e.source.startsWith("/") ? join(this.base, e.source) : e.source;
       }
