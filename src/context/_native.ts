@@ -125,8 +125,9 @@ function compile(): NativeTar | null {
   // Bun's cc writes the C headers it ships (stdarg.h, ...) to $TMPDIR/bun-cc-<uid> on every
   // compile, and leaves them; these sources include none. Removed again unless it was there
   // before (then another Bun made it, and rewrites it when it compiles).
-  const headers = join(tmpdir(), `bun-cc-${process.getuid?.() ?? 0}`);
-  const hadHeaders = existsSync(headers);
+  // Which TMPDIR Bun read at its start is not known here (a test may have changed the
+  // variable since): each candidate is looked at.
+  const headers = [...new Set([tmpdir(), STARTUP_TMPDIR, "/tmp"])].map((dir) => join(dir, `bun-cc-${process.getuid?.() ?? 0}`)).filter((dir) => !existsSync(dir));
   try {
     // The libc functions the C code calls, by address (see tar_records.c: nothing is linked, so
     // no libc.so is looked for, which only a system with libc's development files has).
@@ -158,7 +159,7 @@ function compile(): NativeTar | null {
     return null;
   } finally {
     sources.remove();
-    if (!hadHeaders) rmSync(headers, { recursive: true, force: true });
+    for (const dir of headers) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -203,6 +204,7 @@ function sourceFiles(ffi: Ffi): { paths: string[]; remove: () => void } | undefi
 const MFD_CLOEXEC = 1;
 
 let held: unknown;
+const STARTUP_TMPDIR = tmpdir();
 /** The libc functions of tar_records_init and read_dir_init, in their order. */
 const TAR_LIBC = ["open", "read", "close", "statx", "memcpy", "memset"] as const;
 const DIR_LIBC = ["opendir", "readdir", "closedir", "dirfd", "statx", "strcmp", "strlen", "memcpy", "__errno_location"] as const;

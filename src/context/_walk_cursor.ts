@@ -137,7 +137,9 @@ export class WalkCursor {
     const abs = f.abs === "" ? name : `${f.abs}/${name}`;
     this.gc.tick();
     let st: EntryStat;
-    if (f.listing !== undefined && f.listing.stat(f.next - 1, this.listed)) st = this.listed;
+    // A directory is looked at again when the walk gets to it, as without a listing: one removed
+    // since its parent was read is then absent, not an error of reading it.
+    if (f.listing !== undefined && f.listing.stat(f.next - 1, this.listed) && !this.listed.isDirectory()) st = this.listed;
     else try {
       st = this.io.lstat(abs);
     } catch (e) {

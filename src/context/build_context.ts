@@ -44,7 +44,7 @@ import { materialize } from "./_materialize.ts";
 import { cleanPath, IgnoreMatcher, type IgnoreDialect } from "./ignore.ts";
 import { tarStream } from "./_tar_stream.ts";
 import { TarWriter, type EntrySource } from "./tar.ts";
-import { nativeStatus } from "./_native.ts";
+import { nativeStatus, nativeTried } from "./_native.ts";
 import { StreamedEntries } from "./_streamed.ts";
 import { writeTarSplit } from "./_split.ts";
 import { libc, SEEK_END } from "./_libc.ts";
@@ -204,7 +204,7 @@ export class BuildContext implements ImageBuildContext {
           // writes would have left it (the shell's next `echo >&1` goes after the archive).
           if (created === undefined && Number(libc()!.lseek(fd, 0, SEEK_END)) < 0) throw new RuntimeError("context.io", `Cannot write the archive to ${label}: lseek failed`);
         } else await writeTarToFd(fd, label, await this.writer(true, options.oneShot, archive), signal);
-        if (!regularSplit) options.onDebug?.(`context: ${nativeStatus()}`);
+        if (!regularSplit && nativeTried()) options.onDebug?.(`context: ${nativeStatus()}`);
       };
       return typeof sink === "number" ? withBlockingFd(sink, fill) : writePath(sink, fill);
     }
