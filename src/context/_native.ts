@@ -16,7 +16,7 @@
  * the two). Only the main thread compiles (TinyCC is not known to be thread-safe): the part
  * worker (_parts.ts) is given the tar loop's address and calls it through `CFunction`.
  */
-import { closeSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
@@ -125,9 +125,9 @@ function compile(): NativeTar | null {
   // Bun's cc writes the C headers it ships (stdarg.h, ...) to $TMPDIR/bun-cc-<uid> on every
   // compile, and leaves them; these sources include none. Removed again unless it was there
   // before (then another Bun made it, and rewrites it when it compiles).
-  // Which TMPDIR Bun read at its start is not known here (a test may have changed the
-  // variable since): each candidate is looked at.
-  const headers = [...new Set([tmpdir(), STARTUP_TMPDIR, "/tmp"])].map((dir) => join(dir, `bun-cc-${process.getuid?.() ?? 0}`)).filter((dir) => !existsSync(dir));
+  // Bun reads TMPDIR at its start, which process.env may no longer say (a test's own TMPDIR):
+  // the process's initial environment is in /proc/self/environ; each candidate is looked at.
+  const headers = [...new Set([tmpdir(), startupTmpdir(), "/tmp"])].map((dir) => join(dir, `bun-cc-${process.getuid?.() ?? 0}`)).filter((dir) => !existsSync(dir));
   try {
     // The libc functions the C code calls, by address (see tar_records.c: nothing is linked, so
     // no libc.so is looked for, which only a system with libc's development files has).
@@ -204,7 +204,17 @@ function sourceFiles(ffi: Ffi): { paths: string[]; remove: () => void } | undefi
 const MFD_CLOEXEC = 1;
 
 let held: unknown;
-const STARTUP_TMPDIR = tmpdir();
+
+/** TMPDIR as the process started with it (what Bun read; /tmp without one, or where it cannot be read). */
+function startupTmpdir(): string {
+  try {
+    const env = readFileSync("/proc/self/environ", "utf8").split("\0");
+    const entry = env.find((e) => e.startsWith("TMPDIR="));
+    return entry !== undefined && entry.length > 7 ? entry.slice(7) : "/tmp";
+  } catch {
+    return "/tmp";
+  }
+}
 /** The libc functions of tar_records_init and read_dir_init, in their order. */
 const TAR_LIBC = ["open", "read", "close", "statx", "memcpy", "memset"] as const;
 const DIR_LIBC = ["opendir", "readdir", "closedir", "dirfd", "statx", "strcmp", "strlen", "memcpy", "__errno_location"] as const;
