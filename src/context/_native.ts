@@ -112,7 +112,7 @@ function compile(): NativeTar | null {
   let ffi: Ffi;
   try {
     ffi = require("bun:ffi") as Ffi;
-  } catch (e) {
+  } catch {
     why = "no bun:ffi";
     return null;
   }
@@ -124,9 +124,8 @@ function compile(): NativeTar | null {
   if (sources === undefined) return null;
   // Bun's cc writes the C headers it ships (stdarg.h, ...) to $TMPDIR/bun-cc-<uid> on every
   // compile, and leaves them; these sources include none. Removed again unless it was there
-  // before (then another Bun made it, and rewrites it when it compiles).
-  // Bun reads TMPDIR at its start, which process.env may no longer say (a test's own TMPDIR):
-  // the process's initial environment is in /proc/self/environ; each candidate is looked at.
+  // before (then another Bun made it, and rewrites it when it compiles). The TMPDIR is the one
+  // Bun read at its start, which process.env may no longer say (a test's own): each candidate.
   const headers = [...new Set([tmpdir(), startupTmpdir(), "/tmp"])].map((dir) => join(dir, `bun-cc-${process.getuid?.() ?? 0}`)).filter((dir) => !existsSync(dir));
   try {
     // The libc functions the C code calls, by address (see tar_records.c: nothing is linked, so
