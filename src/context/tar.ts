@@ -411,14 +411,7 @@ export class TarWriter {
       bytes += record;
       n++;
     }
-    if (n === 0) return false;
-    const t = template(this.mtime);
-    const done = this.native!.records(this.buf, this.pos, blob, meta, n, t.block, t.sum, this.end);
-    for (let k = 0; k < done; k++) if (run[k]!.type === "file") this.gc.tick();
-    this.index = from + done;
-    this.pos = this.end[0]!;
-    if (done < n) this.jsNext = true;
-    return true;
+    return n > 0 && this.writeRun(meta, blob, n, from);
   }
 
   /** `nativeRun` for a source of rows (NativeRows): no entry object, no string. */
@@ -437,10 +430,14 @@ export class TarWriter {
       bytes += record;
       n++;
     }
-    if (n === 0) return false;
+    return n > 0 && this.writeRun(meta, blob, n, from);
+  }
+
+  /** The native loop over the `n` entries of a run from `from`; where it stops early, the TypeScript path takes the entry next. */
+  private writeRun(meta: Float64Array, blob: Buffer, n: number, from: number): true {
     const t = template(this.mtime);
     const done = this.native!.records(this.buf, this.pos, blob, meta, n, t.block, t.sum, this.end);
-    for (let k = 0; k < done; k++) if (meta[k * NATIVE_META] === 0x30) this.gc.tick();
+    for (let k = 0; k < done; k++) if (meta[k * NATIVE_META] === TYPE_BYTE.file) this.gc.tick();
     this.index = from + done;
     this.pos = this.end[0]!;
     if (done < n) this.jsNext = true;
